@@ -1,0 +1,62 @@
+# Every target creates .venv (and node_modules where needed) on first use:
+# on a fresh machine `make demo` and `make test` need nothing installed by hand.
+SHELL := /bin/bash
+PY ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed-$(shell cksum pyproject.toml | cut -d' ' -f1)
+
+# Keep every cache inside the project's ignored folders, never in $HOME.
+export XDG_CACHE_HOME := $(CURDIR)/.cache
+export npm_config_cache := $(CURDIR)/.cache/npm
+export JSII_RUNTIME_PACKAGE_CACHE_ROOT := $(CURDIR)/.cache/jsii
+export JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION := 20
+export JSII_SILENCE_WARNING_DEPRECATED_NODE_VERSION := 1
+export CDK_DISABLE_VERSION_CHECK := 1
+export AWS_EC2_METADATA_DISABLED := true
+
+PYTEST_FLAGS ?= -q
+
+.PHONY: help install demo test lint fmt bench chaos synth clean
+
+help:  ## List the targets
+	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-8s %s\n", $$1, $$2}'
+
+$(STAMP): pyproject.toml
+	@test -x $(BIN)/python || $(PY) -m venv $(VENV)
+	$(BIN)/python -m pip install -q --disable-pip-version-check --upgrade pip
+	$(BIN)/python -m pip install -q --disable-pip-version-check -e ".[dev,infra]"
+	@rm -f $(VENV)/.installed-* && touch $@
+
+node_modules/.installed: package.json
+	npm install --no-audit --no-fund --loglevel=error
+	@touch $@
+
+install: $(STAMP) node_modules/.installed  ## Create .venv and node_modules
+
+demo: $(STAMP)  ## Run the whole pipeline locally and check it end to end
+	$(BIN)/sluice demo
+
+test: install  ## Run every test tier (unit, functional, sandbox, infra)
+	$(BIN)/python -m pytest $(PYTEST_FLAGS)
+
+lint: $(STAMP)  ## ruff and mypy
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	$(BIN)/mypy
+
+fmt: $(STAMP)  ## Format the code
+	$(BIN)/ruff format .
+	$(BIN)/ruff check --fix .
+
+bench: install  ## Run the benchmarks and write bench/RESULTS.md
+	$(BIN)/python -m bench
+
+chaos: $(STAMP)  ## The full-size fault-injection scenario
+	SLUICE_CHAOS_ORDERS=2000 $(BIN)/python -m pytest -q -m chaos tests/chaos
+
+synth: install  ## Synthesize the CDK app into cdk.out
+	$(BIN)/python -m infra.app
+
+clean:  ## Remove build output and caches (keeps .venv)
+	rm -rf cdk.out .cache .pytest_cache .mypy_cache .ruff_cache .sluice bench/.out

@@ -1,0 +1,1 @@
+"""Sluice: the framework (runtime), the local sandbox, operator tools and the CLI."""

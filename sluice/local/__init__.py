@@ -1,0 +1,1 @@
+"""The local sandbox: a moto server, the same topology as the CDK app, and pollers."""

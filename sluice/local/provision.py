@@ -1,0 +1,123 @@
+"""Create the pipeline's resources on any AWS-compatible endpoint (moto), from the topology.
+
+Same logical names, filter policies, redrive policies and stream settings as the CDK app.
+Idempotent: provisioning twice leaves one of everything.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from typing import Any
+
+from sluice.runtime import Clients, Source, WorkerSpec
+from sluice.topology import STREAM_TABLES, TABLE_KEYS, Topology
+
+DLQ_RETENTION_S = 14 * 24 * 3600
+
+
+@dataclass
+class Provisioned:
+    """What exists after provisioning, by physical name."""
+
+    topic_arn: str
+    tables: dict[str, str]
+    queue_urls: dict[str, str] = field(default_factory=dict)
+    stream_arns: dict[str, str] = field(default_factory=dict)
+
+    def queue_arn(self, name: str, region: str, account: str) -> str:
+        """The ARN of a provisioned queue."""
+        return f"arn:aws:sqs:{region}:{account}:{name}"
+
+
+def provision(clients: Clients, topology: Topology) -> Provisioned:
+    """Create tables (with streams and TTL), topics, queues, DLQs and subscriptions."""
+    db, sqs, sns = clients.dynamodb, clients.sqs, clients.sns
+    for logical, name in topology.tables.items():
+        _table(db, name, TABLE_KEYS[logical], stream=logical in STREAM_TABLES)
+    db.update_time_to_live(
+        TableName=topology.table("idempotency"),
+        TimeToLiveSpecification={"Enabled": True, "AttributeName": "expiration"},
+    )
+    topic_arn = sns.create_topic(Name=topology.topic)["TopicArn"]
+    sns.create_topic(Name=topology.alarms_topic)
+    done = Provisioned(topic_arn=topic_arn, tables=topology.tables)
+    for spec in topology.registry.specs:
+        if spec.source is Source.STREAM:
+            name = topology.stream_failure_queue(spec)
+            done.queue_urls[name] = _queue(sqs, name, {"MessageRetentionPeriod": str(DLQ_RETENTION_S)})
+        else:
+            _worker_queues(clients, topology, spec, topic_arn, done)
+    for logical in STREAM_TABLES:
+        table = db.describe_table(TableName=topology.table(logical))["Table"]
+        done.stream_arns[logical] = table["LatestStreamArn"]
+    return done
+
+
+def _table(db: Any, name: str, keys: tuple[str, ...], *, stream: bool) -> None:
+    if name in db.list_tables()["TableNames"]:
+        return
+    roles = ("HASH", "RANGE")
+    extra: dict[str, Any] = {}
+    if stream:
+        extra["StreamSpecification"] = {"StreamEnabled": True, "StreamViewType": "NEW_AND_OLD_IMAGES"}
+    db.create_table(
+        TableName=name,
+        BillingMode="PAY_PER_REQUEST",
+        AttributeDefinitions=[{"AttributeName": k, "AttributeType": "S"} for k in keys],
+        KeySchema=[{"AttributeName": k, "KeyType": roles[i]} for i, k in enumerate(keys)],
+        **extra,
+    )
+
+
+def _queue(sqs: Any, name: str, attributes: dict[str, str]) -> str:
+    if name.endswith(".fifo"):
+        attributes = {"FifoQueue": "true", "ContentBasedDeduplication": "false", **attributes}
+    return str(sqs.create_queue(QueueName=name, Attributes=attributes)["QueueUrl"])
+
+
+def _arn(sqs: Any, url: str) -> str:
+    attrs = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])["Attributes"]
+    return str(attrs["QueueArn"])
+
+
+def _worker_queues(
+    clients: Clients, topology: Topology, spec: WorkerSpec, topic_arn: str, done: Provisioned
+) -> None:
+    sqs, sns = clients.sqs, clients.sns
+    names = topology.queues(spec)
+    dlq_url = _queue(sqs, names.dlq, {"MessageRetentionPeriod": str(DLQ_RETENTION_S)})
+    redrive = {"deadLetterTargetArn": _arn(sqs, dlq_url), "maxReceiveCount": spec.max_receive_count}
+    queue_url = _queue(
+        sqs,
+        names.queue,
+        {
+            "VisibilityTimeout": str(spec.visibility_timeout_s),
+            "RedrivePolicy": json.dumps(redrive),
+        },
+    )
+    done.queue_urls[names.dlq] = dlq_url
+    done.queue_urls[names.queue] = queue_url
+    if names.subscription_dlq is None:
+        return
+    sub_dlq_url = _queue(sqs, names.subscription_dlq, {"MessageRetentionPeriod": str(DLQ_RETENTION_S)})
+    done.queue_urls[names.subscription_dlq] = sub_dlq_url
+    attributes = {
+        "RawMessageDelivery": "true",
+        "RedrivePolicy": json.dumps({"deadLetterTargetArn": _arn(sqs, sub_dlq_url)}),
+    }
+    policy = topology.filter_policy(spec)
+    if policy is not None:
+        attributes["FilterPolicy"] = json.dumps(policy)
+        attributes["FilterPolicyScope"] = "MessageAttributes"
+    queue_arn = _arn(sqs, queue_url)
+    existing = sns.list_subscriptions_by_topic(TopicArn=topic_arn)["Subscriptions"]
+    if any(s["Endpoint"] == queue_arn for s in existing):
+        return
+    sns.subscribe(
+        TopicArn=topic_arn,
+        Protocol="sqs",
+        Endpoint=queue_arn,
+        Attributes=attributes,
+        ReturnSubscriptionArn=True,
+    )

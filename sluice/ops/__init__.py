@@ -1,0 +1,1 @@
+"""Operator tools: DLQ inspection and safe replay, stream-failure replay, tracing."""

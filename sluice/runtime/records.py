@@ -1,0 +1,180 @@
+"""Turn a Lambda event into records, and each record into a typed Envelope.
+
+A record arrives as SQS raw, SNS-wrapped inside SQS (no raw delivery), SQS FIFO, or a
+DynamoDB stream record. Whatever the route, the worker function sees an ``Envelope``.
+"""
+
+from __future__ import annotations
+
+import json
+import uuid
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from decimal import Decimal
+from typing import Any
+
+from boto3.dynamodb.types import TypeDeserializer
+
+from events import Catalog, Envelope, parse_json
+from sluice.runtime.errors import InvalidEventError
+from sluice.runtime.registry import Source
+
+SQS = "aws:sqs"
+DYNAMODB = "aws:dynamodb"
+STREAM_NAMESPACE = uuid.UUID("5e1a1ce0-0000-4000-8000-57a3a3c0de00")
+STREAM_EVENT_PREFIX = "dynamodb."
+
+_deserializer = TypeDeserializer()
+
+
+@dataclass(frozen=True, slots=True)
+class Inbound:
+    """One record as delivered, with what the engine needs to answer and route it."""
+
+    item_id: str
+    """The identifier ``batchItemFailures`` names: messageId or stream sequence number."""
+    raw: dict[str, Any]
+    source_arn: str
+    receive_count: int = 1
+    group_id: str | None = None
+    sent_at_ms: int | None = None
+
+    @property
+    def is_stream(self) -> bool:
+        """True for a DynamoDB stream record."""
+        return self.raw.get("eventSource") == DYNAMODB
+
+
+@dataclass(frozen=True, slots=True)
+class StreamChange:
+    """A DynamoDB stream record, with its images as plain Python values."""
+
+    table: str
+    event_name: str
+    keys: dict[str, Any]
+    new_image: dict[str, Any] | None
+    old_image: dict[str, Any] | None
+    sequence_number: str
+    created_at: datetime
+
+
+def parse_batch(event: object, source: Source, worker: str) -> list[Inbound]:
+    """Check the invocation's shape and list its records, or raise InvalidEventError."""
+    if not isinstance(event, dict) or not isinstance(event.get("Records"), list):
+        raise InvalidEventError(
+            f"worker {worker!r} expects a Lambda batch event with a 'Records' list; "
+            f"got {type(event).__name__} with keys {sorted(event)[:8] if isinstance(event, dict) else '-'}"
+        )
+    records: list[Any] = event["Records"]
+    if not records:
+        raise InvalidEventError(f"worker {worker!r} got an empty batch: 'Records' is []")
+    expected = DYNAMODB if source is Source.STREAM else SQS
+    inbound = []
+    for index, record in enumerate(records):
+        got = record.get("eventSource") if isinstance(record, dict) else None
+        if got != expected:
+            raise InvalidEventError(
+                f"worker {worker!r} consumes {expected} records; record {index} comes from "
+                f"{got!r}. Nothing was processed, so nothing is lost."
+            )
+        inbound.append(_stream_inbound(record) if expected == DYNAMODB else _sqs_inbound(record))
+    return inbound
+
+
+def _sqs_inbound(record: dict[str, Any]) -> Inbound:
+    attributes = record.get("attributes") or {}
+    sent = attributes.get("SentTimestamp")
+    return Inbound(
+        item_id=record["messageId"],
+        raw=record,
+        source_arn=record.get("eventSourceARN", ""),
+        receive_count=int(attributes.get("ApproximateReceiveCount", 1)),
+        group_id=attributes.get("MessageGroupId"),
+        sent_at_ms=int(sent) if sent else None,
+    )
+
+
+def _stream_inbound(record: dict[str, Any]) -> Inbound:
+    body = record.get("dynamodb") or {}
+    created = body.get("ApproximateCreationDateTime")
+    return Inbound(
+        item_id=str(body.get("SequenceNumber", "")),
+        raw=record,
+        source_arn=record.get("eventSourceARN", ""),
+        sent_at_ms=int(float(created) * 1000) if created else None,
+    )
+
+
+def decode(inbound: Inbound, catalog: Catalog) -> Envelope[Any]:
+    """The record's envelope with typed data; ContractError if it breaks a contract."""
+    if inbound.is_stream:
+        return stream_envelope(inbound.raw)
+    return catalog.decode(unwrap_sns(inbound.raw["body"]))
+
+
+def unwrap_sns(body: str) -> str:
+    """The inner message if ``body`` is an SNS notification (no raw delivery), else body."""
+    if body.startswith("{") and '"TopicArn"' in body:
+        doc = parse_json(body)
+        if isinstance(doc, dict) and doc.get("Type") == "Notification" and "Message" in doc:
+            return str(doc["Message"])
+    return body
+
+
+def stream_change(record: dict[str, Any]) -> StreamChange:
+    """A stream record's change, images deserialized from DynamoDB's typed JSON."""
+    body = record["dynamodb"]
+    created = body.get("ApproximateCreationDateTime")
+    return StreamChange(
+        table=table_from_arn(record.get("eventSourceARN", "")),
+        event_name=record["eventName"],
+        keys=_plain(body.get("Keys") or {}),
+        new_image=_plain(body["NewImage"]) if "NewImage" in body else None,
+        old_image=_plain(body["OldImage"]) if "OldImage" in body else None,
+        sequence_number=str(body["SequenceNumber"]),
+        created_at=datetime.fromtimestamp(float(created), UTC) if created else datetime.now(UTC),
+    )
+
+
+def stream_event_id(table: str, keys: dict[str, Any], sequence_number: str) -> str:
+    """A deterministic id: re-reading the same stream record yields the same id."""
+    key = json.dumps(keys, sort_keys=True, separators=(",", ":"), default=str)
+    return str(uuid.uuid5(STREAM_NAMESPACE, f"{table}|{key}|{sequence_number}"))
+
+
+def stream_envelope(record: dict[str, Any]) -> Envelope[StreamChange]:
+    """Wrap a stream record as ``dynamodb.insert|modify|remove``, id derived from it."""
+    change = stream_change(record)
+    image = change.new_image or change.old_image or {}
+    event_id = stream_event_id(change.table, change.keys, change.sequence_number)
+    correlation = image.get("correlation_id")
+    return Envelope(
+        id=event_id,
+        type=STREAM_EVENT_PREFIX + change.event_name.lower(),
+        version=1,
+        source=f"dynamodb:{change.table}",
+        time=change.created_at,
+        correlation_id=correlation if isinstance(correlation, str) and correlation else event_id,
+        causation_id=None,
+        data=change,
+    )
+
+
+def table_from_arn(arn: str) -> str:
+    """``arn:aws:dynamodb:r:a:table/orders/stream/...`` -> ``orders``."""
+    parts = arn.split(":", 5)[-1].split("/")
+    return parts[1] if len(parts) > 1 and parts[0] == "table" else arn
+
+
+def _plain(image: dict[str, Any]) -> dict[str, Any]:
+    return {k: _number(_deserializer.deserialize(v)) for k, v in image.items()}
+
+
+def _number(value: Any) -> Any:
+    if isinstance(value, Decimal):
+        return int(value) if value == value.to_integral_value() else float(value)
+    if isinstance(value, dict):
+        return {k: _number(v) for k, v in value.items()}
+    if isinstance(value, list | set | frozenset):
+        return [_number(v) for v in value]
+    return value

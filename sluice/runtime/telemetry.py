@@ -1,0 +1,75 @@
+"""Structured logs with per-record correlation keys, and EMF metrics per worker."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from typing import IO, Any
+
+from aws_lambda_powertools.logging.logger import Logger
+from aws_lambda_powertools.metrics import EphemeralMetrics, MetricUnit
+
+NAMESPACE = "Sluice"
+
+
+@dataclass
+class BatchCounts:
+    """What one invocation did, reported as one set of metrics."""
+
+    processed: int = 0
+    failed: int = 0
+    duplicates: int = 0
+    permanent: int = 0
+    skipped_for_time: int = 0
+    oldest_age_ms: int | None = None
+
+    def saw_age(self, age_ms: int | None) -> None:
+        """Keep the oldest message age seen in the batch."""
+        if age_ms is not None and (self.oldest_age_ms is None or age_ms > self.oldest_age_ms):
+            self.oldest_age_ms = age_ms
+
+
+@dataclass
+class Telemetry:
+    """One worker's logger and metrics; the correlation keys are set per record and thread."""
+
+    worker: str
+    logger: Logger
+    metrics_enabled: bool = True
+    _trace: Any = field(default=None, repr=False)
+
+    @classmethod
+    def for_worker(cls, worker: str, *, stream: IO[str] | None = None) -> Telemetry:
+        """A JSON logger whose ``service`` is the worker name."""
+        logger = Logger(service=worker, stream=stream, worker=worker)
+        return cls(worker=worker, logger=logger)
+
+    @contextmanager
+    def record_scope(self, **keys: Any) -> Iterator[None]:
+        """Every log line inside carries ``keys`` (correlation_id, event_id, event_type)."""
+        self.logger.thread_safe_append_keys(**keys)
+        try:
+            yield
+        finally:
+            self.logger.thread_safe_clear_keys()
+
+    def emit(self, counts: BatchCounts) -> None:
+        """Flush one EMF document with the batch's figures, dimensioned by worker."""
+        if not self.metrics_enabled:
+            return
+        metrics = EphemeralMetrics(namespace=NAMESPACE)
+        metrics.add_dimension(name="worker", value=self.worker)
+        metrics.add_metric(name="Processed", unit=MetricUnit.Count, value=counts.processed)
+        metrics.add_metric(name="Failed", unit=MetricUnit.Count, value=counts.failed)
+        metrics.add_metric(name="Duplicates", unit=MetricUnit.Count, value=counts.duplicates)
+        metrics.add_metric(name="PermanentFailures", unit=MetricUnit.Count, value=counts.permanent)
+        if counts.skipped_for_time:
+            metrics.add_metric(
+                name="SkippedForTime", unit=MetricUnit.Count, value=counts.skipped_for_time
+            )
+        if counts.oldest_age_ms is not None:
+            metrics.add_metric(
+                name="MessageAge", unit=MetricUnit.Milliseconds, value=counts.oldest_age_ms
+            )
+        metrics.flush_metrics()

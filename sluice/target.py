@@ -1,0 +1,107 @@
+"""Which AWS the tools talk to: real AWS (default credentials) or the running sandbox.
+
+``sluice up`` writes ``.sluice/sandbox.json``; every other command attaches to it with
+``--local``. The sandbox state file is the only thing tools share with the sandbox.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+import boto3
+
+from sluice.runtime import Clients, ConfigurationError, discover
+from sluice.topology import DEFAULT_PREFIX, Topology
+
+STATE_DIR_ENV = "SLUICE_STATE_DIR"
+
+
+def state_dir() -> Path:
+    """Where the sandbox keeps its state file and logs (``./.sluice`` by default)."""
+    return Path(os.environ.get(STATE_DIR_ENV, ".sluice"))
+
+
+@dataclass(frozen=True)
+class SandboxState:
+    """What ``sluice up`` tells other commands about the sandbox it runs."""
+
+    endpoint_url: str
+    api_url: str
+    region: str
+    prefix: str = DEFAULT_PREFIX
+    log_file: str | None = None
+    pid: int = 0
+    started_at: str = ""
+    extra: dict[str, str] = field(default_factory=dict)
+
+    def save(self, path: Path | None = None) -> Path:
+        """Write the state file (atomically)."""
+        target = path or state_dir() / "sandbox.json"
+        target.parent.mkdir(parents=True, exist_ok=True)
+        tmp = target.with_suffix(".tmp")
+        tmp.write_text(json.dumps(asdict(self), indent=2))
+        tmp.replace(target)
+        return target
+
+    @classmethod
+    def load(cls, path: Path | None = None) -> SandboxState:
+        """Read the state file, or say how to start a sandbox."""
+        source = path or state_dir() / "sandbox.json"
+        if not source.exists():
+            raise ConfigurationError(
+                f"no sandbox is running ({source} does not exist): start one with `sluice up`"
+            )
+        return cls(**json.loads(source.read_text()))
+
+
+@dataclass
+class Target:
+    """Clients and names for one deployment of the pipeline."""
+
+    clients: Clients
+    topology: Topology
+    local: bool
+    sandbox: SandboxState | None = None
+
+    @property
+    def region(self) -> str:
+        """The region in use."""
+        return str(self.clients.session.region_name)
+
+    def queue_url(self, name: str) -> str:
+        """The URL of a queue by physical name, with an error that names it."""
+        try:
+            return str(self.clients.sqs.get_queue_url(QueueName=name)["QueueUrl"])
+        except self.clients.sqs.exceptions.QueueDoesNotExist:
+            raise ConfigurationError(f"queue {name!r} does not exist in {self.where}") from None
+
+    def topic_arn(self) -> str:
+        """The events topic's ARN, derived from the caller's account."""
+        account = self.clients.client("sts").get_caller_identity()["Account"]
+        return f"arn:aws:sns:{self.region}:{account}:{self.topology.topic}"
+
+    @property
+    def where(self) -> str:
+        """Human words for the target, for messages."""
+        return f"the sandbox at {self.sandbox.endpoint_url}" if self.sandbox else f"AWS {self.region}"
+
+
+def connect(*, local: bool, prefix: str | None = None, state_file: Path | None = None) -> Target:
+    """A Target for the sandbox (``local``) or for AWS with the default credential chain."""
+    registry = discover()
+    if local:
+        state = SandboxState.load(state_file)
+        session = boto3.session.Session(
+            aws_access_key_id="sandbox",
+            aws_secret_access_key="sandbox",
+            region_name=state.region,
+        )
+        clients = Clients(session, endpoint_url=state.endpoint_url)
+        return Target(clients, Topology(registry, prefix or state.prefix), True, state)
+    session = boto3.session.Session()
+    if not session.region_name:
+        raise ConfigurationError("no AWS region configured: set AWS_REGION or use --local")
+    return Target(Clients(session), Topology(registry, prefix or DEFAULT_PREFIX), False)

@@ -1,0 +1,141 @@
+"""Physical names and wiring derived from the registry: one source for infra, sandbox, ops.
+
+The CDK app, ``sluice up`` and ``sluice dlq`` all ask this module what a queue, a DLQ or a
+table is called, so the sandbox and the cloud never disagree.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from enum import Enum
+from typing import Any
+
+from sluice.runtime.context import ENV_TABLES, ENV_TOPIC
+from sluice.runtime.registry import Registry, Source, WorkerSpec
+
+DEFAULT_PREFIX = "sluice"
+EVENT_TYPE_ATTRIBUTE = "event_type"
+TABLES = ("orders", "idempotency", "state")
+TABLE_KEYS: dict[str, tuple[str, ...]] = {"orders": ("id",), "idempotency": ("id",), "state": ("pk", "sk")}
+STREAM_TABLES = ("orders",)
+
+
+class DlqKind(str, Enum):
+    """Which failure path a dead-letter queue catches."""
+
+    QUEUE = "queue"
+    """A worker queue's redrive target, after maxReceiveCount receives."""
+    SUBSCRIPTION = "subscription"
+    """An SNS subscription's DLQ, for messages SNS could not deliver to the queue."""
+    STREAM_FAILURE = "stream-failure"
+    """A stream worker's on-failure destination (metadata only)."""
+
+
+@dataclass(frozen=True, slots=True)
+class Dlq:
+    """One dead-letter queue and what feeds it."""
+
+    name: str
+    kind: DlqKind
+    worker: str
+    source: str
+    """The queue it catches for (QUEUE), the topic (SUBSCRIPTION) or the table (STREAM)."""
+    fifo: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class WorkerQueues:
+    """A queue worker's queue, its DLQ, and (SNS-fed only) its subscription's DLQ."""
+
+    queue: str
+    dlq: str
+    subscription_dlq: str | None
+    fifo: bool
+
+
+class Topology:
+    """Names for everything, from a registry and a prefix (e.g. ``sluice`` or ``sluice-dev``)."""
+
+    def __init__(self, registry: Registry, prefix: str = DEFAULT_PREFIX) -> None:
+        self.registry = registry
+        self.prefix = prefix
+
+    def table(self, logical: str) -> str:
+        """``orders`` -> ``sluice-orders``."""
+        return f"{self.prefix}-{logical}"
+
+    @property
+    def tables(self) -> dict[str, str]:
+        """Every logical table and its physical name."""
+        return {t: self.table(t) for t in TABLES}
+
+    @property
+    def topic(self) -> str:
+        """The events topic every SNS-fed worker subscribes to."""
+        return f"{self.prefix}-events"
+
+    @property
+    def alarms_topic(self) -> str:
+        """Where every alarm notifies."""
+        return f"{self.prefix}-alarms"
+
+    def queues(self, spec: WorkerSpec) -> WorkerQueues:
+        """The queue names of a queue worker."""
+        if not spec.source.is_queue:
+            raise ValueError(f"worker {spec.name!r} reads a stream and has no queue")
+        suffix = ".fifo" if spec.source.is_fifo else ""
+        base = f"{self.prefix}-{spec.name}"
+        return WorkerQueues(
+            queue=f"{base}{suffix}",
+            dlq=f"{base}-dlq{suffix}",
+            subscription_dlq=f"{base}-sub-dlq" if spec.source is Source.SNS_QUEUE else None,
+            fifo=spec.source.is_fifo,
+        )
+
+    def stream_failure_queue(self, spec: WorkerSpec) -> str:
+        """A stream worker's on-failure destination."""
+        return f"{self.prefix}-{spec.name}-stream-failures"
+
+    @staticmethod
+    def filter_policy(spec: WorkerSpec) -> dict[str, Any] | None:
+        """The SNS filter policy (MessageAttributes scope), or None to receive everything."""
+        if spec.subscribes is None:
+            return None
+        return {EVENT_TYPE_ATTRIBUTE: sorted(spec.subscribes)}
+
+    def dlqs(self) -> list[Dlq]:
+        """Every dead-letter queue in the pipeline, by worker."""
+        found: list[Dlq] = []
+        for spec in self.registry.specs:
+            if spec.source is Source.STREAM:
+                table = spec.table or ""
+                found.append(
+                    Dlq(self.stream_failure_queue(spec), DlqKind.STREAM_FAILURE, spec.name,
+                        self.table(table))
+                )
+                continue
+            names = self.queues(spec)
+            found.append(Dlq(names.dlq, DlqKind.QUEUE, spec.name, names.queue, names.fifo))
+            if names.subscription_dlq:
+                found.append(
+                    Dlq(names.subscription_dlq, DlqKind.SUBSCRIPTION, spec.name, self.topic)
+                )
+        return found
+
+    def dlq(self, name: str) -> Dlq:
+        """A DLQ by name (or by worker name, for its queue DLQ), with a helpful error."""
+        everything = self.dlqs()
+        for dlq in everything:
+            if name == dlq.name:
+                return dlq
+        for dlq in everything:
+            if name == dlq.worker and dlq.kind is not DlqKind.SUBSCRIPTION:
+                return dlq
+        known = ", ".join(d.name for d in everything)
+        raise LookupError(f"no DLQ named {name!r}; the DLQs are: {known}")
+
+    def worker_environment(self, topic_arn: str) -> dict[str, str]:
+        """The ``SLUICE_*`` variables every function (and the sandbox) runs with."""
+        env = {ENV_TABLES[t]: self.table(t) for t in TABLES}
+        env[ENV_TOPIC] = topic_arn
+        return env

@@ -1,0 +1,1 @@
+"""One module per worker. Each declares itself with ``@worker`` and exposes ``handler``."""
