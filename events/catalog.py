@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import builtins
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -17,7 +18,7 @@ class Contract:
 
     type: str
     version: int
-    model: type
+    model: builtins.type[Any]
 
 
 class Catalog:

@@ -40,7 +40,7 @@ def rules(
 def load(model: type[M], document: object, path: str = "data") -> M:
     """Build ``model`` from a JSON document, or raise PayloadError listing every problem."""
     problems: list[str] = []
-    value = _checker(model)(document, path, problems)
+    value = _checker(typing.cast(Any, model))(document, path, problems)
     if problems:
         raise PayloadError(problems)
     return typing.cast(M, value)
@@ -67,7 +67,7 @@ def _type_name(value: object) -> str:
 def _checker(tp: Any) -> _Check:
     """Compile a type into a checking function, once per type."""
     origin = typing.get_origin(tp)
-    if dataclasses.is_dataclass(tp):
+    if isinstance(tp, type) and dataclasses.is_dataclass(tp):
         return _dataclass_checker(tp)
     if origin in (typing.Union, types.UnionType):
         return _union_checker(typing.get_args(tp))
@@ -137,7 +137,9 @@ def _apply_rules(value: object, path: str, spec: Mapping[str, Any], problems: li
     if isinstance(value, str | tuple):
         unit = "characters" if isinstance(value, str) else "items"
         if "min_len" in spec and len(value) < spec["min_len"]:
-            problems.append(f"{path}: must have at least {spec['min_len']} {unit}, got {len(value)}")
+            problems.append(
+                f"{path}: must have at least {spec['min_len']} {unit}, got {len(value)}"
+            )
         if "max_len" in spec and len(value) > spec["max_len"]:
             problems.append(f"{path}: must have at most {spec['max_len']} {unit}, got {len(value)}")
     if isinstance(value, str) and "pattern" in spec and not re.fullmatch(spec["pattern"], value):

@@ -86,7 +86,9 @@ class Target:
     @property
     def where(self) -> str:
         """Human words for the target, for messages."""
-        return f"the sandbox at {self.sandbox.endpoint_url}" if self.sandbox else f"AWS {self.region}"
+        return (
+            f"the sandbox at {self.sandbox.endpoint_url}" if self.sandbox else f"AWS {self.region}"
+        )
 
 
 def connect(*, local: bool, prefix: str | None = None, state_file: Path | None = None) -> Target:

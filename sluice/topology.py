@@ -7,7 +7,7 @@ table is called, so the sandbox and the cloud never disagree.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from enum import Enum
+from enum import StrEnum
 from typing import Any
 
 from sluice.runtime.context import ENV_TABLES, ENV_TOPIC
@@ -16,11 +16,15 @@ from sluice.runtime.registry import Registry, Source, WorkerSpec
 DEFAULT_PREFIX = "sluice"
 EVENT_TYPE_ATTRIBUTE = "event_type"
 TABLES = ("orders", "idempotency", "state")
-TABLE_KEYS: dict[str, tuple[str, ...]] = {"orders": ("id",), "idempotency": ("id",), "state": ("pk", "sk")}
+TABLE_KEYS: dict[str, tuple[str, ...]] = {
+    "orders": ("id",),
+    "idempotency": ("id",),
+    "state": ("pk", "sk"),
+}
 STREAM_TABLES = ("orders",)
 
 
-class DlqKind(str, Enum):
+class DlqKind(StrEnum):
     """Which failure path a dead-letter queue catches."""
 
     QUEUE = "queue"
@@ -110,8 +114,12 @@ class Topology:
             if spec.source is Source.STREAM:
                 table = spec.table or ""
                 found.append(
-                    Dlq(self.stream_failure_queue(spec), DlqKind.STREAM_FAILURE, spec.name,
-                        self.table(table))
+                    Dlq(
+                        self.stream_failure_queue(spec),
+                        DlqKind.STREAM_FAILURE,
+                        spec.name,
+                        self.table(table),
+                    )
                 )
                 continue
             names = self.queues(spec)

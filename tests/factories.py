@@ -26,8 +26,13 @@ def sample(name: str) -> dict[str, Any]:
     return copy.deepcopy(_sample(name))
 
 
-def order_data(order_id: str | None = None, *, sku: str = "SKU-1", quantity: int = 1,
-               customer_id: str = "cust-1") -> dict[str, Any]:
+def order_data(
+    order_id: str | None = None,
+    *,
+    sku: str = "SKU-1",
+    quantity: int = 1,
+    customer_id: str = "cust-1",
+) -> dict[str, Any]:
     """An order.placed / order.cancelled payload."""
     return {
         "order_id": order_id or f"ord-{uuid.uuid4().hex[:8]}",
@@ -61,9 +66,15 @@ def queue_arn(name: str) -> str:
     return f"arn:aws:sqs:{REGION}:{ACCOUNT}:{name}"
 
 
-def sqs_record(body: str | Envelope[Any], *, queue: str, receipt_handle: str = "rh",
-               receive_count: int = 1, group_id: str | None = None,
-               message_id: str | None = None) -> dict[str, Any]:
+def sqs_record(
+    body: str | Envelope[Any],
+    *,
+    queue: str,
+    receipt_handle: str = "rh",
+    receive_count: int = 1,
+    group_id: str | None = None,
+    message_id: str | None = None,
+) -> dict[str, Any]:
     """One SQS record shaped like the sample (FIFO fields when ``group_id`` is given)."""
     text = body.to_json() if isinstance(body, Envelope) else body
     record = sample("sqs_fifo" if group_id else "sqs_raw")["Records"][0]

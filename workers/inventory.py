@@ -34,8 +34,10 @@ def adjust_stock(db: Any, table: str, items: Iterable[LineItem], *, release: boo
             "Key": stock_key(sku),
             "UpdateExpression": "ADD reserved :q, #count :one",
             "ExpressionAttributeNames": {"#count": "releases" if release else "reservations"},
-            "ExpressionAttributeValues": {":q": number(-quantity if release else quantity),
-                                          ":one": number(1)},
+            "ExpressionAttributeValues": {
+                ":q": number(-quantity if release else quantity),
+                ":one": number(1),
+            },
         }
         if release:
             update["ConditionExpression"] = "reserved >= :need"

@@ -36,7 +36,9 @@ def apply_payment(db: Any, table: str, event: Envelope[PaymentCaptured]) -> None
                     "Update": {
                         "TableName": table,
                         "Key": {"pk": account, "sk": {"S": "BALANCE"}},
-                        "UpdateExpression": "ADD balance_cents :amount, entries :one SET last_at = :at",
+                        "UpdateExpression": (
+                            "ADD balance_cents :amount, entries :one SET last_at = :at"
+                        ),
                         "ConditionExpression": "attribute_not_exists(last_at) OR last_at <= :at",
                         "ExpressionAttributeValues": {
                             ":amount": number(payment.amount_cents),

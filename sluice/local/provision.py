@@ -45,7 +45,9 @@ def provision(clients: Clients, topology: Topology) -> Provisioned:
     for spec in topology.registry.specs:
         if spec.source is Source.STREAM:
             name = topology.stream_failure_queue(spec)
-            done.queue_urls[name] = _queue(sqs, name, {"MessageRetentionPeriod": str(DLQ_RETENTION_S)})
+            done.queue_urls[name] = _queue(
+                sqs, name, {"MessageRetentionPeriod": str(DLQ_RETENTION_S)}
+            )
         else:
             _worker_queues(clients, topology, spec, topic_arn, done)
     for logical in STREAM_TABLES:
@@ -60,7 +62,10 @@ def _table(db: Any, name: str, keys: tuple[str, ...], *, stream: bool) -> None:
     roles = ("HASH", "RANGE")
     extra: dict[str, Any] = {}
     if stream:
-        extra["StreamSpecification"] = {"StreamEnabled": True, "StreamViewType": "NEW_AND_OLD_IMAGES"}
+        extra["StreamSpecification"] = {
+            "StreamEnabled": True,
+            "StreamViewType": "NEW_AND_OLD_IMAGES",
+        }
     db.create_table(
         TableName=name,
         BillingMode="PAY_PER_REQUEST",
@@ -100,7 +105,9 @@ def _worker_queues(
     done.queue_urls[names.queue] = queue_url
     if names.subscription_dlq is None:
         return
-    sub_dlq_url = _queue(sqs, names.subscription_dlq, {"MessageRetentionPeriod": str(DLQ_RETENTION_S)})
+    sub_dlq_url = _queue(
+        sqs, names.subscription_dlq, {"MessageRetentionPeriod": str(DLQ_RETENTION_S)}
+    )
     done.queue_urls[names.subscription_dlq] = sub_dlq_url
     attributes = {
         "RawMessageDelivery": "true",

@@ -76,7 +76,8 @@ class Clients:
 
     def client(self, service: str) -> Any:
         """A new client for ``service`` (the cached properties below are the usual way)."""
-        return self.session.client(service, endpoint_url=self.endpoint_url, config=self._config)
+        make: Any = self.session.client  # one generic factory, not one overload per service
+        return make(service, endpoint_url=self.endpoint_url, config=self._config)
 
     @cached_property
     def dynamodb(self) -> Any:

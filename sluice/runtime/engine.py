@@ -21,7 +21,6 @@ from events import ContractError, Envelope
 from sluice.runtime.errors import (
     BatchFailedError,
     ConfigurationError,
-    InProgressError,
     PermanentError,
     RetryableError,
 )
@@ -254,7 +253,7 @@ class _Runner:
             else:
                 job.end(Outcome.DONE)
             self.log.info(
-                "record " + job.outcome.value,
+                "record finished",
                 extra={
                     "outcome": job.outcome.value,
                     "duration_ms": round((time.perf_counter() - started) * 1000, 2),
@@ -274,7 +273,7 @@ class _Runner:
             job.end(Outcome.DUPLICATE)
             self.log.info("record duplicate", extra={"outcome": "duplicate"})
         elif verdict is Claim.IN_PROGRESS:
-            job.end(Outcome.RETRY, "in_progress", str(InProgressError("held elsewhere")))
+            job.end(Outcome.RETRY, "in_progress", "another invocation holds this event")
         job.claimed = verdict is Claim.CLAIMED
         return job.claimed
 

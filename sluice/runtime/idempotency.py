@@ -123,7 +123,7 @@ class DynamoDBIdempotencyStore(IdempotencyStore):
         except ClientError as exc:
             if exc.response["Error"]["Code"] != "ConditionalCheckFailedException":
                 raise
-            old = exc.response.get("Item")
+            old: dict[str, Any] | None = exc.response.get("Item")  # type: ignore[assignment]
             return _seen(old).claim(now_ms) if old else Claim.IN_PROGRESS
         return Claim.CLAIMED
 

@@ -15,7 +15,7 @@ from typing import Any
 
 from boto3.dynamodb.types import TypeDeserializer
 
-from events import Catalog, Envelope, parse_json
+from events import Catalog, Envelope, EnvelopeShapeError, parse_json
 from sluice.runtime.errors import InvalidEventError
 from sluice.runtime.registry import Source
 
@@ -61,9 +61,10 @@ class StreamChange:
 def parse_batch(event: object, source: Source, worker: str) -> list[Inbound]:
     """Check the invocation's shape and list its records, or raise InvalidEventError."""
     if not isinstance(event, dict) or not isinstance(event.get("Records"), list):
+        keys = sorted(event)[:8] if isinstance(event, dict) else "-"
         raise InvalidEventError(
             f"worker {worker!r} expects a Lambda batch event with a 'Records' list; "
-            f"got {type(event).__name__} with keys {sorted(event)[:8] if isinstance(event, dict) else '-'}"
+            f"got {type(event).__name__} with keys {keys}"
         )
     records: list[Any] = event["Records"]
     if not records:
@@ -108,8 +109,14 @@ def _stream_inbound(record: dict[str, Any]) -> Inbound:
 def decode(inbound: Inbound, catalog: Catalog) -> Envelope[Any]:
     """The record's envelope with typed data; ContractError if it breaks a contract."""
     if inbound.is_stream:
-        return stream_envelope(inbound.raw)
-    return catalog.decode(unwrap_sns(inbound.raw["body"]))
+        try:
+            return stream_envelope(inbound.raw)
+        except (KeyError, TypeError, ValueError, AttributeError) as exc:
+            raise EnvelopeShapeError(f"malformed stream record: {type(exc).__name__}: {exc}") from None
+    body = inbound.raw.get("body")
+    if not isinstance(body, str):
+        raise EnvelopeShapeError(f"SQS record has no string body (got {type(body).__name__})")
+    return catalog.decode(unwrap_sns(body))
 
 
 def unwrap_sns(body: str) -> str:

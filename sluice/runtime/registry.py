@@ -14,7 +14,7 @@ import pkgutil
 import sys
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
-from enum import Enum
+from enum import StrEnum
 from typing import TYPE_CHECKING, Any
 
 from events import CATALOG, Catalog
@@ -25,7 +25,7 @@ if TYPE_CHECKING:
     from sluice.runtime.types import PartialBatchResponse
 
 
-class Source(str, Enum):
+class Source(StrEnum):
     """Where a worker's records come from."""
 
     SNS_QUEUE = "sns-queue"
@@ -188,9 +188,9 @@ def _check(spec: WorkerSpec, catalog: Catalog) -> None:
     limit = 10 if spec.source.is_fifo else 10_000
     if not 1 <= spec.batch_size <= limit:
         raise ConfigurationError(f"{where}: batch_size must be 1..{limit}, got {spec.batch_size}")
-    if spec.source is Source.SNS_QUEUE or spec.source is Source.SQS_QUEUE:
-        if spec.batch_size > 10 and spec.batching_window_s < 1:
-            raise ConfigurationError(f"{where}: batch_size > 10 needs batching_window_s >= 1")
+    standard = spec.source in (Source.SNS_QUEUE, Source.SQS_QUEUE)
+    if standard and spec.batch_size > 10 and spec.batching_window_s < 1:
+        raise ConfigurationError(f"{where}: batch_size > 10 needs batching_window_s >= 1")
     if not 0 <= spec.batching_window_s <= 300:
         raise ConfigurationError(f"{where}: batching_window_s must be 0..300")
     if not 1 <= spec.timeout_s <= 900:
@@ -277,7 +277,8 @@ def discover(package: str = "workers") -> Registry:
             if getattr(entry, "__self__", None) is not item:
                 raise ConfigurationError(
                     f"{module.__name__} declares worker {item.spec.name!r} but has no "
-                    f"`handler = {item.spec.name}.handler`; Lambda points at {item.spec.handler_path}"
+                    f"`handler = {item.spec.name}.handler`; Lambda points at "
+                    f"{item.spec.handler_path}"
                 )
             found.append(item)
     return Registry(found)

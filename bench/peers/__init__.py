@@ -1,0 +1,1 @@
+"""The peers Sluice is measured against, written the way their own docs teach."""

@@ -1,0 +1,56 @@
+"""One Lambda-style invocation of a worker, timed and logged as a sandbox hop."""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+from typing import Any
+
+from sluice.local.context import LambdaContext
+from sluice.local.logs import LogSink
+from sluice.runtime import Worker
+
+
+@dataclass
+class Result:
+    """How one invocation ended."""
+
+    failed_ids: set[str] = field(default_factory=set)
+    """Item identifiers from batchItemFailures (messageIds or sequence numbers)."""
+    error: str | None = None
+    """Set when the handler raised: the whole batch failed."""
+    context: LambdaContext | None = None
+
+    @property
+    def ok(self) -> bool:
+        """True if every record succeeded."""
+        return self.error is None and not self.failed_ids
+
+
+def invoke(
+    worker: Worker, event: dict[str, Any], sink: LogSink, *, region: str, prefix: str
+) -> Result:
+    """Call the worker's real handler as Lambda would, with a context honouring its timeout."""
+    spec = worker.spec
+    context = LambdaContext.for_worker(spec, region, prefix)
+    started = time.perf_counter()
+    result = Result(context=context)
+    try:
+        response = worker.handler(event, context)
+    except Exception as exc:  # a raised exception fails the whole batch, as in Lambda
+        result.error = f"{type(exc).__name__}: {exc}"
+    else:
+        failures = (response or {}).get("batchItemFailures") or []
+        result.failed_ids = {str(f["itemIdentifier"]) for f in failures}
+    sink.event(
+        "invocation end",
+        worker=spec.name,
+        correlation_id="-",
+        level="WARNING" if result.error else "INFO",
+        request_id=context.aws_request_id,
+        records=len(event["Records"]),
+        failed=len(event["Records"]) if result.error else len(result.failed_ids),
+        duration_ms=round((time.perf_counter() - started) * 1000, 2),
+        **({"error": result.error} if result.error else {}),
+    )
+    return result

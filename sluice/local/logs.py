@@ -1,0 +1,114 @@
+"""The sandbox's one merged log: JSON lines into a file, pretty lines on a terminal.
+
+Workers log through Powertools (their Telemetry stream is a ``LogSink``); the sandbox's own
+hops (API requests, poller invocations) go through ``LogSink.event``. Every line is stamped
+with ``ts`` (epoch seconds) so ``sluice trace`` can order and time the hops.
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+import time
+from collections.abc import Callable
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import IO, Any
+
+from rich.console import Console
+from rich.text import Text
+
+Listener = Callable[[dict[str, Any]], None]
+LEVEL_STYLES = {"ERROR": "bold red", "WARNING": "yellow", "INFO": "", "DEBUG": "dim"}
+QUIET_KEYS = {
+    "level", "location", "message", "timestamp", "service", "worker", "ts", "correlation_id",
+    "sampling_rate", "xray_trace_id", "exception_name", "stack_trace",
+}  # fmt: skip
+
+
+class LogSink:
+    """A thread-safe text stream that fans each JSON line out to file, console and listeners."""
+
+    def __init__(self, path: Path | None, console: Console | None = None) -> None:
+        self.path = path
+        self.console = console
+        self._file: IO[str] | None = None
+        if path is not None:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            self._file = path.open("a", encoding="utf-8")
+        self._lock = threading.Lock()
+        self._partial = ""
+        self.listeners: list[Listener] = []
+
+    def write(self, text: str) -> int:
+        """Accept Powertools output: one or more JSON lines."""
+        with self._lock:
+            lines = (self._partial + text).split("\n")
+            self._partial = lines.pop()
+        for line in lines:
+            if line.strip():
+                self._line(line)
+        return len(text)
+
+    def flush(self) -> None:
+        """Flush the file."""
+        with self._lock:
+            if self._file is not None:
+                self._file.flush()
+
+    def event(self, message: str, *, worker: str, correlation_id: str, **fields: Any) -> None:
+        """Log one sandbox hop (API request, poller invocation) as a structured line."""
+        record = {
+            "level": fields.pop("level", "INFO"),
+            "message": message,
+            "timestamp": datetime.now(UTC).isoformat(timespec="milliseconds"),
+            "service": "sandbox",
+            "worker": worker,
+            "correlation_id": correlation_id,
+            "ts": time.time(),
+            **fields,
+        }
+        self._emit(record)
+
+    def close(self) -> None:
+        """Flush and close the file."""
+        with self._lock:
+            if self._file is not None:
+                self._file.close()
+                self._file = None
+
+    def _line(self, line: str) -> None:
+        try:
+            record = json.loads(line)
+        except ValueError:
+            record = {"level": "INFO", "message": line, "service": "sandbox", "worker": "-"}
+        if not isinstance(record, dict):
+            record = {"level": "INFO", "message": line, "service": "sandbox", "worker": "-"}
+        record.setdefault("ts", time.time())
+        record.setdefault("worker", record.get("service", "-"))
+        record.setdefault("correlation_id", "-")
+        self._emit(record)
+
+    def _emit(self, record: dict[str, Any]) -> None:
+        text = json.dumps(record, default=str, separators=(",", ":"))
+        with self._lock:
+            if self._file is not None:
+                self._file.write(text + "\n")
+        for listener in self.listeners:
+            listener(record)
+        if self.console is not None:
+            self.console.print(pretty(record), soft_wrap=True, highlight=False)
+
+
+def pretty(record: dict[str, Any]) -> Text:
+    """One log record as a short coloured terminal line."""
+    stamp = datetime.fromtimestamp(float(record.get("ts", 0)), UTC).strftime("%H:%M:%S.%f")[:-3]
+    level = str(record.get("level", "INFO"))
+    line = Text(f"{stamp} ", style="dim")
+    line.append(f"{record.get('worker', '-'):<10} ", style="cyan")
+    line.append(f"{str(record.get('correlation_id', '-'))[:8]:<8} ", style="magenta")
+    line.append(str(record.get("message", "")), style=LEVEL_STYLES.get(level, ""))
+    rest = {k: v for k, v in record.items() if k not in QUIET_KEYS}
+    if rest:
+        line.append(" " + " ".join(f"{k}={v}" for k, v in rest.items()), style="dim")
+    return line

@@ -1,0 +1,102 @@
+"""The moto server, run as a child process that cannot outlive the sandbox.
+
+A child process gives moto its own interpreter (and core) instead of sharing the GIL with
+the pollers and workers. It binds 127.0.0.1, reports its port on stdout, and exits when
+its stdin closes, so it ends with its parent even if the parent is killed.
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import os
+import signal
+import subprocess
+import sys
+import threading
+import time
+from dataclasses import dataclass, field
+
+FAKE_AWS = {
+    "AWS_ACCESS_KEY_ID": "sandbox",
+    "AWS_SECRET_ACCESS_KEY": "sandbox",
+    "AWS_EC2_METADATA_DISABLED": "true",
+}
+READY = "sluice-moto-ready"
+
+
+@dataclass
+class MotoServer:
+    """A moto server child process on 127.0.0.1."""
+
+    port: int = 0
+    region: str = "eu-west-1"
+    startup_timeout_s: float = 20.0
+    _process: subprocess.Popen[str] | None = field(default=None, repr=False)
+
+    @property
+    def endpoint_url(self) -> str:
+        """Where boto3 clients point."""
+        return f"http://127.0.0.1:{self.port}"
+
+    def start(self) -> MotoServer:
+        """Start the child and wait until it listens."""
+        env = {**os.environ, **FAKE_AWS, "AWS_DEFAULT_REGION": self.region}
+        self._process = subprocess.Popen(
+            [sys.executable, "-m", "sluice.local.server", "--port", str(self.port)],
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            text=True,
+            env=env,
+            start_new_session=True,  # Ctrl-C reaches the sandbox, which then stops the child
+        )
+        assert self._process.stdout is not None
+        deadline = time.monotonic() + self.startup_timeout_s
+        line = ""
+        while time.monotonic() < deadline and not line.startswith(READY):
+            line = self._process.stdout.readline()
+            if not line and self._process.poll() is not None:
+                break
+        if not line.startswith(READY):
+            self.stop()
+            raise RuntimeError("the moto server did not start; run `python -m sluice.local.server`")
+        self.port = int(line.split()[1])
+        return self
+
+    def stop(self) -> None:
+        """Close its stdin (it exits), then make sure it did."""
+        process, self._process = self._process, None
+        if process is None:
+            return
+        if process.stdin is not None:
+            process.stdin.close()
+        try:
+            process.wait(timeout=5)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+        if process.stdout is not None:
+            process.stdout.close()
+
+
+def _serve(port: int) -> None:
+    """The child: serve moto until stdin closes or a signal arrives."""
+    from moto.server import ThreadedMotoServer
+
+    logging.getLogger("werkzeug").setLevel(logging.ERROR)
+    server = ThreadedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)
+    server.start()
+    done = threading.Event()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(sig, lambda *_: done.set())
+    watcher = threading.Thread(target=lambda: (sys.stdin.read(), done.set()), daemon=True)
+    watcher.start()
+    print(READY, server.get_host_and_port()[1], flush=True)
+    done.wait()
+    server.stop()
+
+
+if __name__ == "__main__":
+    parser = argparse.ArgumentParser(description="moto server for the Sluice sandbox")
+    parser.add_argument("--port", type=int, default=0)
+    _serve(parser.parse_args().port)

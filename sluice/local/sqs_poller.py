@@ -1,0 +1,176 @@
+"""An SQS event source mapping: receive, batch, invoke, delete the successes.
+
+Batch size and batching window, partial batch responses (failures stay on the queue and
+come back after their visibility timeout, which the engine backs off), a raised exception
+leaves the whole batch, and SQS's own redrive moves a message to the DLQ after
+``maxReceiveCount`` receives. One receiver thread per queue feeds at most
+``max_invocations`` concurrent invocations.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import threading
+import time
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any
+
+from sluice.local.invocation import invoke
+from sluice.local.logs import LogSink
+from sluice.runtime import Worker
+from sluice.runtime.types import SqsMessageAttribute, SqsRecord
+
+WAIT_S = 1
+"""Long-poll wait per receive: short, so stopping is quick."""
+
+
+class SqsPoller:
+    """Polls one worker's queue and invokes its handler like Lambda's SQS poller."""
+
+    def __init__(
+        self, worker: Worker, sqs: Any, queue_url: str, *, sink: LogSink, region: str, prefix: str
+    ) -> None:
+        self.worker = worker
+        self.spec = worker.spec
+        self.sqs = sqs
+        self.queue_url = queue_url
+        self.queue_name = queue_url.rsplit("/", 1)[-1]
+        self.queue_arn = f"arn:aws:sqs:{region}:{queue_url.rsplit('/', 2)[-2]}:{self.queue_name}"
+        self.sink = sink
+        self.region = region
+        self.prefix = prefix
+        self._stop = threading.Event()
+        self._slots = threading.BoundedSemaphore(self.spec.max_invocations)
+        self._pool = ThreadPoolExecutor(self.spec.max_invocations, f"esm-{self.spec.name}")
+        self._thread = threading.Thread(target=self._run, name=f"poll-{self.spec.name}")
+
+    def start(self) -> None:
+        """Start receiving."""
+        self._thread.start()
+
+    def stop(self) -> None:
+        """Stop receiving and wait for invocations in flight."""
+        self._stop.set()
+        self._thread.join()
+        self._pool.shutdown(wait=True)
+
+    def _run(self) -> None:
+        while not self._stop.is_set():
+            if not self._slots.acquire(timeout=WAIT_S):
+                continue
+            try:
+                messages = self._collect()
+            except Exception as exc:  # the server went away or is busy: try again shortly
+                self._slots.release()
+                if not self._stop.is_set():
+                    self.sink.event("receive failed", worker=self.spec.name, correlation_id="-",
+                                    level="WARNING", error=str(exc))  # fmt: skip
+                    time.sleep(WAIT_S)
+                continue
+            if not messages:
+                self._slots.release()
+                continue
+            self._pool.submit(self._invoke, messages)
+
+    def _collect(self) -> list[dict[str, Any]]:
+        """Up to batch_size messages: return at once, or gather for the batching window."""
+        window_end = time.monotonic() + self.spec.batching_window_s
+        got: list[dict[str, Any]] = []
+        while len(got) < self.spec.batch_size and not self._stop.is_set():
+            left = window_end - time.monotonic()
+            if got and left <= 0:
+                break
+            wait = WAIT_S if not got else max(0, min(WAIT_S, int(left)))
+            got += self.sqs.receive_message(
+                QueueUrl=self.queue_url,
+                MaxNumberOfMessages=min(10, self.spec.batch_size - len(got)),
+                WaitTimeSeconds=wait,
+                AttributeNames=["All"],
+                MessageAttributeNames=["All"],
+            ).get("Messages", [])
+            if not got or self.spec.batching_window_s == 0:
+                break
+        return got
+
+    def _invoke(self, messages: list[dict[str, Any]]) -> None:
+        try:
+            records = [self.record(m) for m in messages]
+            now_ms = time.time() * 1000
+            for record in records:
+                self._hop(record, now_ms)
+            result = invoke(self.worker, {"Records": records}, self.sink,
+                            region=self.region, prefix=self.prefix)  # fmt: skip
+            if result.error is None:
+                done = [r for r in records if r["messageId"] not in result.failed_ids]
+                self._delete(done)
+        except Exception as exc:  # never let a poller thread die; SQS keeps the messages
+            self.sink.event("poller error", worker=self.spec.name, correlation_id="-",
+                            level="ERROR", error=f"{type(exc).__name__}: {exc}")  # fmt: skip
+        finally:
+            self._slots.release()
+
+    def _hop(self, record: SqsRecord, now_ms: float) -> None:
+        attrs = record["attributes"]
+        sent = int(attrs.get("SentTimestamp", now_ms))
+        self.sink.event(
+            "queue delivered",
+            worker=self.spec.name,
+            correlation_id=correlation_of(record),
+            queue=self.queue_name,
+            message_id=record["messageId"],
+            receive_count=int(attrs.get("ApproximateReceiveCount", 1)),
+            sent_ts=sent / 1000,
+            queued_ms=round(now_ms - sent, 1),
+        )
+
+    def _delete(self, records: list[SqsRecord]) -> None:
+        for start in range(0, len(records), 10):
+            chunk = records[start : start + 10]
+            self.sqs.delete_message_batch(
+                QueueUrl=self.queue_url,
+                Entries=[{"Id": str(i), "ReceiptHandle": r["receiptHandle"]}
+                         for i, r in enumerate(chunk)],  # fmt: skip
+            )
+
+    def record(self, message: dict[str, Any]) -> SqsRecord:
+        """A ReceiveMessage message -> a Lambda SQS event record."""
+        return {
+            "messageId": message["MessageId"],
+            "receiptHandle": message["ReceiptHandle"],
+            "body": message["Body"],
+            "attributes": dict(message.get("Attributes", {})),
+            "messageAttributes": {
+                name: lambda_attribute(value)
+                for name, value in (message.get("MessageAttributes") or {}).items()
+            },
+            "md5OfBody": message["MD5OfBody"],
+            "eventSource": "aws:sqs",
+            "eventSourceARN": self.queue_arn,
+            "awsRegion": self.region,
+        }
+
+
+def lambda_attribute(value: dict[str, Any]) -> SqsMessageAttribute:
+    """ReceiveMessage's attribute shape -> Lambda's lower-camel one."""
+    out: dict[str, Any] = {"stringListValues": [], "binaryListValues": [],
+                           "dataType": value.get("DataType", "String")}  # fmt: skip
+    if "StringValue" in value:
+        out["stringValue"] = value["StringValue"]
+    if "BinaryValue" in value:
+        out["binaryValue"] = base64.b64encode(value["BinaryValue"]).decode()
+    return out  # type: ignore[return-value]
+
+
+def correlation_of(record: SqsRecord) -> str:
+    """The correlation id: the message attribute, else the envelope's field, else "-"."""
+    attribute = record["messageAttributes"].get("correlation_id", {}).get("stringValue")
+    if attribute:
+        return attribute
+    try:
+        doc = json.loads(record["body"])
+        if isinstance(doc, dict) and doc.get("Type") == "Notification":
+            doc = json.loads(doc.get("Message", "{}"))
+    except ValueError:
+        return "-"
+    return str(doc.get("correlation_id") or "-") if isinstance(doc, dict) else "-"

@@ -1,0 +1,234 @@
+"""A dead-lettered message as an operator sees it: envelope, failure, receive history."""
+
+from __future__ import annotations
+
+import base64
+import json
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+from events import ContractError, parse_json
+from events.envelope import envelope_from_dict
+from sluice.runtime import queues
+from sluice.runtime.records import unwrap_sns
+
+# What ReceiveMessage should return for every message the tools look at.
+RECEIVE_ATTRIBUTES = {
+    "AttributeNames": ["All"],
+    "MessageAttributeNames": ["All"],
+    "MessageSystemAttributeNames": ["All"],
+}
+_FAILURE_NAMES = {
+    queues.REASON: "reason",
+    queues.DETAIL: "detail",
+    queues.WORKER: "worker",
+    queues.SOURCE_QUEUE: "source_queue",
+    queues.FAILED_AT: "failed_at",
+    queues.RECEIVES: "receive_count",
+}
+
+
+@dataclass(frozen=True, slots=True)
+class StreamBatch:
+    """The ``DDBStreamBatchInfo`` of a Lambda on-failure record: where the failed records are."""
+
+    stream_arn: str
+    shard_id: str
+    start_sequence: str
+    end_sequence: str
+    batch_size: int
+    first_arrival: str
+    last_arrival: str
+    condition: str
+    timestamp: str
+
+
+@dataclass(frozen=True, slots=True)
+class DlqMessage:
+    """One received DLQ message, decoded as far as it goes."""
+
+    message_id: str
+    receipt_handle: str
+    body: str
+    attributes: dict[str, Any]
+    """Message attributes in SendMessage's shape (``DataType`` + ``StringValue``/``BinaryValue``)."""
+    system: dict[str, str]
+    """SentTimestamp, ApproximateReceiveCount, ApproximateFirstReceiveTimestamp, MessageGroupId..."""
+    envelope: dict[str, Any] | None = field(default=None)
+    """The envelope's wire form (``data`` undecoded), or None when the body is not one."""
+    problem: str | None = None
+    """Why the body is not an envelope (or a stream on-failure record)."""
+    stream: StreamBatch | None = None
+
+    @classmethod
+    def from_sqs(cls, message: dict[str, Any]) -> DlqMessage:
+        """Decode a ReceiveMessage entry."""
+        body = str(message.get("Body", ""))
+        stream = stream_batch(body)
+        doc, problem = (None, None) if stream else _envelope(body)
+        return cls(
+            message_id=message["MessageId"],
+            receipt_handle=message["ReceiptHandle"],
+            body=body,
+            attributes=dict(message.get("MessageAttributes") or {}),
+            system={k: str(v) for k, v in (message.get("Attributes") or {}).items()},
+            envelope=doc,
+            problem=problem,
+            stream=stream,
+        )
+
+    @property
+    def group_id(self) -> str | None:
+        """The FIFO message group, if any."""
+        return self.system.get("MessageGroupId")
+
+    @property
+    def sent_at(self) -> datetime | None:
+        """When the message entered the DLQ (SentTimestamp)."""
+        return _from_ms(self.system.get("SentTimestamp"))
+
+    @property
+    def failure(self) -> dict[str, str]:
+        """The ``sluice.failure_*`` attributes the engine attached, by short name."""
+        return {
+            short: str(self.attributes[name].get("StringValue", ""))
+            for name, short in _FAILURE_NAMES.items()
+            if name in self.attributes
+        }
+
+    @property
+    def failed_at(self) -> datetime | None:
+        """When it was dead-lettered: the engine's ``failed_at``, else when it reached the DLQ."""
+        stamp = self.failure.get("failed_at")
+        if stamp:
+            try:
+                moment = datetime.fromisoformat(stamp.replace("Z", "+00:00"))
+            except ValueError:
+                moment = None
+            if moment is not None:
+                return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+        return self.sent_at
+
+    @property
+    def original_attributes(self) -> dict[str, Any]:
+        """The attributes the message was first sent with (ours about its failure removed)."""
+        return {k: v for k, v in self.attributes.items() if k not in queues.FAILURE_ATTRIBUTES}
+
+    @property
+    def envelope_id(self) -> str | None:
+        """The envelope id, the idempotency key downstream."""
+        return str(self.envelope["id"]) if self.envelope else None
+
+    def describe(self) -> dict[str, Any]:
+        """Everything ``sluice dlq show`` prints about the message, as JSON values."""
+        failure = self.failure
+        env = self.envelope or {}
+        return {
+            "message_id": self.message_id,
+            "envelope_id": env.get("id"),
+            "type": env.get("type"),
+            "version": env.get("version"),
+            "correlation_id": env.get("correlation_id"),
+            "time": env.get("time"),
+            "reason": failure.get("reason"),
+            "detail": failure.get("detail"),
+            "failed_worker": failure.get("worker"),
+            "source_queue": failure.get("source_queue"),
+            "receive_count": int(failure.get("receive_count") or self._dlq_receives()),
+            "first_receive": _iso(_from_ms(self.system.get("ApproximateFirstReceiveTimestamp"))),
+            "last_receive": _iso(self.failed_at),
+            "sent_at": _iso(self.sent_at),
+            "group_id": self.group_id,
+            "problem": self.problem,
+            "stream": None if self.stream is None else _stream_json(self.stream),
+        }
+
+    def _dlq_receives(self) -> int:
+        return int(self.system.get("ApproximateReceiveCount", "0"))
+
+
+def stream_batch(body: str) -> StreamBatch | None:
+    """The batch info of a Lambda stream on-failure record, or None if the body is not one."""
+    try:
+        doc = json.loads(body)
+    except ValueError:
+        return None
+    info = doc.get("DDBStreamBatchInfo") if isinstance(doc, dict) else None
+    if not isinstance(info, dict):
+        return None
+    context = doc.get("requestContext") or {}
+    return StreamBatch(
+        stream_arn=str(info.get("streamArn", "")),
+        shard_id=str(info.get("shardId", "")),
+        start_sequence=str(info.get("startSequenceNumber", "")),
+        end_sequence=str(info.get("endSequenceNumber", "")),
+        batch_size=int(info.get("batchSize", 0)),
+        first_arrival=str(info.get("approximateArrivalOfFirstRecord", "")),
+        last_arrival=str(info.get("approximateArrivalOfLastRecord", "")),
+        condition=str(context.get("condition", "")),
+        timestamp=str(doc.get("timestamp", "")),
+    )
+
+
+def attributes_to_json(attributes: dict[str, Any]) -> dict[str, Any]:
+    """Message attributes as JSON values (binary ones base64-encoded)."""
+    out: dict[str, Any] = {}
+    for name, value in attributes.items():
+        entry = {"DataType": value.get("DataType", "String")}
+        if "BinaryValue" in value:
+            entry["BinaryValue"] = base64.b64encode(value["BinaryValue"]).decode()
+        else:
+            entry["StringValue"] = str(value.get("StringValue", ""))
+        out[name] = entry
+    return out
+
+
+def attributes_from_json(doc: object) -> dict[str, Any]:
+    """The inverse of ``attributes_to_json``; ValueError names what is wrong."""
+    if not isinstance(doc, dict):
+        raise ValueError(f"attributes must be an object, got {type(doc).__name__}")
+    out: dict[str, Any] = {}
+    for name, value in doc.items():
+        if not isinstance(value, dict) or not isinstance(value.get("DataType"), str):
+            raise ValueError(f"attribute {name!r} needs a DataType and a value")
+        if isinstance(value.get("BinaryValue"), str):
+            out[name] = {
+                "DataType": value["DataType"],
+                "BinaryValue": base64.b64decode(value["BinaryValue"], validate=True),
+            }
+        elif isinstance(value.get("StringValue"), str):
+            out[name] = {"DataType": value["DataType"], "StringValue": value["StringValue"]}
+        else:
+            raise ValueError(f"attribute {name!r} has neither StringValue nor BinaryValue")
+    return out
+
+
+def _envelope(body: str) -> tuple[dict[str, Any] | None, str | None]:
+    try:
+        doc = parse_json(unwrap_sns(body))
+        envelope_from_dict(doc)
+    except ContractError as exc:
+        return None, f"{exc.reason}: {exc.detail}"
+    return dict(doc), None
+
+
+def _stream_json(batch: StreamBatch) -> dict[str, Any]:
+    return {
+        "shard_id": batch.shard_id,
+        "start_sequence": batch.start_sequence,
+        "end_sequence": batch.end_sequence,
+        "batch_size": batch.batch_size,
+        "stream_arn": batch.stream_arn,
+        "condition": batch.condition,
+        "first_arrival": batch.first_arrival,
+        "last_arrival": batch.last_arrival,
+    }
+
+
+def _from_ms(value: str | None) -> datetime | None:
+    return datetime.fromtimestamp(int(value) / 1000, UTC) if value else None
+
+
+def _iso(moment: datetime | None) -> str | None:
+    return moment.isoformat(timespec="milliseconds") if moment else None

@@ -1,0 +1,235 @@
+"""The batch engine's contract with Lambda: partial failures, order, time, errors, logs."""
+
+from __future__ import annotations
+
+import json
+import threading
+from typing import Any
+
+import pytest
+
+from events import ORDER_PLACED, PAYMENT_CAPTURED, Envelope
+from sluice.runtime import (
+    BatchFailedError,
+    InvalidEventError,
+    PermanentError,
+    RetryableError,
+    Source,
+    Worker,
+    worker,
+)
+from tests.conftest import Pipeline
+from tests.factories import payment, placed, sample, sqs_event, sqs_record
+
+QUEUE = "sluice-inventory"
+DLQ = "sluice-inventory-dlq"
+
+
+def wire(pipeline: Pipeline, declared: Worker) -> Worker:
+    """A test-declared worker, wired to the pipeline's moto."""
+    return declared.use(pipeline.deps(declared.spec.name))
+
+
+def test_partial_failure_reports_exactly_the_failed_records(pipeline: Pipeline) -> None:
+    # GIVEN a worker that fails one order of three
+    @worker(subscribes=[ORDER_PLACED], name="picky")
+    def picky(event: Envelope[Any]) -> None:
+        if event.data.order_id == "bad":
+            raise RetryableError("not now")
+
+    records = [sqs_record(placed(o), queue=QUEUE) for o in ("a", "bad", "c")]
+    # WHEN the batch runs
+    answer = wire(pipeline, picky).handler(sqs_event(*records), None)
+    # THEN only that record is reported, by its messageId
+    assert answer == {"batchItemFailures": [{"itemIdentifier": records[1]["messageId"]}]}
+
+
+def test_every_record_failing_fails_the_invocation(pipeline: Pipeline) -> None:
+    @worker(subscribes=[ORDER_PLACED], name="broken")
+    def broken(event: Envelope[Any]) -> None:
+        raise RuntimeError("database on fire")
+
+    records = [sqs_record(placed(), queue=QUEUE) for _ in range(3)]
+    with pytest.raises(BatchFailedError, match="all 3 records of the batch failed"):
+        wire(pipeline, broken).handler(sqs_event(*records), None)
+
+
+def test_records_of_a_standard_queue_run_concurrently(pipeline: Pipeline) -> None:
+    # GIVEN a barrier that opens only when 5 records are in flight at once
+    barrier = threading.Barrier(5, timeout=10)
+
+    @worker(subscribes=[ORDER_PLACED], name="parallel", max_concurrency=5)
+    def parallel(event: Envelope[Any]) -> None:
+        barrier.wait()
+
+    records = [sqs_record(placed(), queue=QUEUE) for _ in range(5)]
+    # WHEN the batch runs THEN nobody times out at the barrier
+    assert wire(pipeline, parallel).handler(sqs_event(*records), None) == {"batchItemFailures": []}
+
+
+def test_fifo_failure_skips_the_rest_of_its_group_only(pipeline: Pipeline) -> None:
+    seen: list[str] = []
+
+    @worker(
+        subscribes=[PAYMENT_CAPTURED],
+        source=Source.FIFO_QUEUE,
+        group_by="account_id",
+        name="ordered",
+        max_concurrency=1,
+    )
+    def ordered(event: Envelope[Any]) -> None:
+        seen.append(event.data.payment_id)
+        if event.data.payment_id == "a2":
+            raise RetryableError("hiccup")
+
+    a = [payment("A", 100, f"a{i}") for i in (1, 2, 3)]
+    b = [payment("B", 100, f"b{i}") for i in (1, 2)]
+    queue = "sluice-ledger.fifo"
+    records = [sqs_record(e, queue=queue, group_id=e.data["account_id"]) for e in [*a, *b]]
+    # records interleave the groups, as SQS may deliver them
+    records = [records[0], records[3], records[1], records[4], records[2]]
+    answer = wire(pipeline, ordered).handler(sqs_event(*records), None)
+    assert seen == ["a1", "a2", "b1", "b2"]
+    failed = [f["itemIdentifier"] for f in answer["batchItemFailures"]]
+    assert failed == [records[2]["messageId"], records[4]["messageId"]]  # a2 and a3
+
+
+def test_permanent_error_goes_to_the_dlq_with_its_reason(pipeline: Pipeline) -> None:
+    @worker(subscribes=[ORDER_PLACED], name="strict")
+    def strict(event: Envelope[Any]) -> None:
+        raise PermanentError("customer is blocked", reason="business_rule")
+
+    event = placed("o-1")
+    record = sqs_record(event, queue=QUEUE, receive_count=2)
+    record["messageAttributes"] = {
+        "event_type": {"stringValue": ORDER_PLACED, "dataType": "String"}
+    }
+    ok = sqs_record(placed(), queue=QUEUE)
+
+    # a permanent failure is handled: it is not reported for retry
+    @worker(subscribes=[ORDER_PLACED], name="strict_some")
+    def strict_some(e: Envelope[Any]) -> None:
+        if e.id == event.id:
+            strict.fn(e)
+
+    assert wire(pipeline, strict_some).handler(sqs_event(record, ok), None) == {
+        "batchItemFailures": []
+    }
+    [letter] = pipeline.drain(DLQ)
+    attrs = {k: v["StringValue"] for k, v in letter["MessageAttributes"].items()}
+    assert letter["Body"] == event.to_json()
+    assert attrs["sluice.failure_reason"] == "business_rule"
+    assert attrs["sluice.failure_detail"] == "customer is blocked"
+    assert attrs["sluice.failed_worker"] == "strict_some"
+    assert attrs["sluice.receive_count"] == "2"
+    assert attrs["event_type"] == ORDER_PLACED  # the original attributes travel too
+
+
+def test_too_little_time_left_leaves_records_unstarted(pipeline: Pipeline) -> None:
+    # GIVEN a context whose remaining time drops below the margin after the first record
+    class Context:
+        remaining = [10_000, 10_000, 1_000, 1_000, 1_000, 1_000]
+
+        def get_remaining_time_in_millis(self) -> int:
+            return self.remaining.pop(0) if len(self.remaining) > 1 else self.remaining[0]
+
+    started: list[str] = []
+
+    @worker(subscribes=[ORDER_PLACED], name="slow", max_concurrency=1, timeout_margin_s=3)
+    def slow(event: Envelope[Any]) -> None:
+        started.append(event.data.order_id)
+
+    records = [sqs_record(placed(o), queue=QUEUE) for o in ("first", "second", "third")]
+    answer = wire(pipeline, slow).handler(sqs_event(*records), Context())
+    assert started == ["first"]
+    assert answer == {
+        "batchItemFailures": [{"itemIdentifier": r["messageId"]} for r in records[1:]]
+    }
+
+
+def test_retries_back_off_by_receive_count(pipeline: Pipeline) -> None:
+    # GIVEN a real message on the queue, received for the 3rd time
+    sqs = pipeline.clients.sqs
+    url = pipeline.url(QUEUE)
+    sqs.send_message(QueueUrl=url, MessageBody=placed().to_json())
+    message = sqs.receive_message(QueueUrl=url, AttributeNames=["All"])["Messages"][0]
+    record = sqs_record(
+        message["Body"], queue=QUEUE, receipt_handle=message["ReceiptHandle"], receive_count=3
+    )
+    calls: list[dict[str, Any]] = []
+    sqs.meta.events.register(
+        "provide-client-params.sqs.ChangeMessageVisibilityBatch",
+        lambda params, **_: calls.append(params),
+    )
+
+    @worker(subscribes=[ORDER_PLACED], name="flaky", backoff_base_s=4)
+    def flaky(event: Envelope[Any]) -> None:
+        raise RetryableError("later")
+
+    with pytest.raises(BatchFailedError):
+        wire(pipeline, flaky).handler(sqs_event(record), None)
+    # THEN its visibility is 2^(3-1) x 4 = 16 s, jittered into [8, 16]
+    [entry] = calls[0]["Entries"]
+    assert entry["ReceiptHandle"] == message["ReceiptHandle"]
+    assert 8 <= entry["VisibilityTimeout"] <= 16
+
+
+def test_correlation_ids_stay_with_their_records_across_threads(pipeline: Pipeline) -> None:
+    @worker(subscribes=[ORDER_PLACED], name="chatty", max_concurrency=8)
+    def chatty(event: Envelope[Any], deps: Any) -> None:
+        deps.telemetry.logger.info("working", extra={"order_id": event.data.order_id})
+
+    events = [placed(f"o{i}") for i in range(16)]
+    wire(pipeline, chatty).handler(sqs_event(*(sqs_record(e, queue=QUEUE) for e in events)), None)
+    lines = [json.loads(line) for line in pipeline.logs.getvalue().splitlines()]
+    working = [line for line in lines if line["message"] == "working"]
+    assert len(working) == 16
+    by_order = {e.data["order_id"]: e for e in events}
+    for line in working:
+        expected = by_order[line["order_id"]]
+        assert line["correlation_id"] == expected.correlation_id
+        assert line["event_id"] == expected.id
+        assert line["event_type"] == ORDER_PLACED
+
+
+def test_stream_worker_checkpoints_at_the_first_failure(pipeline: Pipeline) -> None:
+    seen: list[str] = []
+
+    @worker(source=Source.STREAM, table="orders", name="streamer", idempotent=False)
+    def streamer(event: Envelope[Any]) -> None:
+        seen.append(event.data.sequence_number)
+        if event.data.event_name == "MODIFY":
+            raise RetryableError("cannot map yet")
+
+    batch = {
+        "Records": [sample(f"dynamodb_{n}")["Records"][0] for n in ("insert", "modify", "remove")]
+    }
+    answer = wire(pipeline, streamer).handler(batch, None)
+    # THEN REMOVE (after the failure) never ran and is reported too: the shard resumes at MODIFY
+    assert seen == ["111100000000000000000001", "111100000000000000000002"]
+    assert answer == {
+        "batchItemFailures": [
+            {"itemIdentifier": "111100000000000000000002"},
+            {"itemIdentifier": "111100000000000000000003"},
+        ]
+    }
+
+
+@pytest.mark.parametrize(
+    ("event", "fragment"),
+    [
+        ({"Records": []}, "empty batch"),
+        ({"records": []}, "expects a Lambda batch event with a 'Records' list"),
+        ("not an event", "got str"),
+        (sample("dynamodb_insert"), "record 0 comes from 'aws:dynamodb'"),
+        ({"Records": [{"eventSource": "aws:s3"}]}, "record 0 comes from 'aws:s3'"),
+    ],
+)
+def test_invocations_that_are_not_our_batches_raise_before_touching_anything(
+    pipeline: Pipeline, event: Any, fragment: str
+) -> None:
+    inventory = pipeline.worker("inventory")
+    with pytest.raises(InvalidEventError) as caught:
+        inventory.handler(event, None)
+    assert fragment in str(caught.value)
+    assert pipeline.drain(DLQ) == []

@@ -1,0 +1,108 @@
+"""Exactly-once effects: duplicates in a batch, across batches, and in flight."""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+from events import ORDER_PLACED, Envelope
+from sluice.runtime import worker
+from tests.conftest import Pipeline
+from tests.factories import cancelled, placed, sns_wrapped, sqs_event, sqs_record
+
+QUEUE = "sluice-inventory"
+
+
+def test_duplicates_in_one_batch_and_across_batches_take_effect_once(pipeline: Pipeline) -> None:
+    # GIVEN one order delivered three times under three message ids (as SNS may do)
+    inventory = pipeline.worker("inventory")
+    order = placed("ord-1", sku="MUG", quantity=2)
+    first = sqs_event(sqs_record(order, queue=QUEUE), sqs_record(order, queue=QUEUE))
+    later = sqs_event(sqs_record(sns_wrapped(order), queue=QUEUE))
+    # WHEN both batches run
+    assert inventory.handler(first, None) == {"batchItemFailures": []}
+    assert inventory.handler(later, None) == {"batchItemFailures": []}
+    # THEN stock moved once
+    assert pipeline.stock("MUG") == {"reserved": 2, "reservations": 1}
+
+
+def test_each_subscriber_applies_an_event_once_on_its_own(pipeline: Pipeline) -> None:
+    order = placed("ord-2", sku="CAP")
+    pipeline.worker("inventory").handler(sqs_event(sqs_record(order, queue=QUEUE)), None)
+    receipts = pipeline.worker("receipts")
+    receipts.handler(sqs_event(sqs_record(order, queue="sluice-receipts")), None)
+    keys = {
+        i["id"]["S"]
+        for i in pipeline.clients.dynamodb.scan(TableName="sluice-idempotency")["Items"]
+    }
+    assert keys == {f"inventory#{order.id}", f"receipts#{order.id}"}
+
+
+def test_a_duplicate_still_in_progress_is_retried_not_run(pipeline: Pipeline) -> None:
+    # GIVEN another invocation holds a live claim on the event
+    calls: list[str] = []
+
+    @worker(subscribes=[ORDER_PLACED], name="claimed")
+    def claimed(event: Envelope[Any]) -> None:
+        calls.append(event.id)
+
+    order = placed()
+    _claim(pipeline, f"claimed#{order.id}", until_ms=int(time.time() * 1000) + 60_000)
+    record = sqs_record(order, queue=QUEUE)
+    other = sqs_record(placed(), queue=QUEUE)
+    answer = claimed.use(pipeline.deps("claimed")).handler(sqs_event(record, other), None)
+    # THEN it is reported failed (retry later) and the function never saw it
+    assert answer == {"batchItemFailures": [{"itemIdentifier": record["messageId"]}]}
+    assert order.id not in calls
+
+
+def test_an_expired_claim_is_taken_over(pipeline: Pipeline) -> None:
+    # GIVEN a claim whose invocation died (its in-progress expiry has passed)
+    order = placed("ord-3", sku="PEN")
+    _claim(pipeline, f"inventory#{order.id}", until_ms=int(time.time() * 1000) - 1)
+    answer = pipeline.worker("inventory").handler(sqs_event(sqs_record(order, queue=QUEUE)), None)
+    assert answer == {"batchItemFailures": []}
+    assert pipeline.stock("PEN") == {"reserved": 1, "reservations": 1}
+
+
+def test_a_failed_record_releases_its_claim_so_the_retry_can_run(pipeline: Pipeline) -> None:
+    # GIVEN a cancel that overtook its order (inventory retries it)
+    inventory = pipeline.worker("inventory")
+    order = placed("ord-4", sku="BAG")
+    cancel = cancelled("ord-4", sku="BAG")
+    other = sqs_record(placed(sku="X"), queue=QUEUE)
+    early = sqs_record(cancel, queue=QUEUE)
+    assert inventory.handler(sqs_event(early, other), None) == {
+        "batchItemFailures": [{"itemIdentifier": early["messageId"]}]
+    }
+    # WHEN the order lands and the cancel comes back
+    inventory.handler(sqs_event(sqs_record(order, queue=QUEUE)), None)
+    inventory.handler(sqs_event(sqs_record(cancel, queue=QUEUE, receive_count=2)), None)
+    # THEN both applied once
+    assert pipeline.stock("BAG") == {"reserved": 0, "reservations": 1, "releases": 1}
+
+
+def test_a_batch_of_duplicates_costs_one_read_and_no_write(pipeline: Pipeline) -> None:
+    inventory = pipeline.worker("inventory")
+    orders = [placed(sku="INK") for _ in range(10)]
+    inventory.handler(sqs_event(*(sqs_record(o, queue=QUEUE) for o in orders)), None)
+    calls: list[str] = []
+    pipeline.clients.dynamodb.meta.events.register(
+        "before-call.dynamodb.*", lambda model, **_: calls.append(model.name)
+    )
+    replay = sqs_event(*(sqs_record(o, queue=QUEUE) for o in orders))
+    assert inventory.handler(replay, None) == {"batchItemFailures": []}
+    assert calls == ["BatchGetItem"]
+    assert pipeline.stock("INK")["reserved"] == 10
+
+
+def _claim(pipeline: Pipeline, key: str, *, until_ms: int) -> None:
+    pipeline.clients.dynamodb.put_item(
+        TableName="sluice-idempotency",
+        Item={
+            "id": {"S": key},
+            "status": {"S": "IN_PROGRESS"},
+            "in_progress_expiry": {"N": str(until_ms)},
+            "expiration": {"N": str(int(time.time()) + 3600)},
+        },
+    )

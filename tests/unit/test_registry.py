@@ -1,0 +1,86 @@
+"""Declarations fail fast with a sentence that says how to fix them."""
+
+from __future__ import annotations
+
+import pytest
+
+from events import ORDER_PLACED, PAYMENT_CAPTURED
+from sluice.runtime import ConfigurationError, Registry, Source, discover, worker
+from sluice.topology import DlqKind, Topology
+
+
+def _noop(event: object) -> None:
+    """A worker function that does nothing."""
+
+
+@pytest.mark.parametrize(
+    ("settings", "fragment"),
+    [
+        ({"subscribes": ["order.shipped"]}, "which the catalog does not know"),
+        ({"subscribes": []}, "subscribes=[] delivers nothing"),
+        ({"batch_size": 11}, "batch_size > 10 needs batching_window_s >= 1"),
+        ({"source": Source.FIFO_QUEUE, "group_by": "x", "batch_size": 20}, "batch_size must be"),
+        ({"source": Source.FIFO_QUEUE}, "FIFO workers name the `group_by`"),
+        ({"source": Source.STREAM}, "stream workers, and only they, name a `table`"),
+        ({"table": "orders"}, "stream workers, and only they, name a `table`"),
+        ({"timeout_s": 901}, "timeout_s must be 1..900"),
+        ({"memory_mb": 64}, "memory_mb must be 128..10240"),
+        ({"max_invocations": 1}, "max_invocations >= 2"),
+        ({"timeout_margin_s": 30}, "timeout_margin_s must be below timeout_s"),
+    ],
+)
+def test_bad_declarations_fail_fast(settings: dict[str, object], fragment: str) -> None:
+    with pytest.raises(ConfigurationError) as caught:
+        worker(**settings)(_noop)  # type: ignore[arg-type]
+    assert fragment in str(caught.value)
+    assert "'_noop'" in str(caught.value)
+
+
+def test_discover_finds_every_example_worker_with_its_handler_path() -> None:
+    registry = discover()
+    assert {s.name: s.handler_path for s in registry.specs if s.name != "relay"} == {
+        "audit": "workers.audit.handler",
+        "inventory": "workers.inventory.handler",
+        "ledger": "workers.ledger.handler",
+        "receipts": "workers.receipts.handler",
+    }
+    assert {s.name for s in registry.subscribers(ORDER_PLACED)} == {
+        "audit",
+        "inventory",
+        "receipts",
+    }
+    assert registry.get("ledger").spec.source is Source.FIFO_QUEUE
+
+
+def test_unknown_worker_lookup_lists_the_known_ones() -> None:
+    with pytest.raises(ConfigurationError, match="no worker named 'nope'; workers: audit"):
+        discover().get("nope")
+
+
+def test_two_workers_with_one_name_are_refused() -> None:
+    one = worker(name="twin")(_noop)
+    with pytest.raises(ConfigurationError, match="two workers are named 'twin'"):
+        Registry([one, worker(name="twin")(_noop)])
+
+
+def test_topology_names_every_queue_and_dlq_from_the_registry() -> None:
+    extra = worker(name="billing", subscribes=[PAYMENT_CAPTURED])(_noop)
+    topology = Topology(discover().with_workers(extra), prefix="dev")
+    billing = topology.queues(extra.spec)
+    assert (billing.queue, billing.dlq, billing.subscription_dlq) == (
+        "dev-billing",
+        "dev-billing-dlq",
+        "dev-billing-sub-dlq",
+    )
+    ledger = topology.queues(topology.registry.get("ledger").spec)
+    assert (ledger.queue, ledger.dlq, ledger.subscription_dlq) == (
+        "dev-ledger.fifo",
+        "dev-ledger-dlq.fifo",
+        None,
+    )
+    assert topology.filter_policy(extra.spec) == {"event_type": [PAYMENT_CAPTURED]}
+    assert topology.filter_policy(topology.registry.get("audit").spec) is None
+    assert topology.dlq("billing").kind is DlqKind.QUEUE
+    assert topology.dlq("dev-billing-sub-dlq").kind is DlqKind.SUBSCRIPTION
+    with pytest.raises(LookupError, match="no DLQ named 'zzz'; the DLQs are: dev-audit-dlq"):
+        topology.dlq("zzz")
