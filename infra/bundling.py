@@ -97,9 +97,10 @@ def pip_arguments(target: str, requirements: str) -> list[str]:
 class PipLayerBundling:
     """Local bundling for the layer: pip on this machine, cached by the requirements' hash."""
 
-    def __init__(self, requirements: Path, cache: Path) -> None:
+    def __init__(self, requirements: Path, cache: Path, pip_cache: Path) -> None:
         self.requirements = requirements
         self.cache = cache
+        self.pip_cache = pip_cache
 
     @property
     def key(self) -> str:
@@ -121,7 +122,7 @@ class PipLayerBundling:
             "pip",
             *pip_arguments(str(staging / "python"), str(self.requirements)),
             "--cache-dir",
-            str(self.cache.parent.parent / "pip"),
+            str(self.pip_cache),
         ]
         done = subprocess.run(command, capture_output=True, text=True, check=False)
         if done.returncode != 0:
@@ -142,7 +143,8 @@ class PipLayerBundling:
 
 def dependencies_code(root: Path) -> lambda_.Code:
     """The layer's code: requirements in, ``python/`` out, by local bundling."""
-    local = PipLayerBundling(REQUIREMENTS, root / ".cache" / "infra" / "layer")
+    cache = root / ".cache"
+    local = PipLayerBundling(REQUIREMENTS, cache / "infra" / "layer", cache / "pip")
     docker_fallback = " ".join(
         ["pip", *pip_arguments("/asset-output/python", "/asset-input/requirements.txt")]
     )

@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from events import OrderPlaced, format_time
+from events import OrderPlaced, format_time, utc_now
 from events.schema import dump
 
 PLACED = "PLACED"
@@ -99,6 +99,4 @@ def cancelled_data(image: Mapping[str, Any]) -> dict[str, Any]:
 
 def now_text() -> str:
     """The current time as stored on items (RFC 3339, UTC, milliseconds)."""
-    from events import utc_now
-
     return format_time(utc_now())

@@ -69,7 +69,7 @@ class Target:
     @property
     def region(self) -> str:
         """The region in use."""
-        return str(self.clients.session.region_name)
+        return str(self.clients.region)
 
     def queue_url(self, name: str) -> str:
         """The URL of a queue by physical name, with an error that names it."""

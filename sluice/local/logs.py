@@ -21,9 +21,19 @@ from rich.text import Text
 Listener = Callable[[dict[str, Any]], None]
 LEVEL_STYLES = {"ERROR": "bold red", "WARNING": "yellow", "INFO": "", "DEBUG": "dim"}
 QUIET_KEYS = {
-    "level", "location", "message", "timestamp", "service", "worker", "ts", "correlation_id",
-    "sampling_rate", "xray_trace_id", "exception_name", "stack_trace",
-}  # fmt: skip
+    "level",
+    "location",
+    "message",
+    "timestamp",
+    "service",
+    "worker",
+    "ts",
+    "correlation_id",
+    "sampling_rate",
+    "xray_trace_id",
+    "exception_name",
+    "stack_trace",
+}
 
 
 class LogSink:
@@ -35,7 +45,7 @@ class LogSink:
         self._file: IO[str] | None = None
         if path is not None:
             path.parent.mkdir(parents=True, exist_ok=True)
-            self._file = path.open("a", encoding="utf-8")
+            self._file = path.open("w", encoding="utf-8")  # one run per file
         self._lock = threading.Lock()
         self._partial = ""
         self.listeners: list[Listener] = []

@@ -64,8 +64,13 @@ class SqsPoller:
             except Exception as exc:  # the server went away or is busy: try again shortly
                 self._slots.release()
                 if not self._stop.is_set():
-                    self.sink.event("receive failed", worker=self.spec.name, correlation_id="-",
-                                    level="WARNING", error=str(exc))  # fmt: skip
+                    self.sink.event(
+                        "receive failed",
+                        worker=self.spec.name,
+                        correlation_id="-",
+                        level="WARNING",
+                        error=str(exc),
+                    )
                     time.sleep(WAIT_S)
                 continue
             if not messages:
@@ -99,14 +104,20 @@ class SqsPoller:
             now_ms = time.time() * 1000
             for record in records:
                 self._hop(record, now_ms)
-            result = invoke(self.worker, {"Records": records}, self.sink,
-                            region=self.region, prefix=self.prefix)  # fmt: skip
+            result = invoke(
+                self.worker, {"Records": records}, self.sink, region=self.region, prefix=self.prefix
+            )
             if result.error is None:
                 done = [r for r in records if r["messageId"] not in result.failed_ids]
                 self._delete(done)
         except Exception as exc:  # never let a poller thread die; SQS keeps the messages
-            self.sink.event("poller error", worker=self.spec.name, correlation_id="-",
-                            level="ERROR", error=f"{type(exc).__name__}: {exc}")  # fmt: skip
+            self.sink.event(
+                "poller error",
+                worker=self.spec.name,
+                correlation_id="-",
+                level="ERROR",
+                error=f"{type(exc).__name__}: {exc}",
+            )
         finally:
             self._slots.release()
 
@@ -129,8 +140,9 @@ class SqsPoller:
             chunk = records[start : start + 10]
             self.sqs.delete_message_batch(
                 QueueUrl=self.queue_url,
-                Entries=[{"Id": str(i), "ReceiptHandle": r["receiptHandle"]}
-                         for i, r in enumerate(chunk)],  # fmt: skip
+                Entries=[
+                    {"Id": str(i), "ReceiptHandle": r["receiptHandle"]} for i, r in enumerate(chunk)
+                ],
             )
 
     def record(self, message: dict[str, Any]) -> SqsRecord:
@@ -153,8 +165,11 @@ class SqsPoller:
 
 def lambda_attribute(value: dict[str, Any]) -> SqsMessageAttribute:
     """ReceiveMessage's attribute shape -> Lambda's lower-camel one."""
-    out: dict[str, Any] = {"stringListValues": [], "binaryListValues": [],
-                           "dataType": value.get("DataType", "String")}  # fmt: skip
+    out: dict[str, Any] = {
+        "stringListValues": [],
+        "binaryListValues": [],
+        "dataType": value.get("DataType", "String"),
+    }
     if "StringValue" in value:
         out["stringValue"] = value["StringValue"]
     if "BinaryValue" in value:

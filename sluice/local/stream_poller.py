@@ -78,8 +78,13 @@ class StreamPoller:
                 page = self.streams.get_records(ShardIterator=iterator, Limit=self.spec.batch_size)
             except Exception as exc:  # the server is going away or busy: try again
                 if not self._stop.is_set():
-                    self.sink.event("get records failed", worker=self.spec.name,
-                                    correlation_id="-", level="WARNING", error=str(exc))  # fmt: skip
+                    self.sink.event(
+                        "get records failed",
+                        worker=self.spec.name,
+                        correlation_id="-",
+                        level="WARNING",
+                        error=str(exc),
+                    )
                     time.sleep(1)
                 continue
             iterator = page.get("NextShardIterator") or iterator
@@ -112,8 +117,9 @@ class StreamPoller:
                 return
             for record in records:
                 self._hop(record, attempt)
-            result = invoke(self.worker, {"Records": records}, self.sink,
-                            region=self.region, prefix=self.prefix)  # fmt: skip
+            result = invoke(
+                self.worker, {"Records": records}, self.sink, region=self.region, prefix=self.prefix
+            )
             if result.ok:
                 return
             if result.error is not None and len(records) > 1:
@@ -187,10 +193,19 @@ class StreamPoller:
             attempt=attempt,
         )
 
-    def _note(self, message: str, records: list[dict[str, Any]], attempt: int, **extra: Any) -> None:
-        self.sink.event(message, worker=self.spec.name, correlation_id=_correlation(records[0]),
-                        first=_seq(records[0]), last=_seq(records[-1]), size=len(records),
-                        attempt=attempt, **extra)  # fmt: skip
+    def _note(
+        self, message: str, records: list[dict[str, Any]], attempt: int, **extra: Any
+    ) -> None:
+        self.sink.event(
+            message,
+            worker=self.spec.name,
+            correlation_id=_correlation(records[0]),
+            first=_seq(records[0]),
+            last=_seq(records[-1]),
+            size=len(records),
+            attempt=attempt,
+            **extra,
+        )
 
 
 def _seq(record: dict[str, Any]) -> str:

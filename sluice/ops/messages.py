@@ -66,7 +66,7 @@ class DlqMessage:
         """Decode a ReceiveMessage entry."""
         body = str(message.get("Body", ""))
         stream = stream_batch(body)
-        doc, problem = (None, None) if stream else _envelope(body)
+        doc, problem = (None, None) if stream else envelope_doc(body)
         return cls(
             message_id=message["MessageId"],
             receipt_handle=message["ReceiptHandle"],
@@ -204,7 +204,8 @@ def attributes_from_json(doc: object) -> dict[str, Any]:
     return out
 
 
-def _envelope(body: str) -> tuple[dict[str, Any] | None, str | None]:
+def envelope_doc(body: str) -> tuple[dict[str, Any] | None, str | None]:
+    """The envelope's wire form (SNS wrapping removed), or None and why it is not one."""
     try:
         doc = parse_json(unwrap_sns(body))
         envelope_from_dict(doc)

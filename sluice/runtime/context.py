@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import os
+import threading
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from functools import cached_property
 from typing import Any
 
-import boto3
+import botocore.session
 from botocore.config import Config
 
 from sluice.runtime.errors import ConfigurationError
@@ -56,43 +57,60 @@ class Settings:
 
 
 class Clients:
-    """Lazily created boto3 clients that share one session; safe to share across threads."""
+    """Lazily created AWS clients that share one session; safe to share across threads.
+
+    The default session is botocore's own: a Lambda needs no more of boto3, and not
+    importing it saves ~40 ms of every cold start. A ``boto3.session.Session`` (or any
+    object with boto3's ``client()``) may be passed instead.
+    """
 
     def __init__(
-        self,
-        session: boto3.session.Session | None = None,
-        *,
-        endpoint_url: str | None = None,
-        max_pool: int = 32,
+        self, session: Any = None, *, endpoint_url: str | None = None, max_pool: int = 32
     ) -> None:
-        self.session = session or boto3.session.Session()
+        self.session = session if session is not None else botocore.session.get_session()
         self.endpoint_url = endpoint_url
+        self._factory = getattr(self.session, "client", None) or self.session.create_client
         self._config = Config(
             max_pool_connections=max_pool,
             retries={"mode": "standard", "max_attempts": 4},
             connect_timeout=5,
             read_timeout=20,
         )
+        self._lock = threading.Lock()
+        self._made: dict[str, Any] = {}
+
+    @property
+    def region(self) -> str | None:
+        """The session's region."""
+        name = getattr(self.session, "region_name", None)
+        return name or self.session.get_config_variable("region")  # type: ignore[no-any-return]
 
     def client(self, service: str) -> Any:
         """A new client for ``service`` (the cached properties below are the usual way)."""
-        make: Any = self.session.client  # one generic factory, not one overload per service
-        return make(service, endpoint_url=self.endpoint_url, config=self._config)
+        with self._lock:  # creating clients from one session is not thread-safe
+            return self._factory(service, endpoint_url=self.endpoint_url, config=self._config)
 
-    @cached_property
+    def cached(self, service: str) -> Any:
+        """One shared client per service."""
+        found = self._made.get(service)
+        if found is None:
+            found = self._made.setdefault(service, self.client(service))
+        return found
+
+    @property
     def dynamodb(self) -> Any:
         """DynamoDB client."""
-        return self.client("dynamodb")
+        return self.cached("dynamodb")
 
-    @cached_property
+    @property
     def sqs(self) -> Any:
         """SQS client."""
-        return self.client("sqs")
+        return self.cached("sqs")
 
-    @cached_property
+    @property
     def sns(self) -> Any:
         """SNS client."""
-        return self.client("sns")
+        return self.cached("sns")
 
 
 @dataclass

@@ -13,8 +13,6 @@ from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any
 
-from boto3.dynamodb.types import TypeDeserializer
-
 from events import Catalog, Envelope, EnvelopeShapeError, parse_json
 from sluice.runtime.errors import InvalidEventError
 from sluice.runtime.registry import Source
@@ -23,8 +21,6 @@ SQS = "aws:sqs"
 DYNAMODB = "aws:dynamodb"
 STREAM_NAMESPACE = uuid.UUID("5e1a1ce0-0000-4000-8000-57a3a3c0de00")
 STREAM_EVENT_PREFIX = "dynamodb."
-
-_deserializer = TypeDeserializer()
 
 
 @dataclass(frozen=True, slots=True)
@@ -112,7 +108,8 @@ def decode(inbound: Inbound, catalog: Catalog) -> Envelope[Any]:
         try:
             return stream_envelope(inbound.raw)
         except (KeyError, TypeError, ValueError, AttributeError) as exc:
-            raise EnvelopeShapeError(f"malformed stream record: {type(exc).__name__}: {exc}") from None
+            problem = f"{type(exc).__name__}: {exc}"
+            raise EnvelopeShapeError(f"malformed stream record: {problem}") from None
     body = inbound.raw.get("body")
     if not isinstance(body, str):
         raise EnvelopeShapeError(f"SQS record has no string body (got {type(body).__name__})")
@@ -135,7 +132,7 @@ def stream_change(record: dict[str, Any]) -> StreamChange:
     return StreamChange(
         table=table_from_arn(record.get("eventSourceARN", "")),
         event_name=record["eventName"],
-        keys=_plain(body.get("Keys") or {}),
+        keys=_plain(body["Keys"]),
         new_image=_plain(body["NewImage"]) if "NewImage" in body else None,
         old_image=_plain(body["OldImage"]) if "OldImage" in body else None,
         sequence_number=str(body["SequenceNumber"]),
@@ -174,14 +171,31 @@ def table_from_arn(arn: str) -> str:
 
 
 def _plain(image: dict[str, Any]) -> dict[str, Any]:
-    return {k: _number(_deserializer.deserialize(v)) for k, v in image.items()}
+    """DynamoDB's typed JSON (``{"S": "x"}``, ``{"N": "2"}``...) -> plain Python values."""
+    return {k: _value(v) for k, v in image.items()}
 
 
-def _number(value: Any) -> Any:
-    if isinstance(value, Decimal):
-        return int(value) if value == value.to_integral_value() else float(value)
-    if isinstance(value, dict):
-        return {k: _number(v) for k, v in value.items()}
-    if isinstance(value, list | set | frozenset):
-        return [_number(v) for v in value]
-    return value
+def _value(typed: dict[str, Any]) -> Any:
+    [(kind, raw)] = typed.items()
+    if kind in ("S", "BOOL"):
+        return raw
+    if kind == "N":
+        return _number(raw)
+    if kind == "NULL":
+        return None
+    if kind == "M":
+        return _plain(raw)
+    if kind == "L":
+        return [_value(v) for v in raw]
+    if kind in ("SS", "BS"):
+        return sorted(raw)
+    if kind == "NS":
+        return sorted(_number(n) for n in raw)
+    if kind == "B":
+        return raw  # base64 text, as the stream delivers it
+    raise ValueError(f"unknown DynamoDB attribute type {kind!r}")
+
+
+def _number(text: str) -> int | float:
+    number = Decimal(text)
+    return int(number) if number == number.to_integral_value() else float(number)

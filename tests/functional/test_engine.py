@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import threading
+import time
 from typing import Any
 
 import pytest
@@ -233,3 +234,57 @@ def test_invocations_that_are_not_our_batches_raise_before_touching_anything(
         inventory.handler(event, None)
     assert fragment in str(caught.value)
     assert pipeline.drain(DLQ) == []
+
+
+def test_a_fifo_record_held_elsewhere_blocks_the_rest_of_its_group(pipeline: Pipeline) -> None:
+    # GIVEN the first payment of account A is in progress in another invocation
+    seen: list[str] = []
+
+    @worker(
+        subscribes=[PAYMENT_CAPTURED],
+        source=Source.FIFO_QUEUE,
+        group_by="account_id",
+        name="strict_order",
+    )
+    def strict_order(event: Envelope[Any]) -> None:
+        seen.append(event.data.payment_id)
+
+    a1, a2, b1 = payment("A", 1, "a1"), payment("A", 1, "a2"), payment("B", 1, "b1")
+    pipeline.clients.dynamodb.put_item(
+        TableName="sluice-idempotency",
+        Item={
+            "id": {"S": f"strict_order#{a1.id}"},
+            "status": {"S": "IN_PROGRESS"},
+            "in_progress_expiry": {"N": str(int(time.time() * 1000) + 60_000)},
+            "expiration": {"N": str(int(time.time()) + 3600)},
+        },
+    )
+    queue = "sluice-ledger.fifo"
+    records = [sqs_record(e, queue=queue, group_id=e.data["account_id"]) for e in (a1, a2, b1)]
+    answer = wire(pipeline, strict_order).handler(sqs_event(*records), None)
+    # THEN a2 does not overtake a1; B goes on
+    assert seen == ["b1"]
+    assert answer == {
+        "batchItemFailures": [{"itemIdentifier": r["messageId"]} for r in records[:2]]
+    }
+
+
+def test_an_undecodable_stream_record_blocks_the_records_behind_it(pipeline: Pipeline) -> None:
+    seen: list[str] = []
+
+    @worker(source=Source.STREAM, table="orders", name="careful", idempotent=False)
+    def careful(event: Envelope[Any]) -> None:
+        seen.append(event.data.event_name)
+
+    insert, modify, remove = (
+        sample(f"dynamodb_{n}")["Records"][0] for n in ("insert", "modify", "remove")
+    )
+    del modify["dynamodb"]["Keys"]
+    answer = wire(pipeline, careful).handler({"Records": [insert, modify, remove]}, None)
+    assert seen == ["INSERT"]
+    assert answer == {
+        "batchItemFailures": [
+            {"itemIdentifier": "111100000000000000000002"},
+            {"itemIdentifier": "111100000000000000000003"},
+        ]
+    }

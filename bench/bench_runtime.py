@@ -1,0 +1,158 @@
+"""Foundation benchmarks: Sluice's runtime against Powertools BatchProcessor + idempotency.
+
+Both sides run the same work function on the same Lambda-shaped SQS batches, log one JSON
+line per record to a null stream, emit no metrics, and keep idempotency in the same
+DynamoDB table on a moto server in a child process: real HTTP calls for both sides, and the
+server's CPU never competes with the measured code for this interpreter's GIL.
+"""
+
+from __future__ import annotations
+
+import statistics
+import time
+from collections import Counter
+from typing import Any
+
+from bench.coldstart import Probe, interleaved_probes
+from bench.harness import Row, compare, interleaved, scaled
+from bench.sides import Pair, Sides, envelopes, invoke, sides, sqs_event
+from events import Envelope
+
+PEER = "Powertools BatchProcessor + idempotent_function"
+PEER_MODULE = "Powertools worker module (bench/peers)"
+BATCH = 10
+IO_WAIT_S = 0.05
+
+
+def wait_for_io(event: Envelope[Any]) -> None:
+    """An IO-bound record: waits 50 ms, like a call to a slow service."""
+    time.sleep(IO_WAIT_S)
+
+
+def touch(event: Envelope[Any]) -> None:
+    """A CPU-light record: reads one field and returns."""
+    if not event.data.order_id:
+        raise ValueError("order_id is empty")
+
+
+def run(quick: bool) -> list[Row]:
+    """Every foundation benchmark; ``quick`` takes a few seconds."""
+    with sides() as both:
+        rows = [
+            _io_bound(both, repeat=2 if quick else 15),
+            _cpu_light(both, repeat=3 if quick else 40, idempotent=True),
+            _cpu_light(both, repeat=10 if quick else 200, idempotent=False),
+            *_idempotency_cost(both),
+        ]
+    return rows + _cold_start(repeat=2 if quick else 9)
+
+
+def _timed_pair(pair: Pair, repeat: int) -> tuple[list[float], list[float]]:
+    """Seconds per batch of new records on each side, interleaved, after one warm-up each."""
+    events = [sqs_event(envelopes(BATCH)) for _ in range(2 * (repeat + 1))]
+    invoke(pair.sluice.handler, events.pop())
+    invoke(pair.peer.handler, events.pop())
+    return interleaved(
+        lambda: invoke(pair.sluice.handler, events.pop()),
+        lambda: invoke(pair.peer.handler, events.pop()),
+        repeat,
+    )
+
+
+def _io_bound(both: Sides, repeat: int) -> Row:
+    ours, theirs = _timed_pair(both.pair("bench_io", wait_for_io), repeat)
+    return compare(
+        f"IO-bound batch: {BATCH} records x {IO_WAIT_S * 1000:.0f} ms, idempotent",
+        "ms/batch",
+        scaled(ours, 1000),
+        PEER,
+        scaled(theirs, 1000),
+        max_ratio=0.2,
+        note=f"Sluice max_concurrency={BATCH} (threads); Powertools runs records in turn",
+    )
+
+
+def _cpu_light(both: Sides, repeat: int, *, idempotent: bool) -> Row:
+    name = "bench_light" if idempotent else "bench_bare"
+    ours, theirs = _timed_pair(both.pair(name, touch, idempotent=idempotent), repeat)
+    per_record = 1e6 / BATCH
+    return compare(
+        "CPU-light record" + (", idempotent" if idempotent else ", no idempotency"),
+        "us/record",
+        scaled(ours, per_record),
+        PEER if idempotent else "Powertools BatchProcessor",
+        scaled(theirs, per_record),
+        max_ratio=1.0,
+        note=f"batches of {BATCH}; wall time per batch / {BATCH}",
+    )
+
+
+def _idempotency_cost(both: Sides) -> list[Row]:
+    pair = both.pair("bench_calls", touch)
+    batches = {"sluice": envelopes(BATCH), "peer": envelopes(BATCH)}
+    new: dict[str, Counter[str]] = {}
+    again: dict[str, Counter[str]] = {}
+    for side, handler, counter in (
+        ("sluice", pair.sluice.handler, pair.sluice_calls),
+        ("peer", pair.peer.handler, pair.peer_calls),
+    ):
+        counter.take()
+        invoke(handler, sqs_event(batches[side]))
+        new[side] = counter.take()
+        invoke(handler, sqs_event(batches[side]))  # the same envelopes under new messageIds
+        again[side] = counter.take()
+    return [_calls_row("new", new), _calls_row("duplicate", again)]
+
+
+def _calls_row(kind: str, calls: dict[str, Counter[str]]) -> Row:
+    def per_record(side: str) -> list[float]:
+        return [calls[side].total() / BATCH]
+
+    def spelled(side: str) -> str:
+        return ", ".join(f"{op} {n}" for op, n in sorted(calls[side].items())) or "none"
+
+    return compare(
+        f"Idempotency: DynamoDB calls per {kind} record",
+        "calls",
+        per_record("sluice"),
+        PEER,
+        per_record("peer"),
+        max_ratio=1.0,
+        note=f"per batch of {BATCH}: Sluice {spelled('sluice')}; Powertools {spelled('peer')}",
+    )
+
+
+def _cold_start(repeat: int) -> list[Row]:
+    sluice_import = Probe("import workers.inventory")
+    peer_import = Probe("import bench.peers.powertools_worker")
+    sluice_ready = Probe("import workers.inventory\nworkers.inventory.inventory.deps.clients.dynamodb")
+    ours, theirs, ready = interleaved_probes([sluice_import, peer_import, sluice_ready], repeat)
+
+    def ms(samples: list[tuple[float, float]], index: int) -> list[float]:
+        return [s[index] * 1000 for s in samples]
+
+    def whole(samples: list[tuple[float, float]]) -> str:
+        return f"{statistics.median(ms(samples, 1)):.0f} ms"
+
+    processes = f"whole process: Sluice {whole(ours)}, peer {whole(theirs)}"
+    return [
+        compare(
+            "Cold start: import workers.inventory",
+            "ms",
+            ms(ours, 0),
+            PEER_MODULE,
+            ms(theirs, 0),
+            max_ratio=1.0,
+            note=f"fresh process each run; {processes}",
+        ),
+        compare(
+            "Cold start: import + Deps + DynamoDB client",
+            "ms",
+            ms(ready, 0),
+            PEER_MODULE,
+            ms(theirs, 0),
+            max_ratio=1.0,
+            note="Sluice builds its client on first use; the peer's import already made one "
+            f"(whole process: Sluice {whole(ready)})",
+        ),
+    ]

@@ -1,0 +1,155 @@
+"""Sluice and Powertools built around the same work function, on the same DynamoDB."""
+
+from __future__ import annotations
+
+import time
+import uuid
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from typing import Any
+
+import boto3
+from aws_lambda_powertools import Logger
+
+from bench.harness import CallCounter, NullStream
+from bench.peers.powertools import PowertoolsWorker
+from events import ORDER_PLACED, Envelope
+from sluice.local.server import MotoServer
+from sluice.runtime import Clients, Deps, Settings, Telemetry, Worker, worker
+from sluice.runtime.context import ENV_TABLES
+
+REGION = "eu-west-1"
+TABLE = "bench-idempotency"
+QUEUE_ARN = f"arn:aws:sqs:{REGION}:123456789012:bench"
+
+Work = Callable[[Envelope[Any]], None]
+
+
+@dataclass
+class LambdaContext:
+    """The parts of Lambda's context object that both runtimes read."""
+
+    timeout_s: float = 30.0
+    function_name: str = "bench"
+    memory_limit_in_mb: int = 256
+    invoked_function_arn: str = f"arn:aws:lambda:{REGION}:123456789012:function:bench"
+    aws_request_id: str = field(default_factory=lambda: str(uuid.uuid4()))
+    _end: float = field(init=False)
+
+    def __post_init__(self) -> None:
+        self._end = time.monotonic() + self.timeout_s
+
+    def get_remaining_time_in_millis(self) -> int:
+        """What Lambda reports: milliseconds left before the function is killed."""
+        return int((self._end - time.monotonic()) * 1000)
+
+
+@dataclass
+class Pair:
+    """One workload on both sides, each with a counter on its DynamoDB client."""
+
+    sluice: Worker
+    peer: PowertoolsWorker
+    sluice_calls: CallCounter
+    peer_calls: CallCounter
+
+
+@dataclass
+class Sides:
+    """A session, Sluice's clients and the idempotency table, on one moto server."""
+
+    clients: Clients
+
+    def pair(self, name: str, work: Work, *, idempotent: bool = True, threads: int = 10) -> Pair:
+        """``work`` as a Sluice worker and as a Powertools worker, logging to nowhere."""
+        declared = worker(
+            subscribes=[ORDER_PLACED],
+            name=name,
+            batch_size=10,
+            max_concurrency=threads,
+            idempotent=idempotent,
+        )(work)
+        # Each side gets its own DynamoDB client (same session and config) to count its calls.
+        clients = Clients(self.clients.session, endpoint_url=self.clients.endpoint_url)
+        telemetry = Telemetry.for_worker(name, stream=NullStream())
+        telemetry.metrics_enabled = False
+        settings = Settings.from_env({ENV_TABLES["idempotency"]: TABLE})
+        declared.use(Deps(clients=clients, settings=settings, telemetry=telemetry))
+        peer_client = self.clients.client("dynamodb")
+        peer = PowertoolsWorker(
+            work,
+            table=TABLE,
+            client=peer_client,
+            logger=Logger(service=f"peer_{name}", stream=NullStream()),
+            idempotent=idempotent,
+        )
+        return Pair(declared, peer, CallCounter(clients.dynamodb), CallCounter(peer_client))
+
+
+@contextmanager
+def sides() -> Iterator[Sides]:
+    """A moto server child process with the idempotency table (key ``id``, TTL)."""
+    server = MotoServer(region=REGION).start()
+    try:
+        session = boto3.session.Session(
+            aws_access_key_id="bench", aws_secret_access_key="bench", region_name=REGION
+        )
+        clients = Clients(session, endpoint_url=server.endpoint_url)
+        clients.dynamodb.create_table(
+            TableName=TABLE,
+            BillingMode="PAY_PER_REQUEST",
+            AttributeDefinitions=[{"AttributeName": "id", "AttributeType": "S"}],
+            KeySchema=[{"AttributeName": "id", "KeyType": "HASH"}],
+        )
+        clients.dynamodb.update_time_to_live(
+            TableName=TABLE,
+            TimeToLiveSpecification={"Enabled": True, "AttributeName": "expiration"},
+        )
+        yield Sides(clients)
+    finally:
+        server.stop()
+
+
+def envelopes(count: int) -> list[Envelope[Any]]:
+    """Fresh order.placed envelopes (new ids, so each is new to idempotency)."""
+    return [
+        Envelope.new(
+            ORDER_PLACED,
+            {
+                "order_id": f"ord-{i}",
+                "customer_id": "cust-bench",
+                "items": [{"sku": "SKU-BENCH", "quantity": 1, "unit_price_cents": 500}],
+            },
+            source="bench",
+        )
+        for i in range(count)
+    ]
+
+
+def sqs_event(batch: list[Envelope[Any]]) -> dict[str, Any]:
+    """A Lambda SQS event delivering ``batch``, each under a new messageId."""
+    now_ms = str(int(time.time() * 1000))
+    return {
+        "Records": [
+            {
+                "messageId": str(uuid.uuid4()),
+                "receiptHandle": f"rh-{index}",
+                "body": envelope.to_json(),
+                "attributes": {"ApproximateReceiveCount": "1", "SentTimestamp": now_ms},
+                "messageAttributes": {},
+                "md5OfBody": "",
+                "eventSource": "aws:sqs",
+                "eventSourceARN": QUEUE_ARN,
+                "awsRegion": REGION,
+            }
+            for index, envelope in enumerate(batch)
+        ]
+    }
+
+
+def invoke(handler: Callable[[dict[str, Any], Any], Any], event: dict[str, Any]) -> None:
+    """One invocation; a benchmark that measured failures would measure the wrong thing."""
+    answer = handler(event, LambdaContext())
+    if answer.get("batchItemFailures"):
+        raise RuntimeError(f"records failed during the benchmark: {answer}")

@@ -1,0 +1,118 @@
+"""One way to build a function: own role, own log group, shared code and layer, on arm64.
+
+Every function's role starts empty and gets only what ``grant_*`` adds: writing its own
+log group here, then what its worker declares (``grant_worker``).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+from aws_cdk import Duration, RemovalPolicy
+from aws_cdk import aws_iam as iam
+from aws_cdk import aws_lambda as lambda_
+from aws_cdk import aws_logs as logs
+from constructs import Construct
+
+from infra import defaults
+from infra.event_bus import EventBus
+from infra.event_store import EventStore
+from sluice.runtime import WorkerSpec
+
+# What the runtime's idempotency store does: precheck, claim, settle, release.
+IDEMPOTENCY_ACTIONS = (
+    "dynamodb:GetItem",
+    "dynamodb:BatchGetItem",
+    "dynamodb:PutItem",
+    "dynamodb:BatchWriteItem",
+    "dynamodb:DeleteItem",
+)
+
+
+@dataclass(frozen=True)
+class FunctionKit:
+    """What every function shares: the code asset, the layer, the environment, the prefix."""
+
+    code: lambda_.Code
+    layer: lambda_.ILayerVersion
+    environment: Mapping[str, str]
+    prefix: str
+
+    def function_name(self, name: str) -> str:
+        """``inventory`` -> ``sluice-inventory`` (also the log group's last part)."""
+        return f"{self.prefix}-{name}"
+
+    def build(
+        self,
+        scope: Construct,
+        *,
+        name: str,
+        handler: str,
+        memory_mb: int,
+        timeout: Duration,
+        description: str,
+    ) -> lambda_.Function:
+        """A function in ``scope`` with its own empty role and its own log group."""
+        function_name = self.function_name(name)
+        role = iam.Role(
+            scope,
+            "Role",
+            assumed_by=iam.ServicePrincipal("lambda.amazonaws.com"),
+            description=f"Runs {function_name}; holds only what its grants add.",
+        )
+        log_group = logs.LogGroup(
+            scope,
+            "Logs",
+            log_group_name=f"/aws/lambda/{function_name}",
+            retention=defaults.LOG_RETENTION,
+            removal_policy=RemovalPolicy.DESTROY,
+        )
+        log_group.grant_write(role)
+        function = lambda_.Function(
+            scope,
+            "Function",
+            function_name=function_name,
+            description=description or function_name,
+            runtime=defaults.RUNTIME,
+            architecture=defaults.ARCHITECTURE,
+            handler=handler,
+            code=self.code,
+            layers=[self.layer],
+            role=role,
+            memory_size=memory_mb,
+            timeout=timeout,
+            log_group=log_group,
+            environment={
+                **self.environment,
+                "POWERTOOLS_SERVICE_NAME": name,
+                "POWERTOOLS_METRICS_NAMESPACE": defaults.METRICS_NAMESPACE,
+                "POWERTOOLS_LOG_LEVEL": defaults.LOG_LEVEL,
+            },
+        )
+        # The role's policy must exist before the function can start writing logs.
+        function.node.add_dependency(role)
+        return function
+
+    def worker(self, scope: Construct, spec: WorkerSpec) -> lambda_.Function:
+        """A worker's function: handler, memory and timeout from its declaration."""
+        return self.build(
+            scope,
+            name=spec.name,
+            handler=spec.handler_path,
+            memory_mb=spec.memory_mb,
+            timeout=Duration.seconds(spec.timeout_s),
+            description=spec.description,
+        )
+
+
+def grant_worker(
+    function: lambda_.IFunction, spec: WorkerSpec, store: EventStore, bus: EventBus
+) -> None:
+    """Grant exactly what the declaration says: idempotency, written tables, publishing."""
+    if spec.idempotent:
+        store.table("idempotency").grant(function, *IDEMPOTENCY_ACTIONS)
+    for logical in spec.writes:
+        store.table(logical).grant_write_data(function)
+    if spec.publishes:
+        bus.topic.grant_publish(function)

@@ -1,0 +1,133 @@
+"""Read a request: headers, size, media type, JSON, and the ``order.placed`` contract."""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import hashlib
+import json
+import re
+import uuid
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from events import MalformedJsonError, OrderPlaced, PayloadError, parse_json
+from events.schema import load
+from producers.api.problems import (
+    InvalidRequest,
+    PayloadTooLarge,
+    UnsupportedMediaType,
+)
+
+MAX_BODY_BYTES = 256 * 1024
+MAX_REASON = 500
+IDEMPOTENCY_HEADER = "Idempotency-Key"
+CORRELATION_HEADER = "X-Correlation-Id"
+_KEY = re.compile(r"[\x21-\x7e]{1,255}")
+_CORRELATION = re.compile(r"[A-Za-z0-9._:/@+=-]{1,128}")
+_ORDER_IDS = uuid.UUID("0bd3e5a1-7f6c-4b8e-9a52-5e1a1ce0a11d")
+
+
+@dataclass(frozen=True, slots=True)
+class OrderRequest:
+    """A valid ``POST /orders``: the order (with its id) and what idempotency needs."""
+
+    order: OrderPlaced
+    request_hash: str
+    idempotency_key: str | None
+
+
+def header(headers: Mapping[str, str], name: str) -> str | None:
+    """A header's value (case-insensitive), or None."""
+    wanted = name.lower()
+    return next((v for k, v in headers.items() if k.lower() == wanted), None)
+
+
+def correlation_id(headers: Mapping[str, str]) -> str:
+    """The caller's X-Correlation-Id, or a new one."""
+    given = header(headers, CORRELATION_HEADER)
+    if given is None:
+        return str(uuid.uuid4())
+    if not _CORRELATION.fullmatch(given):
+        raise InvalidRequest(
+            f"{CORRELATION_HEADER} must be 1-128 characters of letters, digits and ._:/@+=-, "
+            f"got {given[:40]!r}"
+        )
+    return given
+
+
+def body_bytes(event: Mapping[str, Any]) -> bytes:
+    """The raw body (base64 decoded if API Gateway encoded it), refusing oversize ones."""
+    body = event.get("body") or ""
+    try:
+        raw = base64.b64decode(body, validate=True) if event.get("isBase64Encoded") else body
+    except binascii.Error:
+        raise InvalidRequest("the body is marked base64 but is not valid base64") from None
+    data = raw if isinstance(raw, bytes) else raw.encode()
+    if len(data) > MAX_BODY_BYTES:
+        raise PayloadTooLarge(
+            f"the body is {len(data)} bytes; the limit is {MAX_BODY_BYTES} bytes (256 KiB)"
+        )
+    return data
+
+
+def json_document(event: Mapping[str, Any], headers: Mapping[str, str]) -> Any:
+    """The body parsed as JSON, after its size and media type are checked."""
+    data = body_bytes(event)
+    media = (header(headers, "Content-Type") or "").split(";")[0].strip().lower()
+    if media != "application/json" and not media.endswith("+json"):
+        raise UnsupportedMediaType(
+            f"send the body as application/json; Content-Type was {media or 'missing'!r}"
+        )
+    if not data.strip():
+        raise InvalidRequest("the body is empty; send a JSON object")
+    try:
+        return parse_json(data)
+    except MalformedJsonError as exc:
+        raise InvalidRequest(exc.detail) from None
+
+
+def order_request(event: Mapping[str, Any], headers: Mapping[str, str]) -> OrderRequest:
+    """Validate ``POST /orders`` against the ``order.placed`` contract, every problem named."""
+    key = header(headers, IDEMPOTENCY_HEADER)
+    if key is not None and not _KEY.fullmatch(key):
+        raise InvalidRequest(
+            f"{IDEMPOTENCY_HEADER} must be 1-255 visible ASCII characters, got {key[:40]!r}"
+        )
+    doc = json_document(event, headers)
+    if not isinstance(doc, dict):
+        raise InvalidRequest(f"the body must be a JSON object, got {type(doc).__name__}")
+    problems = ["order_id: unknown field; the API assigns order ids"] if "order_id" in doc else []
+    try:
+        order = load(OrderPlaced, {**doc, "order_id": order_id_for(key)}, path="body")
+    except PayloadError as exc:
+        problems += [p.removeprefix("body.") for p in exc.problems]
+    if problems:
+        raise InvalidRequest("; ".join(problems))
+    canonical = json.dumps(doc, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+    digest = hashlib.sha256(canonical.encode()).hexdigest()
+    return OrderRequest(order=order, request_hash=digest, idempotency_key=key)
+
+
+def order_id_for(idempotency_key: str | None) -> str:
+    """A new order id; derived from the Idempotency-Key, so a retry targets the same item."""
+    if idempotency_key is None:
+        return f"ord-{uuid.uuid4().hex}"
+    return f"ord-{uuid.uuid5(_ORDER_IDS, idempotency_key).hex}"
+
+
+def cancel_reason(event: Mapping[str, Any], headers: Mapping[str, str]) -> str | None:
+    """The optional ``{"reason": "..."}`` body of a cancel request."""
+    if not body_bytes(event).strip():
+        return None
+    doc = json_document(event, headers)
+    if not isinstance(doc, dict):
+        raise InvalidRequest(f"the body must be a JSON object, got {type(doc).__name__}")
+    problems = [f"{name}: unknown field" for name in sorted(set(doc) - {"reason"})]
+    reason = doc.get("reason")
+    if reason is not None and (not isinstance(reason, str) or not 1 <= len(reason) <= MAX_REASON):
+        problems.append(f"reason: must be a string of 1 to {MAX_REASON} characters")
+    if problems:
+        raise InvalidRequest("; ".join(problems))
+    return reason

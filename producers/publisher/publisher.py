@@ -1,0 +1,219 @@
+"""The batched publisher: envelopes to an SNS topic or an SQS queue, 10 per call, retried."""
+
+from __future__ import annotations
+
+import logging
+import random
+import time
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass
+from types import TracebackType
+from typing import Any, Literal
+
+from botocore.exceptions import BotoCoreError, ClientError
+
+from events import Envelope
+from producers.publisher.errors import PublishFailedError
+from producers.publisher.messages import Message, pack, to_message, to_messages
+from producers.publisher.result import Failed, PublishResult, Sent
+
+RETRYABLE_CODES = frozenset(
+    {
+        "Throttling",
+        "ThrottlingException",
+        "ThrottledException",
+        "RequestThrottled",
+        "TooManyRequestsException",
+        "KMSThrottling",
+        "KMSThrottlingException",
+        "InternalError",
+        "InternalFailure",
+        "ServiceUnavailable",
+    }
+)
+_log = logging.getLogger("sluice.publisher")
+
+
+@dataclass(frozen=True, slots=True)
+class RetryPolicy:
+    """How often to try an entry, and the jittered exponential pause between tries."""
+
+    attempts: int = 4
+    base_s: float = 0.05
+    cap_s: float = 2.0
+
+    def delay(self, attempt: int, rng: random.Random) -> float:
+        """Full jitter: uniform in [0, min(cap, base * 2^(attempt-1))]."""
+        return rng.uniform(0, min(self.cap_s, self.base_s * 2 ** (attempt - 1)))
+
+
+@dataclass(frozen=True, slots=True)
+class Destination:
+    """An SNS topic (by ARN) or an SQS queue (by URL), and the client to reach it."""
+
+    client: Any
+    address: str
+    kind: Literal["topic", "queue"]
+
+    @property
+    def fifo(self) -> bool:
+        """FIFO topics and queues need a group id and a deduplication id."""
+        return self.address.endswith(".fifo")
+
+    @property
+    def name(self) -> str:
+        """The topic or queue name."""
+        return self.address.rsplit(":" if self.kind == "topic" else "/", 1)[-1]
+
+    @property
+    def body_key(self) -> str:
+        """Where the body goes in a batch entry."""
+        return "Message" if self.kind == "topic" else "MessageBody"
+
+    def send(self, entries: list[dict[str, Any]]) -> Any:
+        """One PublishBatch or SendMessageBatch call."""
+        if self.kind == "topic":
+            return self.client.publish_batch(
+                TopicArn=self.address, PublishBatchRequestEntries=entries
+            )
+        return self.client.send_message_batch(QueueUrl=self.address, Entries=entries)
+
+
+@dataclass(frozen=True, slots=True)
+class _Refusal:
+    code: str
+    message: str
+    sender_fault: bool
+
+    @property
+    def retryable(self) -> bool:
+        return not self.sender_fault
+
+
+class Publisher:
+    """Send envelopes in as few calls as the limits allow; retry what failed; report the rest.
+
+    ``publish(envelopes)`` sends at once and returns a ``PublishResult``. As a context
+    manager, ``add(envelope)`` buffers, full batches go out as they fill, and leaving the
+    block flushes the rest, then raises ``PublishFailedError`` if anything was not accepted.
+    An envelope that can never be sent (too large, no FIFO group) raises before any call.
+    """
+
+    def __init__(
+        self,
+        destination: Destination,
+        *,
+        group_by: Mapping[str, str] | None = None,
+        retry: RetryPolicy | None = None,
+        sleep: Callable[[float], None] = time.sleep,
+        rng: random.Random | None = None,
+        logger: Any = None,
+    ) -> None:
+        self.destination = destination
+        self.group_by = dict(group_by or {})
+        self.retry = retry or RetryPolicy()
+        self.result = PublishResult()
+        self._sleep = sleep
+        self._rng = rng or random.Random()
+        self._log = logger or _log
+        self._buffer: list[Message] = []
+
+    @classmethod
+    def to_topic(cls, sns: Any, topic_arn: str, **options: Any) -> Publisher:
+        """A publisher for an SNS topic."""
+        return cls(Destination(sns, topic_arn, "topic"), **options)
+
+    @classmethod
+    def to_queue(cls, sqs: Any, queue_url: str, **options: Any) -> Publisher:
+        """A publisher for an SQS queue (standard or FIFO)."""
+        return cls(Destination(sqs, queue_url, "queue"), **options)
+
+    def publish(self, envelopes: Iterable[Envelope[Any]]) -> PublishResult:
+        """Send every envelope now; the result says which were accepted."""
+        messages = to_messages(envelopes, fifo=self.destination.fifo, group_by=self.group_by)
+        result = PublishResult()
+        for batch in pack(messages):
+            result.merge(self._send(batch))
+        self.result.merge(result)
+        return result
+
+    def add(self, envelope: Envelope[Any]) -> None:
+        """Buffer one envelope; a full batch is sent as soon as it is full."""
+        self._buffer.append(
+            to_message(envelope, fifo=self.destination.fifo, group_by=self.group_by)
+        )
+        batches = list(pack(self._buffer))
+        for batch in batches[:-1]:
+            self.result.merge(self._send(batch))
+        self._buffer = batches[-1]
+
+    def flush(self) -> PublishResult:
+        """Send whatever is buffered; returns everything this publisher has done so far."""
+        buffered, self._buffer = self._buffer, []
+        for batch in pack(buffered):
+            self.result.merge(self._send(batch))
+        return self.result
+
+    def __enter__(self) -> Publisher:
+        return self
+
+    def __exit__(
+        self,
+        kind: type[BaseException] | None,
+        error: BaseException | None,
+        trace: TracebackType | None,
+    ) -> None:
+        result = self.flush()
+        if kind is None and result.failed:
+            raise PublishFailedError(result)
+
+    def _send(self, batch: list[Message]) -> PublishResult:
+        """One batch, with the failed entries retried after a jittered pause."""
+        result = PublishResult()
+        pending = {str(index): message for index, message in enumerate(batch)}
+        for attempt in range(1, self.retry.attempts + 1):
+            refused = self._attempt(pending, result)
+            last = attempt == self.retry.attempts
+            for entry_id, why in refused.items():
+                if last or not why.retryable:
+                    envelope_id = pending[entry_id].envelope_id
+                    result.failed.append(
+                        Failed(envelope_id, why.code, why.message, why.sender_fault, attempt)
+                    )
+            pending = {i: pending[i] for i, why in refused.items() if why.retryable}
+            if not pending or last:
+                break
+            pause = self.retry.delay(attempt, self._rng)
+            self._log.warning(
+                "publish entries failed; retrying",
+                extra={
+                    "destination": self.destination.name,
+                    "entries": len(pending),
+                    "codes": sorted({refused[i].code for i in pending}),
+                    "attempt": attempt,
+                    "pause_s": round(pause, 3),
+                },
+            )
+            self._sleep(pause)
+        return result
+
+    def _attempt(self, pending: dict[str, Message], result: PublishResult) -> dict[str, _Refusal]:
+        """One call; records what was accepted and returns what was refused, by entry id."""
+        entries = [m.entry(i, self.destination.body_key) for i, m in pending.items()]
+        result.calls += 1
+        try:
+            answer = self.destination.send(entries)
+        except ClientError as exc:
+            error = exc.response.get("Error", {})
+            code = str(error.get("Code", "Unknown"))
+            why = _Refusal(code, str(error.get("Message", "")), code not in RETRYABLE_CODES)
+            return dict.fromkeys(pending, why)
+        except BotoCoreError as exc:  # the call never got an answer: worth another try
+            return dict.fromkeys(pending, _Refusal(type(exc).__name__, str(exc), False))
+        for ok in answer.get("Successful", []):
+            message = pending[ok["Id"]]
+            result.sent.append(Sent(message.envelope_id, ok["MessageId"], ok.get("SequenceNumber")))
+        return {
+            f["Id"]: _Refusal(f["Code"], f.get("Message", ""), bool(f.get("SenderFault")))
+            for f in answer.get("Failed", [])
+        }

@@ -1,0 +1,210 @@
+"""Serve a Lambda proxy handler over real HTTP, as API Gateway (REST, v1 events) would."""
+
+from __future__ import annotations
+
+import base64
+import json
+import threading
+import time
+import uuid
+from collections.abc import Callable
+from datetime import UTC, datetime
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+from urllib.parse import parse_qs, urlsplit
+
+from sluice.local.context import ACCOUNT, LambdaContext
+from sluice.local.logs import LogSink
+
+ProxyHandler = Callable[[dict[str, Any], Any], dict[str, Any]]
+STAGE = "local"
+TEXT_TYPES = ("application/json", "text/", "application/xml", "application/x-www-form-urlencoded")
+
+
+def proxy_event(
+    method: str, target: str, headers: dict[str, list[str]], body: bytes, source_ip: str
+) -> dict[str, Any]:
+    """An HTTP request -> an API Gateway REST (v1) proxy event."""
+    url = urlsplit(target)
+    query = parse_qs(url.query, keep_blank_values=True)
+    content_type = (headers.get("Content-Type") or [""])[0]
+    is_text = not body or content_type.startswith(TEXT_TYPES)
+    now = time.time()
+    agent = (headers.get("User-Agent") or [""])[0]
+    return {
+        "resource": url.path,
+        "path": url.path,
+        "httpMethod": method,
+        "headers": {k: v[-1] for k, v in headers.items()},
+        "multiValueHeaders": headers,
+        "queryStringParameters": {k: v[-1] for k, v in query.items()} or None,
+        "multiValueQueryStringParameters": query or None,
+        "pathParameters": None,
+        "stageVariables": None,
+        "requestContext": {
+            "resourceId": "sandbox",
+            "resourcePath": url.path,
+            "httpMethod": method,
+            "extendedRequestId": uuid.uuid4().hex[:16],
+            "requestTime": datetime.fromtimestamp(now, UTC).strftime("%d/%b/%Y:%H:%M:%S +0000"),
+            "path": f"/{STAGE}{url.path}",
+            "accountId": ACCOUNT,
+            "protocol": "HTTP/1.1",
+            "stage": STAGE,
+            "domainPrefix": "sandbox",
+            "requestTimeEpoch": int(now * 1000),
+            "requestId": str(uuid.uuid4()),
+            "identity": {
+                "sourceIp": source_ip,
+                "userAgent": agent,
+                "accountId": ACCOUNT,
+                "caller": None,
+                "user": None,
+                "userArn": None,
+                "accessKey": None,
+            },
+            "domainName": "127.0.0.1",
+            "apiId": "sandbox",
+        },
+        "body": (body.decode() if is_text else base64.b64encode(body).decode()) if body else None,
+        "isBase64Encoded": bool(body) and not is_text,
+    }
+
+
+class ApiServer:
+    """A threaded HTTP server on 127.0.0.1 in front of one proxy handler."""
+
+    def __init__(
+        self,
+        handler: ProxyHandler,
+        sink: LogSink,
+        *,
+        port: int = 0,
+        region: str = "eu-west-1",
+        prefix: str = "sluice",
+    ) -> None:
+        self.handler = handler
+        self.sink = sink
+        self.region = region
+        self.prefix = prefix
+        self._server = ThreadingHTTPServer(("127.0.0.1", port), self._request_class())
+        self._server.daemon_threads = True
+        self._thread = threading.Thread(target=self._server.serve_forever, name="api", daemon=True)
+
+    @property
+    def url(self) -> str:
+        """The API's base URL."""
+        return f"http://127.0.0.1:{self._server.server_address[1]}"
+
+    def start(self) -> ApiServer:
+        """Serve in a background thread."""
+        self._thread.start()
+        return self
+
+    def stop(self) -> None:
+        """Stop serving."""
+        self._server.shutdown()
+        self._server.server_close()
+        self._thread.join()
+
+    def call(self, event: dict[str, Any]) -> dict[str, Any]:
+        """Invoke the handler with a fresh context; a crash is a 502, as API Gateway answers."""
+        context = LambdaContext(
+            function_name=f"{self.prefix}-api",
+            memory_limit_in_mb=256,
+            invoked_function_arn=f"arn:aws:lambda:{self.region}:{ACCOUNT}:function:{self.prefix}-api",
+            timeout_s=29,
+        )
+        try:
+            return self.handler(event, context)
+        except Exception as exc:
+            self.sink.event(
+                "api handler crashed",
+                worker="api",
+                correlation_id="-",
+                level="ERROR",
+                error=f"{type(exc).__name__}: {exc}",
+            )
+            body = {"message": "Internal server error"}
+            return {
+                "statusCode": 502,
+                "headers": {"Content-Type": "application/json"},
+                "body": json.dumps(body),
+            }
+
+    def _request_class(self) -> type[BaseHTTPRequestHandler]:
+        front = self
+
+        class Request(BaseHTTPRequestHandler):
+            protocol_version = "HTTP/1.1"
+
+            def _serve(self) -> None:
+                started = time.perf_counter()
+                length = int(self.headers.get("Content-Length") or 0)
+                body = self.rfile.read(length) if length else b""
+                headers: dict[str, list[str]] = {}
+                for key, value in self.headers.items():
+                    headers.setdefault(key, []).append(value)
+                event = proxy_event(self.command, self.path, headers, body, self.client_address[0])
+                response = front.call(event)
+                status = int(response.get("statusCode", 200))
+                payload = response.get("body") or ""
+                raw = (
+                    base64.b64decode(payload)
+                    if response.get("isBase64Encoded")
+                    else payload.encode()
+                )
+                out = {**(response.get("headers") or {})}
+                for key, values in (response.get("multiValueHeaders") or {}).items():
+                    out[key] = values[-1]
+                self.send_response(status)
+                for key, value in out.items():
+                    if key.lower() not in ("content-length", "connection"):
+                        self.send_header(key, str(value))
+                self.send_header("Content-Length", str(len(raw)))
+                self.end_headers()
+                self.wfile.write(raw)
+                front.log(event, status, out, raw, started)
+
+            do_GET = do_POST = do_PUT = do_PATCH = do_DELETE = _serve
+
+            def log_message(self, format: str, *args: Any) -> None:
+                """Requests are logged by the sandbox as structured lines instead."""
+
+        return Request
+
+    def log(
+        self,
+        event: dict[str, Any],
+        status: int,
+        headers: dict[str, Any],
+        raw: bytes,
+        started: float,
+    ) -> None:
+        """One structured line per request: method, path, status, correlation and order id."""
+        lower = {k.lower(): str(v) for k, v in headers.items()}
+        asked = {k.lower(): v for k, v in event["headers"].items()}
+        try:
+            doc = json.loads(raw) if raw else {}
+        except ValueError:
+            doc = {}
+        doc = doc if isinstance(doc, dict) else {}
+        correlation = (
+            lower.get("x-correlation-id")
+            or asked.get("x-correlation-id")
+            or doc.get("correlation_id")
+            or "-"
+        )
+        self.sink.event(
+            "api request",
+            worker="api",
+            correlation_id=str(correlation),
+            method=event["httpMethod"],
+            path=event["path"],
+            status=status,
+            order_id=doc.get("order_id") or doc.get("id") or "-",
+            request_id=event["requestContext"]["requestId"],
+            received_ts=event["requestContext"]["requestTimeEpoch"] / 1000,
+            duration_ms=round((time.perf_counter() - started) * 1000, 2),
+            level="INFO" if status < 500 else "ERROR",
+        )

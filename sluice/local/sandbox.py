@@ -1,0 +1,200 @@
+"""The whole pipeline on one machine: moto server, topology, API over HTTP, pollers, one log.
+
+``Sandbox`` is what ``sluice up``, ``sluice demo``, the ``sandbox`` pytest fixture and the
+benchmark all start. Workers run in this process against the moto server, each with its
+own ``Deps`` built from the topology (never from ``os.environ``).
+"""
+
+from __future__ import annotations
+
+import importlib
+import time
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import boto3
+
+from sluice.local.http_front import ApiServer, ProxyHandler
+from sluice.local.logs import LogSink
+from sluice.local.provision import Provisioned, provision
+from sluice.local.server import MotoServer
+from sluice.local.sqs_poller import SqsPoller
+from sluice.local.stream_poller import StreamPoller
+from sluice.local.tally import Tally, queue_names
+from sluice.runtime import Clients, Deps, Registry, Settings, Source, Telemetry, Worker, discover
+from sluice.target import SandboxState
+from sluice.topology import DEFAULT_PREFIX, Topology
+
+REGION = "eu-west-1"
+API_MODULE = "producers.api"
+
+
+@dataclass
+class Sandbox:
+    """Start with ``start()`` (or ``with Sandbox(...) as box``); ``stop()`` undoes all of it."""
+
+    registry: Registry = field(default_factory=discover)
+    prefix: str = DEFAULT_PREFIX
+    port: int = 0
+    api_port: int = 0
+    sink: LogSink = field(default_factory=lambda: LogSink(None))
+    api_handler: ProxyHandler | None = None
+    region: str = REGION
+    serve_api: bool = True
+    tally: Tally = field(default_factory=Tally)
+    server: MotoServer | None = None
+    clients: Clients | None = None
+    provisioned: Provisioned | None = None
+    api: ApiServer | None = None
+    workers: dict[str, Worker] = field(default_factory=dict)
+    pollers: list[SqsPoller | StreamPoller] = field(default_factory=list)
+    started_at: str = ""
+    startup_s: float = 0.0
+
+    @property
+    def topology(self) -> Topology:
+        """Names of everything."""
+        return Topology(self.registry, self.prefix)
+
+    def start(self) -> Sandbox:
+        """Server, resources, workers, pollers and API, in that order."""
+        began = time.perf_counter()
+        self.sink.listeners.append(self.tally)
+        self.server = MotoServer(port=self.port, region=self.region).start()
+        session = boto3.session.Session(
+            aws_access_key_id="sandbox", aws_secret_access_key="sandbox", region_name=self.region
+        )
+        self.clients = Clients(session, endpoint_url=self.server.endpoint_url, max_pool=64)
+        try:
+            self.provisioned = provision(self.clients, self.topology)
+            for item in self.registry:
+                self.workers[item.spec.name] = self._wire(item)
+            self._start_pollers()
+            if self.serve_api:
+                handler = self.api_handler or _load_api_handler()
+                self.api = ApiServer(
+                    handler, self.sink, port=self.api_port, region=self.region, prefix=self.prefix
+                ).start()
+        except BaseException:
+            self.stop()
+            raise
+        self.started_at = datetime.now(UTC).isoformat(timespec="seconds")
+        self.startup_s = time.perf_counter() - began
+        self.sink.event(
+            "sandbox started",
+            worker="sandbox",
+            correlation_id="-",
+            endpoint_url=self.endpoint_url,
+            api_url=self.api_url,
+            startup_ms=round(self.startup_s * 1000),
+        )
+        return self
+
+    def stop(self) -> None:
+        """Stop the API, then the pollers (in-flight batches finish), then the server."""
+        if self.api is not None:
+            self.api.stop()
+            self.api = None
+        for poller in self.pollers:
+            poller.stop()
+        self.pollers.clear()
+        if self.server is not None:
+            self.server.stop()
+            self.server = None
+        self.sink.flush()
+
+    def __enter__(self) -> Sandbox:
+        return self.start()
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+    @property
+    def endpoint_url(self) -> str:
+        """The moto server's URL."""
+        assert self.server is not None, "start() the sandbox first"
+        return self.server.endpoint_url
+
+    @property
+    def api_url(self) -> str:
+        """The API's base URL ("" when the API is not served)."""
+        return self.api.url if self.api is not None else ""
+
+    def environment(self) -> dict[str, str]:
+        """The ``SLUICE_*`` variables a function deployed in this sandbox would have."""
+        assert self.provisioned is not None
+        return self.topology.worker_environment(self.provisioned.topic_arn)
+
+    def deps(self, name: str) -> Deps:
+        """Dependencies for one worker: sandbox clients, topology settings, the merged log."""
+        assert self.clients is not None
+        telemetry = Telemetry.for_worker(name, stream=self.sink)  # type: ignore[arg-type]
+        telemetry.metrics_enabled = False  # EMF is for CloudWatch; the log already counts
+        return Deps(self.clients, Settings.from_env(self.environment()), telemetry)
+
+    def state(self, log_file: Path | None) -> SandboxState:
+        """What other commands need to attach with ``--local``."""
+        import os
+
+        return SandboxState(
+            endpoint_url=self.endpoint_url,
+            api_url=self.api_url,
+            region=self.region,
+            prefix=self.prefix,
+            log_file=str(log_file) if log_file else None,
+            pid=os.getpid(),
+            started_at=self.started_at,
+        )
+
+    def queue_url(self, name: str) -> str:
+        """A provisioned queue's URL by physical name."""
+        assert self.provisioned is not None
+        return self.provisioned.queue_urls[name]
+
+    def depths(self) -> dict[str, tuple[int, int]]:
+        """Each queue worker's (messages on its queue, messages in its DLQ)."""
+        assert self.clients is not None
+        out = {}
+        for worker, (queue, dlq) in queue_names(self.topology).items():
+            out[worker] = (self._depth(queue), self._depth(dlq))
+        return out
+
+    def _depth(self, name: str) -> int:
+        assert self.clients is not None
+        attrs = self.clients.sqs.get_queue_attributes(
+            QueueUrl=self.queue_url(name),
+            AttributeNames=["ApproximateNumberOfMessages", "ApproximateNumberOfMessagesNotVisible"],
+        )["Attributes"]
+        return sum(int(v) for v in attrs.values())
+
+    def _wire(self, item: Worker) -> Worker:
+        """A copy of the declared worker with sandbox deps (the module's worker is untouched)."""
+        return Worker(spec=item.spec, fn=item.fn, catalog=item.catalog).use(
+            self.deps(item.spec.name)
+        )
+
+    def _start_pollers(self) -> None:
+        assert self.clients is not None and self.provisioned is not None
+        common: dict[str, Any] = {"sink": self.sink, "region": self.region, "prefix": self.prefix}
+        for name, item in self.workers.items():
+            spec = item.spec
+            poller: SqsPoller | StreamPoller
+            if spec.source is Source.STREAM:
+                assert spec.table is not None
+                failures = self.queue_url(self.topology.stream_failure_queue(spec))
+                arn = self.provisioned.stream_arns[spec.table]
+                poller = StreamPoller(item, self.clients, arn, failures, **common)
+            else:
+                url = self.queue_url(self.topology.queues(spec).queue)
+                poller = SqsPoller(item, self.clients.sqs, url, **common)
+            self.pollers.append(poller)
+            poller.start()
+            del name
+
+
+def _load_api_handler() -> ProxyHandler:
+    module = importlib.import_module(API_MODULE)
+    handler: ProxyHandler = module.handler
+    return handler

@@ -1,0 +1,161 @@
+"""Export a DLQ to JSONL (a copy, or ``move`` to drain it), import JSONL back, purge with a backup.
+
+A line holds everything a replay needs: body, original attributes, FIFO group, and where and
+when it failed. Nothing leaves a queue before its line is on disk.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from sluice.ops.audit import AuditEntry, AuditLog
+from sluice.ops.destinations import Destination, Outgoing, resolve
+from sluice.ops.dlqs import find
+from sluice.ops.inspect import PEEK_HOLD_S
+from sluice.ops.messages import (
+    DlqMessage,
+    attributes_from_json,
+    attributes_to_json,
+    envelope_doc,
+)
+from sluice.ops.scan import Scanner
+from sluice.target import Target, state_dir
+
+_BATCH = 10
+
+
+@dataclass
+class ImportReport:
+    """Lines sent, and lines skipped with the reason."""
+
+    destination: str
+    sent: int = 0
+    skipped: list[dict[str, Any]] = field(default_factory=list)
+    failed: list[dict[str, Any]] = field(default_factory=list)
+
+
+def export(
+    target: Target, name: str, path: Path, *, move: bool = False, audit: Path | None = None
+) -> int:
+    """Write every message of the DLQ to ``path`` (appending); ``move`` deletes each once written."""
+    found = find(target, name)
+    log = AuditLog.open(target, audit) if move else None
+    count = 0
+    path.parent.mkdir(parents=True, exist_ok=True)
+    hold = 60 if move else PEEK_HOLD_S
+    with Scanner(target.clients.sqs, found.url, hold_s=hold) as scan, path.open("a") as out:
+        for batch in scan.batches():
+            out.write("".join(json.dumps(_line(found.dlq.name, m)) + "\n" for m in batch))
+            out.flush()
+            os.fsync(out.fileno())
+            count += len(batch)
+            if log is not None:
+                action = "export-move"
+                log.record([AuditEntry(action, found.dlq.name, str(path), m.message_id, m.envelope_id) for m in batch])
+                scan.delete(batch)
+    return count
+
+
+def backup_path(name: str) -> Path:
+    """Where ``purge`` writes its backup: ``.sluice/backups/<dlq>-<utc time>.jsonl``."""
+    stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%S")
+    return state_dir() / "backups" / f"{name}-{stamp}.jsonl"
+
+
+def purge(target: Target, name: str, *, backup: Path | None, audit: Path | None = None) -> int:
+    """Delete every message (each one written to ``backup`` first, unless it is None)."""
+    if backup is not None:
+        return export(target, name, backup, move=True, audit=audit)
+    found = find(target, name)
+    log = AuditLog.open(target, audit)
+    count = 0
+    with Scanner(target.clients.sqs, found.url, hold_s=60) as scan:
+        for batch in scan.batches():
+            log.record([AuditEntry("purge", found.dlq.name, "-", m.message_id, m.envelope_id) for m in batch])
+            count += len(batch) - len(scan.delete(batch))
+    return count
+
+
+def import_file(
+    target: Target, path: Path, to: str, *, audit: Path | None = None
+) -> ImportReport:
+    """Send every well-formed line of ``path`` to ``to``; malformed lines are skipped, with why."""
+    destination = resolve(target, to)
+    log = AuditLog.open(target, audit)
+    report = ImportReport(destination.name)
+    pending: list[Outgoing] = []
+    with path.open(encoding="utf-8") as lines:
+        for number, text in enumerate(lines, start=1):
+            if not text.strip():
+                continue
+            try:
+                pending.append(_outgoing(text, number, path))
+            except ValueError as exc:
+                report.skipped.append({"line": number, "reason": str(exc)})
+                continue
+            if len(pending) == _BATCH:
+                _send(target, destination, pending, log, report, path)
+                pending = []
+    if pending:
+        _send(target, destination, pending, log, report, path)
+    return report
+
+
+def _send(
+    target: Target,
+    destination: Destination,
+    batch: list[Outgoing],
+    log: AuditLog,
+    report: ImportReport,
+    path: Path,
+) -> None:
+    refused = destination.send(target.clients, batch)
+    sent = [o for o in batch if o.key not in refused]
+    report.sent += len(sent)
+    report.failed += [{"line": int(key.split(":")[-1]), "reason": why} for key, why in refused.items()]
+    log.record([AuditEntry("import", str(path), destination.name, o.key, _envelope_id(o.body)) for o in sent])
+
+
+def _line(source: str, message: DlqMessage) -> dict[str, Any]:
+    return {
+        "message_id": message.message_id,
+        "source": source,
+        "body": message.body,
+        "attributes": attributes_to_json(message.original_attributes),
+        "failure": message.failure,
+        "group_id": message.group_id,
+        "sent_timestamp": message.system.get("SentTimestamp"),
+        "envelope_id": message.envelope_id,
+    }
+
+
+def _outgoing(text: str, number: int, path: Path) -> Outgoing:
+    """One export line -> a message to send, or ValueError saying what is wrong with it."""
+    try:
+        doc = json.loads(text)
+    except ValueError as exc:
+        raise ValueError(f"line {number}: not JSON ({exc})") from None
+    if not isinstance(doc, dict) or not isinstance(doc.get("body"), str):
+        raise ValueError(f"line {number}: needs a string 'body' (write lines with `sluice dlq export`)")
+    try:
+        attributes = attributes_from_json(doc.get("attributes") or {})
+    except ValueError as exc:
+        raise ValueError(f"line {number}: {exc}") from None
+    group = doc.get("group_id")
+    return Outgoing(
+        key=f"{doc.get('message_id') or '-'}:{number}",
+        body=doc["body"],
+        attributes=attributes,
+        group_id=group if isinstance(group, str) else None,
+        dedup_seed=f"import|{doc.get('source')}|{doc.get('message_id')}|{doc.get('sent_timestamp')}",
+    )
+
+
+def _envelope_id(body: str) -> str | None:
+    doc, _ = envelope_doc(body)
+    return str(doc["id"]) if doc else None

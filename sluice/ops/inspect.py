@@ -1,0 +1,83 @@
+"""Look without touching: list every DLQ with depth and age, and peek at messages."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from botocore.exceptions import ClientError
+
+from sluice.ops.dlqs import find
+from sluice.ops.scan import Scanner
+from sluice.target import Target
+
+PEEK_HOLD_S = 10
+_AGE_METRIC = "ApproximateAgeOfOldestMessage"
+
+
+def list_dlqs(target: Target) -> list[dict[str, Any]]:
+    """Every DLQ the registry declares: kind, worker, source, depth and oldest message age."""
+    rows = []
+    for dlq in target.topology.dlqs():
+        row: dict[str, Any] = {
+            "name": dlq.name,
+            "kind": dlq.kind.value,
+            "worker": dlq.worker,
+            "source": dlq.source,
+            "fifo": dlq.fifo,
+            "depth": None,
+            "in_flight": None,
+            "oldest_age_s": None,
+            "exists": True,
+        }
+        try:
+            url = target.clients.sqs.get_queue_url(QueueName=dlq.name)["QueueUrl"]
+        except ClientError:
+            row["exists"] = False
+            rows.append(row)
+            continue
+        attrs = target.clients.sqs.get_queue_attributes(
+            QueueUrl=url,
+            AttributeNames=["ApproximateNumberOfMessages", "ApproximateNumberOfMessagesNotVisible"],
+        )["Attributes"]
+        row["depth"] = int(attrs.get("ApproximateNumberOfMessages", 0))
+        row["in_flight"] = int(attrs.get("ApproximateNumberOfMessagesNotVisible", 0))
+        if row["depth"]:
+            row["oldest_age_s"] = _oldest_age(target, dlq.name, url)
+        rows.append(row)
+    return rows
+
+
+def show(target: Target, name: str, limit: int = 10) -> list[dict[str, Any]]:
+    """Decode up to ``limit`` messages; every one is visible again when this returns."""
+    found = find(target, name)
+    with Scanner(target.clients.sqs, found.url, hold_s=PEEK_HOLD_S) as scan:
+        return [m.describe() for batch in scan.batches(limit) for m in batch]
+
+
+def _oldest_age(target: Target, name: str, url: str) -> float | None:
+    """CloudWatch's figure on AWS (peeking would count as receives); a peek on the sandbox."""
+    if not target.local:
+        return _cloudwatch_age(target, name)
+    with Scanner(target.clients.sqs, url, hold_s=PEEK_HOLD_S) as scan:
+        sent = [m.sent_at for batch in scan.batches(10) for m in batch if m.sent_at]
+    if not sent:
+        return None
+    return round((datetime.now(UTC) - min(sent)).total_seconds(), 1)
+
+
+def _cloudwatch_age(target: Target, name: str) -> float | None:
+    now = datetime.now(UTC)
+    points = target.clients.client("cloudwatch").get_metric_statistics(
+        Namespace="AWS/SQS",
+        MetricName=_AGE_METRIC,
+        Dimensions=[{"Name": "QueueName", "Value": name}],
+        StartTime=now - timedelta(minutes=15),
+        EndTime=now,
+        Period=300,
+        Statistics=["Maximum"],
+    ).get("Datapoints", [])
+    if not points:
+        return None
+    latest = max(points, key=lambda p: p["Timestamp"])
+    return float(latest["Maximum"])

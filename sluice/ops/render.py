@@ -1,0 +1,132 @@
+"""How ``sluice dlq`` prints: rich tables for people, one JSON document for scripts."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.table import Table
+
+out = Console(highlight=False, soft_wrap=True)
+err = Console(stderr=True, highlight=False)
+
+
+def emit_json(doc: Any) -> None:
+    """One JSON document on stdout."""
+    print(json.dumps(doc, indent=2, default=str))
+
+
+def dlq_table(rows: list[dict[str, Any]]) -> None:
+    """``sluice dlq ls``."""
+    table = Table(title="Dead-letter queues")
+    for column in ("DLQ", "kind", "source", "depth", "in flight", "oldest"):
+        table.add_column(column, justify="right" if column in ("depth", "in flight") else "left")
+    for row in rows:
+        if not row["exists"]:
+            table.add_row(row["name"], row["kind"], row["source"], "[red]missing[/]", "", "")
+            continue
+        depth = str(row["depth"])
+        table.add_row(
+            row["name"],
+            row["kind"],
+            row["source"],
+            f"[bold red]{depth}[/]" if row["depth"] else depth,
+            str(row["in_flight"]),
+            _age(row["oldest_age_s"]),
+        )
+    out.print(table)
+
+
+def messages_table(name: str, rows: list[dict[str, Any]]) -> None:
+    """``sluice dlq show``."""
+    if not rows:
+        out.print(f"{name} is empty")
+        return
+    for row in rows:
+        stream = row.get("stream")
+        if stream:
+            out.print(
+                f"[bold]{row['message_id']}[/] stream failure ({stream['condition'] or '-'}) "
+                f"shard {stream['shard_id']} sequences {stream['start_sequence']}.."
+                f"{stream['end_sequence']} ({stream['batch_size']} records, "
+                f"{stream['first_arrival']} .. {stream['last_arrival']})"
+            )
+            continue
+        what = (
+            f"{row['type']} v{row['version']} id={row['envelope_id']} "
+            f"correlation={row['correlation_id']}"
+            if row["envelope_id"]
+            else f"[red]not an envelope[/]: {row['problem']}"
+        )
+        out.print(f"[bold]{row['message_id']}[/] {what}")
+        out.print(
+            f"    reason={row['reason'] or '-'} worker={row['failed_worker'] or '-'} "
+            f"receives={row['receive_count']} first={row['first_receive'] or '-'} "
+            f"last={row['last_receive'] or '-'}"
+            + (f" group={row['group_id']}" if row["group_id"] else "")
+        )
+        if row["detail"]:
+            out.print(f"    detail: {row['detail']}")
+
+
+def replay_summary(report: dict[str, Any]) -> None:
+    """The end of ``sluice dlq replay``: what moved, what was skipped and why, what failed."""
+    counts = report["counts"]
+    verb = "would move" if report["dry_run"] else "moved"
+    if report["dry_run"]:
+        for row in report["moved"]:
+            out.print(
+                f"would move {row['message_id']} ({row.get('type') or '-'} "
+                f"{row.get('envelope_id') or ''}) -> {report['destination']}"
+            )
+    out.print(
+        f"{report['source']} -> {report['destination']}: {verb} {counts['moved']}, "
+        f"skipped by filter {counts['skipped_by_filter']}, skipped {counts['skipped']}, "
+        f"failed {counts['failed']}"
+    )
+    for row in report["skipped"]:
+        out.print(f"  skipped {row.get('message_id') or row.get('line')}: {row['reason']}")
+    for row in report["failed"]:
+        out.print(f"  [red]failed[/] {row.get('message_id') or row.get('line')}: {row['reason']}")
+
+
+class Bar:
+    """A rich progress bar on stderr, fed by the replay."""
+
+    def __init__(self, label: str) -> None:
+        self._progress = Progress(
+            TextColumn(label),
+            BarColumn(),
+            MofNCompleteColumn(),
+            TimeElapsedColumn(),
+            console=err,
+            transient=False,
+        )
+        self._task = self._progress.add_task(label, total=None)
+
+    def __enter__(self) -> Bar:
+        self._progress.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._progress.stop()
+
+    def start(self, total: int) -> None:
+        """The approximate number of messages."""
+        self._progress.update(self._task, total=max(total, 1))
+
+    def advance(self, count: int) -> None:
+        """``count`` more messages looked at."""
+        self._progress.advance(self._task, count)
+
+
+def _age(seconds: float | None) -> str:
+    if seconds is None:
+        return "-"
+    if seconds < 120:
+        return f"{seconds:.0f}s"
+    if seconds < 7200:
+        return f"{seconds / 60:.0f}m"
+    return f"{seconds / 3600:.1f}h"
