@@ -15,8 +15,9 @@ from typing import Any
 
 from bench.coldstart import Probe, interleaved_probes
 from bench.harness import Row, compare, interleaved, scaled
-from bench.sides import Pair, Sides, envelopes, invoke, sides, sqs_event
-from events import Envelope
+from bench.sides import TABLES, Pair, Sides, envelopes, invoke, sides, sqs_event
+from events import ORDER_CANCELLED, Envelope
+from workers.inventory import adjust_stock, inventory
 
 PEER = "Powertools BatchProcessor + idempotent_function"
 PEER_MODULE = "Powertools worker module (bench/peers)"
@@ -88,20 +89,44 @@ def _cpu_light(both: Sides, repeat: int, *, idempotent: bool) -> Row:
 
 
 def _idempotency_cost(both: Sides) -> list[Row]:
-    pair = both.pair("bench_calls", touch)
-    batches = {"sluice": envelopes(BATCH), "peer": envelopes(BATCH)}
+    effect_new, effect_again = _calls(_inventory_pair(both))
+    bare_new, _ = _calls(both.pair("bench_calls", touch))
+    return [
+        _calls_row("new record, inventory worker", effect_new),
+        _calls_row("duplicate, inventory worker", effect_again),
+        _calls_row("new record, worker without a DynamoDB effect", bare_new),
+    ]
+
+
+def _inventory_pair(both: Sides) -> Pair:
+    """The real inventory worker, and its logic under Powertools with a plain transaction."""
+    client = both.dynamodb()
+
+    def transact(items: list[dict[str, Any]]) -> None:
+        client.transact_write_items(TransactItems=items)
+
+    def work(event: Envelope[Any]) -> None:
+        release = event.type == ORDER_CANCELLED
+        adjust_stock(transact, TABLES["state"], event.data.items, release=release)
+
+    return both.wrap(inventory, work, peer_client=client)
+
+
+def _calls(pair: Pair) -> tuple[dict[str, Counter[str]], dict[str, Counter[str]]]:
+    """Calls for a batch of new envelopes, then for the same ones under new messageIds."""
     new: dict[str, Counter[str]] = {}
     again: dict[str, Counter[str]] = {}
     for side, handler, counter in (
         ("sluice", pair.sluice.handler, pair.sluice_calls),
         ("peer", pair.peer.handler, pair.peer_calls),
     ):
+        batch = envelopes(BATCH)
         counter.take()
-        invoke(handler, sqs_event(batches[side]))
+        invoke(handler, sqs_event(batch))
         new[side] = counter.take()
-        invoke(handler, sqs_event(batches[side]))  # the same envelopes under new messageIds
+        invoke(handler, sqs_event(batch))
         again[side] = counter.take()
-    return [_calls_row("new", new), _calls_row("duplicate", again)]
+    return new, again
 
 
 def _calls_row(kind: str, calls: dict[str, Counter[str]]) -> Row:
@@ -112,7 +137,7 @@ def _calls_row(kind: str, calls: dict[str, Counter[str]]) -> Row:
         return ", ".join(f"{op} {n}" for op, n in sorted(calls[side].items())) or "none"
 
     return compare(
-        f"Idempotency: DynamoDB calls per {kind} record",
+        f"DynamoDB calls per {kind}",
         "calls",
         per_record("sluice"),
         PEER,
@@ -125,7 +150,9 @@ def _calls_row(kind: str, calls: dict[str, Counter[str]]) -> Row:
 def _cold_start(repeat: int) -> list[Row]:
     sluice_import = Probe("import workers.inventory")
     peer_import = Probe("import bench.peers.powertools_worker")
-    sluice_ready = Probe("import workers.inventory\nworkers.inventory.inventory.deps.clients.dynamodb")
+    sluice_ready = Probe(
+        "import workers.inventory\nworkers.inventory.inventory.deps.clients.dynamodb"
+    )
     ours, theirs, ready = interleaved_probes([sluice_import, peer_import, sluice_ready], repeat)
 
     def ms(samples: list[tuple[float, float]], index: int) -> list[float]:
@@ -134,7 +161,7 @@ def _cold_start(repeat: int) -> list[Row]:
     def whole(samples: list[tuple[float, float]]) -> str:
         return f"{statistics.median(ms(samples, 1)):.0f} ms"
 
-    processes = f"whole process: Sluice {whole(ours)}, peer {whole(theirs)}"
+    processes = f"whole process incl. exit: Sluice {whole(ours)}, peer {whole(theirs)}"
     return [
         compare(
             "Cold start: import workers.inventory",

@@ -20,7 +20,8 @@ from sluice.runtime import Clients, Deps, Settings, Telemetry, Worker, worker
 from sluice.runtime.context import ENV_TABLES
 
 REGION = "eu-west-1"
-TABLE = "bench-idempotency"
+TABLES = {"idempotency": "bench-idempotency", "state": "bench-state"}
+KEYS = {"idempotency": ("id",), "state": ("pk", "sk")}
 QUEUE_ARN = f"arn:aws:sqs:{REGION}:123456789012:bench"
 
 Work = Callable[[Envelope[Any]], None]
@@ -57,12 +58,16 @@ class Pair:
 
 @dataclass
 class Sides:
-    """A session, Sluice's clients and the idempotency table, on one moto server."""
+    """A session, Sluice's clients and the tables, on one moto server."""
 
     clients: Clients
 
+    def dynamodb(self) -> Any:
+        """A new DynamoDB client on the same session and config (so its calls count apart)."""
+        return self.clients.client("dynamodb")
+
     def pair(self, name: str, work: Work, *, idempotent: bool = True, threads: int = 10) -> Pair:
-        """``work`` as a Sluice worker and as a Powertools worker, logging to nowhere."""
+        """``work`` as a Sluice worker and as a Powertools worker."""
         declared = worker(
             subscribes=[ORDER_PLACED],
             name=name,
@@ -70,40 +75,52 @@ class Sides:
             max_concurrency=threads,
             idempotent=idempotent,
         )(work)
-        # Each side gets its own DynamoDB client (same session and config) to count its calls.
+        return self.wrap(declared, work, idempotent=idempotent)
+
+    def wrap(
+        self, sluice: Worker, work: Work, *, peer_client: Any = None, idempotent: bool = True
+    ) -> Pair:
+        """A copy of ``sluice`` wired here, and ``work`` in Powertools; both log to nowhere."""
         clients = Clients(self.clients.session, endpoint_url=self.clients.endpoint_url)
-        telemetry = Telemetry.for_worker(name, stream=NullStream())
+        telemetry = Telemetry.for_worker(sluice.spec.name, stream=NullStream())
         telemetry.metrics_enabled = False
-        settings = Settings.from_env({ENV_TABLES["idempotency"]: TABLE})
-        declared.use(Deps(clients=clients, settings=settings, telemetry=telemetry))
-        peer_client = self.clients.client("dynamodb")
+        settings = Settings.from_env({ENV_TABLES[k]: v for k, v in TABLES.items()})
+        ours = Worker(spec=sluice.spec, fn=sluice.fn, catalog=sluice.catalog)
+        ours.use(Deps(clients=clients, settings=settings, telemetry=telemetry))
+        peer_client = peer_client or self.dynamodb()
         peer = PowertoolsWorker(
             work,
-            table=TABLE,
+            table=TABLES["idempotency"],
             client=peer_client,
-            logger=Logger(service=f"peer_{name}", stream=NullStream()),
+            logger=Logger(service=f"peer_{sluice.spec.name}", stream=NullStream()),
             idempotent=idempotent,
         )
-        return Pair(declared, peer, CallCounter(clients.dynamodb), CallCounter(peer_client))
+        return Pair(ours, peer, CallCounter(clients.dynamodb), CallCounter(peer_client))
 
 
 @contextmanager
 def sides() -> Iterator[Sides]:
-    """A moto server child process with the idempotency table (key ``id``, TTL)."""
+    """A moto server child process with the idempotency (key ``id``, TTL) and state tables."""
     server = MotoServer(region=REGION).start()
     try:
         session = boto3.session.Session(
             aws_access_key_id="bench", aws_secret_access_key="bench", region_name=REGION
         )
         clients = Clients(session, endpoint_url=server.endpoint_url)
-        clients.dynamodb.create_table(
-            TableName=TABLE,
-            BillingMode="PAY_PER_REQUEST",
-            AttributeDefinitions=[{"AttributeName": "id", "AttributeType": "S"}],
-            KeySchema=[{"AttributeName": "id", "KeyType": "HASH"}],
-        )
+        for logical, table in TABLES.items():
+            clients.dynamodb.create_table(
+                TableName=table,
+                BillingMode="PAY_PER_REQUEST",
+                AttributeDefinitions=[
+                    {"AttributeName": k, "AttributeType": "S"} for k in KEYS[logical]
+                ],
+                KeySchema=[
+                    {"AttributeName": k, "KeyType": kind}
+                    for k, kind in zip(KEYS[logical], ("HASH", "RANGE"), strict=False)
+                ],
+            )
         clients.dynamodb.update_time_to_live(
-            TableName=TABLE,
+            TableName=TABLES["idempotency"],
             TimeToLiveSpecification={"Enabled": True, "AttributeName": "expiration"},
         )
         yield Sides(clients)

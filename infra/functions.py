@@ -15,7 +15,7 @@ from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_logs as logs
 from constructs import Construct
 
-from infra import defaults
+from infra import defaults, nag
 from infra.event_bus import EventBus
 from infra.event_store import EventStore
 from sluice.runtime import WorkerSpec
@@ -92,6 +92,7 @@ class FunctionKit:
         )
         # The role's policy must exist before the function can start writing logs.
         function.node.add_dependency(role)
+        nag.acknowledge(function, nag.RUNTIME)
         return function
 
     def worker(self, scope: Construct, spec: WorkerSpec) -> lambda_.Function:
@@ -106,8 +107,13 @@ class FunctionKit:
         )
 
 
+def batching_window(spec: WorkerSpec) -> Duration | None:
+    """How long an event source gathers records before invoking (None: it does not wait)."""
+    return Duration.seconds(spec.batching_window_s) if spec.batching_window_s else None
+
+
 def grant_worker(
-    function: lambda_.IFunction, spec: WorkerSpec, store: EventStore, bus: EventBus
+    function: lambda_.Function, spec: WorkerSpec, store: EventStore, bus: EventBus
 ) -> None:
     """Grant exactly what the declaration says: idempotency, written tables, publishing."""
     if spec.idempotent:
@@ -116,3 +122,4 @@ def grant_worker(
         store.table(logical).grant_write_data(function)
     if spec.publishes:
         bus.topic.grant_publish(function)
+        nag.acknowledge(function.role or function, nag.KMS_DATA_KEYS)

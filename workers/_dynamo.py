@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from botocore.exceptions import ClientError
+
+Transact = Callable[[list[dict[str, Any]]], None]
+"""``Deps.transact``: writes committed atomically with the record's idempotency completion."""
 
 
 def cancelled_reasons(exc: ClientError) -> list[str]:

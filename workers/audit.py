@@ -8,23 +8,26 @@ from botocore.exceptions import ClientError
 
 from events import Envelope, format_time
 from sluice.runtime import Deps, worker
-from workers._dynamo import is_condition_failure
+from workers._dynamo import Transact, is_condition_failure
 
 
-def append_entry(db: Any, table: str, event: Envelope[Any]) -> None:
+def append_entry(transact: Transact, table: str, event: Envelope[Any]) -> None:
     """One audit entry per event id; a second write of the same id changes nothing."""
-    try:
-        db.put_item(
-            TableName=table,
-            Item={
+    put = {
+        "Put": {
+            "TableName": table,
+            "Item": {
                 "pk": {"S": f"AUDIT#{event.type}"},
                 "sk": {"S": f"{format_time(event.time)}#{event.id}"},
                 "event_id": {"S": event.id},
                 "correlation_id": {"S": event.correlation_id},
                 "source": {"S": event.source},
             },
-            ConditionExpression="attribute_not_exists(pk)",
-        )
+            "ConditionExpression": "attribute_not_exists(pk)",
+        }
+    }
+    try:
+        transact([put])
     except ClientError as exc:
         if not is_condition_failure(exc):
             raise
@@ -38,7 +41,7 @@ def append_entry(db: Any, table: str, event: Envelope[Any]) -> None:
 )
 def audit(event: Envelope[Any], deps: Deps) -> None:
     """Record one event."""
-    append_entry(deps.clients.dynamodb, deps.settings.table("state"), event)
+    append_entry(deps.transact, deps.settings.table("state"), event)
 
 
 handler = audit.handler

@@ -14,7 +14,7 @@ from botocore.exceptions import ClientError
 
 from events import ORDER_CANCELLED, ORDER_PLACED, Envelope, LineItem
 from sluice.runtime import Deps, RetryableError, worker
-from workers._dynamo import is_condition_failure, number
+from workers._dynamo import Transact, is_condition_failure, number
 
 
 def stock_key(sku: str) -> dict[str, Any]:
@@ -22,7 +22,9 @@ def stock_key(sku: str) -> dict[str, Any]:
     return {"pk": {"S": f"SKU#{sku}"}, "sk": {"S": "STOCK"}}
 
 
-def adjust_stock(db: Any, table: str, items: Iterable[LineItem], *, release: bool) -> None:
+def adjust_stock(
+    transact: Transact, table: str, items: Iterable[LineItem], *, release: bool
+) -> None:
     """Reserve (or release) every line of an order in one transaction: all lines or none."""
     per_sku = Counter[str]()
     for item in items:
@@ -44,7 +46,7 @@ def adjust_stock(db: Any, table: str, items: Iterable[LineItem], *, release: boo
             update["ExpressionAttributeValues"][":need"] = number(quantity)
         writes.append({"Update": update})
     try:
-        db.transact_write_items(TransactItems=writes)
+        transact(writes)
     except ClientError as exc:
         if release and is_condition_failure(exc):
             # The cancel overtook its order on the queue: retry until the reservation lands.
@@ -62,7 +64,7 @@ def adjust_stock(db: Any, table: str, items: Iterable[LineItem], *, release: boo
 def inventory(event: Envelope[Any], deps: Deps) -> None:
     """Apply one order event to stock."""
     adjust_stock(
-        deps.clients.dynamodb,
+        deps.transact,
         deps.settings.table("state"),
         event.data.items,
         release=event.type == ORDER_CANCELLED,

@@ -2,23 +2,21 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 from botocore.exceptions import ClientError
 
 from events import PAYMENT_CAPTURED, Envelope, PaymentCaptured, format_time
 from sluice.runtime import Deps, PermanentError, Source, worker
-from workers._dynamo import cancelled_reasons, is_condition_failure, number
+from workers._dynamo import Transact, cancelled_reasons, is_condition_failure, number
 
 
-def apply_payment(db: Any, table: str, event: Envelope[PaymentCaptured]) -> None:
+def apply_payment(transact: Transact, table: str, event: Envelope[PaymentCaptured]) -> None:
     """Add the entry and move the balance in one transaction, refusing to go back in time."""
     payment = event.data
     account = {"S": f"ACCOUNT#{payment.account_id}"}
     moment = {"S": format_time(event.time)}
     try:
-        db.transact_write_items(
-            TransactItems=[
+        transact(
+            [
                 {
                     "Put": {
                         "TableName": table,
@@ -75,7 +73,7 @@ def apply_payment(db: Any, table: str, event: Envelope[PaymentCaptured]) -> None
 )
 def ledger(event: Envelope[PaymentCaptured], deps: Deps) -> None:
     """Apply one payment."""
-    apply_payment(deps.clients.dynamodb, deps.settings.table("state"), event)
+    apply_payment(deps.transact, deps.settings.table("state"), event)
 
 
 handler = ledger.handler

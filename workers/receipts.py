@@ -2,22 +2,20 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 from botocore.exceptions import ClientError
 
 from events import ORDER_PLACED, Envelope, OrderPlaced, format_time
 from sluice.runtime import Deps, worker
-from workers._dynamo import is_condition_failure, number
+from workers._dynamo import Transact, is_condition_failure, number
 
 
-def write_receipt(db: Any, table: str, event: Envelope[OrderPlaced]) -> bool:
+def write_receipt(transact: Transact, table: str, event: Envelope[OrderPlaced]) -> bool:
     """Store the receipt; False if it was already there (the effect is idempotent)."""
     order = event.data
-    try:
-        db.put_item(
-            TableName=table,
-            Item={
+    put = {
+        "Put": {
+            "TableName": table,
+            "Item": {
                 "pk": {"S": f"RECEIPT#{order.order_id}"},
                 "sk": {"S": "RECEIPT"},
                 "customer_id": {"S": order.customer_id},
@@ -27,8 +25,11 @@ def write_receipt(db: Any, table: str, event: Envelope[OrderPlaced]) -> bool:
                 "event_id": {"S": event.id},
                 "issued_at": {"S": format_time(event.time)},
             },
-            ConditionExpression="attribute_not_exists(pk)",
-        )
+            "ConditionExpression": "attribute_not_exists(pk)",
+        }
+    }
+    try:
+        transact([put])
     except ClientError as exc:
         if is_condition_failure(exc):
             return False
@@ -45,7 +46,7 @@ def write_receipt(db: Any, table: str, event: Envelope[OrderPlaced]) -> bool:
 )
 def receipts(event: Envelope[OrderPlaced], deps: Deps) -> None:
     """Issue the receipt for one order."""
-    write_receipt(deps.clients.dynamodb, deps.settings.table("state"), event)
+    write_receipt(deps.transact, deps.settings.table("state"), event)
 
 
 handler = receipts.handler

@@ -80,4 +80,3 @@ class PowertoolsWorker:
             processor=self.processor,
             context=context,
         )
-

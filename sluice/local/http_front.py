@@ -90,6 +90,7 @@ class ApiServer:
         self._server = ThreadingHTTPServer(("127.0.0.1", port), self._request_class())
         self._server.daemon_threads = True
         self._thread = threading.Thread(target=self._server.serve_forever, name="api", daemon=True)
+        self._environment = threading.Lock()
 
     @property
     def url(self) -> str:
@@ -116,7 +117,8 @@ class ApiServer:
             timeout_s=29,
         )
         try:
-            return self.handler(event, context)
+            with self._environment:  # one execution environment: one request at a time, as Lambda
+                return self.handler(event, context)
         except Exception as exc:
             self.sink.event(
                 "api handler crashed",

@@ -72,8 +72,14 @@ def invoke_once(name: str, event: dict[str, Any], *, local: bool, log: IO[str]) 
         return _call(declared, event, clients, topology, topic_arn, log)
 
 
-def _call(declared: Worker, event: dict[str, Any], clients: Clients, topology: Topology,
-          topic_arn: str, log: IO[str]) -> Any:
+def _call(
+    declared: Worker,
+    event: dict[str, Any],
+    clients: Clients,
+    topology: Topology,
+    topic_arn: str,
+    log: IO[str],
+) -> Any:
     spec = declared.spec
     telemetry = Telemetry.for_worker(spec.name, stream=log)
     telemetry.metrics_enabled = False

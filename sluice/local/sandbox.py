@@ -7,7 +7,7 @@ own ``Deps`` built from the topology (never from ``os.environ``).
 
 from __future__ import annotations
 
-import importlib
+import os
 import time
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -28,7 +28,6 @@ from sluice.target import SandboxState
 from sluice.topology import DEFAULT_PREFIX, Topology
 
 REGION = "eu-west-1"
-API_MODULE = "producers.api"
 
 
 @dataclass
@@ -62,7 +61,8 @@ class Sandbox:
         """Server, resources, workers, pollers and API, in that order."""
         began = time.perf_counter()
         self.sink.listeners.append(self.tally)
-        self.server = MotoServer(port=self.port, region=self.region).start()
+        moto_log = self.sink.path.with_suffix(".moto.log") if self.sink.path else None
+        self.server = MotoServer(port=self.port, region=self.region, log_path=moto_log).start()
         session = boto3.session.Session(
             aws_access_key_id="sandbox", aws_secret_access_key="sandbox", region_name=self.region
         )
@@ -73,7 +73,7 @@ class Sandbox:
                 self.workers[item.spec.name] = self._wire(item)
             self._start_pollers()
             if self.serve_api:
-                handler = self.api_handler or _load_api_handler()
+                handler = self.api_handler or self._api_handler()
                 self.api = ApiServer(
                     handler, self.sink, port=self.api_port, region=self.region, prefix=self.prefix
                 ).start()
@@ -97,6 +97,8 @@ class Sandbox:
         if self.api is not None:
             self.api.stop()
             self.api = None
+        for poller in self.pollers:
+            poller.halt()
         for poller in self.pollers:
             poller.stop()
         self.pollers.clear()
@@ -136,8 +138,6 @@ class Sandbox:
 
     def state(self, log_file: Path | None) -> SandboxState:
         """What other commands need to attach with ``--local``."""
-        import os
-
         return SandboxState(
             endpoint_url=self.endpoint_url,
             api_url=self.api_url,
@@ -175,10 +175,19 @@ class Sandbox:
             self.deps(item.spec.name)
         )
 
+    def _api_handler(self) -> ProxyHandler:
+        """The same OrdersApi Lambda runs, with the sandbox's table client and the merged log."""
+        from producers.api import OrdersApi, OrdersStore
+
+        assert self.clients is not None
+        store = OrdersStore(self.clients.dynamodb, self.topology.table("orders"))
+        logger = Telemetry.for_worker("api", stream=self.sink).logger  # type: ignore[arg-type]
+        return OrdersApi(store=store, logger=logger).handler
+
     def _start_pollers(self) -> None:
         assert self.clients is not None and self.provisioned is not None
         common: dict[str, Any] = {"sink": self.sink, "region": self.region, "prefix": self.prefix}
-        for name, item in self.workers.items():
+        for item in self.workers.values():
             spec = item.spec
             poller: SqsPoller | StreamPoller
             if spec.source is Source.STREAM:
@@ -191,10 +200,3 @@ class Sandbox:
                 poller = SqsPoller(item, self.clients.sqs, url, **common)
             self.pollers.append(poller)
             poller.start()
-            del name
-
-
-def _load_api_handler() -> ProxyHandler:
-    module = importlib.import_module(API_MODULE)
-    handler: ProxyHandler = module.handler
-    return handler

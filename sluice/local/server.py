@@ -16,6 +16,8 @@ import sys
 import threading
 import time
 from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
 
 FAKE_AWS = {
     "AWS_ACCESS_KEY_ID": "sandbox",
@@ -32,6 +34,8 @@ class MotoServer:
     port: int = 0
     region: str = "eu-west-1"
     startup_timeout_s: float = 20.0
+    log_path: Path | None = None
+    """Where moto's own stderr goes (its tracebacks are noise in the merged log)."""
     _process: subprocess.Popen[str] | None = field(default=None, repr=False)
 
     @property
@@ -42,14 +46,20 @@ class MotoServer:
     def start(self) -> MotoServer:
         """Start the child and wait until it listens."""
         env = {**os.environ, **FAKE_AWS, "AWS_DEFAULT_REGION": self.region}
+        if self.log_path is not None:
+            self.log_path.parent.mkdir(parents=True, exist_ok=True)
+        errors = self.log_path.open("w") if self.log_path else subprocess.DEVNULL
         self._process = subprocess.Popen(
             [sys.executable, "-m", "sluice.local.server", "--port", str(self.port)],
             stdin=subprocess.PIPE,
             stdout=subprocess.PIPE,
+            stderr=errors,
             text=True,
             env=env,
             start_new_session=True,  # Ctrl-C reaches the sandbox, which then stops the child
         )
+        if self.log_path is not None:
+            errors.close()  # type: ignore[union-attr]
         assert self._process.stdout is not None
         deadline = time.monotonic() + self.startup_timeout_s
         line = ""
@@ -79,21 +89,44 @@ class MotoServer:
             process.stdout.close()
 
 
+class _OneAtATime:
+    """Serialize moto's requests (its backends are not thread-safe), except SQS receives,
+    which may long-poll and must not block everything else while they wait."""
+
+    def __init__(self, app: Any) -> None:
+        self.app = app
+        self.lock = threading.Lock()
+
+    def __call__(self, environ: dict[str, Any], start_response: Any) -> Any:
+        if environ.get("HTTP_X_AMZ_TARGET", "").endswith(".ReceiveMessage"):
+            return self.app(environ, start_response)
+        with self.lock:
+            return list(self.app(environ, start_response))
+
+
 def _serve(port: int) -> None:
     """The child: serve moto until stdin closes or a signal arrives."""
-    from moto.server import ThreadedMotoServer
+    from moto.moto_server.werkzeug_app import (
+        DomainDispatcherApplication,
+        MotoRequestHandler,
+        create_backend_app,
+    )
+    from werkzeug.serving import make_server
 
     logging.getLogger("werkzeug").setLevel(logging.ERROR)
-    server = ThreadedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)
-    server.start()
+    app = _OneAtATime(DomainDispatcherApplication(create_backend_app))
+    server = make_server("127.0.0.1", port, app, threaded=True, request_handler=MotoRequestHandler)
+    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.1})
+    thread.start()
     done = threading.Event()
     for sig in (signal.SIGINT, signal.SIGTERM):
         signal.signal(sig, lambda *_: done.set())
     watcher = threading.Thread(target=lambda: (sys.stdin.read(), done.set()), daemon=True)
     watcher.start()
-    print(READY, server.get_host_and_port()[1], flush=True)
+    print(READY, server.server_port, flush=True)
     done.wait()
-    server.stop()
+    server.shutdown()
+    thread.join()
 
 
 if __name__ == "__main__":

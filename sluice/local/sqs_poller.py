@@ -49,6 +49,10 @@ class SqsPoller:
         """Start receiving."""
         self._thread.start()
 
+    def halt(self) -> None:
+        """Ask the poller to stop (``stop`` waits for it)."""
+        self._stop.set()
+
     def stop(self) -> None:
         """Stop receiving and wait for invocations in flight."""
         self._stop.set()

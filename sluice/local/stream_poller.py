@@ -63,6 +63,10 @@ class StreamPoller:
             self._threads.append(thread)
             thread.start()
 
+    def halt(self) -> None:
+        """Ask the poller to stop (``stop`` waits for it)."""
+        self._stop.set()
+
     def stop(self) -> None:
         """Stop reading (a batch in flight completes first)."""
         self._stop.set()

@@ -25,7 +25,9 @@ class Hop:
 def read(path: Path) -> Iterator[dict[str, Any]]:
     """The JSON records of a sandbox log (other lines are skipped)."""
     if not path.exists():
-        raise ConfigurationError(f"no sandbox log at {path}: run `sluice up` or `sluice demo` first")
+        raise ConfigurationError(
+            f"no sandbox log at {path}: run `sluice up` or `sluice demo` first"
+        )
     with path.open(encoding="utf-8") as lines:
         for line in lines:
             try:
@@ -51,21 +53,37 @@ def _hops_of(record: dict[str, Any]) -> Iterator[Hop]:
     worker = str(record.get("worker", "-"))
     if message == "api request":
         detail = f"{record.get('method')} {record.get('path')} order {record.get('order_id')}"
-        yield Hop(float(record.get("received_ts", ts)), "API", "http", str(record.get("status")),
-                  detail)
+        yield Hop(
+            float(record.get("received_ts", ts)), "API", "http", str(record.get("status")), detail
+        )
     elif message == "stream delivered":
-        yield Hop(float(record["written_ts"]), "table write", "orders table",
-                  str(record.get("event_name")), f"seq {record.get('sequence_number')}")
+        yield Hop(
+            float(record["written_ts"]),
+            "table write",
+            "orders table",
+            str(record.get("event_name")),
+            f"seq {record.get('sequence_number')}",
+        )
         yield Hop(ts, "stream", worker, "delivered", f"attempt {record.get('attempt', 0)}")
     elif message == "queue delivered":
         queue = str(record.get("queue"))
-        yield Hop(float(record["sent_ts"]), "enqueued", queue, "sent",
-                  "SNS delivery" if record.get("receive_count") == 1 else "redelivery")
+        yield Hop(
+            float(record["sent_ts"]),
+            "enqueued",
+            queue,
+            "sent",
+            "SNS delivery" if record.get("receive_count") == 1 else "redelivery",
+        )
         yield Hop(ts, "queue", queue, "received", f"receive #{record.get('receive_count')}")
     elif "outcome" in record and record.get("service") == worker:
         reason = f" ({record['reason']})" if record.get("reason") else ""
-        yield Hop(ts, "worker", worker, str(record["outcome"]),
-                  f"{record.get('duration_ms', '-')} ms{reason}")
+        yield Hop(
+            ts,
+            "worker",
+            worker,
+            str(record["outcome"]),
+            f"{record.get('duration_ms', '-')} ms{reason}",
+        )
     elif record.get("service") != "sandbox":
         yield Hop(ts, _kind(worker, message), worker, str(record.get("level", "")).lower(), message)
     elif message in ("bisect", "checkpoint", "on-failure record sent"):

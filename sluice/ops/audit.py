@@ -66,7 +66,9 @@ class AuditLog:
         if not entries:
             return
         now = datetime.now(UTC).isoformat(timespec="milliseconds")
-        lines = "".join(json.dumps(self._line(now, e), separators=(",", ":")) + "\n" for e in entries)
+        lines = "".join(
+            json.dumps(self._line(now, e), separators=(",", ":")) + "\n" for e in entries
+        )
         with self.path.open("a", encoding="utf-8") as handle:
             handle.write(lines)
             handle.flush()

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 
@@ -75,6 +75,7 @@ def ls(local: Local = False, prefix: Prefix = None, json: Json = False) -> None:
 @dlq.command("show")
 def show(
     name: Name,
+    *,
     max: Annotated[int, typer.Option("--max", min=1, help="Messages to show.")] = 10,
     local: Local = False,
     prefix: Prefix = None,
@@ -88,9 +89,22 @@ def show(
     render.emit_json(rows) if json else render.messages_table(name, rows)
 
 
-@dlq.command("replay")
+REPLAY_HELP = (
+    "Send dead letters back to their queue (or --to a queue or topic): send first, delete "
+    "after the send succeeded, append an audit line per message.\n\n"
+    "Messages the filters skip stay in the DLQ and become visible again when the pass ends "
+    "(or --hold seconds after a crash). Bodies that are not envelopes are skipped with the "
+    "reason. FIFO groups keep their order, and the dedup id is derived from the DLQ message, "
+    "so a repeated replay cannot double-send.\n\n"
+    "Stream on-failure records are re-read from the stream and re-driven through their "
+    "worker, with the same event ids; --from-table reloads the items instead."
+)
+
+
+@dlq.command("replay", help=REPLAY_HELP)
 def replay(
     name: Name,
+    *,
     to: Annotated[
         str | None, typer.Option(help="Queue or topic (name, URL or ARN); default: the source.")
     ] = None,
@@ -100,7 +114,9 @@ def replay(
     since: Annotated[
         str | None, typer.Option(help="Dead-lettered at or after: ISO time or 30m, 2h, 1d ago.")
     ] = None,
-    until: Annotated[str | None, typer.Option(help="Dead-lettered at or before (same forms).")] = None,
+    until: Annotated[
+        str | None, typer.Option(help="Dead-lettered at or before (same forms).")
+    ] = None,
     id: Annotated[
         list[str] | None, typer.Option("--id", help="Envelope id or SQS message id; repeat.")
     ] = None,
@@ -110,13 +126,19 @@ def replay(
     ] = None,
     max: Annotated[int | None, typer.Option("--max", min=1, help="Move at most N.")] = None,
     rate: Annotated[str | None, typer.Option(help="At most N messages per second: 100/s.")] = None,
-    dry_run: Annotated[bool, typer.Option(help="Print exactly what would move; move nothing.")] = False,
+    dry_run: Annotated[
+        bool, typer.Option("--dry-run", help="Print exactly what would move; move nothing.")
+    ] = False,
     native: Annotated[
-        bool, typer.Option(help="Use SQS StartMessageMoveTask (real AWS, whole queue only).")
+        bool,
+        typer.Option("--native", help="Use SQS StartMessageMoveTask (real AWS, whole queue only)."),
     ] = False,
     from_table: Annotated[
         bool,
-        typer.Option(help="Stream failures: re-emit the table's current items, not the stream's."),
+        typer.Option(
+            "--from-table",
+            help="Stream failures: re-emit the table's current items, not the stream's.",
+        ),
     ] = False,
     hold: Annotated[
         int, typer.Option(min=1, help="Seconds a received message stays hidden if we crash.")
@@ -126,14 +148,7 @@ def replay(
     prefix: Prefix = None,
     json: Json = False,
 ) -> None:
-    """Send dead letters back (or --to elsewhere): send first, delete after, audit each move.
-
-    Messages the filters skip stay in the DLQ and are made visible again when the pass
-    ends. Bodies that are not envelopes are skipped with the reason. FIFO groups keep their
-    order, and the dedup id is derived from the DLQ message, so a repeated replay cannot
-    double-send. Stream on-failure records are re-read from the stream and re-driven
-    through their worker (or reloaded from the table with --from-table).
-    """
+    """Send dead letters back (or --to elsewhere): send first, delete after, audit."""
     with _failing(json):
         options = ReplayOptions(
             to=to,
@@ -161,7 +176,7 @@ def replay(
 
 def _replay(
     target: Target, name: str, options: ReplayOptions, from_table: bool, *, show_bar: bool
-) -> dict[str, object]:
+) -> dict[str, Any]:
     from sluice.ops.dlqs import find
     from sluice.ops.replay import replay as replay_queue
     from sluice.ops.streams import replay_stream_failures
@@ -189,7 +204,10 @@ def _no_bar() -> Iterator[None]:
 def export(
     name: Name,
     file: Annotated[Path, typer.Argument(help="JSONL file to append to.")],
-    move: Annotated[bool, typer.Option(help="Delete each message once written (drain).")] = False,
+    *,
+    move: Annotated[
+        bool, typer.Option("--move", help="Delete each message once written (drain).")
+    ] = False,
     audit_log: AuditLogPath = None,
     local: Local = False,
     prefix: Prefix = None,
@@ -209,6 +227,7 @@ def export(
 @dlq.command("import")
 def import_(
     file: Annotated[Path, typer.Argument(help="A JSONL file written by `sluice dlq export`.")],
+    *,
     to: Annotated[str, typer.Option(help="Queue or topic to send to (name, URL or ARN).")],
     audit_log: AuditLogPath = None,
     local: Local = False,
@@ -244,6 +263,7 @@ def import_(
 @dlq.command("purge")
 def purge(
     name: Name,
+    *,
     yes: Annotated[bool, typer.Option("--yes", help="Do not ask for confirmation.")] = False,
     no_backup: Annotated[
         bool, typer.Option("--no-backup", help="Do not export the messages first.")

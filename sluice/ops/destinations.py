@@ -66,7 +66,9 @@ class Destination:
         if self.kind == "queue":
             answer = clients.sqs.send_message_batch(QueueUrl=self.address, Entries=entries)
         else:
-            answer = clients.sns.publish_batch(TopicArn=self.address, PublishBatchRequestEntries=entries)
+            answer = clients.sns.publish_batch(
+                TopicArn=self.address, PublishBatchRequestEntries=entries
+            )
         return {
             batch[int(f["Id"])].key: f"{f.get('Code', 'error')}: {f.get('Message', '')}".strip()
             for f in answer.get("Failed", [])

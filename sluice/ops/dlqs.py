@@ -35,3 +35,11 @@ def home_queue(target: Target, dlq: Dlq) -> str:
         )
     spec = target.topology.registry.get(dlq.worker).spec
     return target.topology.queues(spec).queue
+
+
+def depth(target: Target, url: str) -> int:
+    """Messages visible in a queue (approximate, as SQS counts)."""
+    attrs = target.clients.sqs.get_queue_attributes(
+        QueueUrl=url, AttributeNames=["ApproximateNumberOfMessages"]
+    )["Attributes"]
+    return int(attrs.get("ApproximateNumberOfMessages", 0))

@@ -42,7 +42,7 @@ class ImportReport:
 def export(
     target: Target, name: str, path: Path, *, move: bool = False, audit: Path | None = None
 ) -> int:
-    """Write every message of the DLQ to ``path`` (appending); ``move`` deletes each once written."""
+    """Append every message of the DLQ to ``path``; ``move`` deletes each once it is written."""
     found = find(target, name)
     log = AuditLog.open(target, audit) if move else None
     count = 0
@@ -56,7 +56,12 @@ def export(
             count += len(batch)
             if log is not None:
                 action = "export-move"
-                log.record([AuditEntry(action, found.dlq.name, str(path), m.message_id, m.envelope_id) for m in batch])
+                log.record(
+                    [
+                        AuditEntry(action, found.dlq.name, str(path), m.message_id, m.envelope_id)
+                        for m in batch
+                    ]
+                )
                 scan.delete(batch)
     return count
 
@@ -76,14 +81,17 @@ def purge(target: Target, name: str, *, backup: Path | None, audit: Path | None 
     count = 0
     with Scanner(target.clients.sqs, found.url, hold_s=60) as scan:
         for batch in scan.batches():
-            log.record([AuditEntry("purge", found.dlq.name, "-", m.message_id, m.envelope_id) for m in batch])
+            log.record(
+                [
+                    AuditEntry("purge", found.dlq.name, "-", m.message_id, m.envelope_id)
+                    for m in batch
+                ]
+            )
             count += len(batch) - len(scan.delete(batch))
     return count
 
 
-def import_file(
-    target: Target, path: Path, to: str, *, audit: Path | None = None
-) -> ImportReport:
+def import_file(target: Target, path: Path, to: str, *, audit: Path | None = None) -> ImportReport:
     """Send every well-formed line of ``path`` to ``to``; malformed lines are skipped, with why."""
     destination = resolve(target, to)
     log = AuditLog.open(target, audit)
@@ -99,15 +107,23 @@ def import_file(
                 report.skipped.append({"line": number, "reason": str(exc)})
                 continue
             if len(pending) == _BATCH:
-                _send(target, destination, pending, log, report, path)
+                _send(
+                    target,
+                    destination=destination,
+                    batch=pending,
+                    log=log,
+                    report=report,
+                    path=path,
+                )
                 pending = []
     if pending:
-        _send(target, destination, pending, log, report, path)
+        _send(target, destination=destination, batch=pending, log=log, report=report, path=path)
     return report
 
 
 def _send(
     target: Target,
+    *,
     destination: Destination,
     batch: list[Outgoing],
     log: AuditLog,
@@ -117,8 +133,15 @@ def _send(
     refused = destination.send(target.clients, batch)
     sent = [o for o in batch if o.key not in refused]
     report.sent += len(sent)
-    report.failed += [{"line": int(key.split(":")[-1]), "reason": why} for key, why in refused.items()]
-    log.record([AuditEntry("import", str(path), destination.name, o.key, _envelope_id(o.body)) for o in sent])
+    report.failed += [
+        {"line": int(key.split(":")[-1]), "reason": why} for key, why in refused.items()
+    ]
+    log.record(
+        [
+            AuditEntry("import", str(path), destination.name, o.key, _envelope_id(o.body))
+            for o in sent
+        ]
+    )
 
 
 def _line(source: str, message: DlqMessage) -> dict[str, Any]:
@@ -141,7 +164,9 @@ def _outgoing(text: str, number: int, path: Path) -> Outgoing:
     except ValueError as exc:
         raise ValueError(f"line {number}: not JSON ({exc})") from None
     if not isinstance(doc, dict) or not isinstance(doc.get("body"), str):
-        raise ValueError(f"line {number}: needs a string 'body' (write lines with `sluice dlq export`)")
+        raise ValueError(
+            f"line {number}: needs a string 'body' (write lines with `sluice dlq export`)"
+        )
     try:
         attributes = attributes_from_json(doc.get("attributes") or {})
     except ValueError as exc:

@@ -78,12 +78,15 @@ class MessageFilter:
             return FILTERED
         if self.ids and not ({str(env["id"]), message.message_id} & self.ids):
             return FILTERED
-        when = message.failed_at
+        return self.check(env, message.failed_at)
+
+    def check(self, doc: dict[str, Any], when: datetime | None) -> str | None:
+        """The time bounds and ``--where`` alone, on any JSON document (e.g. a failure record)."""
         if self.since and (when is None or when < self.since):
             return FILTERED
         if self.until and (when is None or when > self.until):
             return FILTERED
-        if self._compiled is not None and not self._compiled.search(env):
+        if self._compiled is not None and not self._compiled.search(doc):
             return FILTERED
         return MATCH
 

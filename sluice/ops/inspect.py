@@ -68,15 +68,19 @@ def _oldest_age(target: Target, name: str, url: str) -> float | None:
 
 def _cloudwatch_age(target: Target, name: str) -> float | None:
     now = datetime.now(UTC)
-    points = target.clients.client("cloudwatch").get_metric_statistics(
-        Namespace="AWS/SQS",
-        MetricName=_AGE_METRIC,
-        Dimensions=[{"Name": "QueueName", "Value": name}],
-        StartTime=now - timedelta(minutes=15),
-        EndTime=now,
-        Period=300,
-        Statistics=["Maximum"],
-    ).get("Datapoints", [])
+    points = (
+        target.clients.client("cloudwatch")
+        .get_metric_statistics(
+            Namespace="AWS/SQS",
+            MetricName=_AGE_METRIC,
+            Dimensions=[{"Name": "QueueName", "Value": name}],
+            StartTime=now - timedelta(minutes=15),
+            EndTime=now,
+            Period=300,
+            Statistics=["Maximum"],
+        )
+        .get("Datapoints", [])
+    )
     if not points:
         return None
     latest = max(points, key=lambda p: p["Timestamp"])

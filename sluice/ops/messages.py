@@ -52,9 +52,9 @@ class DlqMessage:
     receipt_handle: str
     body: str
     attributes: dict[str, Any]
-    """Message attributes in SendMessage's shape (``DataType`` + ``StringValue``/``BinaryValue``)."""
+    """Message attributes in SendMessage's shape (DataType + StringValue or BinaryValue)."""
     system: dict[str, str]
-    """SentTimestamp, ApproximateReceiveCount, ApproximateFirstReceiveTimestamp, MessageGroupId..."""
+    """System attributes: SentTimestamp, ApproximateReceiveCount, MessageGroupId..."""
     envelope: dict[str, Any] | None = field(default=None)
     """The envelope's wire form (``data`` undecoded), or None when the body is not one."""
     problem: str | None = None

@@ -13,7 +13,7 @@ from typing import Any, Protocol
 
 from sluice.ops.audit import AuditEntry, AuditLog
 from sluice.ops.destinations import Destination, Outgoing, resolve
-from sluice.ops.dlqs import OpenDlq, find, home_queue
+from sluice.ops.dlqs import OpenDlq, depth, find, home_queue
 from sluice.ops.filters import FILTERED, MessageFilter
 from sluice.ops.messages import DlqMessage
 from sluice.ops.ratelimit import TokenBucket, batch_size
@@ -83,9 +83,16 @@ def replay(
     destination = resolve(target, options.to or home_queue(target, found.dlq))
     audit = None if options.dry_run else AuditLog.open(target, options.audit_path)
     report = ReplayReport(found.dlq.name, destination.name, options.dry_run)
-    mover = _Mover(target, found, destination, options, audit, report)
+    mover = _Mover(
+        target,
+        found=found,
+        destination=destination,
+        options=options,
+        audit=audit,
+        report=report,
+    )
     if progress is not None:
-        progress.start(_depth(target, found.url))
+        progress.start(depth(target, found.url))
     with Scanner(target.clients.sqs, found.url, hold_s=options.hold_s) as scan:
         for batch in scan.batches():
             chosen = [m for m in batch if mover.choose(m)]
@@ -103,6 +110,7 @@ class _Mover:
     def __init__(
         self,
         target: Target,
+        *,
         found: OpenDlq,
         destination: Destination,
         options: ReplayOptions,
@@ -198,10 +206,3 @@ def _row(message: DlqMessage) -> dict[str, Any]:
         "group_id": message.group_id,
         "reason": message.failure.get("reason"),
     }
-
-
-def _depth(target: Target, url: str) -> int:
-    attrs = target.clients.sqs.get_queue_attributes(
-        QueueUrl=url, AttributeNames=["ApproximateNumberOfMessages"]
-    )["Attributes"]
-    return int(attrs.get("ApproximateNumberOfMessages", 0))

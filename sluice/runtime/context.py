@@ -12,6 +12,7 @@ from typing import Any
 import botocore.session
 from botocore.config import Config
 
+from sluice.runtime.effects import Effects
 from sluice.runtime.errors import ConfigurationError
 from sluice.runtime.queues import QueueOps
 from sluice.runtime.telemetry import Telemetry
@@ -120,6 +121,14 @@ class Deps:
     clients: Clients
     settings: Settings
     telemetry: Telemetry
+    effects: Effects | None = None
+    """Set per record by the engine; see ``transact``."""
+
+    def transact(self, items: list[dict[str, Any]]) -> None:
+        """Write a record's DynamoDB effects in one transaction, atomically with the record's
+        idempotency completion: the effect happens exactly once, even across a crash."""
+        effects = self.effects or Effects(self.clients.dynamodb)
+        effects.transact(items)
 
     @cached_property
     def queues(self) -> QueueOps:

@@ -4,8 +4,8 @@
 2. skip the ids the idempotency table already knows (one BatchGetItem);
 3. run the records: concurrently on standard queues; in order per message group on FIFO
    queues and per shard on streams, where a failure fails the rest of its group;
-4. settle: mark idempotency, dead-letter permanent failures with their reason, back off
-   retries by receive count, emit metrics, and answer ``batchItemFailures``.
+4. settle: release failed claims, dead-letter permanent failures with their reason, back
+   off retries by receive count, emit metrics, and answer ``batchItemFailures``.
 """
 
 from __future__ import annotations
@@ -14,11 +14,12 @@ import threading
 import time
 from collections.abc import Callable, Iterable
 from concurrent.futures import ThreadPoolExecutor, wait
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from enum import Enum
 from typing import TYPE_CHECKING, Any
 
 from events import ContractError, Envelope
+from sluice.runtime.effects import AlreadyAppliedError, Effects
 from sluice.runtime.errors import (
     BatchFailedError,
     ConfigurationError,
@@ -82,6 +83,10 @@ class Job:
     reason: str = ""
     detail: str = ""
     claimed: bool = False
+    committed: bool = False
+    """Its effects and completion were committed together (see ``Deps.transact``)."""
+    unsettled: bool = False
+    """Done, but its completion could not be written yet (settle() retries it)."""
     leader: Job | None = None
     """Set on a copy of an envelope met earlier in the same batch."""
 
@@ -271,7 +276,7 @@ class _Runner:
         _run_all(self.spec, run_group, groups.values())
 
     def run_one(self, job: Job) -> None:
-        """Claim, call the function, and classify what it raised."""
+        """Claim, call the function, complete, and classify what it raised."""
         envelope = job.envelope
         assert envelope is not None
         if self.deadline.too_late():
@@ -281,26 +286,18 @@ class _Runner:
             correlation_id=envelope.correlation_id, event_id=envelope.id, event_type=envelope.type
         )
         with scope:
-            if self.store is not None and not self._claim(job):
-                return
+            deps, effects = self.deps, None
+            if self.store is not None:
+                if not self._claim(job):
+                    return
+                effects = Effects(self.deps.clients.dynamodb, self.store, self.key(job))
+                deps = replace(self.deps, effects=effects)
             started = time.perf_counter()
-            try:
-                self.worker.call(envelope, self.deps)
-            except (PermanentError, ContractError) as exc:
-                self.fail_permanently(job, exc.reason, exc.detail)
-            except ConfigurationError as exc:
-                job.end(Outcome.RETRY, "configuration", str(exc))
-                self.log.error("worker misconfigured", extra={"detail": str(exc)})
-            except Exception as exc:
-                reason = "retryable" if isinstance(exc, RetryableError) else "unhandled_exception"
-                job.end(Outcome.RETRY, reason, f"{type(exc).__name__}: {exc}")
-                self.log.warning(
-                    "record failed; it will be retried",
-                    exc_info=True,
-                    extra={"receive_count": job.inbound.receive_count},
-                )
-            else:
-                job.end(Outcome.DONE)
+            self._call(job, envelope, deps)
+            if effects is not None and effects.committed:
+                job.committed = True  # completed atomically with its effect: never release it
+            elif job.outcome is Outcome.DONE and effects is not None:
+                self._complete(job)
             self.log.info(
                 "record finished",
                 extra={
@@ -309,6 +306,36 @@ class _Runner:
                     **({"reason": job.reason} if job.reason else {}),
                 },
             )
+
+    def _call(self, job: Job, envelope: Envelope[Any], deps: Deps) -> None:
+        try:
+            self.worker.call(envelope, deps)
+        except AlreadyAppliedError:
+            job.end(Outcome.DUPLICATE)
+        except (PermanentError, ContractError) as exc:
+            self.fail_permanently(job, exc.reason, exc.detail)
+        except ConfigurationError as exc:
+            job.end(Outcome.RETRY, "configuration", str(exc))
+            self.log.error("worker misconfigured", extra={"detail": str(exc)})
+        except Exception as exc:
+            reason = "retryable" if isinstance(exc, RetryableError) else "unhandled_exception"
+            job.end(Outcome.RETRY, reason, f"{type(exc).__name__}: {exc}")
+            self.log.warning(
+                "record failed; it will be retried",
+                exc_info=True,
+                extra={"receive_count": job.inbound.receive_count},
+            )
+        else:
+            job.end(Outcome.DONE)
+
+    def _complete(self, job: Job) -> None:
+        """Mark the event done right away, so a crash later in the batch cannot redo it."""
+        assert self.store is not None
+        try:
+            self.store.complete(self.key(job))
+        except Exception:  # settle() tries again with the rest of the batch
+            self.log.warning("could not mark the record complete yet", exc_info=True)
+            job.unsettled = True
 
     def _claim(self, job: Job) -> bool:
         assert self.store is not None
@@ -351,15 +378,19 @@ class _Runner:
     def settle(self, jobs: list[Job]) -> PartialBatchResponse:
         """Write idempotency, dead-letter, back off, emit metrics, answer the failures."""
         if self.store is not None:
-            done = [self.key(j) for j in jobs if j.claimed and j.outcome is Outcome.DONE]
-            released = [self.key(j) for j in jobs if j.claimed and j.outcome is not Outcome.DONE]
-            try:
-                unwritten = self.store.settle(done, released)
-            except Exception:  # the effects happened: answer success, let the claims expire
-                self.log.exception("could not settle idempotency records")
-                unwritten = done + released
-            if unwritten:
-                self.log.error("idempotency records not written", extra={"keys": unwritten})
+            done = [self.key(j) for j in jobs if j.unsettled]
+            kept = (Outcome.DONE, Outcome.DUPLICATE)
+            released = [
+                self.key(j) for j in jobs if j.claimed and not j.committed and j.outcome not in kept
+            ]
+            if done or released:
+                try:
+                    unwritten = self.store.settle(done, released)
+                except Exception:  # the effects happened: answer success, let claims expire
+                    self.log.exception("could not settle idempotency records")
+                    unwritten = done + released
+                if unwritten:
+                    self.log.error("idempotency records not written", extra={"keys": unwritten})
         self._dead_letter(jobs)
         failures = [j for j in jobs if j.outcome.is_failure]
         if failures and self.spec.source.is_queue:

@@ -3,11 +3,16 @@
 Keyed on ``<worker>#<Envelope.id>``, never on the SQS messageId: SNS may deliver one
 message twice, and the copies reach SQS under different message ids.
 
-Per batch: one BatchGetItem finds the ids already done (a duplicate costs no write), one
-conditional PutItem claims each new id (in progress, expiring with the invocation), and
-one BatchWriteItem settles the batch: completed ids are marked, failed ids released so a
-retry may claim them at once. Powertools spends PutItem + UpdateItem per new record and a
-PutItem per duplicate; see ``bench/`` for both, side by side.
+- One BatchGetItem per batch finds the ids already done: a duplicate costs no write.
+- One conditional PutItem claims each new id (in progress, expiring with the invocation).
+- Completion rides inside the record's own effect when the worker writes its effect with
+  ``deps.transact(...)``: effect and completion commit atomically, so even a crash between
+  them cannot double an effect, and completion costs no request of its own. Otherwise one
+  PutItem marks it complete right after the function returns.
+- Failed ids are released in one BatchWriteItem at the end, so a retry may claim them.
+
+Powertools spends PutItem + UpdateItem per new record and a PutItem per duplicate; see
+``bench/`` for both, side by side.
 """
 
 from __future__ import annotations
@@ -58,6 +63,14 @@ class IdempotencyStore:
 
     def claim(self, key: str, in_progress_until_ms: int) -> Claim:
         """Atomically mark ``key`` in progress unless it is completed or held by another."""
+        raise NotImplementedError
+
+    def complete(self, key: str) -> None:
+        """Mark one key completed."""
+        raise NotImplementedError
+
+    def completion(self, key: str) -> dict[str, Any]:
+        """A TransactWriteItems entry that completes ``key`` unless it is already completed."""
         raise NotImplementedError
 
     def settle(self, completed: Iterable[str], released: Iterable[str]) -> list[str]:
@@ -127,19 +140,27 @@ class DynamoDBIdempotencyStore(IdempotencyStore):
             return _seen(old).claim(now_ms) if old else Claim.IN_PROGRESS
         return Claim.CLAIMED
 
-    def settle(self, completed: Iterable[str], released: Iterable[str]) -> list[str]:
+    def _completed_item(self, key: str) -> dict[str, Any]:
         expiration = str(int(time.time()) + self._ttl_s)
-        writes: list[dict[str, Any]] = [
-            {
-                "PutRequest": {
-                    "Item": {
-                        "id": {"S": k},
-                        "status": {"S": COMPLETED},
-                        "expiration": {"N": expiration},
-                    }
-                }
+        return {"id": {"S": key}, "status": {"S": COMPLETED}, "expiration": {"N": expiration}}
+
+    def complete(self, key: str) -> None:
+        self._client.put_item(TableName=self._table, Item=self._completed_item(key))
+
+    def completion(self, key: str) -> dict[str, Any]:
+        return {
+            "Put": {
+                "TableName": self._table,
+                "Item": self._completed_item(key),
+                "ConditionExpression": "attribute_not_exists(id) OR #s <> :completed",
+                "ExpressionAttributeNames": {"#s": "status"},
+                "ExpressionAttributeValues": {":completed": {"S": COMPLETED}},
             }
-            for k in dict.fromkeys(completed)
+        }
+
+    def settle(self, completed: Iterable[str], released: Iterable[str]) -> list[str]:
+        writes: list[dict[str, Any]] = [
+            {"PutRequest": {"Item": self._completed_item(k)}} for k in dict.fromkeys(completed)
         ]
         writes += [{"DeleteRequest": {"Key": {"id": {"S": k}}}} for k in dict.fromkeys(released)]
         left: list[dict[str, Any]] = []

@@ -49,6 +49,10 @@ class Telemetry:
     ) -> Telemetry:
         """A JSON logger whose ``service`` is the worker name; tracing if SLUICE_TRACING=true."""
         logger = Logger(service=worker, stream=stream, worker=worker)
+        if stream is not None:
+            # Powertools keeps one handler per service name and ignores a later stream;
+            # point it at this one, so the newest Telemetry for a worker decides.
+            logger.registered_handler.setStream(stream)  # type: ignore[attr-defined]
         if tracing is None:
             tracing = os.environ.get(TRACING_ENV, "").lower() == "true"
         return cls(worker=worker, logger=logger, tracing=tracing)

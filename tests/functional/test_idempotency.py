@@ -5,10 +5,13 @@ from __future__ import annotations
 import time
 from typing import Any
 
+import pytest
+
 from events import ORDER_PLACED, Envelope
-from sluice.runtime import worker
+from sluice.runtime import BatchFailedError, worker
 from tests.conftest import Pipeline
 from tests.factories import cancelled, placed, sns_wrapped, sqs_event, sqs_record
+from workers.inventory import adjust_stock
 
 QUEUE = "sluice-inventory"
 
@@ -106,3 +109,54 @@ def _claim(pipeline: Pipeline, key: str, *, until_ms: int) -> None:
             "expiration": {"N": str(int(time.time()) + 3600)},
         },
     )
+
+
+class ShortContext:
+    """A Lambda context with little time left, so claims expire quickly."""
+
+    def get_remaining_time_in_millis(self) -> int:
+        return 1500
+
+
+def test_a_crash_mid_batch_doubles_no_effect(pipeline: Pipeline) -> None:
+    # GIVEN a worker whose invocation dies at the third record, after two effects committed
+    crash_at = {"ord-3"}
+
+    @worker(subscribes=[ORDER_PLACED], name="fragile", max_concurrency=1, timeout_margin_s=0.5)
+    def fragile(event: Envelope[Any], deps: Any) -> None:
+        if event.data.order_id in crash_at:
+            raise KeyboardInterrupt  # not an Exception: it escapes like a dying process
+        adjust_stock(deps.transact, "sluice-state", event.data.items, release=False)
+
+    worker_ = fragile.use(pipeline.deps("fragile"))
+    orders = [placed(f"ord-{i}", sku="LAMP") for i in range(1, 6)]
+    batch = sqs_event(*(sqs_record(o, queue=QUEUE) for o in orders))
+    with pytest.raises(KeyboardInterrupt):
+        worker_.handler(batch, ShortContext())
+    assert pipeline.stock("LAMP")["reserved"] == 2
+    # WHEN the whole batch is delivered again once the dead invocation's claim has expired
+    crash_at.clear()
+    time.sleep(1.6)
+    again = sqs_event(*(sqs_record(o, queue=QUEUE, receive_count=2) for o in orders))
+    assert worker_.handler(again, ShortContext()) == {"batchItemFailures": []}
+    # THEN every order reserved stock exactly once
+    assert pipeline.stock("LAMP") == {"reserved": 5, "reservations": 5}
+
+
+def test_an_error_after_the_effect_committed_does_not_release_the_claim(
+    pipeline: Pipeline,
+) -> None:
+    @worker(subscribes=[ORDER_PLACED], name="late_error")
+    def late_error(event: Envelope[Any], deps: Any) -> None:
+        adjust_stock(deps.transact, "sluice-state", event.data.items, release=False)
+        raise RuntimeError("notification service down")  # after the effect
+
+    worker_ = late_error.use(pipeline.deps("late_error"))
+    order = placed("ord-x", sku="DESK")
+    other = placed("ord-y", sku="CHAIR")
+    batch = sqs_event(sqs_record(order, queue=QUEUE), sqs_record(other, queue=QUEUE))
+    with pytest.raises(BatchFailedError):
+        worker_.handler(batch, None)
+    # the retry finds both completed: no second effect
+    assert worker_.handler(batch, None) == {"batchItemFailures": []}
+    assert pipeline.stock("DESK") == {"reserved": 1, "reservations": 1}

@@ -1,0 +1,121 @@
+"""Api: a REST API in front of the API function; IAM auth, throttling, access logs, validation.
+
+The function's handler is only a string (``producers.api.handler``), so this construct
+synthesizes whether or not that module exists yet.
+"""
+
+from __future__ import annotations
+
+import re
+
+from aws_cdk import RemovalPolicy
+from aws_cdk import aws_apigateway as apigw
+from aws_cdk import aws_logs as logs
+from constructs import Construct
+
+from infra import defaults, nag
+from infra.event_store import EventStore
+from infra.functions import FunctionKit
+from infra.monitoring import Monitoring
+from sluice.topology import Topology
+
+PATH_PARAMETER = re.compile(r"\{(\w+)\}")
+
+
+class Api(Construct):
+    """The storage-first HTTP front: requests signed with SigV4 reach the function."""
+
+    def __init__(
+        self,
+        scope: Construct,
+        construct_id: str,
+        *,
+        topology: Topology,
+        kit: FunctionKit,
+        store: EventStore,
+        monitoring: Monitoring,
+    ) -> None:
+        super().__init__(scope, construct_id)
+        name = kit.function_name(defaults.API_NAME)
+        self.function = kit.build(
+            self,
+            name=defaults.API_NAME,
+            handler=defaults.API_HANDLER,
+            memory_mb=defaults.API_MEMORY_MB,
+            timeout=defaults.API_TIMEOUT,
+            description="Accepts orders and writes them to the orders table (storage first).",
+        )
+        store.table("orders").grant_read_write_data(self.function)
+        monitoring.watch_function(self.function, name)
+        access_logs = logs.LogGroup(
+            self,
+            "AccessLogs",
+            log_group_name=f"/aws/apigateway/{name}/access",
+            retention=defaults.API_ACCESS_LOG_RETENTION,
+            removal_policy=RemovalPolicy.DESTROY,
+        )
+        self.rest = apigw.RestApi(
+            self,
+            "Rest",
+            rest_api_name=name,
+            description=f"{topology.prefix} orders API (IAM auth)",
+            endpoint_types=[apigw.EndpointType.REGIONAL],
+            cloud_watch_role=True,
+            cloud_watch_role_removal_policy=RemovalPolicy.DESTROY,
+            default_method_options=apigw.MethodOptions(
+                authorization_type=apigw.AuthorizationType.IAM
+            ),
+            deploy_options=apigw.StageOptions(
+                stage_name=defaults.API_STAGE,
+                throttling_rate_limit=defaults.API_RATE_LIMIT,
+                throttling_burst_limit=defaults.API_BURST_LIMIT,
+                access_log_destination=apigw.LogGroupLogDestination(access_logs),
+                access_log_format=apigw.AccessLogFormat.json_with_standard_fields(
+                    caller=True,
+                    http_method=True,
+                    ip=True,
+                    protocol=True,
+                    request_time=True,
+                    resource_path=True,
+                    response_length=True,
+                    status=True,
+                    user=True,
+                ),
+                logging_level=apigw.MethodLoggingLevel.ERROR,
+                metrics_enabled=True,
+            ),
+        )
+        self._routes()
+        nag.acknowledge(self.rest.deployment_stage, nag.NO_WAF)
+        nag.acknowledge(self.rest.node.find_child("CloudWatchRole"), nag.APIGW_LOGS_ROLE)
+
+    def _routes(self) -> None:
+        """One method per route, each validated: path parameters always, bodies where sent."""
+        integration = apigw.LambdaIntegration(self.function)
+        validator = self.rest.add_request_validator(
+            "Validator", validate_request_body=True, validate_request_parameters=True
+        )
+        body = self.rest.add_model(
+            "JsonObject",
+            content_type="application/json",
+            description="A JSON object; the function checks it against the event contract.",
+            schema=apigw.JsonSchema(
+                schema=apigw.JsonSchemaVersion.DRAFT4,
+                title="JsonObject",
+                type=apigw.JsonSchemaType.OBJECT,
+            ),
+        )
+        for method, path in defaults.API_ROUTES:
+            resource = self.rest.root.resource_for_path(path)
+            has_body = (method, path) in defaults.API_BODY_ROUTES
+            added = resource.add_method(
+                method,
+                integration,
+                request_validator=validator,
+                request_models={"application/json": body} if has_body else None,
+                request_parameters={
+                    f"method.request.path.{param}": True
+                    for param in PATH_PARAMETER.findall(path)
+                },
+            )
+            nag.acknowledge(added, nag.NO_COGNITO)

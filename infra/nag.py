@@ -1,0 +1,63 @@
+"""cdk-nag acknowledgments: each rule accepted here once, with the reason, applied narrowly.
+
+Constructs call ``acknowledge(construct, RULE)`` on the one resource a finding is about;
+there are no stack-wide acknowledgments.
+"""
+
+from __future__ import annotations
+
+from aws_cdk import Acknowledgment, Validations
+from constructs import IConstruct
+
+RUNTIME = "AwsSolutions::AwsSolutions-L1"
+IS_A_DLQ = "AwsSolutions::AwsSolutions-SQS3"
+LIST_STREAMS = "AwsSolutions::AwsSolutions-IAM5[Resource::*]"
+KMS_DATA_KEYS = "AwsSolutions::AwsSolutions-IAM5[Action::kms:GenerateDataKey*]"
+APIGW_LOGS_ROLE = (
+    "AwsSolutions::AwsSolutions-IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/"
+    "service-role/AmazonAPIGatewayPushToCloudWatchLogs]"
+)
+NO_COGNITO = "AwsSolutions::AwsSolutions-COG4"
+NO_WAF = "AwsSolutions::AwsSolutions-APIG3"
+
+REASONS: dict[str, str] = {
+    RUNTIME: (
+        "Python 3.12 is pinned on purpose: the dependencies layer is built for cp312 "
+        "(pip --python-version 3.12) and the runtime is tested on it; moving runtime is one "
+        "change in infra/defaults.py together with the layer."
+    ),
+    IS_A_DLQ: (
+        "This queue is itself a dead-letter queue: an SNS subscription's redrive target or a "
+        "stream event source's on-failure destination (neither is an SQS redrive, which is "
+        "all the rule sees); it is alarmed and read by `sluice dlq`."
+    ),
+    LIST_STREAMS: (
+        "dynamodb:ListStreams has no resource-level permissions, so AWS requires Resource '*'; "
+        "it only lists stream ARNs. Reading records is scoped to the table's stream ARN."
+    ),
+    KMS_DATA_KEYS: (
+        "Publishing to a KMS-encrypted SNS topic needs kms:GenerateDataKey* (GenerateDataKey "
+        "and its WithoutPlaintext form); the statement is scoped to the topics key only."
+    ),
+    APIGW_LOGS_ROLE: (
+        "API Gateway writes access and execution logs only through the account-level "
+        "CloudWatch role; AWS publishes this managed policy for exactly that role and keeps "
+        "it minimal (log groups and streams of API Gateway)."
+    ),
+    NO_COGNITO: (
+        "Callers are services holding IAM credentials, so every method uses AWS_IAM (SigV4) "
+        "authorization instead of a Cognito user pool; there are no end-user sign-ins."
+    ),
+    NO_WAF: (
+        "WAF is a per-deployment choice (rules and cost depend on who calls the API); IAM "
+        "auth rejects unsigned requests and stage throttling caps the rate meanwhile. "
+        "Associate a web ACL with the stage when the API is exposed to untrusted networks."
+    ),
+}
+
+
+def acknowledge(scope: IConstruct, *rule_ids: str) -> None:
+    """Acknowledge ``rule_ids`` on ``scope`` (and what it contains), with their reasons."""
+    Validations.of(scope).acknowledge(
+        *(Acknowledgment(id=rule, reason=REASONS[rule]) for rule in rule_ids)
+    )

@@ -1,0 +1,100 @@
+"""QueueWorker: a queue worker's queue, DLQ, subscription, function and event source.
+
+Everything comes from the worker's declaration and the topology's names; a new
+``@worker`` in ``workers/`` gets all of it with no change here.
+"""
+
+from __future__ import annotations
+
+from aws_cdk import Duration
+from aws_cdk import aws_lambda_event_sources as sources
+from aws_cdk import aws_sns as sns
+from aws_cdk import aws_sns_subscriptions as subscriptions
+from aws_cdk import aws_sqs as sqs
+from constructs import Construct
+
+from infra import defaults, nag
+from infra.event_bus import EventBus
+from infra.event_store import EventStore
+from infra.functions import FunctionKit, batching_window, grant_worker
+from infra.monitoring import Monitoring
+from infra.queues import dead_letter_queue, secure_queue
+from sluice.runtime import WorkerSpec
+from sluice.topology import Topology
+
+
+class QueueWorker(Construct):
+    """An SQS-fed worker: queue + DLQ (redrive at ``max_receive_count``), and its function.
+
+    SNS-fed workers also get a raw-delivery subscription filtered on ``event_type`` with
+    its own DLQ; FIFO and direct-SQS workers are sent to by producers instead.
+    """
+
+    def __init__(
+        self,
+        scope: Construct,
+        construct_id: str,
+        *,
+        spec: WorkerSpec,
+        topology: Topology,
+        kit: FunctionKit,
+        store: EventStore,
+        bus: EventBus,
+        monitoring: Monitoring,
+    ) -> None:
+        super().__init__(scope, construct_id)
+        names = topology.queues(spec)
+        self.dlq = dead_letter_queue(self, "Dlq", name=names.dlq, fifo=names.fifo)
+        self.queue = secure_queue(
+            self,
+            "Queue",
+            name=names.queue,
+            fifo=names.fifo,
+            visibility_timeout=Duration.seconds(spec.visibility_timeout_s),
+            retention_period=defaults.QUEUE_RETENTION,
+            dead_letter_queue=sqs.DeadLetterQueue(
+                queue=self.dlq, max_receive_count=spec.max_receive_count
+            ),
+        )
+        queues: dict[str, sqs.IQueue] = {names.queue: self.queue, names.dlq: self.dlq}
+        if names.subscription_dlq is not None:
+            subscription_dlq = dead_letter_queue(self, "SubscriptionDlq", name=names.subscription_dlq)
+            queues[names.subscription_dlq] = subscription_dlq
+            nag.acknowledge(subscription_dlq, nag.IS_A_DLQ)
+            bus.topic.add_subscription(
+                subscriptions.SqsSubscription(
+                    self.queue,
+                    raw_message_delivery=True,
+                    dead_letter_queue=subscription_dlq,
+                    filter_policy=_filter_policy(topology, spec),
+                )
+            )
+        self.function = kit.worker(self, spec)
+        self.function.add_event_source(
+            sources.SqsEventSource(
+                self.queue,
+                batch_size=spec.batch_size,
+                max_batching_window=batching_window(spec),
+                max_concurrency=spec.max_invocations,
+                report_batch_item_failures=True,
+            )
+        )
+        # The runtime dead-letters permanent failures itself, to the DLQ named by the
+        # queue's redrive policy (read with GetQueueAttributes, which consume includes).
+        self.queue.grant_consume_messages(self.function)
+        self.dlq.grant_send_messages(self.function)
+        grant_worker(self.function, spec, store, bus)
+        monitoring.watch_worker(spec, self.function, kit.function_name(spec.name), queues)
+
+
+def _filter_policy(
+    topology: Topology, spec: WorkerSpec
+) -> dict[str, sns.SubscriptionFilter] | None:
+    """The topology's filter policy as CDK filters (None: the worker receives everything)."""
+    policy = topology.filter_policy(spec)
+    if policy is None:
+        return None
+    return {
+        attribute: sns.SubscriptionFilter.string_filter(allowlist=list(values))
+        for attribute, values in policy.items()
+    }

@@ -1,0 +1,65 @@
+"""StreamRelay: a stream worker's function, reading its table's stream with failure handling.
+
+Bisect on error, a retry cap and a maximum record age from the declaration, partial batch
+responses, and an on-failure SQS destination (encrypted, alarmed) that receives the shard
+and sequence range of every batch given up on.
+"""
+
+from __future__ import annotations
+
+from aws_cdk import Duration
+from aws_cdk import aws_lambda as lambda_
+from aws_cdk import aws_lambda_event_sources as sources
+from constructs import Construct
+
+from infra import nag
+from infra.event_bus import EventBus
+from infra.event_store import EventStore
+from infra.functions import FunctionKit, batching_window, grant_worker
+from infra.monitoring import Monitoring
+from infra.queues import dead_letter_queue
+from sluice.runtime import WorkerSpec
+from sluice.topology import Topology
+
+
+class StreamRelay(Construct):
+    """A ``Source.STREAM`` worker: its failure queue, its function and its event source."""
+
+    def __init__(
+        self,
+        scope: Construct,
+        construct_id: str,
+        *,
+        spec: WorkerSpec,
+        topology: Topology,
+        kit: FunctionKit,
+        store: EventStore,
+        bus: EventBus,
+        monitoring: Monitoring,
+    ) -> None:
+        super().__init__(scope, construct_id)
+        failure_queue = topology.stream_failure_queue(spec)
+        self.failures = dead_letter_queue(self, "Failures", name=failure_queue)
+        nag.acknowledge(self.failures, nag.IS_A_DLQ)
+        self.function = kit.worker(self, spec)
+        self.function.add_event_source(
+            sources.DynamoEventSource(
+                store.table(spec.table or ""),
+                # From the oldest record the stream holds: nothing written before the
+                # mapping existed is skipped.
+                starting_position=lambda_.StartingPosition.TRIM_HORIZON,
+                batch_size=spec.batch_size,
+                max_batching_window=batching_window(spec),
+                bisect_batch_on_error=True,
+                retry_attempts=spec.retry_attempts,
+                max_record_age=Duration.seconds(spec.max_record_age_s),
+                report_batch_item_failures=True,
+                on_failure=sources.SqsDlq(self.failures),
+            )
+        )
+        # The event source granted dynamodb:ListStreams on '*' (AWS allows nothing narrower).
+        nag.acknowledge(self.function.role or self.function, nag.LIST_STREAMS)
+        grant_worker(self.function, spec, store, bus)
+        monitoring.watch_worker(
+            spec, self.function, kit.function_name(spec.name), {failure_queue: self.failures}
+        )

@@ -1,0 +1,43 @@
+"""A record's DynamoDB effects, committed atomically with its idempotency completion."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from botocore.exceptions import ClientError
+
+from sluice.runtime.idempotency import IdempotencyStore
+
+
+class AlreadyAppliedError(Exception):
+    """The event was completed by another invocation first; this effect was not applied."""
+
+
+class Effects:
+    """``transact()`` for one record: the worker's writes plus "this event is done".
+
+    DynamoDB commits all of them or none, so an effect is never applied without its
+    completion, nor twice. Without an idempotency store it is a plain TransactWriteItems.
+    """
+
+    def __init__(self, db: Any, store: IdempotencyStore | None = None, key: str = "") -> None:
+        self._db = db
+        self._store = store
+        self._key = key
+        self.committed = False
+
+    def transact(self, items: list[dict[str, Any]]) -> None:
+        """Run TransactWriteItems; with a claim, the completion is the last item."""
+        if self._store is None:
+            self._db.transact_write_items(TransactItems=items)
+            return
+        if self.committed:
+            raise RuntimeError("a record's effects are committed once: use one transact() call")
+        try:
+            self._db.transact_write_items(TransactItems=[*items, self._store.completion(self._key)])
+        except ClientError as exc:
+            reasons = exc.response.get("CancellationReasons") or []
+            if reasons and reasons[-1].get("Code") == "ConditionalCheckFailed":
+                raise AlreadyAppliedError(self._key) from exc
+            raise
+        self.committed = True

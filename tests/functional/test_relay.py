@@ -1,0 +1,216 @@
+"""The relay: orders stream -> order.placed / order.cancelled on the bus, with exact failures."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import pytest
+
+from events import ORDER_CANCELLED, ORDER_PLACED
+from producers.api import OrdersApi, OrdersStore
+from sluice.runtime import BatchFailedError, stream_event_id
+from tests.conftest import Pipeline
+from tests.functional.faults import EntryFaults
+from tests.functional.http_events import JSON, api_event, body, order_body
+
+
+def _stream_records(pipeline: Pipeline) -> list[dict[str, Any]]:
+    """Every record on the orders stream, shaped as Lambda delivers them."""
+    streams = pipeline.clients.client("dynamodbstreams")
+    arn = pipeline.provisioned.stream_arns["orders"]
+    records: list[dict[str, Any]] = []
+    for shard in streams.describe_stream(StreamArn=arn)["StreamDescription"]["Shards"]:
+        iterator = streams.get_shard_iterator(
+            StreamArn=arn, ShardId=shard["ShardId"], ShardIteratorType="TRIM_HORIZON"
+        )["ShardIterator"]
+        for record in streams.get_records(ShardIterator=iterator)["Records"]:
+            change = record["dynamodb"]  # boto3 parses the epoch; Lambda hands it as a number
+            change["ApproximateCreationDateTime"] = change[
+                "ApproximateCreationDateTime"
+            ].timestamp()
+            records.append({**record, "eventSourceARN": arn})
+    return records
+
+
+def _place(api: OrdersApi, correlation_id: str, **overrides: Any) -> str:
+    headers = {**JSON, "X-Correlation-Id": correlation_id}
+    answer = api.handler(
+        api_event("v2", "POST", "/orders", json.dumps(order_body(**overrides)), headers), None
+    )
+    assert answer["statusCode"] == 202
+    return str(body(answer)["id"])
+
+
+@pytest.fixture
+def api(pipeline: Pipeline) -> OrdersApi:
+    return OrdersApi(OrdersStore(pipeline.clients.dynamodb, pipeline.topology.table("orders")))
+
+
+def _event_id(pipeline: Pipeline, record: dict[str, Any]) -> str:
+    keys = {"id": record["dynamodb"]["Keys"]["id"]["S"]}
+    return stream_event_id(
+        pipeline.topology.table("orders"), keys, record["dynamodb"]["SequenceNumber"]
+    )
+
+
+def _bodies(pipeline: Pipeline, queue: str) -> list[dict[str, Any]]:
+    return [json.loads(m["Body"]) for m in pipeline.drain(queue)]
+
+
+def test_inserts_and_cancellations_become_events_and_the_rest_is_ignored(
+    pipeline: Pipeline, api: OrdersApi
+) -> None:
+    # GIVEN two placed orders, one cancelled, one edited otherwise, one deleted
+    first = _place(api, "corr-1")
+    second = _place(api, "corr-2", customer_id="cust-7")
+    cancel = api_event(
+        "v1", "POST", f"/orders/{first}/cancel", json.dumps({"reason": "late"}), JSON
+    )
+    assert api.handler(cancel, None)["statusCode"] == 200
+    db, table = pipeline.clients.dynamodb, pipeline.topology.table("orders")
+    db.update_item(
+        TableName=table,
+        Key={"id": {"S": second}},
+        UpdateExpression="SET note = :n",
+        ExpressionAttributeValues={":n": {"S": "gift wrap"}},
+    )
+    db.delete_item(TableName=table, Key={"id": {"S": first}})
+    records = _stream_records(pipeline)
+    assert [r["eventName"] for r in records] == ["INSERT", "INSERT", "MODIFY", "MODIFY", "REMOVE"]
+
+    # WHEN the relay gets the batch
+    answer = pipeline.worker("relay").handler({"Records": records}, None)
+
+    # THEN nothing failed, and inventory got placed, placed, cancelled with stream-derived ids
+    assert answer == {"batchItemFailures": []}
+    events = _bodies(pipeline, "sluice-inventory")
+    by_type = sorted((e["type"], e["data"]["order_id"]) for e in events)
+    assert by_type == sorted(
+        [(ORDER_CANCELLED, first), (ORDER_PLACED, first), (ORDER_PLACED, second)]
+    )
+    ids = {e["id"] for e in events}
+    assert ids == {_event_id(pipeline, r) for r in records[:3]}
+    cancelled = next(e for e in events if e["type"] == ORDER_CANCELLED)
+    assert cancelled["data"] == {
+        "order_id": first,
+        "customer_id": "cust-42",
+        "items": order_body()["items"],
+        "reason": "late",
+    }
+    assert cancelled["correlation_id"] == "corr-1"
+    assert cancelled["id"] == _event_id(pipeline, records[2])
+    placed = next(
+        e for e in events if e["data"]["order_id"] == second and e["type"] == ORDER_PLACED
+    )
+    assert placed["data"] == {
+        "order_id": second,
+        "customer_id": "cust-7",
+        "items": order_body()["items"],
+        "currency": "EUR",
+    }
+    assert (placed["correlation_id"], placed["version"], placed["source"]) == (
+        "corr-2",
+        1,
+        "sluice.relay",
+    )
+    # AND receipts (order.placed only) got the two placements
+    assert sorted(e["type"] for e in _bodies(pipeline, "sluice-receipts")) == [ORDER_PLACED] * 2
+    # AND the ignored changes were logged and counted
+    summary = [json.loads(line) for line in pipeline.logs.getvalue().splitlines()]
+    relayed = next(line for line in summary if line["message"] == "relayed stream batch")
+    assert (relayed["published"], relayed["ignored"], relayed["ignored_by_change"]) == (
+        3,
+        2,
+        {"MODIFY": 1, "REMOVE": 1},
+    )
+
+
+def test_rereading_the_stream_publishes_the_same_ids(pipeline: Pipeline, api: OrdersApi) -> None:
+    for n in range(3):
+        _place(api, f"corr-{n}")
+    records = _stream_records(pipeline)
+    relay = pipeline.worker("relay")
+
+    relay.handler({"Records": records}, None)
+    first = sorted(e["id"] for e in _bodies(pipeline, "sluice-audit"))
+    relay.handler({"Records": records}, None)
+    again = sorted(e["id"] for e in _bodies(pipeline, "sluice-audit"))
+
+    assert first == again == sorted(_event_id(pipeline, r) for r in records)
+
+
+def test_entries_that_keep_failing_fail_exactly_their_stream_records(
+    pipeline: Pipeline, api: OrdersApi
+) -> None:
+    # GIVEN twelve orders, two of which SNS refuses on every try
+    orders = [_place(api, f"corr-{n}") for n in range(12)]
+    unlucky = {orders[4], orders[10]}
+    faults = EntryFaults(
+        pipeline.clients.sns,
+        "PublishBatch",
+        fails=lambda message: json.loads(message)["data"]["order_id"] in unlucky,
+    )
+    records = _stream_records(pipeline)
+
+    # WHEN the relay runs
+    answer = pipeline.worker("relay").handler({"Records": records}, None)
+
+    # THEN those two records, by sequence number, are the batch item failures
+    assert answer == {
+        "batchItemFailures": [
+            {"itemIdentifier": records[4]["dynamodb"]["SequenceNumber"]},
+            {"itemIdentifier": records[10]["dynamodb"]["SequenceNumber"]},
+        ]
+    }
+    # AND they were retried (10 + 2 entries, then 2 more per retry), the rest published once
+    assert [len(c) for c in faults.calls] == [10, 2, 2, 2, 2]
+    published = sorted(e["data"]["order_id"] for e in _bodies(pipeline, "sluice-receipts"))
+    assert published == sorted(set(orders) - unlucky)
+
+
+def test_a_transient_refusal_is_retried_and_every_record_succeeds(
+    pipeline: Pipeline, api: OrdersApi
+) -> None:
+    orders = [_place(api, f"corr-{n}") for n in range(3)]
+    EntryFaults(
+        pipeline.clients.sns,
+        "PublishBatch",
+        fails=lambda message: json.loads(message)["data"]["order_id"] == orders[1],
+        times=1,
+    )
+    answer = pipeline.worker("relay").handler({"Records": _stream_records(pipeline)}, None)
+    assert answer == {"batchItemFailures": []}
+    assert sorted(e["data"]["order_id"] for e in _bodies(pipeline, "sluice-receipts")) == sorted(
+        orders
+    )
+
+
+def test_when_every_publish_fails_the_whole_batch_fails(pipeline: Pipeline, api: OrdersApi) -> None:
+    _place(api, "corr-1")
+    EntryFaults(pipeline.clients.sns, "PublishBatch", fails=lambda _: True)
+    with pytest.raises(BatchFailedError, match="all 1 records of the batch failed"):
+        pipeline.worker("relay").handler({"Records": _stream_records(pipeline)}, None)
+
+
+def test_a_stored_item_that_breaks_the_contract_fails_only_its_record(
+    pipeline: Pipeline, api: OrdersApi
+) -> None:
+    # GIVEN a valid order and an item written behind the API's back with no items
+    good = _place(api, "corr-ok")
+    pipeline.clients.dynamodb.put_item(
+        TableName=pipeline.topology.table("orders"),
+        Item={"id": {"S": "ord-bad"}, "customer_id": {"S": "c"}, "status": {"S": "PLACED"}},
+    )
+    records = _stream_records(pipeline)
+
+    answer = pipeline.worker("relay").handler({"Records": records}, None)
+
+    assert answer == {
+        "batchItemFailures": [{"itemIdentifier": records[1]["dynamodb"]["SequenceNumber"]}]
+    }
+    assert [e["data"]["order_id"] for e in _bodies(pipeline, "sluice-receipts")] == [good]
+    errors = [json.loads(line) for line in pipeline.logs.getvalue().splitlines()]
+    broken = next(line for line in errors if line["message"] == "stored order breaks its contract")
+    assert broken["reason"] == "invalid_payload"
+    assert "data.items: must have at least 1 items, got 0" in broken["detail"]
