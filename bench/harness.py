@@ -105,7 +105,7 @@ def scaled(samples: list[float], factor: float) -> list[float]:
     return [s * factor for s in samples]
 
 
-class NullStream(io.TextIOBase):
+class NullStream(io.StringIO):
     """A text stream that keeps nothing: loggers still format, nobody pays for I/O."""
 
     def write(self, text: str) -> int:

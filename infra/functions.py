@@ -90,8 +90,6 @@ class FunctionKit:
                 "POWERTOOLS_LOG_LEVEL": defaults.LOG_LEVEL,
             },
         )
-        # The role's policy must exist before the function can start writing logs.
-        function.node.add_dependency(role)
         nag.acknowledge(function, nag.RUNTIME)
         return function
 

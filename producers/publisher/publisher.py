@@ -90,6 +90,9 @@ class _Refusal:
         return not self.sender_fault
 
 
+_HELD = _Refusal("GroupBlocked", "not sent: an earlier message of its group failed", False)
+
+
 class Publisher:
     """Send envelopes in as few calls as the limits allow; retry what failed; report the rest.
 
@@ -131,9 +134,7 @@ class Publisher:
     def publish(self, envelopes: Iterable[Envelope[Any]]) -> PublishResult:
         """Send every envelope now; the result says which were accepted."""
         messages = to_messages(envelopes, fifo=self.destination.fifo, group_by=self.group_by)
-        result = PublishResult()
-        for batch in pack(messages):
-            result.merge(self._send(batch))
+        result = self._send(messages)
         self.result.merge(result)
         return result
 
@@ -150,8 +151,8 @@ class Publisher:
     def flush(self) -> PublishResult:
         """Send whatever is buffered; returns everything this publisher has done so far."""
         buffered, self._buffer = self._buffer, []
-        for batch in pack(buffered):
-            self.result.merge(self._send(batch))
+        if buffered:
+            self.result.merge(self._send(buffered))
         return self.result
 
     def __enter__(self) -> Publisher:
@@ -167,20 +168,31 @@ class Publisher:
         if kind is None and result.failed:
             raise PublishFailedError(result)
 
-    def _send(self, batch: list[Message]) -> PublishResult:
-        """One batch, with the failed entries retried after a jittered pause."""
+    def _send(self, messages: list[Message]) -> PublishResult:
+        """Every message in packed batches; refused ones retried together after a pause.
+
+        On FIFO destinations a refused message holds back the later messages of its group
+        until it is through, so a retry never overtakes (the order within a group holds).
+        """
         result = PublishResult()
-        pending = {str(index): message for index, message in enumerate(batch)}
+        pending = messages
         for attempt in range(1, self.retry.attempts + 1):
-            refused = self._attempt(pending, result)
+            refused: list[tuple[Message, _Refusal]] = []
+            blocked: set[str] = set()
+            for batch in pack(pending):
+                held = [m for m in batch if m.group_id is not None and m.group_id in blocked]
+                ready = [m for m in batch if m not in held]
+                answer = self._attempt(ready, result) if ready else []
+                refused += answer + [(m, _HELD) for m in held]
+                blocked |= {m.group_id for m, _ in answer if m.group_id is not None}
             last = attempt == self.retry.attempts
-            for entry_id, why in refused.items():
-                if last or not why.retryable:
-                    envelope_id = pending[entry_id].envelope_id
-                    result.failed.append(
-                        Failed(envelope_id, why.code, why.message, why.sender_fault, attempt)
-                    )
-            pending = {i: pending[i] for i, why in refused.items() if why.retryable}
+            result.failed += [
+                Failed(m.envelope_id, why.code, why.message, why.sender_fault, attempt)
+                for m, why in refused
+                if last or not why.retryable
+            ]
+            retry = {id(m) for m, why in refused if why.retryable}
+            pending = [m for m in pending if id(m) in retry]
             if not pending or last:
                 break
             pause = self.retry.delay(attempt, self._rng)
@@ -189,7 +201,7 @@ class Publisher:
                 extra={
                     "destination": self.destination.name,
                     "entries": len(pending),
-                    "codes": sorted({refused[i].code for i in pending}),
+                    "codes": sorted({why.code for _, why in refused if why.retryable}),
                     "attempt": attempt,
                     "pause_s": round(pause, 3),
                 },
@@ -197,9 +209,12 @@ class Publisher:
             self._sleep(pause)
         return result
 
-    def _attempt(self, pending: dict[str, Message], result: PublishResult) -> dict[str, _Refusal]:
-        """One call; records what was accepted and returns what was refused, by entry id."""
-        entries = [m.entry(i, self.destination.body_key) for i, m in pending.items()]
+    def _attempt(
+        self, batch: list[Message], result: PublishResult
+    ) -> list[tuple[Message, _Refusal]]:
+        """One call; records what was accepted and returns what was refused."""
+        by_id = {str(index): message for index, message in enumerate(batch)}
+        entries = [m.entry(i, self.destination.body_key) for i, m in by_id.items()]
         result.calls += 1
         try:
             answer = self.destination.send(entries)
@@ -207,13 +222,13 @@ class Publisher:
             error = exc.response.get("Error", {})
             code = str(error.get("Code", "Unknown"))
             why = _Refusal(code, str(error.get("Message", "")), code not in RETRYABLE_CODES)
-            return dict.fromkeys(pending, why)
+            return [(m, why) for m in batch]
         except BotoCoreError as exc:  # the call never got an answer: worth another try
-            return dict.fromkeys(pending, _Refusal(type(exc).__name__, str(exc), False))
+            return [(m, _Refusal(type(exc).__name__, str(exc), False)) for m in batch]
         for ok in answer.get("Successful", []):
-            message = pending[ok["Id"]]
+            message = by_id[ok["Id"]]
             result.sent.append(Sent(message.envelope_id, ok["MessageId"], ok.get("SequenceNumber")))
-        return {
-            f["Id"]: _Refusal(f["Code"], f.get("Message", ""), bool(f.get("SenderFault")))
+        return [
+            (by_id[f["Id"]], _Refusal(f["Code"], f.get("Message", ""), bool(f.get("SenderFault"))))
             for f in answer.get("Failed", [])
-        }
+        ]

@@ -14,6 +14,7 @@ from sluice.runtime.errors import (
     RetryableError,
     SluiceError,
 )
+from sluice.runtime.middleware import Middleware
 from sluice.runtime.records import StreamChange, stream_event_id
 from sluice.runtime.registry import Registry, Source, Worker, WorkerSpec, discover, worker
 from sluice.runtime.telemetry import Telemetry
@@ -26,6 +27,7 @@ __all__ = [
     "Deps",
     "InProgressError",
     "InvalidEventError",
+    "Middleware",
     "PartialBatchResponse",
     "PermanentError",
     "Registry",

@@ -14,6 +14,7 @@ from botocore.config import Config
 
 from sluice.runtime.effects import Effects
 from sluice.runtime.errors import ConfigurationError
+from sluice.runtime.middleware import ENV_MIDDLEWARE, Middleware, load_middleware
 from sluice.runtime.queues import QueueOps
 from sluice.runtime.telemetry import Telemetry
 
@@ -121,6 +122,7 @@ class Deps:
     clients: Clients
     settings: Settings
     telemetry: Telemetry
+    middleware: tuple[Middleware, ...] = ()
     effects: Effects | None = None
     """Set per record by the engine; see ``transact``."""
 
@@ -142,4 +144,5 @@ class Deps:
             clients=Clients(),
             settings=Settings.from_env(),
             telemetry=Telemetry.for_worker(worker_name),
+            middleware=load_middleware(os.environ.get(ENV_MIDDLEWARE, "")),
         )

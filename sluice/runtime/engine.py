@@ -27,6 +27,7 @@ from sluice.runtime.errors import (
     RetryableError,
 )
 from sluice.runtime.idempotency import Claim, DynamoDBIdempotencyStore, IdempotencyStore
+from sluice.runtime.middleware import run_after, run_before
 from sluice.runtime.queues import DeadLetter
 from sluice.runtime.records import Inbound, decode, parse_batch
 from sluice.runtime.registry import Source
@@ -308,8 +309,15 @@ class _Runner:
             )
 
     def _call(self, job: Job, envelope: Envelope[Any], deps: Deps) -> None:
+        chain, name = deps.middleware, self.spec.name
         try:
-            self.worker.call(envelope, deps)
+            run_before(chain, name, envelope)
+            try:
+                self.worker.call(envelope, deps)
+            except Exception as exc:
+                run_after(chain, name, envelope, exc)
+                raise
+            run_after(chain, name, envelope, None)
         except AlreadyAppliedError:
             job.end(Outcome.DUPLICATE)
         except (PermanentError, ContractError) as exc:

@@ -1,0 +1,64 @@
+"""The runtime benchmarks run end to end and report well-formed rows (speed lives in bench/)."""
+
+from __future__ import annotations
+
+import math
+
+import pytest
+
+from bench import bench_runtime
+from bench.__main__ import main, modules, run_module
+from bench.harness import Row
+
+
+@pytest.fixture(scope="module")
+def rows() -> list[Row]:
+    """One quick run of every runtime benchmark (a moto server child, a few seconds)."""
+    return bench_runtime.run(quick=True)
+
+
+def test_every_foundation_benchmark_reports_a_row(rows: list[Row]) -> None:
+    names = [r.name for r in rows]
+    assert len(names) == len(set(names))
+    for expected in ("IO-bound batch", "CPU-light record", "DynamoDB calls per", "Cold start"):
+        assert any(n.startswith(expected) for n in names), (expected, names)
+
+
+def test_rows_hold_finite_positive_medians_and_their_ratio(rows: list[Row]) -> None:
+    for row in rows:
+        assert row.peer is not None and row.peer_name, row
+        assert math.isfinite(row.sluice) and row.sluice > 0, row
+        assert math.isfinite(row.peer) and row.peer > 0, row
+        assert row.ratio is not None and row.ratio == pytest.approx(row.sluice / row.peer)
+        assert row.target.startswith("ratio <= ")
+        assert row.met is (row.ratio <= float(row.target.split()[-1]))
+        assert row.runs >= 1 and row.spread.startswith("sluice ") and "; peer " in row.spread
+
+
+def test_call_counts_are_whole_calls_per_batch(rows: list[Row]) -> None:
+    counted = [r for r in rows if r.unit == "calls"]
+    assert len(counted) == 3
+    for row in counted:
+        assert row.peer is not None
+        for per_record in (row.sluice, row.peer):
+            assert per_record * bench_runtime.BATCH == pytest.approx(
+                round(per_record * bench_runtime.BATCH)
+            )
+        assert "Sluice " in row.note and "Powertools " in row.note
+
+
+def test_a_failing_module_becomes_a_row_that_says_so(monkeypatch: pytest.MonkeyPatch) -> None:
+    def broken(quick: bool) -> list[Row]:
+        raise RuntimeError("the server would not start")
+
+    monkeypatch.setattr(bench_runtime, "run", broken)
+    result = run_module("runtime", quick=True)
+    assert result.rows == []
+    assert result.error == "RuntimeError: the server would not start"
+
+
+def test_only_names_a_known_module(capsys: pytest.CaptureFixture[str]) -> None:
+    assert "runtime" in modules()
+    with pytest.raises(SystemExit):
+        main(["--only", "no-such-bench"])
+    assert "no benchmark 'no-such-bench'" in capsys.readouterr().err

@@ -1,0 +1,345 @@
+"""``sluice dlq replay``: filters, dry-run, limits, destinations, and what a replay keeps."""
+
+from __future__ import annotations
+
+import json
+import time
+from datetime import UTC, datetime, timedelta
+
+import pytest
+
+from sluice.ops.errors import DestinationError, FilterError, UnknownDlqError, UnsupportedError
+from sluice.ops.filters import MessageFilter
+from sluice.ops.native import native_move
+from sluice.ops.replay import ReplayOptions, replay
+from sluice.runtime import queues
+from tests.factories import cancelled, payment, placed, sqs_event
+from tests.functional.dlq_fixtures import Ops, cli, cli_json, ops  # noqa: F401
+
+DLQ = "sluice-inventory-dlq"
+SOURCE = "sluice-inventory"
+
+
+def _replay(ops: Ops, name: str = DLQ, **options: object) -> dict[str, object]:
+    return replay(ops.target, name, ReplayOptions(**options)).to_json()  # type: ignore[arg-type]
+
+
+def test_replay_sends_back_to_the_source_queue_and_audits_each_move(ops: Ops) -> None:
+    events = [placed() for _ in range(12)]
+    ops.dead_letter("inventory", events)
+
+    report = _replay(ops)
+
+    assert report["counts"] == {"moved": 12, "skipped_by_filter": 0, "skipped": 0, "failed": 0}
+    assert ops.count(DLQ) == 0
+    assert sorted(ops.envelope_ids(SOURCE)) == sorted(e.id for e in events)
+    audit = ops.audit()
+    assert sorted(a["envelope_id"] for a in audit) == sorted(e.id for e in events)
+    assert {(a["source"], a["destination"], a["action"]) for a in audit} == {
+        (DLQ, SOURCE, "replay")
+    }
+    assert all(a["operator"].startswith("local:") and a["message_id"] for a in audit)
+    assert all(a["detail"] == "invalid_payload" for a in audit)
+
+
+def test_replay_keeps_body_and_attributes_and_drops_the_failure_ones(ops: Ops) -> None:
+    event = placed()
+    attributes = {
+        "event_type": {"dataType": "String", "stringValue": "order.placed"},
+        "tenant": {"dataType": "Number", "stringValue": "42"},
+        "blob": {"dataType": "Binary", "binaryValue": "AAEC"},
+    }
+    ops.dead_letter("inventory", [event], attributes=attributes)
+
+    _replay(ops)
+
+    [message] = ops.pipeline.drain(SOURCE)
+    assert message["Body"] == event.to_json()
+    got = message["MessageAttributes"]
+    assert set(got) == {"event_type", "tenant", "blob"}
+    assert got["tenant"] == {"DataType": "Number", "StringValue": "42"}
+    assert got["blob"]["BinaryValue"] == b"\x00\x01\x02"
+    assert not set(got) & set(queues.FAILURE_ATTRIBUTES)
+
+
+def test_fifo_replay_keeps_group_and_order_and_dedups_a_repeat(ops: Ops) -> None:
+    first, second = payment("acct-1", 100), payment("acct-1", 250)
+    other = payment("acct-2", 5)
+    ops.dead_letter("ledger", [first, second], group_id="acct-1")
+    ops.dead_letter("ledger", [other], group_id="acct-2")
+    dlq = ops.pipeline.url("sluice-ledger-dlq.fifo")
+    # keep a copy of what the replay will move, to send it again as a crashed replay would
+    before = ops.target.clients.sqs.receive_message(
+        QueueUrl=dlq, MaxNumberOfMessages=10, AttributeNames=["All"], VisibilityTimeout=0
+    )["Messages"]
+
+    report = _replay(ops, "sluice-ledger-dlq.fifo")
+
+    assert report["counts"]["moved"] == 3
+    moved = ops.pipeline.drain("sluice-ledger.fifo")
+    by_group = {
+        g: [json.loads(m["Body"])["id"] for m in moved if m["Attributes"]["MessageGroupId"] == g]
+        for g in ("acct-1", "acct-2")
+    }
+    assert by_group == {"acct-1": [first.id, second.id], "acct-2": [other.id]}
+    dedup = {m["Attributes"]["MessageDeduplicationId"] for m in moved}
+    assert len(dedup) == 3
+    # WHEN the same DLQ messages are replayed again (a crash before the deletes)
+    from sluice.ops.destinations import Outgoing, resolve
+    from sluice.ops.messages import DlqMessage
+
+    again = [Outgoing.replay_of(DlqMessage.from_sqs(m), "sluice-ledger-dlq.fifo") for m in before]
+    resolve(ops.target, "sluice-ledger.fifo").send(ops.target.clients, again)
+    # THEN FIFO deduplication drops the copies
+    assert ops.count("sluice-ledger.fifo") == 0
+
+
+@pytest.mark.parametrize(
+    ("options", "moved"),
+    [
+        ({"types": ["order.cancelled"]}, {"c1"}),
+        ({"types": ["order.*"]}, {"p1", "p2", "c1"}),
+        ({"ids": ["p2"]}, {"p2"}),
+        ({"where": "data.items[0].sku == 'SKU-9'"}, {"p2"}),
+        ({"where": "data.items[0].quantity > `1`"}, {"p2", "c1"}),
+        ({"types": ["order.placed"], "where": "data.items[0].quantity > `1`"}, {"p2"}),
+        ({"types": ["order.placed"], "ids": ["p1", "c1"]}, {"p1"}),
+        ({"since": "1h", "types": ["order.cancelled"]}, {"c1"}),
+        ({"until": "1h"}, set()),
+    ],
+)
+def test_filters_and_combinations(ops: Ops, options: dict[str, object], moved: set[str]) -> None:
+    events = {
+        "p1": placed(sku="SKU-1", quantity=1),
+        "p2": placed(sku="SKU-9", quantity=3),
+        "c1": cancelled("ord-c", sku="SKU-1", quantity=2),
+    }
+    by_id = {e.id: k for k, e in events.items()}
+    ops.dead_letter("inventory", events.values())
+    if "ids" in options:
+        options["ids"] = [events[k].id for k in options["ids"]]  # type: ignore[attr-defined]
+
+    report = _replay(ops, filter=MessageFilter.build(**options))  # type: ignore[arg-type]
+
+    assert {by_id[i] for i in ops.envelope_ids(SOURCE)} == moved
+    assert report["counts"]["moved"] == len(moved)
+    assert report["counts"]["skipped_by_filter"] == 3 - len(moved)
+    # the others are still there and can be received at once
+    assert ops.visible(DLQ) == 3 - len(moved)
+
+
+def test_since_and_until_bound_the_failure_time(ops: Ops) -> None:
+    early = placed()
+    ops.dead_letter("inventory", [early])
+    time.sleep(1.1)
+    middle = datetime.now(UTC)
+    late = placed()
+    ops.dead_letter("inventory", [late])
+    cut = middle.isoformat()
+
+    after = _replay(ops, filter=MessageFilter.build(since=cut), dry_run=True)
+    before = _replay(ops, filter=MessageFilter.build(until=cut), dry_run=True)
+
+    assert [m["envelope_id"] for m in after["moved"]] == [late.id]  # type: ignore[index]
+    assert [m["envelope_id"] for m in before["moved"]] == [early.id]  # type: ignore[index]
+
+
+def test_message_id_filter_matches_the_sqs_message_id(ops: Ops) -> None:
+    ops.dead_letter("inventory", [placed(), placed()])
+    [first, _] = ops.target.clients.sqs.receive_message(
+        QueueUrl=ops.pipeline.url(DLQ), MaxNumberOfMessages=10, VisibilityTimeout=0
+    )["Messages"]
+
+    report = _replay(ops, filter=MessageFilter.build(ids=[first["MessageId"]]))
+
+    assert [m["message_id"] for m in report["moved"]] == [first["MessageId"]]  # type: ignore[index]
+
+
+def test_dry_run_prints_what_would_move_and_moves_nothing(ops: Ops) -> None:
+    events = [placed() for _ in range(3)]
+    ops.dead_letter("inventory", events)
+
+    result = cli("replay", DLQ, "--dry-run", "--local-off" if False else "--max", "2")
+
+    assert result.exit_code == 0, result.output
+    assert result.stdout.count("would move") == 3  # two lines and the summary
+    assert "would move 2" in result.stdout
+    assert ops.count(SOURCE) == 0
+    assert ops.visible(DLQ) == 3
+    assert ops.audit() == []
+
+
+def test_max_moves_at_most_n_and_leaves_the_rest(ops: Ops) -> None:
+    ops.dead_letter("inventory", [placed() for _ in range(15)])
+
+    report = cli_json("replay", DLQ, "--max", "4")
+
+    assert report["counts"]["moved"] == 4
+    assert ops.count(SOURCE) == 4
+    assert ops.visible(DLQ) == 11
+
+
+def test_bodies_that_are_not_envelopes_are_skipped_with_the_reason(ops: Ops) -> None:
+    ops.send_raw(DLQ, "{not json")
+    ops.send_raw(DLQ, json.dumps({"id": "x"}))
+    ops.dead_letter("inventory", [placed()])
+
+    report = _replay(ops)
+
+    assert report["counts"]["moved"] == 1
+    reasons = sorted(s["reason"] for s in report["skipped"])  # type: ignore[attr-defined]
+    assert reasons[0].startswith("not an envelope: invalid_envelope")
+    assert reasons[1].startswith("not an envelope: malformed_json")
+    assert ops.visible(DLQ) == 2
+
+
+def test_to_a_topic_fans_out_to_the_subscribers(ops: Ops) -> None:
+    event = placed()
+    ops.dead_letter("receipts", [event])
+
+    report = _replay(ops, "sluice-receipts-dlq", to="sluice-events")
+
+    assert report["destination"] == "sluice-events"
+    # order.placed reaches inventory, receipts and audit (raw delivery: the envelope itself)
+    for queue in ("sluice-inventory", "sluice-receipts", "sluice-audit"):
+        assert ops.envelope_ids(queue) == [event.id]
+
+
+def test_to_another_queue_by_url(ops: Ops) -> None:
+    ops.dead_letter("inventory", [placed()])
+
+    _replay(ops, to=ops.pipeline.url("sluice-audit"))
+
+    assert ops.count("sluice-audit") == 1
+    assert ops.count(DLQ) == 0
+
+
+def test_replaying_twice_has_one_effect_downstream(ops: Ops) -> None:
+    # GIVEN an order event dead-lettered twice (e.g. SNS delivered it twice)
+    event = placed(sku="SKU-7", quantity=2)
+    ops.dead_letter("inventory", [event])
+    _replay(ops)
+    ops.dead_letter("inventory", [event])
+    _replay(ops)
+    # WHEN the inventory worker consumes both replayed copies
+    inventory = ops.pipeline.worker("inventory")
+    messages = ops.pipeline.drain(SOURCE)
+    assert len(messages) == 2
+    for message in messages:
+        record = {
+            "messageId": message["MessageId"],
+            "receiptHandle": message["ReceiptHandle"],
+            "body": message["Body"],
+            "attributes": {"ApproximateReceiveCount": "1", "SentTimestamp": "1"},
+            "messageAttributes": {},
+            "eventSource": "aws:sqs",
+            "eventSourceARN": f"arn:aws:sqs:eu-west-1:123456789012:{SOURCE}",
+        }
+        assert inventory.handler(sqs_event(record), None) == {"batchItemFailures": []}
+    # THEN stock moved once
+    assert ops.pipeline.stock("SKU-7") == {"reserved": 2, "reservations": 1}
+
+
+def test_rate_limit_is_honoured_in_every_window(ops: Ops) -> None:
+    ops.dead_letter("inventory", [placed() for _ in range(60)])
+    rate = 20
+
+    started = time.monotonic()
+    report = _replay(ops, rate=float(rate))
+    elapsed = time.monotonic() - started
+
+    assert report["counts"]["moved"] == 60
+    sent = sorted(int(m["Attributes"]["SentTimestamp"]) for m in ops.pipeline.drain(SOURCE))
+    for start in sent:  # any one-second window holds at most `rate` sends
+        assert sum(1 for t in sent if start <= t < start + 1000) <= rate
+    assert elapsed >= (60 / rate) * 0.9
+    assert 60 / elapsed >= rate * 0.8
+
+
+def test_malformed_jmespath_fails_before_anything_moves(ops: Ops) -> None:
+    ops.dead_letter("inventory", [placed()])
+
+    with pytest.raises(FilterError, match="not valid JMESPath"):
+        MessageFilter.build(where="data.items[")
+    result = cli("replay", DLQ, "--where", "data.items[")
+
+    assert result.exit_code == 2
+    assert "--where 'data.items[' is not valid JMESPath" in result.stderr
+    assert ops.visible(DLQ) == 1
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["--since", "yesterday"], "--since 'yesterday' is neither an ISO 8601 time"),
+        (["--rate", "fast"], "--rate 'fast' must be a positive number"),
+        (["--since", "1h", "--until", "2h"], "is after --until"),
+    ],
+)
+def test_bad_options_are_clear_errors(ops: Ops, args: list[str], message: str) -> None:
+    ops.dead_letter("inventory", [placed()])
+
+    result = cli("replay", DLQ, *args)
+
+    assert result.exit_code == 2
+    assert message in result.stderr
+    assert ops.visible(DLQ) == 1
+
+
+def test_destination_that_is_neither_queue_nor_topic(ops: Ops) -> None:
+    ops.dead_letter("inventory", [placed()])
+
+    with pytest.raises(DestinationError, match="neither a queue nor a topic"):
+        _replay(ops, to="sluice-nowhere")
+    with pytest.raises(DestinationError, match="no such topic"):
+        _replay(ops, to="arn:aws:sns:eu-west-1:123456789012:nope")
+
+    assert ops.visible(DLQ) == 1
+    assert ops.audit() == []
+
+
+def test_unknown_dlq(ops: Ops) -> None:
+    with pytest.raises(UnknownDlqError, match="no DLQ named 'inventory-dlq'"):
+        _replay(ops, "inventory-dlq")
+
+
+def test_native_is_refused_on_the_sandbox_with_a_reason(ops: Ops) -> None:
+    ops.dead_letter("inventory", [placed()])
+
+    with pytest.raises(UnsupportedError, match="moto\\) has no StartMessageMoveTask"):
+        native_move(ops.target, DLQ, ReplayOptions())
+    result = cli("replay", DLQ, "--native", "--type", "order.placed")
+
+    assert result.exit_code == 2
+    assert "--native moves the whole DLQ" in result.stderr
+    assert ops.visible(DLQ) == 1
+
+
+def test_native_against_an_endpoint_without_move_tasks(ops: Ops) -> None:
+    ops.dead_letter("inventory", [placed()])
+
+    result = cli("replay", DLQ, "--native")
+
+    assert result.exit_code == 2
+    assert "drop --native" in result.stderr
+    assert ops.visible(DLQ) == 1
+
+
+def test_cli_replay_json_summary(ops: Ops) -> None:
+    events = [placed(), cancelled("ord-1")]
+    ops.dead_letter("inventory", events)
+
+    report = cli_json("replay", "inventory", "--type", "order.cancelled")
+
+    assert report["counts"] == {"moved": 1, "skipped_by_filter": 1, "skipped": 0, "failed": 0}
+    assert report["moved"][0]["envelope_id"] == events[1].id
+    assert ops.audit()[0]["operator"].startswith("arn:aws:")  # STS caller identity
+
+
+def test_non_matching_messages_are_visible_at_once_after_the_pass(ops: Ops) -> None:
+    ops.dead_letter("inventory", [placed() for _ in range(5)])
+    since = (datetime.now(UTC) + timedelta(hours=1)).isoformat()
+
+    _replay(ops, filter=MessageFilter.build(since=since), hold_s=300)
+
+    assert ops.visible(DLQ) == 5
