@@ -17,7 +17,7 @@ export AWS_EC2_METADATA_DISABLED := true
 
 PYTEST_FLAGS ?= -q
 
-.PHONY: help install demo test lint fmt bench chaos synth clean
+.PHONY: help install graphviz demo test lint fmt bench chaos synth clean
 
 help:  ## List the targets
 	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-8s %s\n", $$1, $$2}'
@@ -32,7 +32,14 @@ node_modules/.installed: package.json
 	npm install --no-audit --no-fund --loglevel=error
 	@touch $@
 
-install: $(STAMP) node_modules/.installed  ## Create .venv and node_modules
+# Graphviz `dot` draws `sluice graph --format png|svg`; installed only when missing.
+SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
+graphviz:  ## Install Graphviz (Debian package) if `dot` is missing
+	@command -v dot >/dev/null || { command -v apt-get >/dev/null && \
+	  $(SUDO) apt-get update -qq && $(SUDO) apt-get install -y -qq graphviz >/dev/null; } || \
+	  echo "warning: Graphviz not installed; png/svg graph tests will be skipped"
+
+install: $(STAMP) node_modules/.installed graphviz  ## Create .venv and node_modules
 
 demo: $(STAMP)  ## Run the whole pipeline locally and check it end to end
 	$(BIN)/sluice demo

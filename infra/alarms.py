@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from aws_cdk import Duration
+from aws_cdk import Aws, Duration
 from aws_cdk import aws_cloudwatch as cloudwatch
 from aws_cdk import aws_cloudwatch_actions as actions
 from aws_cdk import aws_iam as iam
@@ -13,7 +13,7 @@ from aws_cdk import aws_sqs as sqs
 from constructs import Construct
 
 from infra import defaults
-from sluice.topology import Dlq, DlqKind, Topology
+from sluice.topology import DEFAULT_PREFIX, Dlq, DlqKind, Topology
 
 DLQ_MEANING = {
     DlqKind.QUEUE: (
@@ -38,7 +38,10 @@ class Alarms(Construct):
         self, scope: Construct, construct_id: str, *, topology: Topology, key: kms.IKey
     ) -> None:
         super().__init__(scope, construct_id)
-        self.prefix = topology.prefix
+        # The operator tools assume the default prefix; any other must be passed to them.
+        self._tool_flags = (
+            "" if topology.prefix == DEFAULT_PREFIX else f" --prefix {topology.prefix}"
+        )
         self.topic = sns.Topic(
             self,
             "Topic",
@@ -47,8 +50,11 @@ class Alarms(Construct):
             master_key=key,
             enforce_ssl=True,
         )
-        # CloudWatch publishes to the encrypted topic with this key (the key policy says so).
-        key.grant(iam.ServicePrincipal("cloudwatch.amazonaws.com"), "kms:Decrypt", "kms:GenerateDataKey*")
+        # CloudWatch publishes to the encrypted topic with this key, for this account only.
+        cloudwatch_here = iam.ServicePrincipal("cloudwatch.amazonaws.com").with_conditions(
+            {"StringEquals": {"aws:SourceAccount": Aws.ACCOUNT_ID}}
+        )
+        key.grant(cloudwatch_here, "kms:Decrypt", "kms:GenerateDataKey*")
         self._action = actions.SnsAction(self.topic)
         self.alarms: list[cloudwatch.Alarm] = []
 
@@ -62,7 +68,7 @@ class Alarms(Construct):
             ),
             threshold=0,
             periods=1,
-            description=f"{meaning} First run: sluice dlq show {dlq.name}",
+            description=f"{meaning} First run: sluice dlq show {dlq.name}{self._tool_flags}",
         )
 
     def queue_age(self, age: cloudwatch.IMetric, name: str, function: str) -> cloudwatch.Alarm:

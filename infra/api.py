@@ -1,7 +1,7 @@
 """Api: a REST API in front of the API function; IAM auth, throttling, access logs, validation.
 
-The function's handler is only a string (``producers.api.handler``), so this construct
-synthesizes whether or not that module exists yet.
+The routes are the API's own (``producers.api.routes.ROUTES``), so the gateway and the
+function never disagree; unknown paths are refused at the gateway.
 """
 
 from __future__ import annotations
@@ -14,12 +14,23 @@ from aws_cdk import aws_logs as logs
 from constructs import Construct
 
 from infra import defaults, nag
-from infra.event_store import EventStore
-from infra.functions import FunctionKit
-from infra.monitoring import Monitoring
-from sluice.topology import Topology
+from infra.shared import Shared
+from producers.api.routes import ROUTES
 
-PATH_PARAMETER = re.compile(r"\{(\w+)\}")
+PATH_PARAMETER = re.compile(r"<(\w+)>")
+# The API's own problem document (RFC 9457), for bodies the gateway refuses.
+INVALID_BODY = (
+    '{"type": "urn:sluice:problem:invalid-request", "title": "Invalid request", '
+    '"status": 400, "detail": $context.error.messageString}'
+)
+
+
+def gateway_routes() -> list[tuple[str, str, list[str]]]:
+    """``("GET", "/orders/<order_id>")`` -> ``("GET", "/orders/{order_id}", ["order_id"])``."""
+    return [
+        (method, PATH_PARAMETER.sub(r"{\1}", rule), PATH_PARAMETER.findall(rule))
+        for method, rule, _ in ROUTES
+    ]
 
 
 class Api(Construct):
@@ -30,14 +41,11 @@ class Api(Construct):
         scope: Construct,
         construct_id: str,
         *,
-        topology: Topology,
-        kit: FunctionKit,
-        store: EventStore,
-        monitoring: Monitoring,
+        shared: Shared,
     ) -> None:
         super().__init__(scope, construct_id)
-        name = kit.function_name(defaults.API_NAME)
-        self.function = kit.build(
+        name = shared.kit.function_name(defaults.API_NAME)
+        self.function = shared.kit.build(
             self,
             name=defaults.API_NAME,
             handler=defaults.API_HANDLER,
@@ -45,8 +53,8 @@ class Api(Construct):
             timeout=defaults.API_TIMEOUT,
             description="Accepts orders and writes them to the orders table (storage first).",
         )
-        store.table("orders").grant_read_write_data(self.function)
-        monitoring.watch_function(self.function, name)
+        shared.store.table("orders").grant_read_write_data(self.function)
+        shared.monitoring.watch_function(self.function, name)
         access_logs = logs.LogGroup(
             self,
             "AccessLogs",
@@ -58,7 +66,7 @@ class Api(Construct):
             self,
             "Rest",
             rest_api_name=name,
-            description=f"{topology.prefix} orders API (IAM auth)",
+            description=f"{shared.topology.prefix} orders API (IAM auth)",
             endpoint_types=[apigw.EndpointType.REGIONAL],
             cloud_watch_role=True,
             cloud_watch_role_removal_policy=RemovalPolicy.DESTROY,
@@ -105,7 +113,13 @@ class Api(Construct):
                 type=apigw.JsonSchemaType.OBJECT,
             ),
         )
-        for method, path in defaults.API_ROUTES:
+        self.rest.add_gateway_response(
+            "InvalidBody",
+            type=apigw.ResponseType.BAD_REQUEST_BODY,
+            response_headers={"Content-Type": "'application/problem+json'"},
+            templates={"application/json": INVALID_BODY},
+        )
+        for method, path, parameters in gateway_routes():
             resource = self.rest.root.resource_for_path(path)
             has_body = (method, path) in defaults.API_BODY_ROUTES
             added = resource.add_method(
@@ -113,9 +127,6 @@ class Api(Construct):
                 integration,
                 request_validator=validator,
                 request_models={"application/json": body} if has_body else None,
-                request_parameters={
-                    f"method.request.path.{param}": True
-                    for param in PATH_PARAMETER.findall(path)
-                },
+                request_parameters={f"method.request.path.{param}": True for param in parameters},
             )
             nag.acknowledge(added, nag.NO_COGNITO)

@@ -1,4 +1,10 @@
-"""Dashboard: one row per worker with throughput, errors, DLQ depth and age."""
+"""Dashboard: one row per worker with throughput, errors, DLQ depth and age.
+
+Hand-written rather than with cdk-monitoring-constructs: that library would add a second
+jsii package (slower synth, its own aws-cdk-lib version window) and its own alarm naming,
+while Sluice needs four graphs per worker and alarms whose descriptions name Sluice's
+operator commands; about sixty lines here, derived from the same topology as the rest.
+"""
 
 from __future__ import annotations
 
@@ -36,47 +42,41 @@ class Dashboard(Construct):
         dlqs: Sequence[tuple[str, sqs.IQueue]],
     ) -> None:
         """Add ``worker``'s row: what it did, what failed, what waits, how old it is."""
+        dlq_depth = [
+            queue.metric_approximate_number_of_messages_visible(
+                label=name, period=PERIOD, statistic="Maximum"
+            )
+            for name, queue in dlqs
+        ]
         self.board.add_widgets(
-            cloudwatch.GraphWidget(
-                title=f"{worker}: throughput",
-                left=[
-                    function.metric_invocations(period=PERIOD, statistic="Sum"),
-                    _sluice(worker, "Processed"),
-                    _sluice(worker, "Duplicates"),
-                ],
-                width=WIDTH,
-                height=HEIGHT,
+            _graph(
+                f"{worker}: throughput",
+                function.metric_invocations(period=PERIOD, statistic="Sum"),
+                _sluice(worker, "Processed"),
+                _sluice(worker, "Duplicates"),
             ),
-            cloudwatch.GraphWidget(
-                title=f"{worker}: errors",
-                left=[
-                    function.metric_errors(period=PERIOD, statistic="Sum"),
-                    function.metric_throttles(period=PERIOD, statistic="Sum"),
-                    _sluice(worker, "Failed"),
-                    _sluice(worker, "PermanentFailures"),
-                ],
-                width=WIDTH,
-                height=HEIGHT,
+            _graph(
+                f"{worker}: errors",
+                function.metric_errors(period=PERIOD, statistic="Sum"),
+                function.metric_throttles(period=PERIOD, statistic="Sum"),
+                _sluice(worker, "Failed"),
+                _sluice(worker, "PermanentFailures"),
             ),
-            cloudwatch.GraphWidget(
-                title=f"{worker}: DLQ depth",
-                left=[
-                    queue.metric_approximate_number_of_messages_visible(
-                        label=name, period=PERIOD, statistic="Maximum"
-                    )
-                    for name, queue in dlqs
-                ],
-                width=WIDTH,
-                height=HEIGHT,
-            ),
-            cloudwatch.GraphWidget(
-                title=f"{worker}: age",
-                left=[age],
+            _graph(f"{worker}: DLQ depth", *dlq_depth),
+            _graph(
+                f"{worker}: age",
+                age,
                 right=[_sluice(worker, "MessageAge", statistic="Maximum")],
-                width=WIDTH,
-                height=HEIGHT,
             ),
         )
+
+
+def _graph(
+    title: str, *left: cloudwatch.IMetric, right: Sequence[cloudwatch.IMetric] = ()
+) -> cloudwatch.GraphWidget:
+    return cloudwatch.GraphWidget(
+        title=title, left=list(left), right=list(right), width=WIDTH, height=HEIGHT
+    )
 
 
 def _sluice(worker: str, name: str, *, statistic: str = "Sum") -> cloudwatch.Metric:

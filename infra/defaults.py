@@ -48,7 +48,6 @@ API_ACCESS_LOG_RETENTION = logs.RetentionDays.THREE_MONTHS
 SHIPPED = ("events", "producers", "workers", "sluice/runtime", "sluice/__init__.py")
 # Raw AWS event samples are test fixtures, not code.
 NOT_SHIPPED = ("events/samples",)
-# The API's routes (method, path); the function serves them all, the gateway rejects the rest.
-API_ROUTES = (("POST", "/orders"), ("GET", "/orders/{id}"), ("POST", "/orders/{id}/cancel"))
-# Routes whose body must be a JSON object (the function checks it against the contract).
+# Routes whose body must be a JSON object (the function checks it against the contract);
+# the routes themselves come from producers.api.routes.ROUTES.
 API_BODY_ROUTES = (("POST", "/orders"),)

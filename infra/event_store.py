@@ -32,9 +32,7 @@ class EventStore(Construct):
                     point_in_time_recovery_enabled=True
                 ),
                 stream=(
-                    dynamodb.StreamViewType.NEW_AND_OLD_IMAGES
-                    if logical in STREAM_TABLES
-                    else None
+                    dynamodb.StreamViewType.NEW_AND_OLD_IMAGES if logical in STREAM_TABLES else None
                 ),
                 time_to_live_attribute=(
                     defaults.TTL_ATTRIBUTE if logical == "idempotency" else None

@@ -1,7 +1,7 @@
 """One way to build a function: own role, own log group, shared code and layer, on arm64.
 
 Every function's role starts empty and gets only what ``grant_*`` adds: writing its own
-log group here, then what its worker declares (``grant_worker``).
+log group here, then what its worker declares (``Shared.grant``).
 """
 
 from __future__ import annotations
@@ -16,18 +16,7 @@ from aws_cdk import aws_logs as logs
 from constructs import Construct
 
 from infra import defaults, nag
-from infra.event_bus import EventBus
-from infra.event_store import EventStore
 from sluice.runtime import WorkerSpec
-
-# What the runtime's idempotency store does: precheck, claim, settle, release.
-IDEMPOTENCY_ACTIONS = (
-    "dynamodb:GetItem",
-    "dynamodb:BatchGetItem",
-    "dynamodb:PutItem",
-    "dynamodb:BatchWriteItem",
-    "dynamodb:DeleteItem",
-)
 
 
 @dataclass(frozen=True)
@@ -108,16 +97,3 @@ class FunctionKit:
 def batching_window(spec: WorkerSpec) -> Duration | None:
     """How long an event source gathers records before invoking (None: it does not wait)."""
     return Duration.seconds(spec.batching_window_s) if spec.batching_window_s else None
-
-
-def grant_worker(
-    function: lambda_.Function, spec: WorkerSpec, store: EventStore, bus: EventBus
-) -> None:
-    """Grant exactly what the declaration says: idempotency, written tables, publishing."""
-    if spec.idempotent:
-        store.table("idempotency").grant(function, *IDEMPOTENCY_ACTIONS)
-    for logical in spec.writes:
-        store.table(logical).grant_write_data(function)
-    if spec.publishes:
-        bus.topic.grant_publish(function)
-        nag.acknowledge(function.role or function, nag.KMS_DATA_KEYS)

@@ -14,11 +14,9 @@ from aws_cdk import aws_sqs as sqs
 from constructs import Construct
 
 from infra import defaults, nag
-from infra.event_bus import EventBus
-from infra.event_store import EventStore
-from infra.functions import FunctionKit, batching_window, grant_worker
-from infra.monitoring import Monitoring
+from infra.functions import batching_window
 from infra.queues import dead_letter_queue, secure_queue
+from infra.shared import Shared
 from sluice.runtime import WorkerSpec
 from sluice.topology import Topology
 
@@ -36,14 +34,10 @@ class QueueWorker(Construct):
         construct_id: str,
         *,
         spec: WorkerSpec,
-        topology: Topology,
-        kit: FunctionKit,
-        store: EventStore,
-        bus: EventBus,
-        monitoring: Monitoring,
+        shared: Shared,
     ) -> None:
         super().__init__(scope, construct_id)
-        names = topology.queues(spec)
+        names = shared.topology.queues(spec)
         self.dlq = dead_letter_queue(self, "Dlq", name=names.dlq, fifo=names.fifo)
         self.queue = secure_queue(
             self,
@@ -58,18 +52,20 @@ class QueueWorker(Construct):
         )
         queues: dict[str, sqs.IQueue] = {names.queue: self.queue, names.dlq: self.dlq}
         if names.subscription_dlq is not None:
-            subscription_dlq = dead_letter_queue(self, "SubscriptionDlq", name=names.subscription_dlq)
+            subscription_dlq = dead_letter_queue(
+                self, "SubscriptionDlq", name=names.subscription_dlq
+            )
             queues[names.subscription_dlq] = subscription_dlq
             nag.acknowledge(subscription_dlq, nag.IS_A_DLQ)
-            bus.topic.add_subscription(
+            shared.bus.topic.add_subscription(
                 subscriptions.SqsSubscription(
                     self.queue,
                     raw_message_delivery=True,
                     dead_letter_queue=subscription_dlq,
-                    filter_policy=_filter_policy(topology, spec),
+                    filter_policy=_filter_policy(shared.topology, spec),
                 )
             )
-        self.function = kit.worker(self, spec)
+        self.function = shared.kit.worker(self, spec)
         self.function.add_event_source(
             sources.SqsEventSource(
                 self.queue,
@@ -83,8 +79,8 @@ class QueueWorker(Construct):
         # queue's redrive policy (read with GetQueueAttributes, which consume includes).
         self.queue.grant_consume_messages(self.function)
         self.dlq.grant_send_messages(self.function)
-        grant_worker(self.function, spec, store, bus)
-        monitoring.watch_worker(spec, self.function, kit.function_name(spec.name), queues)
+        shared.grant(self.function, spec)
+        shared.watch(spec, self.function, queues)
 
 
 def _filter_policy(

@@ -17,6 +17,7 @@ from infra.event_store import EventStore
 from infra.functions import FunctionKit
 from infra.monitoring import Monitoring
 from infra.queue_worker import QueueWorker
+from infra.shared import Shared
 from infra.stream_relay import StreamRelay
 from sluice.runtime import Source
 from sluice.topology import Topology
@@ -53,16 +54,8 @@ class SluiceStack(Stack):
             environment=topology.worker_environment(bus.topic.topic_arn),
             prefix=topology.prefix,
         )
+        shared = Shared(topology, kit, store, bus, monitoring)
         for spec in topology.registry.specs:
             kind = StreamRelay if spec.source is Source.STREAM else QueueWorker
-            kind(
-                self,
-                spec.name,
-                spec=spec,
-                topology=topology,
-                kit=kit,
-                store=store,
-                bus=bus,
-                monitoring=monitoring,
-            )
-        Api(self, "Api", topology=topology, kit=kit, store=store, monitoring=monitoring)
+            kind(self, spec.name, spec=spec, shared=shared)
+        Api(self, "Api", shared=shared)

@@ -13,13 +13,10 @@ from aws_cdk import aws_lambda_event_sources as sources
 from constructs import Construct
 
 from infra import nag
-from infra.event_bus import EventBus
-from infra.event_store import EventStore
-from infra.functions import FunctionKit, batching_window, grant_worker
-from infra.monitoring import Monitoring
+from infra.functions import batching_window
 from infra.queues import dead_letter_queue
+from infra.shared import Shared
 from sluice.runtime import WorkerSpec
-from sluice.topology import Topology
 
 
 class StreamRelay(Construct):
@@ -31,20 +28,16 @@ class StreamRelay(Construct):
         construct_id: str,
         *,
         spec: WorkerSpec,
-        topology: Topology,
-        kit: FunctionKit,
-        store: EventStore,
-        bus: EventBus,
-        monitoring: Monitoring,
+        shared: Shared,
     ) -> None:
         super().__init__(scope, construct_id)
-        failure_queue = topology.stream_failure_queue(spec)
+        failure_queue = shared.topology.stream_failure_queue(spec)
         self.failures = dead_letter_queue(self, "Failures", name=failure_queue)
         nag.acknowledge(self.failures, nag.IS_A_DLQ)
-        self.function = kit.worker(self, spec)
+        self.function = shared.kit.worker(self, spec)
         self.function.add_event_source(
             sources.DynamoEventSource(
-                store.table(spec.table or ""),
+                shared.store.table(spec.table or ""),
                 # From the oldest record the stream holds: nothing written before the
                 # mapping existed is skipped.
                 starting_position=lambda_.StartingPosition.TRIM_HORIZON,
@@ -59,7 +52,5 @@ class StreamRelay(Construct):
         )
         # The event source granted dynamodb:ListStreams on '*' (AWS allows nothing narrower).
         nag.acknowledge(self.function.role or self.function, nag.LIST_STREAMS)
-        grant_worker(self.function, spec, store, bus)
-        monitoring.watch_worker(
-            spec, self.function, kit.function_name(spec.name), {failure_queue: self.failures}
-        )
+        shared.grant(self.function, spec)
+        shared.watch(spec, self.function, {failure_queue: self.failures})

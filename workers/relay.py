@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Callable
+from dataclasses import dataclass, field
 from typing import Any
 
 from aws_lambda_powertools.metrics import EphemeralMetrics, MetricUnit
@@ -65,9 +66,45 @@ def to_event(record: Envelope[StreamChange]) -> Envelope[Any] | None:
 def relay(records: list[Envelope[StreamChange]], deps: Deps) -> list[str]:
     """Map, publish in batches of 10, and return the ids of the records not published."""
     log = deps.telemetry.logger
-    events: list[Envelope[Any]] = []
-    failed: list[str] = []
-    ignored: Counter[str] = Counter()
+    batch = map_batch(records, log)
+    publisher = Publisher.to_topic(deps.clients.sns, deps.settings.topic(), logger=log)
+    try:
+        result = publisher.publish(batch.events)
+    except OversizeError as exc:  # cannot happen for valid orders; never publish half a batch
+        log.error("event too large to publish", extra={"event_id": exc.envelope_id})
+        return [*batch.broken, *(e.id for e in batch.events)]
+    for failure in result.failed:
+        log.error(
+            "event not published",
+            extra={"event_id": failure.envelope_id, "code": failure.code},
+        )
+    log.info(
+        "relayed stream batch",
+        extra={
+            "records": len(records),
+            "published": len(result.sent),
+            "failed": len(result.failed) + len(batch.broken),
+            "ignored": sum(batch.ignored.values()),
+            "ignored_by_change": dict(batch.ignored),
+            "calls": result.calls,
+        },
+    )
+    _count_ignored(deps, sum(batch.ignored.values()))
+    return [*batch.broken, *result.failed_ids]
+
+
+@dataclass
+class MappedBatch:
+    """A stream batch sorted into events to publish, broken records and ignored changes."""
+
+    events: list[Envelope[Any]] = field(default_factory=list)
+    broken: list[str] = field(default_factory=list)
+    ignored: Counter[str] = field(default_factory=Counter)
+
+
+def map_batch(records: list[Envelope[StreamChange]], log: Any) -> MappedBatch:
+    """Each record's event; a stored item that breaks its contract fails its record."""
+    batch = MappedBatch()
     for record in records:
         try:
             event = to_event(record)
@@ -76,36 +113,13 @@ def relay(records: list[Envelope[StreamChange]], deps: Deps) -> list[str]:
                 "stored order breaks its contract",
                 extra={"event_id": record.id, "reason": exc.reason, "detail": exc.detail},
             )
-            failed.append(record.id)
+            batch.broken.append(record.id)
             continue
         if event is None:
-            ignored[record.data.event_name] += 1
+            batch.ignored[record.data.event_name] += 1
         else:
-            events.append(event)
-    publisher = Publisher.to_topic(deps.clients.sns, deps.settings.topic(), logger=log)
-    try:
-        result = publisher.publish(events)
-    except OversizeError as exc:  # cannot happen for valid orders; never publish half a batch
-        log.error("event too large to publish", extra={"event_id": exc.envelope_id})
-        return [*failed, *(e.id for e in events)]
-    for failure in result.failed:
-        log.error(
-            "event not published",
-            extra={"event_id": failure.envelope_id, "code": failure.code, "try": failure.attempts},
-        )
-    log.info(
-        "relayed stream batch",
-        extra={
-            "records": len(records),
-            "published": len(result.sent),
-            "failed": len(result.failed) + len(failed),
-            "ignored": sum(ignored.values()),
-            "ignored_by_change": dict(ignored),
-            "calls": result.calls,
-        },
-    )
-    _count_ignored(deps, sum(ignored.values()))
-    return [*failed, *result.failed_ids]
+            batch.events.append(event)
+    return batch
 
 
 def _count_ignored(deps: Deps, count: int) -> None:

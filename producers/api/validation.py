@@ -99,8 +99,9 @@ def order_request(event: Mapping[str, Any], headers: Mapping[str, str]) -> Order
     if not isinstance(doc, dict):
         raise InvalidRequest(f"the body must be a JSON object, got {type(doc).__name__}")
     problems = ["order_id: unknown field; the API assigns order ids"] if "order_id" in doc else []
+    order_id = order_id_for(key, caller(event))
     try:
-        order = load(OrderPlaced, {**doc, "order_id": order_id_for(key)}, path="body")
+        order = load(OrderPlaced, {**doc, "order_id": order_id}, path="body")
     except PayloadError as exc:
         problems += [p.removeprefix("body.") for p in exc.problems]
     if problems:
@@ -110,11 +111,30 @@ def order_request(event: Mapping[str, Any], headers: Mapping[str, str]) -> Order
     return OrderRequest(order=order, request_hash=digest, idempotency_key=key)
 
 
-def order_id_for(idempotency_key: str | None) -> str:
-    """A new order id; derived from the Idempotency-Key, so a retry targets the same item."""
+def order_id_for(idempotency_key: str | None, caller_id: str | None = None) -> str:
+    """A new order id; derived from the caller's Idempotency-Key, so a retry hits the same item.
+
+    Keys are scoped to the authenticated caller: two callers using the same key get two
+    orders, and neither learns of the other's.
+    """
     if idempotency_key is None:
         return f"ord-{uuid.uuid4().hex}"
-    return f"ord-{uuid.uuid5(_ORDER_IDS, idempotency_key).hex}"
+    scoped = f"{caller_id or '-'}|{idempotency_key}"
+    return f"ord-{uuid.uuid5(_ORDER_IDS, scoped).hex}"
+
+
+def caller(event: Mapping[str, Any]) -> str | None:
+    """Who API Gateway authenticated: IAM user ARN, JWT subject or authorizer principal."""
+    context = event.get("requestContext") or {}
+    authorizer = context.get("authorizer") or {}
+    found = (
+        (context.get("identity") or {}).get("userArn")
+        or (authorizer.get("iam") or {}).get("userArn")
+        or ((authorizer.get("jwt") or {}).get("claims") or {}).get("sub")
+        or authorizer.get("principalId")
+        or (authorizer.get("lambda") or {}).get("principalId")
+    )
+    return str(found) if found else None
 
 
 def cancel_reason(event: Mapping[str, Any], headers: Mapping[str, str]) -> str | None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 import json
+import queue
 import threading
 import time
 import uuid
@@ -72,25 +73,30 @@ def proxy_event(
 
 
 class ApiServer:
-    """A threaded HTTP server on 127.0.0.1 in front of one proxy handler."""
+    """A threaded HTTP server on 127.0.0.1 in front of a proxy handler.
+
+    Each handler given is one execution environment: like a Lambda instance it serves one
+    request at a time, so concurrency is the number of environments.
+    """
 
     def __init__(
         self,
-        handler: ProxyHandler,
+        handlers: list[ProxyHandler],
         sink: LogSink,
         *,
         port: int = 0,
         region: str = "eu-west-1",
         prefix: str = "sluice",
     ) -> None:
-        self.handler = handler
+        self._environments: queue.SimpleQueue[ProxyHandler] = queue.SimpleQueue()
+        for handler in handlers:
+            self._environments.put(handler)
         self.sink = sink
         self.region = region
         self.prefix = prefix
         self._server = ThreadingHTTPServer(("127.0.0.1", port), self._request_class())
         self._server.daemon_threads = True
         self._thread = threading.Thread(target=self._server.serve_forever, name="api", daemon=True)
-        self._environment = threading.Lock()
 
     @property
     def url(self) -> str:
@@ -116,9 +122,9 @@ class ApiServer:
             invoked_function_arn=f"arn:aws:lambda:{self.region}:{ACCOUNT}:function:{self.prefix}-api",
             timeout_s=29,
         )
+        handler = self._environments.get()  # a free execution environment: one request each
         try:
-            with self._environment:  # one execution environment: one request at a time, as Lambda
-                return self.handler(event, context)
+            return handler(event, context)
         except Exception as exc:
             self.sink.event(
                 "api handler crashed",
@@ -133,12 +139,15 @@ class ApiServer:
                 "headers": {"Content-Type": "application/json"},
                 "body": json.dumps(body),
             }
+        finally:
+            self._environments.put(handler)
 
     def _request_class(self) -> type[BaseHTTPRequestHandler]:
         front = self
 
         class Request(BaseHTTPRequestHandler):
             protocol_version = "HTTP/1.1"
+            disable_nagle_algorithm = True
 
             def _serve(self) -> None:
                 started = time.perf_counter()

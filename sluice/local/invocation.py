@@ -21,6 +21,12 @@ class Result:
     """Set when the handler raised: the whole batch failed."""
     context: LambdaContext | None = None
 
+    def settled(self, correlations: dict[str, str]) -> list[str]:
+        """The correlation ids of the records that succeeded."""
+        if self.error is not None:
+            return []
+        return [cid for item, cid in correlations.items() if item not in self.failed_ids]
+
     @property
     def ok(self) -> bool:
         """True if every record succeeded."""
@@ -28,9 +34,19 @@ class Result:
 
 
 def invoke(
-    worker: Worker, event: dict[str, Any], sink: LogSink, *, region: str, prefix: str
+    worker: Worker,
+    event: dict[str, Any],
+    sink: LogSink,
+    *,
+    region: str,
+    prefix: str,
+    correlations: dict[str, str] | None = None,
 ) -> Result:
-    """Call the worker's real handler as Lambda would, with a context honouring its timeout."""
+    """Call the worker's real handler as Lambda would, with a context honouring its timeout.
+
+    ``correlations`` maps item ids to correlation ids; those that succeeded are logged as
+    ``settled``, which is when the event source counts them done (deleted, checkpointed).
+    """
     spec = worker.spec
     context = LambdaContext.for_worker(spec, region, prefix)
     started = time.perf_counter()
@@ -52,5 +68,6 @@ def invoke(
         failed=len(event["Records"]) if result.error else len(result.failed_ids),
         duration_ms=round((time.perf_counter() - started) * 1000, 2),
         **({"error": result.error} if result.error else {}),
+        **({"settled": result.settled(correlations)} if correlations else {}),
     )
     return result

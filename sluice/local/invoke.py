@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
 from importlib import resources
@@ -53,23 +52,18 @@ def in_process_moto(topology: Topology) -> Iterator[tuple[Clients, str]]:
         yield clients, provision(clients, topology).topic_arn
 
 
-@contextmanager
-def running_sandbox() -> Iterator[tuple[Clients, str, Topology]]:
-    """The sandbox ``sluice up`` runs."""
-    target = connect(local=True)
-    yield target.clients, target.topic_arn(), target.topology
-
-
 def invoke_once(name: str, event: dict[str, Any], *, local: bool, log: IO[str]) -> Any:
     """Run one invocation and return the handler's response (or Lambda's error document)."""
     registry = discover()
     declared = registry.get(name)
     if local:
-        with running_sandbox() as (clients, topic_arn, topology):
-            return _call(declared, event, clients, topology, topic_arn, log)
+        target = connect(local=True)
+        return _call(
+            declared, event, target.clients, target.topology, topic_arn=target.topic_arn(), log=log
+        )
     topology = Topology(registry)
     with in_process_moto(topology) as (clients, topic_arn):
-        return _call(declared, event, clients, topology, topic_arn, log)
+        return _call(declared, event, clients, topology, topic_arn=topic_arn, log=log)
 
 
 def _call(
@@ -77,6 +71,7 @@ def _call(
     event: dict[str, Any],
     clients: Clients,
     topology: Topology,
+    *,
     topic_arn: str,
     log: IO[str],
 ) -> Any:
@@ -86,13 +81,8 @@ def _call(
     settings = Settings.from_env(topology.worker_environment(topic_arn))
     worker = Worker(spec=spec, fn=declared.fn, catalog=declared.catalog)
     worker.use(Deps(clients, settings, telemetry))
-    context = LambdaContext.for_worker(spec, clients.session.region_name or REGION, topology.prefix)
+    context = LambdaContext.for_worker(spec, clients.region or REGION, topology.prefix)
     try:
         return worker.handler(event, context)
-    except Exception as exc:  # Lambda answers a function error as this document
+    except Exception as exc:  # Lambda answers a function error with this document
         return {"errorMessage": str(exc), "errorType": type(exc).__name__}
-
-
-def main_stream() -> IO[str]:
-    """Where worker logs go when the response is printed on stdout."""
-    return sys.stderr

@@ -11,6 +11,7 @@ import json
 import threading
 import time
 from collections.abc import Callable
+from dataclasses import asdict
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import IO, Any
@@ -18,11 +19,15 @@ from typing import IO, Any
 from rich.console import Console
 from rich.text import Text
 
+from sluice.runtime import Telemetry
+from sluice.runtime.telemetry import BatchCounts
+
 Listener = Callable[[dict[str, Any]], None]
 LEVEL_STYLES = {"ERROR": "bold red", "WARNING": "yellow", "INFO": "", "DEBUG": "dim"}
 QUIET_KEYS = {
     "level",
     "location",
+    "settled",
     "message",
     "timestamp",
     "service",
@@ -122,3 +127,11 @@ def pretty(record: dict[str, Any]) -> Text:
     if rest:
         line.append(" " + " ".join(f"{k}={v}" for k, v in rest.items()), style="dim")
     return line
+
+
+class LoggedMetrics(Telemetry):
+    """Telemetry whose per-batch metrics become one log line instead of an EMF document."""
+
+    def emit(self, counts: BatchCounts) -> None:
+        """Log the batch's figures (the sandbox has no CloudWatch to read EMF)."""
+        self.logger.info("batch metrics", extra={"metrics": asdict(counts)})

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import os
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -17,13 +18,22 @@ from typing import Any
 import boto3
 
 from sluice.local.http_front import ApiServer, ProxyHandler
-from sluice.local.logs import LogSink
+from sluice.local.logs import LoggedMetrics, LogSink
 from sluice.local.provision import Provisioned, provision
 from sluice.local.server import MotoServer
 from sluice.local.sqs_poller import SqsPoller
 from sluice.local.stream_poller import StreamPoller
 from sluice.local.tally import Tally, queue_names
-from sluice.runtime import Clients, Deps, Registry, Settings, Source, Telemetry, Worker, discover
+from sluice.runtime import (
+    Clients,
+    Deps,
+    Middleware,
+    Registry,
+    Settings,
+    Source,
+    Worker,
+    discover,
+)
 from sluice.target import SandboxState
 from sluice.topology import DEFAULT_PREFIX, Topology
 
@@ -42,6 +52,13 @@ class Sandbox:
     api_handler: ProxyHandler | None = None
     region: str = REGION
     serve_api: bool = True
+    api_environments: int = 4
+    middleware: tuple[Middleware, ...] = ()
+    """Given to every worker's ``Deps`` (what ``SLUICE_MIDDLEWARE`` does on AWS)."""
+    botocore_hooks: tuple[tuple[str, Callable[..., Any]], ...] = ()
+    """``(event name, handler)`` pairs registered on the sandbox's botocore session before
+    any client exists, e.g. ``("before-send.sqs", handler)``; the chaos suite injects faults
+    this way."""
     tally: Tally = field(default_factory=Tally)
     server: MotoServer | None = None
     clients: Clients | None = None
@@ -66,6 +83,8 @@ class Sandbox:
         session = boto3.session.Session(
             aws_access_key_id="sandbox", aws_secret_access_key="sandbox", region_name=self.region
         )
+        for event_name, hook in self.botocore_hooks:
+            session.events.register(event_name, hook)
         self.clients = Clients(session, endpoint_url=self.server.endpoint_url, max_pool=64)
         try:
             self.provisioned = provision(self.clients, self.topology)
@@ -73,9 +92,9 @@ class Sandbox:
                 self.workers[item.spec.name] = self._wire(item)
             self._start_pollers()
             if self.serve_api:
-                handler = self.api_handler or self._api_handler()
+                handlers = [self.api_handler] if self.api_handler else self._api_handlers()
                 self.api = ApiServer(
-                    handler, self.sink, port=self.api_port, region=self.region, prefix=self.prefix
+                    handlers, self.sink, port=self.api_port, region=self.region, prefix=self.prefix
                 ).start()
         except BaseException:
             self.stop()
@@ -132,9 +151,10 @@ class Sandbox:
     def deps(self, name: str) -> Deps:
         """Dependencies for one worker: sandbox clients, topology settings, the merged log."""
         assert self.clients is not None
-        telemetry = Telemetry.for_worker(name, stream=self.sink)  # type: ignore[arg-type]
-        telemetry.metrics_enabled = False  # EMF is for CloudWatch; the log already counts
-        return Deps(self.clients, Settings.from_env(self.environment()), telemetry)
+        telemetry = LoggedMetrics.for_worker(name, stream=self.sink)  # type: ignore[arg-type]
+        telemetry.metrics_enabled = False  # no EMF on stdout; batch figures go to the log
+        settings = Settings.from_env(self.environment())
+        return Deps(self.clients, settings, telemetry, middleware=self.middleware)
 
     def state(self, log_file: Path | None) -> SandboxState:
         """What other commands need to attach with ``--local``."""
@@ -175,14 +195,21 @@ class Sandbox:
             self.deps(item.spec.name)
         )
 
-    def _api_handler(self) -> ProxyHandler:
-        """The same OrdersApi Lambda runs, with the sandbox's table client and the merged log."""
+    def _api_handlers(self) -> list[ProxyHandler]:
+        """The OrdersApi Lambda runs, one per execution environment, on the sandbox's table."""
+        from aws_lambda_powertools import Logger
+
         from producers.api import OrdersApi, OrdersStore
 
         assert self.clients is not None
         store = OrdersStore(self.clients.dynamodb, self.topology.table("orders"))
-        logger = Telemetry.for_worker("api", stream=self.sink).logger  # type: ignore[arg-type]
-        return OrdersApi(store=store, logger=logger).handler
+        handlers: list[ProxyHandler] = []
+        for index in range(self.api_environments):
+            # A logger per environment: Powertools shares correlation keys per service name.
+            logger = Logger(service=f"api-{index + 1}", stream=self.sink, worker="api")  # type: ignore[arg-type]
+            logger.registered_handler.setStream(self.sink)  # type: ignore[attr-defined]
+            handlers.append(OrdersApi(store=store, logger=logger).handler)
+        return handlers
 
     def _start_pollers(self) -> None:
         assert self.clients is not None and self.provisioned is not None

@@ -43,6 +43,11 @@ class MotoServer:
         """Where boto3 clients point."""
         return f"http://127.0.0.1:{self.port}"
 
+    @property
+    def pid(self) -> int | None:
+        """The child's process id, while it runs."""
+        return self._process.pid if self._process is not None else None
+
     def start(self) -> MotoServer:
         """Start the child and wait until it listens."""
         env = {**os.environ, **FAKE_AWS, "AWS_DEFAULT_REGION": self.region}
@@ -113,15 +118,27 @@ def _serve(port: int) -> None:
     )
     from werkzeug.serving import make_server
 
+    from sluice.local import moto_speedups
+
     logging.getLogger("werkzeug").setLevel(logging.ERROR)
+    moto_speedups.install()
+
+    class Handler(MotoRequestHandler):
+        disable_nagle_algorithm = True  # small header and body writes must not wait for ACKs
+
     app = _OneAtATime(DomainDispatcherApplication(create_backend_app))
-    server = make_server("127.0.0.1", port, app, threaded=True, request_handler=MotoRequestHandler)
+    server = make_server("127.0.0.1", port, app, threaded=True, request_handler=Handler)
     thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.1})
     thread.start()
     done = threading.Event()
     for sig in (signal.SIGINT, signal.SIGTERM):
         signal.signal(sig, lambda *_: done.set())
-    watcher = threading.Thread(target=lambda: (sys.stdin.read(), done.set()), daemon=True)
+
+    def wait_for_eof() -> None:
+        sys.stdin.read()
+        done.set()
+
+    watcher = threading.Thread(target=wait_for_eof, daemon=True)
     watcher.start()
     print(READY, server.server_port, flush=True)
     done.wait()

@@ -108,8 +108,14 @@ class SqsPoller:
             now_ms = time.time() * 1000
             for record in records:
                 self._hop(record, now_ms)
+            correlations = {r["messageId"]: correlation_of(r) for r in records}
             result = invoke(
-                self.worker, {"Records": records}, self.sink, region=self.region, prefix=self.prefix
+                self.worker,
+                {"Records": records},
+                self.sink,
+                region=self.region,
+                prefix=self.prefix,
+                correlations=correlations,
             )
             if result.error is None:
                 done = [r for r in records if r["messageId"] not in result.failed_ids]

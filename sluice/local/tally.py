@@ -6,39 +6,48 @@ import threading
 from collections import Counter, defaultdict
 from typing import Any
 
-from sluice.runtime import Registry, Source
+from sluice.runtime import Source
 from sluice.topology import Topology
 
 FINAL = ("done", "duplicate", "permanent")
+COUNTED = ("processed", "duplicates", "permanent", "failed")
 
 
 class Tally:
-    """A log listener that counts record outcomes and marks per-request completion."""
+    """A log listener: per-worker batch metrics, and per-request completion times."""
 
     def __init__(self) -> None:
-        self.outcomes: dict[str, Counter[str]] = defaultdict(Counter)
+        self.counts: dict[str, Counter[str]] = defaultdict(Counter)
+        """worker -> processed / duplicates / permanent / failed records (from batch metrics)."""
         self.finished: dict[str, dict[str, float]] = defaultdict(dict)
-        """correlation id -> worker -> when its record finished (done, duplicate, DLQ)."""
-        self.received: dict[str, float] = {}
-        """correlation id -> when the API received the request."""
+        """correlation id -> worker -> when its record last finished (done, duplicate, DLQ)."""
         self._lock = threading.Lock()
 
     def __call__(self, record: dict[str, Any]) -> None:
-        outcome = record.get("outcome")
         worker = str(record.get("worker", "-"))
-        cid = str(record.get("correlation_id", "-"))
+        if record.get("message") == "invocation end":
+            self._settled(worker, record.get("settled") or (), float(record["ts"]))
+        if record.get("service") != worker:
+            return
         with self._lock:
-            if outcome is not None and record.get("service") == worker:
-                self.outcomes[worker][str(outcome)] += 1
-                if outcome in FINAL and cid != "-":
-                    self.finished[cid][worker] = float(record["ts"])
-            elif record.get("message") == "api request" and cid != "-":
-                self.received.setdefault(cid, float(record.get("received_ts", record["ts"])))
+            if record.get("message") == "batch metrics":
+                figures = record.get("metrics") or {}
+                for name in COUNTED:
+                    self.counts[worker][name] += int(figures.get(name) or 0)
+            elif record.get("outcome") in FINAL and record.get("correlation_id", "-") != "-":
+                self.finished[str(record["correlation_id"])][worker] = float(record["ts"])
 
-    def count(self, worker: str, outcome: str) -> int:
-        """How many records of ``worker`` ended with ``outcome``."""
+    def _settled(self, worker: str, correlation_ids: Any, ts: float) -> None:
+        """Records the event source deleted: done, even if the engine found them duplicates."""
         with self._lock:
-            return self.outcomes[worker][outcome]
+            for cid in correlation_ids:
+                if cid != "-":
+                    self.finished[str(cid)].setdefault(worker, ts)
+
+    def count(self, worker: str, name: str) -> int:
+        """How many records of ``worker`` were ``name`` (processed, duplicates, ...)."""
+        with self._lock:
+            return self.counts[worker][name]
 
     def done_at(self, correlation_id: str, workers: list[str]) -> float | None:
         """When the last of ``workers`` finished the request, or None if one has not yet."""
@@ -47,11 +56,6 @@ class Tally:
             if not all(w in seen for w in workers):
                 return None
             return max(seen[w] for w in workers)
-
-
-def subscribed(registry: Registry, event_type: str) -> list[str]:
-    """The SNS-fed workers an event of ``event_type`` reaches."""
-    return [s.name for s in registry.subscribers(event_type)]
 
 
 def queue_names(topology: Topology) -> dict[str, tuple[str, str]]:

@@ -92,7 +92,7 @@ def _hops_of(record: dict[str, Any]) -> Iterator[Hop]:
 
 def _kind(worker: str, message: str) -> str:
     if worker == "api":
-        return "table write" if "placed" in message or "cancelled" in message else "API"
+        return "API"
     if "publish" in message:
         return "SNS"
     return worker

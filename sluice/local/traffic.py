@@ -46,7 +46,9 @@ class Client:
         url = urlsplit(self.base_url)
         conn = getattr(self._local, "conn", None)
         if conn is None:
-            conn = self._local.conn = http.client.HTTPConnection(url.hostname, url.port, timeout=30)
+            conn = self._local.conn = http.client.HTTPConnection(
+                url.hostname or "127.0.0.1", url.port, timeout=30
+            )
         payload = json.dumps(body).encode() if body is not None else None
         sent = {"Content-Type": "application/json", **(headers or {})}
         try:

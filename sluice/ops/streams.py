@@ -10,9 +10,11 @@ them as MODIFY records: the state may differ from the failed change, and ids are
 
 from __future__ import annotations
 
+import io
 import json
+import sys
 from datetime import UTC, datetime
-from typing import Any
+from typing import IO, Any, cast
 
 from botocore.exceptions import ClientError
 
@@ -156,8 +158,22 @@ def redrive(worker: Worker, records: list[dict[str, Any]]) -> set[str]:
 def _worker(target: Target, name: str) -> Worker:
     declared = target.topology.registry.get(name)
     env = target.topology.worker_environment(target.topic_arn())
-    deps = Deps(target.clients, Settings.from_env(env), Telemetry.for_worker(name))
+    telemetry = Telemetry.for_worker(
+        name, stream=cast(IO[str], _Stderr())
+    )  # stdout is for the report
+    telemetry.metrics_enabled = False  # EMF is for Lambda's log group, not an operator's tty
+    deps = Deps(target.clients, Settings.from_env(env), telemetry)
     return Worker(spec=declared.spec, fn=declared.fn, catalog=declared.catalog).use(deps)
+
+
+class _Stderr(io.TextIOBase):
+    """Whatever ``sys.stderr`` is when a line is written (it may be swapped, e.g. by tests)."""
+
+    def write(self, text: str) -> int:
+        return sys.stderr.write(text)
+
+    def flush(self) -> None:
+        sys.stderr.flush()
 
 
 def _gone(batch: StreamBatch, why: str) -> str:

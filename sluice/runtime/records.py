@@ -93,13 +93,20 @@ def _sqs_inbound(record: dict[str, Any]) -> Inbound:
 
 def _stream_inbound(record: dict[str, Any]) -> Inbound:
     body = record.get("dynamodb") or {}
-    created = body.get("ApproximateCreationDateTime")
+    created = _epoch_s(body.get("ApproximateCreationDateTime"))
     return Inbound(
         item_id=str(body.get("SequenceNumber", "")),
         raw=record,
         source_arn=record.get("eventSourceARN", ""),
-        sent_at_ms=int(float(created) * 1000) if created else None,
+        sent_at_ms=int(created * 1000) if created else None,
     )
+
+
+def _epoch_s(value: object) -> float | None:
+    """Lambda sends epoch seconds; boto3's GetRecords gives a datetime. Accept both."""
+    if isinstance(value, datetime):
+        return value.timestamp()
+    return float(value) if isinstance(value, int | float | str) and value != "" else None
 
 
 def decode(inbound: Inbound, catalog: Catalog) -> Envelope[Any]:
@@ -128,7 +135,7 @@ def unwrap_sns(body: str) -> str:
 def stream_change(record: dict[str, Any]) -> StreamChange:
     """A stream record's change, images deserialized from DynamoDB's typed JSON."""
     body = record["dynamodb"]
-    created = body.get("ApproximateCreationDateTime")
+    created = _epoch_s(body.get("ApproximateCreationDateTime"))
     return StreamChange(
         table=table_from_arn(record.get("eventSourceARN", "")),
         event_name=record["eventName"],
@@ -136,7 +143,7 @@ def stream_change(record: dict[str, Any]) -> StreamChange:
         new_image=_plain(body["NewImage"]) if "NewImage" in body else None,
         old_image=_plain(body["OldImage"]) if "OldImage" in body else None,
         sequence_number=str(body["SequenceNumber"]),
-        created_at=datetime.fromtimestamp(float(created), UTC) if created else datetime.now(UTC),
+        created_at=datetime.fromtimestamp(created, UTC) if created else datetime.now(UTC),
     )
 
 

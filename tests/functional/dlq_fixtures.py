@@ -103,8 +103,8 @@ def _type_attribute(text: str) -> dict[str, Any]:
     return {"event_type": {"dataType": "String", "stringValue": event_type}}
 
 
-@pytest.fixture
-def ops(pipeline: Pipeline, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Ops:
+@pytest.fixture(name="ops")
+def ops_fixture(pipeline: Pipeline, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Ops:
     """The pipeline in moto, a local Target on it, and a temp state dir for the audit log."""
     monkeypatch.setenv("SLUICE_STATE_DIR", str(tmp_path / "state"))
     target = Target(pipeline.clients, pipeline.topology, local=True)

@@ -6,7 +6,7 @@ import json
 
 from sluice.ops.inspect import list_dlqs, show
 from tests.factories import placed, sns_wrapped
-from tests.functional.dlq_fixtures import Ops, cli, cli_json, ops  # noqa: F401
+from tests.functional.dlq_fixtures import Ops, cli, cli_json, ops_fixture  # noqa: F401
 
 
 def test_ls_lists_every_dlq_with_depth_age_and_source(ops: Ops) -> None:

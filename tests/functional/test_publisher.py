@@ -240,7 +240,7 @@ def test_fifo_sets_the_group_from_the_data_and_a_deterministic_dedup_id(sqs: Any
 def test_fifo_without_a_group_field_fails_before_any_call(sqs: Any) -> None:
     url = _queue(sqs, "ledger.fifo")
     calls = EntryFaults(sqs, "SendMessageBatch", fails=lambda _: False)
-    with pytest.raises(GroupingError, match="no group_by field is set for 'payment.captured'"):
+    with pytest.raises(GroupingError, match=r"no group_by field is set for 'payment\.captured'"):
         _publisher(sqs, url)[0].publish([payment("acct-a", 1)])
     with pytest.raises(GroupingError, match="has no data field 'customer' to group by"):
         _publisher(sqs, url, group_by={"payment.captured": "customer"})[0].publish(
@@ -280,3 +280,28 @@ def test_the_context_manager_raises_if_anything_was_not_published(sqs: Any) -> N
         "1 of 2 envelopes were not published (InternalError); see .result.failed"
     )
     assert caught.value.result.failed_ids == [doomed.id]
+
+
+def test_fifo_retries_never_overtake_later_messages_of_the_same_group(sqs: Any) -> None:
+    # GIVEN eleven payments; the tenth (acct-a) is refused once, the eleventh is acct-a too
+    url = _queue(sqs, "ledger.fifo")
+    envelopes = [payment(f"acct-{n}", 1) for n in range(9)]
+    envelopes += [payment("acct-a", 10), payment("acct-a", 11)]
+    refused = envelopes[9].id
+    faults = EntryFaults(
+        sqs, "SendMessageBatch", fails=lambda b: json.loads(b)["id"] == refused, times=1
+    )
+    publisher, _ = _publisher(sqs, url, group_by={"payment.captured": "account_id"})
+
+    # WHEN they are published
+    result = publisher.publish(envelopes)
+
+    # THEN the eleventh waited for the tenth, and acct-a's order held
+    assert [len(c) for c in faults.calls] == [10, 2]
+    assert result.ok and len(result.sent) == 11
+    acct_a = [
+        json.loads(m["Body"])["id"]
+        for m in _drain(sqs, url)
+        if m["Attributes"]["MessageGroupId"] == "acct-a"
+    ]
+    assert acct_a == [envelopes[9].id, envelopes[10].id]

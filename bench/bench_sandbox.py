@@ -1,0 +1,211 @@
+"""The sandbox end to end: orders/s from HTTP POST until every subscribed worker is done.
+
+Peer: moto's own SQS ceiling on the same server in the same run (send, receive, delete in
+batches of 10 on a shallow queue), expressed per order as 3 deliveries (inventory, receipts,
+audit). The sandbox can never beat it, since each order needs those deliveries and much
+more; the ratio says how much of moto's raw SQS speed the whole pipeline keeps. Full runs
+also save py-spy profiles of the moto server and of the sandbox process in bench/profiles/.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import statistics
+import subprocess
+import sys
+import threading
+import time
+from collections import Counter
+from pathlib import Path
+
+from bench.harness import Row, median_spread
+from events import ORDER_PLACED
+from sluice.local.logs import LogSink
+from sluice.local.report import percentile
+from sluice.local.sandbox import Sandbox
+from sluice.local.traffic import Client, place_orders, wait_until
+
+PROFILES = Path(__file__).resolve().parent / "profiles"
+DELIVERIES_PER_ORDER = 3
+CLIENT_THREADS = 8
+PACED_RATE = 10.0
+"""Orders/s for the latency-within-capacity run (what `sluice demo` sends)."""
+
+
+def run(quick: bool) -> list[Row]:
+    """Startup, then one e2e run of 500 orders (quick: 30) and moto's SQS ceiling."""
+    orders = 30 if quick else 500
+    startups: list[float] = []
+    for _ in range(0 if quick else 2):
+        with Sandbox(sink=LogSink(None)) as box:
+            startups.append(box.startup_s)
+    calls = _Calls()
+    with Sandbox(sink=LogSink(None), botocore_hooks=(("before-call", calls),)) as box:
+        startups.append(box.startup_s)
+        spies = [] if quick else _profile(box, seconds=15)
+        calls.count = 0
+        elapsed, latencies = _end_to_end(box, orders)
+        made = calls.count
+        for spy in spies:
+            spy.wait()
+        ceiling = _sqs_ceiling(box, messages=100 if quick else 1000)
+        _, paced = _end_to_end(box, 10 if quick else 100, rate=PACED_RATE)
+    if spies:
+        _summarize()
+    throughput = orders / elapsed
+    p50, p99 = statistics.median(latencies), percentile(latencies, 0.99)
+    start, start_spread = median_spread(startups)
+    note = (
+        f"{orders} orders, {CLIENT_THREADS} client threads, unpaced; {made / orders:.1f} AWS "
+        f"calls per order, moto served {made / elapsed:.0f} calls/s"
+    )
+    return [
+        Row(
+            "sandbox e2e throughput",
+            "orders/s",
+            throughput,
+            f"moto raw SQS ceiling ({DELIVERIES_PER_ORDER} deliveries/order)",
+            ceiling,
+            ">= 50 orders/s",
+            throughput >= 50,
+            note=note,
+        ),
+        Row(
+            "sandbox e2e latency p50",
+            "s",
+            p50,
+            "-",
+            None,
+            "< 1 s",
+            p50 < 1.0,
+            spread=f"min-max {min(latencies):.3g}-{max(latencies):.3g}",
+            runs=len(latencies),
+            note="HTTP POST -> every subscribed worker done",
+        ),
+        Row("sandbox e2e latency p99", "s", p99, "-", None, "", None, runs=len(latencies)),
+        Row(
+            f"sandbox e2e latency p50, paced {PACED_RATE:g} orders/s",
+            "s",
+            statistics.median(paced),
+            "-",
+            None,
+            "< 1 s",
+            statistics.median(paced) < 1.0,
+            spread=f"min-max {min(paced):.3g}-{max(paced):.3g}",
+            runs=len(paced),
+            note="a load within the sandbox's capacity, as `sluice demo` sends it",
+        ),
+        Row(
+            "sandbox startup",
+            "s",
+            start,
+            "-",
+            None,
+            "< 5 s",
+            start < 5.0,
+            spread=start_spread,
+            runs=len(startups),
+            note="moto child, provisioning, pollers, API",
+        ),
+    ]
+
+
+class _Calls:
+    """Counts the AWS calls the sandbox makes (a botocore ``before-call`` hook)."""
+
+    def __init__(self) -> None:
+        self.count = 0
+        self._lock = threading.Lock()
+
+    def __call__(self, **_: object) -> None:
+        with self._lock:
+            self.count += 1
+
+
+def _end_to_end(box: Sandbox, orders: int, rate: float = 10_000.0) -> tuple[float, list[float]]:
+    """Seconds from the first POST until every order is done, and each order's latency."""
+    subscribers = [s.name for s in box.registry.subscribers(ORDER_PLACED)]
+    began = time.time()
+    placed = place_orders(Client(box.api_url), orders, rate=rate, threads=CLIENT_THREADS)
+    if not wait_until(
+        lambda: all(box.tally.done_at(o.correlation_id, subscribers) for o in placed), 180
+    ):
+        missing = [
+            o.order_id for o in placed if not box.tally.done_at(o.correlation_id, subscribers)
+        ]
+        raise RuntimeError(f"{len(missing)} orders not done after 180 s, e.g. {missing[:3]}")
+    finished = [box.tally.done_at(o.correlation_id, subscribers) or 0.0 for o in placed]
+    return max(finished) - began, [f - o.posted_at for f, o in zip(finished, placed, strict=True)]
+
+
+def _sqs_ceiling(box: Sandbox, messages: int) -> float:
+    """Orders/s moto's SQS alone allows: send+receive+delete, 10 per call, shallow queue."""
+    assert box.clients is not None
+    sqs = box.clients.sqs
+    url = sqs.create_queue(QueueName="bench-ceiling")["QueueUrl"]
+    body = "x" * 600  # about an envelope's size
+    began = time.perf_counter()
+    for _ in range(messages // 10):
+        sqs.send_message_batch(
+            QueueUrl=url, Entries=[{"Id": str(i), "MessageBody": body} for i in range(10)]
+        )
+        got = sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10).get("Messages", [])
+        sqs.delete_message_batch(
+            QueueUrl=url,
+            Entries=[
+                {"Id": str(i), "ReceiptHandle": m["ReceiptHandle"]} for i, m in enumerate(got)
+            ],
+        )
+    per_second = messages / (time.perf_counter() - began)
+    return per_second / DELIVERIES_PER_ORDER
+
+
+def _profile(box: Sandbox, seconds: int) -> list[subprocess.Popen[bytes]]:
+    """py-spy (samples of GIL-holding threads) on the moto server and on this process."""
+    spy = shutil.which("py-spy") or str(Path(sys.executable).with_name("py-spy"))
+    if not Path(spy).exists() or box.server is None or box.server.pid is None:
+        return []
+    PROFILES.mkdir(exist_ok=True)
+    targets = {"moto": box.server.pid, "sandbox": os.getpid()}
+    return [
+        subprocess.Popen(
+            [
+                spy,
+                "record",
+                "--pid",
+                str(pid),
+                "--duration",
+                str(seconds),
+                "--rate",
+                "50",
+                "--gil",
+                "--format",
+                "raw",
+                "--output",
+                str(PROFILES / f".{name}.raw"),
+            ],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
+        for name, pid in targets.items()
+    ]
+
+
+def _summarize(top: int = 35) -> None:
+    """Each raw profile -> the functions where the most samples were, inclusive."""
+    for raw in PROFILES.glob(".*.raw"):
+        total, inclusive = 0, Counter[str]()
+        for line in raw.read_text().splitlines():
+            stack, _, count = line.rpartition(" ")
+            total += int(count)
+            for frame in {f.split(" (")[0] for f in stack.split(";")}:
+                inclusive[frame] += int(count)
+        lines = [
+            f"{raw.stem[1:]}: {total} samples of GIL-holding threads (py-spy --gil, 50 Hz)",
+            "share of samples (inclusive), function",
+            "",
+        ]
+        lines += [f"{n / max(total, 1):6.1%}  {name}" for name, n in inclusive.most_common(top)]
+        (PROFILES / f"sandbox_{raw.stem[1:]}.txt").write_text("\n".join(lines) + "\n")
+        raw.unlink()

@@ -1,0 +1,53 @@
+"""What every worker construct (and the API) is built from, passed down as one value."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+from aws_cdk import aws_lambda as lambda_
+from aws_cdk import aws_sqs as sqs
+
+from infra import nag
+from infra.event_bus import EventBus
+from infra.event_store import EventStore
+from infra.functions import FunctionKit
+from infra.monitoring import Monitoring
+from sluice.runtime import WorkerSpec
+from sluice.topology import Topology
+
+# What the runtime's idempotency store does: precheck, claim, settle, release.
+IDEMPOTENCY_ACTIONS = (
+    "dynamodb:GetItem",
+    "dynamodb:BatchGetItem",
+    "dynamodb:PutItem",
+    "dynamodb:BatchWriteItem",
+    "dynamodb:DeleteItem",
+)
+
+
+@dataclass(frozen=True)
+class Shared:
+    """The names, the function kit, the tables, the topic and the monitoring."""
+
+    topology: Topology
+    kit: FunctionKit
+    store: EventStore
+    bus: EventBus
+    monitoring: Monitoring
+
+    def grant(self, function: lambda_.Function, spec: WorkerSpec) -> None:
+        """Grant what the declaration says: idempotency, the tables it writes, publishing."""
+        if spec.idempotent:
+            self.store.table("idempotency").grant(function, *IDEMPOTENCY_ACTIONS)
+        for logical in spec.writes:
+            self.store.table(logical).grant_write_data(function)
+        if spec.publishes:
+            self.bus.topic.grant_publish(function)
+            nag.acknowledge(function.role or function, nag.KMS_DATA_KEYS)
+
+    def watch(
+        self, spec: WorkerSpec, function: lambda_.IFunction, queues: Mapping[str, sqs.IQueue]
+    ) -> None:
+        """Alarms and a dashboard row for the worker (``queues``: its queues by name)."""
+        self.monitoring.watch_worker(spec, function, self.kit.function_name(spec.name), queues)

@@ -1,0 +1,111 @@
+"""Two moto costs that grow with the data, cut to what a request touches (same results).
+
+Loaded only in the sandbox's moto child process (``server``); profiles in bench/profiles/.
+
+- TransactWriteItems: moto 5.2 backs up every table a transaction names with
+  ``copy.deepcopy`` (once per item), so each transaction costs O(items in the table). Here
+  only the items the transaction names, and each table's stream length, are kept, and
+  restored on failure. The server runs one DynamoDB request at a time, so nothing
+  interleaves with a transaction.
+- ReceiveMessage: moto checks each message's retention by computing *all* the queue's
+  attributes (which counts every message), so a receive costs O(messages x depth). Here
+  the retention period is read from the queue directly.
+"""
+
+from __future__ import annotations
+
+import copy
+from typing import Any
+
+_Snapshot = tuple[Any, Any, Any, Any]
+"""(table, hash value, range value, deep copy of the item or None)."""
+
+
+def install() -> None:
+    """Apply both."""
+    _transactions()
+    _retention()
+
+
+def _retention() -> None:
+    """Read a queue's retention period without computing every attribute of the queue."""
+    from moto.core.utils import unix_time
+    from moto.sqs.models import SQSBackend
+
+    def is_message_valid_based_on_retention_period(
+        self: Any, queue_name: str, message: Any
+    ) -> bool:
+        retention = int(self.get_queue(queue_name).message_retention_period)
+        return bool(retention + message.sent_timestamp / 1000 > unix_time())
+
+    SQSBackend.is_message_valid_based_on_retention_period = (  # type: ignore[method-assign]
+        is_message_valid_based_on_retention_period
+    )
+
+
+def _transactions() -> None:
+    """Replace moto's whole-table backup with a per-item one."""
+    from moto.dynamodb.models import DynamoDBBackend
+
+    original = DynamoDBBackend.transact_write_items
+
+    def transact_write_items(self: Any, transact_items: list[dict[str, Any]]) -> None:
+        snapshots, streams = _snapshot(self, transact_items)
+        tables = self.tables
+        self.tables = _NoBackup(tables)  # moto's own backup sees no table to copy
+        try:
+            original(self, transact_items)
+        except BaseException:
+            _restore(snapshots, streams)
+            raise
+        finally:
+            self.tables = tables
+
+    DynamoDBBackend.transact_write_items = transact_write_items  # type: ignore[method-assign]
+
+
+class _NoBackup(dict[str, Any]):
+    """The backend's tables, except that ``name in tables`` is False (only moto's backup
+    step asks that during a transaction; lookups use ``get``)."""
+
+    def __contains__(self, key: object) -> bool:
+        return False
+
+
+def _snapshot(backend: Any, transact_items: list[dict[str, Any]]) -> tuple[list[_Snapshot], Any]:
+    from moto.dynamodb.models.dynamo_type import DynamoType
+
+    snapshots: list[_Snapshot] = []
+    streams: dict[int, tuple[Any, int]] = {}
+    for entry in transact_items:
+        for op in entry.values():
+            table = backend.tables.get(op.get("TableName"))
+            if table is None:
+                continue
+            key = op.get("Key") or op.get("Item") or {}
+            if table.hash_key_attr not in key:
+                continue
+            hash_value = DynamoType(key[table.hash_key_attr])
+            range_attr = table.range_key_attr
+            range_value = DynamoType(key[range_attr]) if range_attr and range_attr in key else None
+            addressable = range_value is not None or not range_attr
+            current = table.get_item(hash_value, range_value) if addressable else None
+            snapshots.append((table, hash_value, range_value, copy.deepcopy(current)))
+            if table.stream_shard is not None:
+                streams.setdefault(id(table), (table.stream_shard, len(table.stream_shard.items)))
+    return snapshots, list(streams.values())
+
+
+def _restore(snapshots: list[_Snapshot], streams: list[tuple[Any, int]]) -> None:
+    for table, hash_value, range_value, before in reversed(snapshots):
+        if range_value is not None:
+            if before is None:
+                table.items.get(hash_value, {}).pop(range_value, None)
+            else:
+                table.items[hash_value][range_value] = before
+        elif before is None:
+            table.items.pop(hash_value, None)
+        else:
+            table.items[hash_value] = before
+    for shard, length in streams:
+        del shard.items[length:]

@@ -1,0 +1,491 @@
+"""Bad input per entry point: what arrives, the exact error, where the input ends up.
+
+This is the one list of bad input. Cases that already live next to an entry point's own
+tests are referenced in ``ELSEWHERE`` (run there, not copied here).
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field, replace
+from typing import Any
+
+from events import Envelope
+from tests.badinput.entries import Api, Entry, Import, Publish, Queue, Relay
+from tests.factories import REGION, cancelled, payment, placed, sns_wrapped
+
+ACCOUNT = "123456789012"
+TOPIC = f"arn:aws:sns:{REGION}:{ACCOUNT}:sluice-events"
+JSON = {"Content-Type": "application/json"}
+
+
+@dataclass(frozen=True)
+class Case:
+    """One bad input at one entry point."""
+
+    entry: Entry
+    id: str
+    given: Any
+    error: str
+    where: dict[str, int] = field(default_factory=dict)
+
+
+def envelope(base: Envelope[Any], drop: tuple[str, ...] = (), **changes: Any) -> str:
+    """An envelope's JSON with fields changed or dropped."""
+    doc = base.to_dict()
+    doc.update(changes)
+    for name in drop:
+        del doc[name]
+    return json.dumps(doc)
+
+
+def data(base: Envelope[Any], **changes: Any) -> str:
+    """An envelope's JSON with payload fields changed."""
+    doc = base.to_dict()
+    doc["data"] = {**doc["data"], **changes}
+    return json.dumps(doc)
+
+
+ORDER = placed("ord-1", sku="SKU-1")
+PAY = payment("acct-1", 500, payment_id="pay-1")
+LINE = {"sku": "SKU-1", "quantity": 1, "unit_price_cents": 100}
+
+
+def order_item(**fields: Any) -> dict[str, Any]:
+    """An orders-table item as written behind the API's back (DynamoDB JSON)."""
+    item: dict[str, Any] = {
+        "id": {"S": "ord-bad"},
+        "customer_id": {"S": "c"},
+        "status": {"S": "PLACED"},
+        "currency": {"S": "EUR"},
+        "correlation_id": {"S": "corr-bad"},
+        "items": {"L": [{"M": {k: _attr(v) for k, v in LINE.items()}}]},
+    }
+    item.update(fields)
+    return {k: v for k, v in item.items() if v is not None}
+
+
+def _attr(value: Any) -> dict[str, Any]:
+    return {"N": str(value)} if isinstance(value, int) else {"S": str(value)}
+
+
+def _line(**fields: Any) -> dict[str, Any]:
+    return {"L": [{"M": {k: _attr(v) for k, v in {**LINE, **fields}.items()}}]}
+
+
+def wrapped(message: str) -> str:
+    """An SNS notification (raw delivery off) whose Message is ``message``."""
+    note = json.loads(sns_wrapped(ORDER))
+    note["Message"] = message
+    return json.dumps(note)
+
+
+def named(event: Envelope[Any]) -> Envelope[Any]:
+    """The envelope with a fixed id, so errors naming it can be matched exactly."""
+    return replace(event, id="env-1")
+
+
+def export_line(**fields: Any) -> str:
+    """One line of a ``sluice dlq export`` file."""
+    doc = {"message_id": "m-1", "source": "sluice-audit-dlq", "body": ORDER.to_json()}
+    doc.update(fields)
+    return json.dumps(doc) + "\n"
+
+
+API, INV, REC, AUD, LED = (
+    Api(),
+    Queue("inventory"),
+    Queue("receipts"),
+    Queue("audit"),
+    Queue("ledger"),
+)
+RELAY, PUB, IMPORT = Relay(), Publish(), Import()
+DLQ = {"dlq": 1, "dlq_says_worker": 1}
+"""Dead-lettered as it came, by the worker that refused it; nothing left on the source."""
+STREAM = {"stream": 1, "failed_is_the_bad_one": 1, "published": 1}
+"""Only the bad record failed (the stream keeps it for the retries and the on-failure
+destination); the good order before it was published."""
+CALLER = {"caller": 1}
+"""Nothing sent: the caller still holds the envelope (raised, or returned as failed)."""
+KEPT = {"file_unchanged": 1}
+"""Nothing sent or audited; the export file is as it was."""
+GOOD = order_item(id={"S": "ord-good"}, correlation_id={"S": "corr-good"})
+
+CASES: list[Case] = [
+    # --- API (the validation matrix is tests/functional/test_api_bad_input.py) ---
+    Case(
+        API,
+        "cancel twice",
+        ("POST", "/orders/{cancelled}/cancel", None, {}),
+        "409 order {cancelled} is already CANCELLED; only PLACED orders can be cancelled",
+    ),
+    Case(
+        API,
+        "null body",
+        ("POST", "/orders", "null", JSON),
+        "400 the body must be a JSON object, got NoneType",
+    ),
+    Case(
+        API,
+        "number body",
+        ("POST", "/orders", "42", JSON),
+        "400 the body must be a JSON object, got int",
+    ),
+    Case(
+        API,
+        "negative price",
+        (
+            "POST",
+            "/orders",
+            json.dumps({"customer_id": "c", "items": [{**LINE, "unit_price_cents": -5}]}),
+            JSON,
+        ),
+        "400 items[0].unit_price_cents: must be at least 0, got -5",
+    ),
+    Case(
+        API,
+        "empty sku",
+        ("POST", "/orders", json.dumps({"customer_id": "c", "items": [{**LINE, "sku": ""}]}), JSON),
+        "400 items[0].sku: must have at least 1 characters, got 0",
+    ),
+    Case(
+        API,
+        "huge quantity",
+        (
+            "POST",
+            "/orders",
+            json.dumps({"customer_id": "c", "items": [{**LINE, "quantity": 10**30}]}),
+            JSON,
+        ),
+        f"400 items[0].quantity: must be at most 1000, got {10**30}",
+    ),
+    Case(
+        API,
+        "float quantity",
+        (
+            "POST",
+            "/orders",
+            json.dumps({"customer_id": "c", "items": [{**LINE, "quantity": 1.5}]}),
+            JSON,
+        ),
+        "400 items[0].quantity: must be an integer, got float",
+    ),
+    Case(
+        API,
+        "cancel reason too long",
+        ("POST", "/orders/{placed}/cancel", json.dumps({"reason": "x" * 501}), JSON),
+        "400 reason: must be a string of 1 to 500 characters",
+    ),
+    Case(
+        API,
+        "cancel reason empty",
+        ("POST", "/orders/{placed}/cancel", json.dumps({"reason": ""}), JSON),
+        "400 reason: must be a string of 1 to 500 characters",
+    ),
+    # --- queue workers (more in tests/functional/test_bad_records.py) ---
+    Case(
+        INV,
+        "empty body",
+        "",
+        "malformed_json: body is not JSON: Expecting value: line 1 column 1 (char 0)",
+        DLQ,
+    ),
+    Case(
+        INV,
+        "json null",
+        "null",
+        "invalid_envelope: an envelope must be a JSON object, got NoneType",
+        DLQ,
+    ),
+    Case(
+        INV,
+        "time not a timestamp",
+        envelope(ORDER, time="yesterday"),
+        "invalid_envelope: not an envelope: time: must be an RFC 3339 timestamp, got 'yesterday'",
+        DLQ,
+    ),
+    Case(
+        INV,
+        "empty id",
+        envelope(ORDER, id=""),
+        "invalid_envelope: not an envelope: id: must be a non-empty string, got ''",
+        DLQ,
+    ),
+    Case(
+        INV,
+        "no data",
+        envelope(ORDER, drop=("data",)),
+        "invalid_envelope: not an envelope: data: required field is missing",
+        DLQ,
+    ),
+    Case(
+        INV,
+        "zero quantity",
+        data(ORDER, items=[{**LINE, "quantity": 0}]),
+        "invalid_payload: data.items[0].quantity: must be at least 1, got 0",
+        DLQ,
+    ),
+    Case(
+        INV,
+        "no items",
+        data(ORDER, items=[]),
+        "invalid_payload: data.items: must have at least 1 items, got 0",
+        DLQ,
+    ),
+    Case(
+        INV,
+        "unknown payload field",
+        data(ORDER, coupon="FREE"),
+        "invalid_payload: data.coupon: unknown field",
+        DLQ,
+    ),
+    Case(
+        INV,
+        "version zero",
+        envelope(ORDER, version=0),
+        "invalid_envelope: not an envelope: version: must be an integer >= 1, got 0",
+        DLQ,
+    ),
+    Case(
+        REC,
+        "cancel reaches receipts",
+        cancelled("ord-1").to_json(),
+        "not_subscribed: worker 'receipts' does not subscribe to 'order.cancelled'",
+        DLQ,
+    ),
+    Case(
+        REC,
+        "sns message not json",
+        wrapped("<order/>"),
+        "malformed_json: body is not JSON: Expecting value: line 1 column 1 (char 0)",
+        DLQ,
+    ),
+    Case(
+        AUD,
+        "unknown type",
+        envelope(ORDER, type="order.shipped"),
+        "unknown_event_type: unknown event type 'order.shipped'; "
+        "known types: order.cancelled, order.placed, payment.captured",
+        DLQ,
+    ),
+    Case(
+        AUD,
+        "data not an object",
+        envelope(ORDER, data=[1, 2]),
+        "invalid_payload: data: must be an object, got array",
+        DLQ,
+    ),
+    Case(
+        LED,
+        "negative amount",
+        data(PAY, amount_cents=-5),
+        "invalid_payload: data.amount_cents: must be at least 1, got -5",
+        DLQ,
+    ),
+    Case(
+        LED,
+        "order on the ledger",
+        ORDER.to_json(),
+        "not_subscribed: worker 'ledger' does not subscribe to 'order.placed'",
+        DLQ,
+    ),
+    Case(
+        LED,
+        "fifo body not json",
+        "{",
+        "malformed_json: body is not JSON: "
+        "Expecting property name enclosed in double quotes: line 1 column 2 (char 1)",
+        DLQ,
+    ),
+    # --- relay: items written behind the API's back break the contract ---
+    Case(
+        RELAY,
+        "negative quantity",
+        [GOOD, order_item(items=_line(quantity=-1))],
+        "invalid_payload: data.items[0].quantity: must be at least 1, got -1",
+        STREAM,
+    ),
+    Case(
+        RELAY,
+        "fractional quantity",
+        [
+            GOOD,
+            order_item(
+                items={
+                    "L": [
+                        {
+                            "M": {
+                                "sku": {"S": "SKU-1"},
+                                "quantity": {"N": "1.5"},
+                                "unit_price_cents": {"N": "100"},
+                            }
+                        }
+                    ]
+                }
+            ),
+        ],
+        "invalid_payload: data.items[0].quantity: must be an integer, got float",
+        STREAM,
+    ),
+    Case(
+        RELAY,
+        "quantity as text",
+        [GOOD, order_item(items=_line(quantity="2"))],
+        "invalid_payload: data.items[0].quantity: must be an integer, got string",
+        STREAM,
+    ),
+    Case(
+        RELAY,
+        "no customer",
+        [GOOD, order_item(customer_id=None)],
+        "invalid_payload: data.customer_id: must be a string, got null",
+        STREAM,
+    ),
+    Case(
+        RELAY,
+        "bad currency",
+        [GOOD, order_item(currency={"S": "euro"})],
+        "invalid_payload: data.currency: must match [A-Z]{3}, got 'euro'",
+        STREAM,
+    ),
+    Case(
+        RELAY,
+        "items not a list",
+        [GOOD, order_item(items={"S": "SKU-1"})],
+        "invalid_payload: data.items: must be an array, got string",
+        STREAM,
+    ),
+    Case(
+        RELAY,
+        "price as text",
+        [GOOD, order_item(items=_line(unit_price_cents="cheap"))],
+        "invalid_payload: data.items[0].unit_price_cents: must be an integer, got string",
+        STREAM,
+    ),
+    # --- publisher (more in tests/functional/test_publisher.py) ---
+    Case(
+        PUB,
+        "group field empty",
+        (
+            "sluice-ledger.fifo",
+            [named(payment("", 5))],
+            {"group_by": {"payment.captured": "account_id"}},
+        ),
+        "GroupingError: envelope env-1 (payment.captured) "
+        "has no data field 'account_id' to group by",
+        CALLER,
+    ),
+    Case(
+        PUB,
+        "no such topic",
+        (TOPIC + "-gone", [placed()], {}),
+        "NotFound (sender fault: True)",
+        CALLER,
+    ),
+    Case(
+        PUB,
+        "no such queue",
+        (f"https://sqs.{REGION}.amazonaws.com/{ACCOUNT}/gone", [placed()], {}),
+        "AWS.SimpleQueueService.NonExistentQueue (sender fault: True)",
+        CALLER,
+    ),
+    Case(
+        PUB,
+        "buffered, to a missing queue",
+        (f"https://sqs.{REGION}.amazonaws.com/{ACCOUNT}/gone", [placed()], {"buffered": True}),
+        "PublishFailedError: 1 of 1 envelopes were not published "
+        "(AWS.SimpleQueueService.NonExistentQueue); see .result.failed",
+        CALLER,
+    ),
+    # --- replay import (more in tests/functional/test_dlq_export.py) ---
+    Case(
+        IMPORT,
+        "body is a number",
+        (export_line(body=5), "sluice-audit"),
+        "line 1: needs a string 'body' (write lines with `sluice dlq export`)",
+        KEPT,
+    ),
+    Case(
+        IMPORT,
+        "line is an array",
+        ("[1]\n", "sluice-audit"),
+        "line 1: needs a string 'body' (write lines with `sluice dlq export`)",
+        KEPT,
+    ),
+    Case(
+        IMPORT,
+        "attributes not an object",
+        (export_line(attributes=[1]), "sluice-audit"),
+        "line 1: attributes must be an object, got list",
+        KEPT,
+    ),
+    Case(
+        IMPORT,
+        "attribute without a type",
+        (export_line(attributes={"a": {"StringValue": "x"}}), "sluice-audit"),
+        "line 1: attribute 'a' needs a DataType and a value",
+        KEPT,
+    ),
+    Case(
+        IMPORT,
+        "binary attribute not base64",
+        (
+            export_line(attributes={"a": {"DataType": "Binary", "BinaryValue": "***"}}),
+            "sluice-audit",
+        ),
+        "line 1: Only base64 data is allowed",
+        KEPT,
+    ),
+    Case(
+        IMPORT,
+        "to an unknown topic",
+        (export_line(), TOPIC + "-gone"),
+        f"DestinationError: --to '{TOPIC}-gone': no such topic in AWS {REGION}",
+        KEPT,
+    ),
+    Case(
+        IMPORT,
+        "string attribute not text",
+        (export_line(attributes={"a": {"DataType": "String", "StringValue": 5}}), "sluice-audit"),
+        "line 1: attribute 'a' has neither StringValue nor BinaryValue",
+        KEPT,
+    ),
+]
+
+ELSEWHERE: dict[str, list[str]] = {
+    "api": [
+        # 35 requests: body shape and fields, media type, size, headers, routes and methods
+        "tests/functional/test_api_bad_input.py::"
+        "test_bad_input_is_refused_with_a_problem_and_changes_nothing",
+        "tests/functional/test_api_bad_input.py::test_a_body_marked_base64_that_is_not_is_400",
+        "tests/functional/test_api.py::test_same_key_with_another_body_is_409_and_changes_nothing",
+        "tests/functional/test_api.py::test_cancel_unknown_order_is_404_and_creates_nothing",
+    ],
+    "queue": [
+        # 8 bodies: not JSON, not an object, envelope fields, payload, unknown type and version
+        "tests/functional/test_bad_records.py::test_a_bad_record_lands_in_the_dlq_with_its_reason",
+        "tests/functional/test_bad_records.py::"
+        "test_an_event_the_worker_does_not_subscribe_to_is_dead_lettered",
+        "tests/functional/test_bad_records.py::"
+        "test_a_permanent_failure_that_cannot_reach_a_dlq_stays_on_its_queue",
+        "tests/functional/test_engine.py::"
+        "test_invocations_that_are_not_our_batches_raise_before_touching_anything",
+    ],
+    "relay": [
+        "tests/functional/test_relay.py::"
+        "test_a_stored_item_that_breaks_the_contract_fails_only_its_record",
+    ],
+    "publisher": [
+        "tests/functional/test_publisher.py::test_an_oversize_envelope_is_refused_before_any_call",
+        "tests/functional/test_publisher.py::test_fifo_without_a_group_field_fails_before_any_call",
+        "tests/functional/test_publisher_cli.py::test_bad_input_sends_nothing_and_says_where",
+        "tests/functional/test_publisher_cli.py::test_configuration_and_usage_errors_exit_2",
+    ],
+    "import": [
+        "tests/functional/test_dlq_export.py::"
+        "test_malformed_import_lines_are_skipped_with_the_reason",
+        "tests/functional/test_dlq_export.py::"
+        "test_import_to_a_missing_destination_or_file_is_an_error",
+    ],
+}
+"""Bad-input tests that live next to their entry point's other tests, by pytest node id."""

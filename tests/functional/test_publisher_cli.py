@@ -1,0 +1,122 @@
+"""``sluice publish`` against in-process moto: input forms, destinations, exit codes."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+import typer
+from typer.testing import CliRunner
+
+from sluice.commands import publish as command
+from sluice.target import Target
+from tests.conftest import Pipeline
+from tests.factories import order_data, payment, placed
+from tests.functional.faults import EntryFaults
+
+WHERE = "on AWS eu-west-1"
+
+
+@pytest.fixture
+def cli(pipeline: Pipeline, monkeypatch: pytest.MonkeyPatch) -> Any:
+    """Run ``sluice publish ...`` against the provisioned pipeline (its clients)."""
+    target = Target(pipeline.clients, pipeline.topology, local=False)
+    monkeypatch.setattr(command, "connect", lambda **_: target)
+    app = typer.Typer(add_completion=False)
+    app.callback()(lambda: None)
+    command.register(app)
+
+    def run(*args: str, stdin: str | None = None) -> Any:
+        return CliRunner().invoke(app, ["publish", *args], input=stdin)
+
+    return run
+
+
+def test_type_and_data_publish_one_event_to_the_topic(cli: Any, pipeline: Pipeline) -> None:
+    data = order_data("ord-cli")
+    result = cli("--type", "order.placed", "--data", json.dumps(data), "--correlation-id", "c-1")
+
+    assert result.exit_code == 0, result.output
+    assert result.output.strip() == (
+        f"published 1 of 1 envelope(s) to topic sluice-events {WHERE} in 1 call(s)"
+    )
+    [message] = pipeline.drain("sluice-receipts")
+    sent = json.loads(message["Body"])
+    assert (sent["type"], sent["data"]["order_id"], sent["correlation_id"]) == (
+        "order.placed",
+        "ord-cli",
+        "c-1",
+    )
+    assert sent["data"] == {**data, "currency": "EUR"}
+
+
+def test_a_jsonl_file_of_payments_goes_to_the_fifo_queue_grouped_by_account(
+    cli: Any, pipeline: Pipeline, tmp_path: Path
+) -> None:
+    # GIVEN 25 payments, data only, for two accounts
+    rows = [payment(f"acct-{n % 2}", n + 1).data for n in range(25)]
+    source = tmp_path / "payments.jsonl"
+    source.write_text("\n".join(json.dumps(r) for r in rows) + "\n")
+
+    # WHEN they are published to the ledger queue
+    result = cli(str(source), "--type", "payment.captured", "--to", "sluice-ledger.fifo")
+
+    # THEN 3 calls, grouped by the ledger worker's group_by (account_id)
+    assert result.exit_code == 0, result.output
+    assert "published 25 of 25 envelope(s) to queue sluice-ledger.fifo" in result.output
+    assert "in 3 call(s)" in result.output
+    got = pipeline.drain("sluice-ledger.fifo")
+    groups = {m["Attributes"]["MessageGroupId"] for m in got}
+    assert len(got) == 25 and groups == {"acct-0", "acct-1"}
+
+
+def test_envelopes_from_stdin_keep_their_ids(cli: Any, pipeline: Pipeline) -> None:
+    envelopes = [placed(), placed()]
+    result = cli("-", stdin=json.dumps([e.to_dict() for e in envelopes]))
+    assert result.exit_code == 0, result.output
+    ids = sorted(json.loads(m["Body"])["id"] for m in pipeline.drain("sluice-audit"))
+    assert ids == sorted(e.id for e in envelopes)
+
+
+def test_bad_input_sends_nothing_and_says_where(
+    cli: Any, pipeline: Pipeline, tmp_path: Path
+) -> None:
+    good, bad = payment("acct-1", 5).data, {**payment("acct-1", 5).data, "amount_cents": 0}
+    source = tmp_path / "payments.jsonl"
+    source.write_text(f"{json.dumps(good)}\n{json.dumps(bad)}\n")
+
+    result = cli(str(source), "--type", "payment.captured", "--to", "sluice-ledger.fifo")
+
+    assert result.exit_code == 2
+    assert "line 2: data.amount_cents: must be at least 1, got 0" in result.output
+    assert pipeline.drain("sluice-ledger.fifo") == []
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["--to", "nope"], "queue 'nope' does not exist in AWS eu-west-1"),
+        ([], "nothing to publish: give a FILE, `-` for stdin, or --type and --data"),
+        (["--type", "order.shipped", "--data", "{}"], "unknown event type 'order.shipped'"),
+        (["--type", "order.placed", "--data", "{"], "--data: not JSON"),
+    ],
+)
+def test_configuration_and_usage_errors_exit_2(cli: Any, args: list[str], message: str) -> None:
+    if args[:2] == ["--to", "nope"]:
+        args = [*args, "--type", "payment.captured", "--data", json.dumps(payment("a", 1).data)]
+    result = cli(*args)
+    assert result.exit_code == 2
+    assert message in result.output
+
+
+def test_envelopes_that_fail_after_retries_are_listed_and_exit_1(
+    cli: Any, pipeline: Pipeline
+) -> None:
+    doomed = placed()
+    EntryFaults(pipeline.clients.sns, "PublishBatch", fails=lambda b: doomed.id in b)
+    result = cli("-", stdin="\n".join(e.to_json() for e in (placed(), doomed)))
+    assert result.exit_code == 1
+    assert "published 1 of 2 envelope(s)" in result.output
+    assert f"failed {doomed.id}: InternalError injected (after 4 tries)" in result.output

@@ -1,0 +1,209 @@
+"""Crash safety: SIGKILL a replay of 500 messages anywhere, and nothing is lost.
+
+Each round starts ``sluice dlq replay --local`` in a subprocess against the sandbox's moto
+server (a child process, as ``sluice up`` runs it), kills it at a point spread over the
+move, then checks that every message is in the source DLQ or in the destination (or both:
+sent, not yet deleted) and that a second replay completes. Rounds alternate direction
+between two DLQs, so the 500 messages are seeded once (moto's SendMessage slows with
+depth). In-process ``mock_aws`` is never started here: it would wipe a threaded server.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import random
+import signal
+import subprocess
+import sys
+import time
+import uuid
+from collections import Counter
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import boto3
+import pytest
+
+from events import ORDER_PLACED, Envelope
+from sluice.local.provision import provision
+from sluice.local.server import MotoServer
+from sluice.runtime import Clients, discover
+from sluice.runtime.queues import REASON
+from sluice.target import SandboxState
+from sluice.topology import Topology
+from tests.factories import REGION, order_data
+
+MESSAGES = 500
+ROUNDS = 10
+HOLD_S = 1
+QUEUES = ("sluice-audit-dlq", "sluice-receipts-dlq")
+
+pytestmark = pytest.mark.timeout(480)
+
+
+@dataclass
+class Sandbox:
+    """A moto server with the pipeline provisioned, and the state file a replay attaches to."""
+
+    clients: Clients
+    state_dir: Path
+    urls: dict[str, str]
+
+    def seed(self, queue: str, count: int) -> set[str]:
+        """Put ``count`` dead-lettered envelopes on ``queue``; returns their ids."""
+        ids = set()
+        for start in range(0, count, 10):
+            entries = []
+            for n in range(start, min(count, start + 10)):
+                event = Envelope.new(ORDER_PLACED, order_data(f"o-{n}"), source="crash-test")
+                ids.add(event.id)
+                entries.append(
+                    {
+                        "Id": str(n - start),
+                        "MessageBody": event.to_json(),
+                        "MessageAttributes": {
+                            "event_type": {"DataType": "String", "StringValue": event.type},
+                            REASON: {"DataType": "String", "StringValue": "unhandled"},
+                        },
+                    }
+                )
+            self.clients.sqs.send_message_batch(QueueUrl=self.urls[queue], Entries=entries)
+        return ids
+
+    def ids(self, queue: str, *, dedupe: bool = False) -> list[str]:
+        """Envelope ids on ``queue`` (all left there, visible); ``dedupe`` deletes extra copies."""
+        sqs, url = self.clients.sqs, self.urls[queue]
+        held: list[dict[str, Any]] = []
+        while got := sqs.receive_message(
+            QueueUrl=url, MaxNumberOfMessages=10, VisibilityTimeout=60
+        ).get("Messages", []):
+            held += got
+        ids = [json.loads(m["Body"])["id"] for m in held]
+        seen: set[str] = set()
+        extra = [m for m, i in zip(held, ids, strict=True) if i in seen or seen.add(i)]
+        if dedupe:
+            self._batch(url, "delete_message_batch", extra, {})
+            held = [m for m in held if m not in extra]
+        self._batch(url, "change_message_visibility_batch", held, {"VisibilityTimeout": 0})
+        return ids
+
+    def depth(self, queue: str) -> int:
+        """Messages on ``queue``, visible or not."""
+        attrs = self.clients.sqs.get_queue_attributes(
+            QueueUrl=self.urls[queue],
+            AttributeNames=["ApproximateNumberOfMessages", "ApproximateNumberOfMessagesNotVisible"],
+        )["Attributes"]
+        return sum(int(v) for v in attrs.values())
+
+    def replay(self, source: str, destination: str) -> subprocess.Popen[str]:
+        """``sluice dlq replay`` in its own process, attached to this sandbox."""
+        command = [sys.executable, "-m", "sluice.cli", "dlq", "replay", source]
+        command += ["--to", destination, "--local", "--json", "--hold", str(HOLD_S)]
+        env = {**os.environ, "SLUICE_STATE_DIR": str(self.state_dir)}
+        return subprocess.Popen(
+            command, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+        )
+
+    @property
+    def audit(self) -> Path:
+        """The audit log the subprocesses append to."""
+        return self.state_dir / "replay-audit.jsonl"
+
+    def audited(self) -> int:
+        """Audit lines so far."""
+        return len(self.audit.read_text().splitlines()) if self.audit.exists() else 0
+
+    def _batch(
+        self, url: str, action: str, messages: list[dict[str, Any]], extra: dict[str, Any]
+    ) -> None:
+        for start in range(0, len(messages), 10):
+            entries = [
+                {"Id": str(i), "ReceiptHandle": m["ReceiptHandle"], **extra}
+                for i, m in enumerate(messages[start : start + 10])
+            ]
+            getattr(self.clients.sqs, action)(QueueUrl=url, Entries=entries)
+
+
+@pytest.fixture(scope="module")
+def sandbox(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Sandbox]:
+    """The sandbox's moto server on a free port, provisioned like ``sluice up`` does."""
+    server = MotoServer(region=REGION).start()
+    try:
+        session = boto3.session.Session(
+            aws_access_key_id="sandbox", aws_secret_access_key="sandbox", region_name=REGION
+        )
+        clients = Clients(session, endpoint_url=server.endpoint_url)
+        done = provision(clients, Topology(discover()))
+        state_dir = tmp_path_factory.mktemp("state")
+        SandboxState(endpoint_url=server.endpoint_url, api_url="", region=REGION).save(
+            state_dir / "sandbox.json"
+        )
+        yield Sandbox(clients, state_dir, done.queue_urls)
+    finally:
+        server.stop()
+
+
+def _finish(process: subprocess.Popen[str]) -> Any:
+    out, err = process.communicate(timeout=240)
+    assert process.returncode == 0, err
+    return json.loads(out)
+
+
+def _started(sandbox: Sandbox, process: subprocess.Popen[str], before: int) -> float:
+    """Wait for the first audited move; returns when it was seen."""
+    while sandbox.audited() == before and process.poll() is None:
+        time.sleep(0.005)
+    return time.monotonic()
+
+
+def test_sigkill_anywhere_loses_nothing(sandbox: Sandbox) -> None:
+    seed = int(os.environ.get("SLUICE_CRASH_SEED", uuid.uuid4().int % 10_000))
+    rng = random.Random(seed)
+    source, destination = QUEUES
+    expected = sandbox.seed(source, MESSAGES)
+    # A full run first: it must move everything, and it tells how long moving takes.
+    process = sandbox.replay(source, destination)
+    moving_from = _started(sandbox, process, 0)
+    report = _finish(process)
+    move_s = time.monotonic() - moving_from
+    assert report["counts"] == {"moved": MESSAGES, "skipped_by_filter": 0, "skipped": 0, "failed": 0}
+    assert sorted(sandbox.ids(destination)) == sorted(expected)
+    assert sandbox.audited() == MESSAGES
+    print(f"\nseed {seed}: full replay of {MESSAGES} moved in {move_s:.1f}s")
+
+    # Then ROUNDS runs killed at points spread over the move, each followed by a clean rerun.
+    points = [(i + rng.random()) / ROUNDS for i in range(ROUNDS)]
+    rng.shuffle(points)
+    for fraction in points:
+        source, destination = destination, source
+        before = sandbox.audited()
+        process = sandbox.replay(source, destination)
+        _started(sandbox, process, before)
+        time.sleep(fraction * move_s)
+        process.send_signal(signal.SIGKILL)
+        process.communicate(timeout=30)
+        audited = sandbox.audited() - before
+        time.sleep(HOLD_S + 0.3)  # what the dead process held becomes visible again
+
+        left, delivered = sandbox.ids(source), sandbox.ids(destination)
+        assert set(left) | set(delivered) == expected, "a message was lost"
+        both = set(left) & set(delivered)
+        assert len(both) <= 10, "more than one batch was sent but not deleted"
+        assert max(Counter(delivered).values()) == 1
+        # deleted from the DLQ only after its audit line was written
+        assert audited >= len(set(delivered) - set(left))
+
+        rerun = _finish(sandbox.replay(source, destination))
+        assert rerun["counts"]["failed"] == 0
+        assert rerun["counts"]["moved"] == len(left)
+        assert sandbox.depth(source) == 0
+        final = sandbox.ids(destination, dedupe=True)
+        assert set(final) == expected
+        assert len(final) == MESSAGES + len(both)  # the only copies: sent-not-deleted ones
+        print(
+            f"killed at {fraction:.2f} of the move: {len(delivered)} delivered, "
+            f"{len(left)} left, {len(both)} in both, {audited} audited"
+        )

@@ -1,0 +1,91 @@
+"""One synth per session: the real registry plus the test-declared workers, nag included."""
+
+from __future__ import annotations
+
+import json
+import os
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+# jsii and CDK caches stay inside the project (as the Makefile sets them), before jsii starts.
+os.environ.setdefault("JSII_RUNTIME_PACKAGE_CACHE_ROOT", str(ROOT / ".cache" / "jsii"))
+os.environ.setdefault("JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION", "20")
+os.environ.setdefault("JSII_SILENCE_WARNING_DEPRECATED_NODE_VERSION", "1")
+
+from aws_cdk import App  # noqa: E402
+from aws_cdk.assertions import Template  # noqa: E402
+
+from infra.app import build  # noqa: E402
+from sluice.runtime import Registry, discover  # noqa: E402
+from sluice.topology import Topology  # noqa: E402
+from tests.infra.extra_workers import EXTRA  # noqa: E402
+
+REGISTRY = discover().with_workers(*EXTRA)
+TOPOLOGY = Topology(REGISTRY)
+
+
+@dataclass
+class Synth:
+    """The synthesized app: its template (raw and as ``Template``) and the nag report."""
+
+    registry: Registry
+    topology: Topology
+    outdir: Path
+    raw: dict[str, Any]
+    template: Template
+    report: dict[str, Any]
+
+    def resources(self, kind: str) -> dict[str, dict[str, Any]]:
+        """Logical id -> resource, for every resource of ``kind``."""
+        return {k: v for k, v in self.raw["Resources"].items() if v["Type"] == kind}
+
+    def logical_id(self, kind: str, **properties: Any) -> str:
+        """The one resource of ``kind`` whose properties include ``properties``."""
+        found = [
+            k
+            for k, v in self.resources(kind).items()
+            if all(v["Properties"].get(p) == value for p, value in properties.items())
+        ]
+        assert len(found) == 1, f"{kind} {properties}: found {found}"
+        return found[0]
+
+    def queue_id(self, name: str) -> str:
+        """The logical id of the queue called ``name``."""
+        return self.logical_id("AWS::SQS::Queue", QueueName=name)
+
+    def function_id(self, name: str) -> str:
+        """The logical id of the function called ``name``."""
+        return self.logical_id("AWS::Lambda::Function", FunctionName=name)
+
+
+_FAILED: list[BaseException] = []
+
+
+@pytest.fixture(scope="session")
+def synth(tmp_path_factory: pytest.TempPathFactory) -> Synth:
+    """Synthesize once; a failed synth fails every test at once instead of synthesizing again.
+
+    cdk-nag findings fail ``synth()`` but the template and the report are written first,
+    so the nag test shows the findings while the template tests still run.
+    """
+    if _FAILED:
+        pytest.fail(f"the session's synth failed: {_FAILED[0]}")
+    outdir = tmp_path_factory.mktemp("cdk.out")
+    try:
+        app = App(outdir=str(outdir))
+        stack = build(app, REGISTRY)
+        try:
+            app.synth()
+        except RuntimeError as exc:
+            if "ValidationFailed" not in str(exc):
+                raise
+    except Exception as exc:
+        _FAILED.append(exc)
+        raise
+    raw = json.loads((outdir / f"{stack.artifact_id}.template.json").read_text())
+    report = json.loads((outdir / "validation-report.json").read_text())
+    return Synth(REGISTRY, TOPOLOGY, outdir, raw, Template.from_json(raw), report)

@@ -1,0 +1,44 @@
+"""Workers declared only by the infra tests: each must get its full set of resources."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from events import ORDER_CANCELLED, Envelope
+from sluice.runtime import Source, worker
+
+
+@worker(
+    subscribes=[ORDER_CANCELLED],
+    name="refunds",
+    batch_size=25,
+    batching_window_s=2,
+    max_invocations=3,
+    max_receive_count=3,
+    timeout_s=20,
+    memory_mb=512,
+    writes=("state",),
+    description="Test-only: refunds cancelled orders.",
+)
+def refunds(event: Envelope[Any]) -> None:
+    """Never runs: only its declaration matters to the infra."""
+
+
+@worker(
+    source=Source.STREAM,
+    table="orders",
+    name="mirror",
+    batch=True,
+    publishes=True,
+    idempotent=False,
+    batch_size=50,
+    retry_attempts=2,
+    max_record_age_s=600,
+    description="Test-only: a second stream reader of the orders table.",
+)
+def mirror(records: list[Envelope[Any]]) -> list[str]:
+    """Never runs: only its declaration matters to the infra."""
+    return []
+
+
+EXTRA = (refunds, mirror)

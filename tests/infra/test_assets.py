@@ -1,0 +1,166 @@
+"""The code asset ships exactly the runtime packages; the layer is pip-built; the CLI synths."""
+
+from __future__ import annotations
+
+import ast
+import json
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from aws_cdk import App
+
+from infra.app import build
+from infra.bundling import REQUIREMENTS, shipped_files
+from sluice.runtime import discover
+from tests.infra.conftest import REGISTRY, ROOT, Synth
+
+pytestmark = pytest.mark.infra
+
+OURS = {"events", "producers", "workers", "sluice", "infra", "tests", "bench"}
+# Provided by the Python 3.12 Lambda runtime, or by our layer (checked below).
+PROVIDED = {"boto3", "botocore", "s3transfer", "urllib3", "dateutil", "jmespath"}
+LAYERED = {"aws_lambda_powertools", "typing_extensions"}
+
+
+def asset_dir(synth: Synth, s3_key: str) -> Path:
+    return synth.outdir / f"asset.{s3_key.removesuffix('.zip')}"
+
+
+def code_dir(synth: Synth) -> Path:
+    functions = synth.resources("AWS::Lambda::Function").values()
+    keys = {f["Properties"]["Code"]["S3Key"] for f in functions}
+    assert len(keys) == 1, "every function runs from the one code asset"
+    return asset_dir(synth, keys.pop())
+
+
+def layer_dir(synth: Synth) -> Path:
+    (layer,) = synth.resources("AWS::Lambda::LayerVersion").values()
+    return asset_dir(synth, layer["Properties"]["Content"]["S3Key"])
+
+
+def files_under(root: Path) -> set[str]:
+    return {str(p.relative_to(root)) for p in root.rglob("*") if p.is_file()}
+
+
+def test_code_asset_holds_exactly_the_runtime_packages(synth: Synth) -> None:
+    code = code_dir(synth)
+    assert {p.name for p in code.iterdir()} == {"events", "producers", "workers", "sluice"}
+    assert {p.name for p in (code / "sluice").iterdir()} == {"__init__.py", "runtime"}
+    assert files_under(code) == {str(p) for p in shipped_files(ROOT)}
+    assert not any(f.endswith(".pyc") or "samples" in f for f in files_under(code))
+
+
+def test_every_handler_the_template_names_is_in_the_code_asset(synth: Synth) -> None:
+    code = code_dir(synth)
+    real = {f"sluice-{w.spec.name}" for w in discover()} | {"sluice-api"}
+    for function in synth.resources("AWS::Lambda::Function").values():
+        props = function["Properties"]
+        if props["FunctionName"] not in real:
+            continue  # the test-declared workers live in tests/, never shipped
+        module = props["Handler"].rsplit(".", 1)[0].replace(".", "/")
+        assert (code / f"{module}.py").is_file() or (code / module / "__init__.py").is_file()
+
+
+def imports(path: Path) -> set[str]:
+    """Absolute imports of a module, leaving out those under ``if TYPE_CHECKING:``."""
+    tree = ast.parse(path.read_text())
+    typing_only = {
+        id(node)
+        for branch in ast.walk(tree)
+        if isinstance(branch, ast.If) and "TYPE_CHECKING" in ast.unparse(branch.test)
+        for statement in branch.body
+        for node in ast.walk(statement)
+    }
+    found: set[str] = set()
+    for node in ast.walk(tree):
+        if id(node) in typing_only:
+            continue
+        if isinstance(node, ast.Import):
+            found |= {alias.name for alias in node.names}
+        elif isinstance(node, ast.ImportFrom) and node.level == 0 and node.module:
+            found.add(node.module)
+    return found
+
+
+def test_shipped_code_imports_only_what_the_function_has(synth: Synth) -> None:
+    code = code_dir(synth)
+    layer = layer_dir(synth) / "python"
+    stdlib = set(sys.stdlib_module_names)
+    for path in code.rglob("*.py"):
+        for name in imports(path):
+            top = name.split(".")[0]
+            where = f"{path.relative_to(code)} imports {name}"
+            if top in OURS:
+                module = code / name.replace(".", "/")
+                assert module.with_suffix(".py").is_file() or (module / "__init__.py").is_file(), (
+                    where
+                )
+            elif top in LAYERED:
+                assert (layer / top).exists() or (layer / f"{top}.py").exists(), where
+            else:
+                assert top in stdlib or top in PROVIDED, where
+
+
+def test_layer_is_the_pinned_requirements_built_for_the_lambda_platform(synth: Synth) -> None:
+    layer = layer_dir(synth) / "python"
+    assert (layer / "aws_lambda_powertools" / "__init__.py").is_file()
+    pins = [line for line in REQUIREMENTS.read_text().splitlines() if "==" in line]
+    for pin in pins:
+        name, version = pin.split("==")
+        assert (layer / f"{name.replace('-', '_')}-{version}.dist-info").is_dir(), pin
+    assert not (layer / "boto3").exists() and not (layer / "botocore").exists()
+    assert not list(layer.rglob("__pycache__"))
+    # Wheels only, for Linux on arm64 (any compiled module must say aarch64).
+    for compiled in layer.rglob("*.so"):
+        assert "aarch64" in compiled.name, compiled
+
+
+def test_prefix_context_must_be_a_valid_name_start() -> None:
+    with pytest.raises(ValueError, match="lowercase letters"):
+        build(App(context={"prefix": "Bad_Prefix"}), REGISTRY)
+
+
+@pytest.mark.skipif(
+    not (ROOT / "node_modules" / ".bin" / "cdk").exists() or not shutil.which("npx"),
+    reason="the CDK CLI is installed by `make install` (npm install)",
+)
+def test_npx_cdk_synth_works_offline_through_cdk_json(synth: Synth, tmp_path: Path) -> None:
+    # GIVEN the layer cache the session's synth filled, and no network at all
+    env = {
+        **os.environ,
+        "HTTPS_PROXY": "http://127.0.0.1:9",
+        "HTTP_PROXY": "http://127.0.0.1:9",
+        "npm_config_offline": "true",
+        "CDK_DISABLE_VERSION_CHECK": "1",
+        "XDG_CACHE_HOME": str(ROOT / ".cache"),
+        "npm_config_cache": str(ROOT / ".cache" / "npm"),
+    }
+    # WHEN the CLI synthesizes through cdk.json, with another prefix from the context
+    command = ["npx", "--no-install", "cdk", "synth", "--quiet", "--no-notices"]
+    command += ["-c", "prefix=sluice-dev", "-o", str(tmp_path)]
+    done = subprocess.run(
+        command, cwd=ROOT, env=env, capture_output=True, text=True, timeout=240, check=False
+    )
+    # THEN it wrote the stack, named by that prefix, for the real registry only
+    assert done.returncode == 0, done.stderr[-3000:]
+    template = json.loads((tmp_path / "Sluice.template.json").read_text())
+    names = {
+        r["Properties"]["FunctionName"]
+        for r in template["Resources"].values()
+        if r["Type"] == "AWS::Lambda::Function"
+    }
+    assert names == {f"sluice-dev-{w.spec.name}" for w in discover()} | {"sluice-dev-api"}
+    alarms = {
+        r["Properties"]["AlarmName"]: r["Properties"]["AlarmDescription"]
+        for r in template["Resources"].values()
+        if r["Type"] == "AWS::CloudWatch::Alarm"
+    }
+    assert alarms["sluice-dev-inventory-dlq"].endswith(
+        "First run: sluice dlq show sluice-dev-inventory-dlq --prefix sluice-dev"
+    )
+    report = json.loads((tmp_path / "validation-report.json").read_text())
+    assert [p["conclusion"] for p in report["pluginReports"]] == ["success"]
