@@ -14,6 +14,7 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
+from sluice.runtime import ConfigurationError
 from sluice.target import SandboxState, state_dir
 
 LogFile = Annotated[
@@ -50,7 +51,10 @@ def up(
     for sig in (signal.SIGINT, signal.SIGTERM):
         signal.signal(sig, lambda *_: stop.set())
     box = Sandbox(port=port, api_port=api_port, sink=LogSink(path, None if quiet else console))
-    box.start()
+    try:
+        box.start()
+    except OSError as exc:
+        raise ConfigurationError(f"cannot serve the API on --api-port {api_port}: {exc}") from None
     state_file = box.state(path).save()
     console.print(
         f"[bold green]sandbox up[/] in {box.startup_s:.1f} s: API [cyan]{box.api_url}[/], "

@@ -19,6 +19,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from sluice.runtime.errors import ConfigurationError
+
 FAKE_AWS = {
     "AWS_ACCESS_KEY_ID": "sandbox",
     "AWS_SECRET_ACCESS_KEY": "sandbox",
@@ -74,7 +76,11 @@ class MotoServer:
                 break
         if not line.startswith(READY):
             self.stop()
-            raise RuntimeError("the moto server did not start; run `python -m sluice.local.server`")
+            where = f"port {self.port}" if self.port else "a free port"
+            raise ConfigurationError(
+                f"the moto server did not start on 127.0.0.1, {where} (is it in use? try "
+                "another --port); `python -m sluice.local.server --port N` shows why"
+            )
         self.port = int(line.split()[1])
         return self
 

@@ -80,22 +80,22 @@ class StreamPoller:
         while not self._stop.is_set():
             try:
                 page = self.streams.get_records(ShardIterator=iterator, Limit=self.spec.batch_size)
-            except Exception as exc:  # the server is going away or busy: try again
+                records = [self.lambda_record(r) for r in page.get("Records", [])]
+                if records:
+                    self.deliver(shard_id, records, attempt=0)
+            except Exception as exc:  # server busy or going away: read the same records again
                 if not self._stop.is_set():
                     self.sink.event(
-                        "get records failed",
+                        "shard read failed; retrying from the checkpoint",
                         worker=self.spec.name,
                         correlation_id="-",
                         level="WARNING",
-                        error=str(exc),
+                        error=f"{type(exc).__name__}: {exc}",
                     )
-                    time.sleep(1)
+                    self._stop.wait(1)
                 continue
-            iterator = page.get("NextShardIterator") or iterator
-            records = [self.lambda_record(r) for r in page.get("Records", [])]
-            if records:
-                self.deliver(shard_id, records, attempt=0)
-            else:
+            iterator = page.get("NextShardIterator") or iterator  # checkpoint: batch handled
+            if not records:
                 self._stop.wait(IDLE_S)
 
     def lambda_record(self, record: dict[str, Any]) -> dict[str, Any]:
@@ -134,9 +134,9 @@ class StreamPoller:
                 return
             if result.error is None:
                 numbers = [_seq(r) for r in records]
-                lowest = min(int(n) for n in result.failed_ids if n in numbers)
-                records = records[numbers.index(str(lowest)) :]
-                self._note("checkpoint", records, attempt, sequence_number=str(lowest))
+                failing = [numbers.index(n) for n in result.failed_ids if n in numbers]
+                records = records[min(failing, default=0) :]  # unknown ids: retry it all
+                self._note("checkpoint", records, attempt, sequence_number=_seq(records[0]))
             if attempt >= self.spec.retry_attempts:
                 self.on_failure(shard_id, records, EXHAUSTED, result, attempt + 1)
                 return

@@ -40,7 +40,13 @@ class ImportReport:
 
 
 def export(
-    target: Target, name: str, path: Path, *, move: bool = False, audit: Path | None = None
+    target: Target,
+    name: str,
+    path: Path,
+    *,
+    move: bool = False,
+    audit: Path | None = None,
+    action: str = "export-move",
 ) -> int:
     """Append every message of the DLQ to ``path``; ``move`` deletes each once it is written."""
     found = find(target, name)
@@ -55,7 +61,6 @@ def export(
             os.fsync(out.fileno())
             count += len(batch)
             if log is not None:
-                action = "export-move"
                 log.record(
                     [
                         AuditEntry(action, found.dlq.name, str(path), m.message_id, m.envelope_id)
@@ -75,7 +80,7 @@ def backup_path(name: str) -> Path:
 def purge(target: Target, name: str, *, backup: Path | None, audit: Path | None = None) -> int:
     """Delete every message (each one written to ``backup`` first, unless it is None)."""
     if backup is not None:
-        return export(target, name, backup, move=True, audit=audit)
+        return export(target, name, backup, move=True, audit=audit, action="purge")
     found = find(target, name)
     log = AuditLog.open(target, audit)
     count = 0

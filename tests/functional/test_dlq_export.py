@@ -120,7 +120,7 @@ def test_purge_backs_up_first(ops: Ops, tmp_path: Path) -> None:
     [backup] = (ops.state / "backups").glob("sluice-inventory-dlq-*.jsonl")
     ids = [json.loads(line)["envelope_id"] for line in backup.read_text().splitlines()]
     assert sorted(ids) == sorted(e.id for e in events)
-    assert {a["action"] for a in ops.audit()} == {"export-move"}
+    assert {(a["action"], a["destination"]) for a in ops.audit()} == {("purge", str(backup))}
 
 
 def test_purge_yes_no_backup(ops: Ops) -> None:
