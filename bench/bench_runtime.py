@@ -42,8 +42,10 @@ def run(quick: bool) -> list[Row]:
     """Every foundation benchmark; ``quick`` takes a few seconds."""
     with sides() as both:
         rows = [
-            _io_bound(both, repeat=2 if quick else 15, threads=BATCH),
-            _io_bound(both, repeat=2 if quick else 15, threads=DEFAULT_THREADS),
+            *(
+                _io_bound(both, repeat=2 if quick else 15, threads=threads)
+                for threads in sorted({BATCH, DEFAULT_THREADS}, reverse=True)
+            ),
             _cpu_light(both, repeat=3 if quick else 40, idempotent=True),
             _cpu_light(both, repeat=10 if quick else 200, idempotent=False),
             *_idempotency_cost(both),

@@ -57,7 +57,7 @@ def adjust_stock(
 @worker(
     subscribes=[ORDER_PLACED, ORDER_CANCELLED],
     batch_size=10,
-    max_concurrency=8,
+    max_concurrency=10,
     writes=("state",),
     description="Reserves stock for placed orders and releases it for cancelled ones.",
 )

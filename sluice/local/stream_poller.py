@@ -18,6 +18,7 @@ from typing import Any
 from sluice.local.invocation import Result, invoke
 from sluice.local.logs import LogSink
 from sluice.runtime import Worker
+from sluice.runtime.records import lambda_stream_record
 
 IDLE_S = 0.05
 """Pause between GetRecords calls on a quiet shard."""
@@ -100,18 +101,7 @@ class StreamPoller:
 
     def lambda_record(self, record: dict[str, Any]) -> dict[str, Any]:
         """A GetRecords record -> the record Lambda hands a function."""
-        body = dict(record["dynamodb"])
-        created = body.get("ApproximateCreationDateTime")
-        if isinstance(created, datetime):
-            stamp = created if created.tzinfo else created.replace(tzinfo=UTC)
-            body["ApproximateCreationDateTime"] = stamp.timestamp()
-        return {
-            **record,
-            "eventVersion": "1.1",
-            "awsRegion": self.region,
-            "dynamodb": body,
-            "eventSourceARN": self.stream_arn,
-        }
+        return lambda_stream_record(record, self.stream_arn, self.region)
 
     def deliver(self, shard_id: str, records: list[dict[str, Any]], attempt: int) -> None:
         """Invoke until the batch succeeds or is handed to the on-failure destination."""

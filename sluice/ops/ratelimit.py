@@ -56,5 +56,6 @@ class TokenBucket:
 
 
 def batch_size(rate: float | None) -> int:
-    """Messages per send: 10 (the SQS/SNS limit), fewer when the rate is below 10/s."""
-    return 10 if rate is None else max(1, min(10, int(rate)))
+    """Messages per send: 10 (the SQS/SNS limit), or a tenth of the rate when that is less,
+    so that no one-second window holds more than ``rate`` + 10% sends."""
+    return 10 if rate is None else max(1, min(10, int(rate // 10)))

@@ -13,7 +13,6 @@ from __future__ import annotations
 import io
 import json
 import sys
-from datetime import UTC, datetime
 from typing import IO, Any, cast
 
 from botocore.exceptions import ClientError
@@ -26,7 +25,7 @@ from sluice.ops.reload import reload_records
 from sluice.ops.replay import Progress, ReplayOptions, ReplayReport
 from sluice.ops.scan import Scanner
 from sluice.runtime import Deps, Settings, Telemetry, Worker
-from sluice.runtime.records import DYNAMODB
+from sluice.runtime.records import lambda_stream_record
 from sluice.target import Target
 
 EMPTY_PAGES = 5
@@ -117,27 +116,10 @@ def reread(streams: Any, batch: StreamBatch, region: str) -> list[dict[str, Any]
             if int(record["dynamodb"]["SequenceNumber"]) > end:
                 iterator = None
                 break
-            found.append(lambda_record(record, batch.stream_arn, region))
+            found.append(lambda_stream_record(record, batch.stream_arn, region))
     if len(found) < batch.batch_size:
         raise StreamGoneError(_gone(batch, f"read {len(found)} of {batch.batch_size} records"))
     return found
-
-
-def lambda_record(record: dict[str, Any], stream_arn: str, region: str) -> dict[str, Any]:
-    """A GetRecords record -> the record Lambda hands a function."""
-    body = dict(record["dynamodb"])
-    created = body.get("ApproximateCreationDateTime")
-    if isinstance(created, datetime):
-        stamp = created if created.tzinfo else created.replace(tzinfo=UTC)
-        body["ApproximateCreationDateTime"] = stamp.timestamp()
-    return {
-        **record,
-        "eventSource": DYNAMODB,
-        "eventVersion": record.get("eventVersion", "1.1"),
-        "awsRegion": region,
-        "dynamodb": body,
-        "eventSourceARN": stream_arn,
-    }
 
 
 def redrive(worker: Worker, records: list[dict[str, Any]]) -> set[str]:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import random
+import time
 from typing import Any
 
 from botocore.exceptions import ClientError
@@ -29,15 +31,34 @@ class Effects:
     def transact(self, items: list[dict[str, Any]]) -> None:
         """Run TransactWriteItems; with a claim, the completion is the last item."""
         if self._store is None:
-            self._db.transact_write_items(TransactItems=items)
+            _write(self._db, items)
             return
         if self.committed:
             raise RuntimeError("a record's effects are committed once: use one transact() call")
         try:
-            self._db.transact_write_items(TransactItems=[*items, self._store.completion(self._key)])
+            _write(self._db, [*items, self._store.completion(self._key)])
         except ClientError as exc:
             reasons = exc.response.get("CancellationReasons") or []
             if reasons and reasons[-1].get("Code") == "ConditionalCheckFailed":
                 raise AlreadyAppliedError(self._key) from exc
             raise
         self.committed = True
+
+
+_CONFLICT_ATTEMPTS = 4
+
+
+def _write(db: Any, items: list[dict[str, Any]]) -> None:
+    """TransactWriteItems, retried (jittered) while it only lost a race to another
+    transaction on the same item: records of one batch often touch the same hot item."""
+    for attempt in range(_CONFLICT_ATTEMPTS):
+        try:
+            db.transact_write_items(TransactItems=items)
+            return
+        except ClientError as exc:
+            codes = {r.get("Code") for r in exc.response.get("CancellationReasons") or []}
+            if "TransactionConflict" not in codes or "ConditionalCheckFailed" in codes:
+                raise
+            if attempt == _CONFLICT_ATTEMPTS - 1:
+                raise
+            time.sleep(random.uniform(0.01, 0.05 * 2**attempt))

@@ -147,6 +147,26 @@ def stream_change(record: dict[str, Any]) -> StreamChange:
     )
 
 
+def lambda_stream_record(record: dict[str, Any], stream_arn: str, region: str) -> dict[str, Any]:
+    """A DynamoDB Streams GetRecords record -> the record Lambda hands a function.
+
+    Used by the sandbox's stream pollers and by the stream-failure replay.
+    """
+    body = dict(record["dynamodb"])
+    created = body.get("ApproximateCreationDateTime")
+    if isinstance(created, datetime):
+        stamp = created if created.tzinfo else created.replace(tzinfo=UTC)
+        body["ApproximateCreationDateTime"] = stamp.timestamp()
+    return {
+        **record,
+        "eventSource": DYNAMODB,
+        "eventVersion": record.get("eventVersion", "1.1"),
+        "awsRegion": region,
+        "dynamodb": body,
+        "eventSourceARN": stream_arn,
+    }
+
+
 def stream_event_id(table: str, keys: dict[str, Any], sequence_number: str) -> str:
     """A deterministic id: re-reading the same stream record yields the same id."""
     key = json.dumps(keys, sort_keys=True, separators=(",", ":"), default=str)

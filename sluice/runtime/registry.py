@@ -59,7 +59,7 @@ class WorkerSpec:
     """Event types delivered to the worker; None means every event (no filter policy)."""
     batch_size: int = 10
     batching_window_s: int = 0
-    max_concurrency: int = 8
+    max_concurrency: int = 10
     """Records of one batch in flight at once (threads). FIFO: groups in flight at once."""
     max_invocations: int = 5
     """Concurrent invocations the event source may run (ESM maximum concurrency, >= 2)."""
