@@ -41,7 +41,8 @@ def run(quick: bool) -> list[Row]:
         with Sandbox(sink=LogSink(None)) as box:
             startups.append(box.startup_s)
     calls = _Calls()
-    with Sandbox(sink=LogSink(None), botocore_hooks=(("before-call", calls),)) as box:
+    log = Path("bench/.out/sandbox.log")  # kept, so a run that misses an order can be traced
+    with Sandbox(sink=LogSink(log), botocore_hooks=(("before-call", calls),)) as box:
         startups.append(box.startup_s)
         spies = [] if quick else _profile(box, seconds=15)
         calls.count = 0
