@@ -21,6 +21,7 @@ from sluice.local.logs import LogSink
 from sluice.runtime import Worker
 from sluice.runtime.types import SqsMessageAttribute, SqsRecord
 
+DELETE_ATTEMPTS = 3
 WAIT_S = 1
 """Long-poll wait per receive: short, so stopping is quick."""
 
@@ -91,13 +92,18 @@ class SqsPoller:
             if got and left <= 0:
                 break
             wait = WAIT_S if not got else max(0, min(WAIT_S, int(left)))
-            got += self.sqs.receive_message(
-                QueueUrl=self.queue_url,
-                MaxNumberOfMessages=min(10, self.spec.batch_size - len(got)),
-                WaitTimeSeconds=wait,
-                AttributeNames=["All"],
-                MessageAttributeNames=["All"],
-            ).get("Messages", [])
+            try:
+                got += self.sqs.receive_message(
+                    QueueUrl=self.queue_url,
+                    MaxNumberOfMessages=min(10, self.spec.batch_size - len(got)),
+                    WaitTimeSeconds=wait,
+                    AttributeNames=["All"],
+                    MessageAttributeNames=["All"],
+                ).get("Messages", [])
+            except Exception:
+                if not got:
+                    raise
+                break  # deliver what we hold rather than strand it until its visibility ends
             if not got or self.spec.batching_window_s == 0:
                 break
         return got
@@ -146,14 +152,32 @@ class SqsPoller:
         )
 
     def _delete(self, records: list[SqsRecord]) -> None:
+        """Delete the successes, retrying entries SQS refused, as Lambda's poller does.
+
+        A message left undeleted comes back only after the visibility timeout (6 x the
+        function timeout), so a silently dropped delete looks like a stuck message.
+        """
         for start in range(0, len(records), 10):
-            chunk = records[start : start + 10]
-            self.sqs.delete_message_batch(
-                QueueUrl=self.queue_url,
-                Entries=[
-                    {"Id": str(i), "ReceiptHandle": r["receiptHandle"]} for i, r in enumerate(chunk)
-                ],
-            )
+            chunk = {str(i): r for i, r in enumerate(records[start : start + 10])}
+            for attempt in range(DELETE_ATTEMPTS):
+                answer = self.sqs.delete_message_batch(
+                    QueueUrl=self.queue_url,
+                    Entries=[
+                        {"Id": k, "ReceiptHandle": r["receiptHandle"]} for k, r in chunk.items()
+                    ],
+                )
+                chunk = {f["Id"]: chunk[f["Id"]] for f in answer.get("Failed", [])}
+                if not chunk:
+                    break
+                time.sleep(0.05 * 2**attempt)
+            for record in chunk.values():
+                self.sink.event(
+                    "delete failed; the message returns after its visibility timeout",
+                    worker=self.spec.name,
+                    correlation_id=correlation_of(record),
+                    level="WARNING",
+                    message_id=record["messageId"],
+                )
 
     def record(self, message: dict[str, Any]) -> SqsRecord:
         """A ReceiveMessage message -> a Lambda SQS event record."""
