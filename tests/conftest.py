@@ -36,10 +36,10 @@ def aws_env(monkeypatch: pytest.MonkeyPatch) -> None:
 
 @pytest.fixture
 def moto() -> Iterator[None]:
-    """In-process moto for the functional tier."""
-    from moto import mock_aws
+    """In-process moto for the functional tier, taking requests one at a time like the sandbox."""
+    from sluice.local.inprocess import serialized_mock_aws
 
-    with mock_aws():
+    with serialized_mock_aws():
         yield
 
 

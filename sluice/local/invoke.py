@@ -12,6 +12,7 @@ from typing import IO, Any
 import boto3
 
 from sluice.local.context import LambdaContext
+from sluice.local.inprocess import serialized_mock_aws
 from sluice.local.provision import provision
 from sluice.runtime import Clients, ConfigurationError, Deps, Settings, Telemetry, Worker, discover
 from sluice.target import connect
@@ -42,12 +43,10 @@ def load_event(source: str) -> dict[str, Any]:
 @contextmanager
 def in_process_moto(topology: Topology) -> Iterator[tuple[Clients, str]]:
     """In-process moto with the topology provisioned (for a sandbox-free invocation)."""
-    from moto import mock_aws
-
     session = boto3.session.Session(
         aws_access_key_id="sandbox", aws_secret_access_key="sandbox", region_name=REGION
     )
-    with mock_aws():
+    with serialized_mock_aws():
         clients = Clients(session)
         yield clients, provision(clients, topology).topic_arn
 

@@ -8,9 +8,9 @@ from typing import Any
 
 import boto3
 import pytest
-from moto import mock_aws
 
 from producers.api import OrdersApi, OrdersStore
+from sluice.local.inprocess import serialized_mock_aws
 from tests.factories import REGION
 from tests.functional.http_events import JSON, api_event, body, header, order_body
 from tests.functional.test_api import PROBLEM_KEYS, TABLE, items, orders_table, version  # noqa: F401
@@ -323,7 +323,7 @@ CASES: list[tuple[str, str, str, Any, dict[str, str], int, str]] = [
 @pytest.fixture(scope="module")
 def world() -> Iterator[tuple[OrdersApi, Any]]:
     """One moto and one orders table for the whole matrix (each case checks it is unchanged)."""
-    with mock_aws():
+    with serialized_mock_aws():
         db = orders_table(boto3.client("dynamodb", region_name=REGION, **CREDENTIALS))
         db.put_item(
             TableName=TABLE,
