@@ -14,8 +14,8 @@ import boto3
 
 from bench.harness import CallCounter, Row, compare, interleaved, scaled
 from bench.sides import envelopes
-from producers.publisher import Publisher, attributes
 from sluice.local.server import MotoServer
+from sluice.publisher import Publisher, attributes
 from sluice.runtime import Clients
 
 REGION = "eu-west-1"

@@ -16,12 +16,14 @@ from typing import Any
 
 import boto3
 
+from app import APP
 from bench.harness import Row, median_spread
-from events import ORDER_PLACED, Envelope
+from events import ORDER_PLACED
+from sluice.core import Envelope
 from sluice.local.provision import provision
 from sluice.local.server import MotoServer
 from sluice.ops.replay import ReplayOptions, replay
-from sluice.runtime import Clients, discover
+from sluice.runtime import Clients
 from sluice.target import Target
 from sluice.topology import Topology
 
@@ -39,7 +41,7 @@ def run(quick: bool) -> list[Row]:
             aws_access_key_id="bench", aws_secret_access_key="bench", region_name=REGION
         )
         clients = Clients(session, endpoint_url=server.endpoint_url)
-        topology = Topology(discover())
+        topology = Topology(APP)
         urls = provision(clients, topology).queue_urls
         target = Target(clients, topology, local=True)
         with tempfile.TemporaryDirectory() as tmp:

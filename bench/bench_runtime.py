@@ -16,7 +16,8 @@ from typing import Any
 from bench.coldstart import Probe, interleaved_probes
 from bench.harness import Row, compare, interleaved, scaled
 from bench.sides import TABLES, Pair, Sides, envelopes, invoke, sides, sqs_event
-from events import ORDER_CANCELLED, Envelope
+from events import ORDER_CANCELLED
+from sluice.core import Envelope
 from sluice.runtime import Source, WorkerSpec
 from workers.inventory import adjust_stock, inventory
 

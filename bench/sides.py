@@ -14,10 +14,11 @@ from aws_lambda_powertools import Logger
 
 from bench.harness import CallCounter, NullStream
 from bench.peers.powertools import PowertoolsWorker
-from events import ORDER_PLACED, Envelope
+from events import CATALOG, ORDER_PLACED
+from sluice.core import Envelope
 from sluice.local.server import MotoServer
 from sluice.runtime import Clients, Deps, Settings, Telemetry, Worker, worker
-from sluice.runtime.context import ENV_TABLES
+from sluice.runtime.context import table_variable
 
 REGION = "eu-west-1"
 TABLES = {"idempotency": "bench-idempotency", "state": "bench-state"}
@@ -69,6 +70,7 @@ class Sides:
     def pair(self, name: str, work: Work, *, idempotent: bool = True, threads: int = 10) -> Pair:
         """``work`` as a Sluice worker and as a Powertools worker."""
         declared = worker(
+            catalog=CATALOG,
             subscribes=[ORDER_PLACED],
             name=name,
             batch_size=10,
@@ -84,7 +86,7 @@ class Sides:
         clients = Clients(self.clients.session, endpoint_url=self.clients.endpoint_url)
         telemetry = Telemetry.for_worker(sluice.spec.name, stream=NullStream())
         telemetry.metrics_enabled = False
-        settings = Settings.from_env({ENV_TABLES[k]: v for k, v in TABLES.items()})
+        settings = Settings.from_env({table_variable(k): v for k, v in TABLES.items()})
         ours = Worker(spec=sluice.spec, fn=sluice.fn, catalog=sluice.catalog)
         ours.use(Deps(clients=clients, settings=settings, telemetry=telemetry))
         peer_client = peer_client or self.dynamodb()

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from events.catalog import Catalog, Contract
-from events.schema import rules
+from sluice.core.catalog import Catalog, Contract
+from sluice.core.schema import rules
 
 ORDER_PLACED = "order.placed"
 ORDER_CANCELLED = "order.cancelled"

@@ -9,8 +9,9 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from events import OrderPlaced, format_time, utc_now
-from events.schema import dump
+from events import OrderPlaced
+from sluice.core import format_time, utc_now
+from sluice.core.schema import dump
 
 PLACED = "PLACED"
 CANCELLED = "CANCELLED"

@@ -13,7 +13,8 @@ from pathlib import Path
 
 import boto3
 
-from sluice.runtime import Clients, ConfigurationError, discover
+from sluice.app import App, load_app
+from sluice.runtime import Clients, ConfigurationError
 from sluice.topology import DEFAULT_PREFIX, Topology
 
 STATE_DIR_ENV = "SLUICE_STATE_DIR"
@@ -91,9 +92,15 @@ class Target:
         )
 
 
-def connect(*, local: bool, prefix: str | None = None, state_file: Path | None = None) -> Target:
+def connect(
+    *,
+    local: bool,
+    prefix: str | None = None,
+    state_file: Path | None = None,
+    app: App | None = None,
+) -> Target:
     """A Target for the sandbox (``local``) or for AWS with the default credential chain."""
-    registry = discover()
+    app = app or load_app()
     if local:
         state = SandboxState.load(state_file)
         session = boto3.session.Session(
@@ -102,8 +109,8 @@ def connect(*, local: bool, prefix: str | None = None, state_file: Path | None =
             region_name=state.region,
         )
         clients = Clients(session, endpoint_url=state.endpoint_url)
-        return Target(clients, Topology(registry, prefix or state.prefix), True, state)
+        return Target(clients, Topology(app, prefix or state.prefix), True, state)
     session = boto3.session.Session()
     if not session.region_name:
         raise ConfigurationError("no AWS region configured: set AWS_REGION or use --local")
-    return Target(Clients(session), Topology(registry, prefix or DEFAULT_PREFIX), False)
+    return Target(Clients(session), Topology(app, prefix), False)

@@ -1,4 +1,5 @@
-"""Physical names and wiring derived from the registry: one source for infra, sandbox, ops.
+"""Physical names and wiring derived from the app declaration: one source for infra,
+sandbox and ops.
 
 The CDK app, ``sluice up`` and ``sluice dlq`` all ask this module what a queue, a DLQ or a
 table is called, so the sandbox and the cloud never disagree.
@@ -10,18 +11,12 @@ from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any
 
-from sluice.runtime.context import ENV_TABLES, ENV_TOPIC
-from sluice.runtime.registry import Registry, Source, WorkerSpec
+from sluice.app import App
+from sluice.runtime import Registry, Source, WorkerSpec
+from sluice.runtime.context import ENV_TOPIC, table_variable
 
 DEFAULT_PREFIX = "sluice"
 EVENT_TYPE_ATTRIBUTE = "event_type"
-TABLES = ("orders", "idempotency", "state")
-TABLE_KEYS: dict[str, tuple[str, ...]] = {
-    "orders": ("id",),
-    "idempotency": ("id",),
-    "state": ("pk", "sk"),
-}
-STREAM_TABLES = ("orders",)
 
 
 class DlqKind(StrEnum):
@@ -58,20 +53,25 @@ class WorkerQueues:
 
 
 class Topology:
-    """Names for everything, from a registry and a prefix (e.g. ``sluice`` or ``sluice-dev``)."""
+    """Names for everything, from an app and a prefix (e.g. ``sluice`` or ``sluice-dev``)."""
 
-    def __init__(self, registry: Registry, prefix: str = DEFAULT_PREFIX) -> None:
-        self.registry = registry
-        self.prefix = prefix
+    def __init__(self, app: App, prefix: str | None = None) -> None:
+        self.app = app
+        self.prefix = prefix or app.prefix
+
+    @property
+    def registry(self) -> Registry:
+        """The app's workers."""
+        return self.app.registry
 
     def table(self, logical: str) -> str:
-        """``orders`` -> ``sluice-orders``."""
-        return f"{self.prefix}-{logical}"
+        """``state`` -> ``sluice-state``."""
+        return f"{self.prefix}-{logical.replace('_', '-')}"
 
     @property
     def tables(self) -> dict[str, str]:
-        """Every logical table and its physical name."""
-        return {t: self.table(t) for t in TABLES}
+        """Every logical table (the app's and the idempotency table) and its physical name."""
+        return {t.name: self.table(t.name) for t in self.app.all_tables}
 
     @property
     def topic(self) -> str:
@@ -144,6 +144,6 @@ class Topology:
 
     def worker_environment(self, topic_arn: str) -> dict[str, str]:
         """The ``SLUICE_*`` variables every function (and the sandbox) runs with."""
-        env = {ENV_TABLES[t]: self.table(t) for t in TABLES}
+        env = {table_variable(logical): name for logical, name in self.tables.items()}
         env[ENV_TOPIC] = topic_arn
         return env

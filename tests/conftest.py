@@ -9,7 +9,8 @@ from typing import Any
 
 import pytest
 
-from sluice.runtime import Clients, Deps, Registry, Settings, Telemetry, Worker, discover
+from app import APP
+from sluice.runtime import Clients, Deps, Registry, Settings, Telemetry, Worker
 from sluice.topology import Topology
 from tests.factories import ACCOUNT, REGION
 
@@ -101,8 +102,8 @@ def pipeline(moto: None) -> Pipeline:
     """Every table, topic, queue and subscription of the registry, in in-process moto."""
     from sluice.local.provision import provision
 
-    registry = discover()
-    topology = Topology(registry)
+    registry = APP.registry
+    topology = Topology(APP)
     clients = Clients()
     provisioned = provision(clients, topology)
     return Pipeline(registry, topology, clients, provisioned, io.StringIO())

@@ -10,7 +10,8 @@ from functools import cache
 from importlib import resources
 from typing import Any
 
-from events import ORDER_CANCELLED, ORDER_PLACED, PAYMENT_CAPTURED, Envelope
+from events import ORDER_CANCELLED, ORDER_PLACED, PAYMENT_CAPTURED
+from sluice.core import Envelope
 
 REGION = "eu-west-1"
 ACCOUNT = "123456789012"

@@ -6,7 +6,8 @@ from typing import Any
 
 from botocore.exceptions import ClientError
 
-from events import Envelope, format_time
+from events import CATALOG
+from sluice.core import Envelope, format_time
 from sluice.runtime import Deps, worker
 from workers._dynamo import Transact, is_condition_failure
 
@@ -34,6 +35,7 @@ def append_entry(transact: Transact, table: str, event: Envelope[Any]) -> None:
 
 
 @worker(
+    catalog=CATALOG,
     batch_size=10,
     max_concurrency=10,
     writes=("state",),

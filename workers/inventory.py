@@ -12,7 +12,8 @@ from typing import Any
 
 from botocore.exceptions import ClientError
 
-from events import ORDER_CANCELLED, ORDER_PLACED, Envelope, LineItem
+from events import CATALOG, ORDER_CANCELLED, ORDER_PLACED, LineItem
+from sluice.core import Envelope
 from sluice.runtime import Deps, RetryableError, worker
 from workers._dynamo import Transact, is_condition_failure, number
 
@@ -55,6 +56,7 @@ def adjust_stock(
 
 
 @worker(
+    catalog=CATALOG,
     subscribes=[ORDER_PLACED, ORDER_CANCELLED],
     batch_size=10,
     max_concurrency=10,

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from botocore.exceptions import ClientError
 
-from events import PAYMENT_CAPTURED, Envelope, PaymentCaptured, format_time
+from events import CATALOG, PAYMENT_CAPTURED, PaymentCaptured
+from sluice.core import Envelope, format_time
 from sluice.runtime import Deps, PermanentError, Source, worker
 from workers._dynamo import Transact, cancelled_reasons, is_condition_failure, number
 
@@ -63,6 +64,7 @@ def apply_payment(transact: Transact, table: str, event: Envelope[PaymentCapture
 
 
 @worker(
+    catalog=CATALOG,
     subscribes=[PAYMENT_CAPTURED],
     source=Source.FIFO_QUEUE,
     group_by="account_id",

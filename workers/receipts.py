@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from botocore.exceptions import ClientError
 
-from events import ORDER_PLACED, Envelope, OrderPlaced, format_time
+from events import CATALOG, ORDER_PLACED, OrderPlaced
+from sluice.core import Envelope, format_time
 from sluice.runtime import Deps, worker
 from workers._dynamo import Transact, is_condition_failure, number
 
@@ -38,6 +39,7 @@ def write_receipt(transact: Transact, table: str, event: Envelope[OrderPlaced]) 
 
 
 @worker(
+    catalog=CATALOG,
     subscribes=[ORDER_PLACED],
     batch_size=10,
     max_concurrency=10,

@@ -22,7 +22,8 @@ from aws_lambda_powertools.utilities.idempotency import (
     idempotent_function,
 )
 
-from events import CATALOG, Envelope
+from events import CATALOG
+from sluice.core import Envelope
 
 TTL_S = 14 * 24 * 3600
 

@@ -12,7 +12,7 @@ from typing import Any
 from aws_lambda_powertools import Metrics
 
 from bench.peers.powertools import PowertoolsWorker
-from events import Envelope
+from sluice.core import Envelope
 
 
 def reserve(envelope: Envelope[Any]) -> None:

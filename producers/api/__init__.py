@@ -4,11 +4,25 @@ It writes to the ``orders`` table and nothing else: the table's stream and the r
 worker turn each write into events.
 """
 
+from collections.abc import Callable
+from typing import Any
+
+from aws_lambda_powertools import Logger
+
 from producers.api.app import OrdersApi
 from producers.api.problems import ApiProblem
 from producers.api.storage import OrdersStore
+from sluice.runtime import Clients, Settings
+
+ProxyHandler = Callable[[dict[str, Any], Any], dict[str, Any]]
 
 api = OrdersApi()
 handler = api.handler
 
-__all__ = ["ApiProblem", "OrdersApi", "OrdersStore", "api", "handler"]
+__all__ = ["ApiProblem", "OrdersApi", "OrdersStore", "api", "build", "handler"]
+
+
+def build(clients: Clients, settings: Settings, logger: Logger) -> ProxyHandler:
+    """One execution environment of the API on injected clients (what the sandbox runs)."""
+    store = OrdersStore(clients.dynamodb, settings.table("orders"))
+    return OrdersApi(store=store, logger=logger).handler

@@ -12,13 +12,14 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from events import MalformedJsonError, OrderPlaced, PayloadError, parse_json
-from events.schema import load
+from events import OrderPlaced
 from producers.api.problems import (
     InvalidRequest,
     PayloadTooLarge,
     UnsupportedMediaType,
 )
+from sluice.core import MalformedJsonError, PayloadError, parse_json
+from sluice.core.schema import load
 
 MAX_BODY_BYTES = 256 * 1024
 MAX_REASON = 500

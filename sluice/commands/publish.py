@@ -9,8 +9,9 @@ from typing import Annotated, Any
 
 import typer
 
-from events import CATALOG, ContractError, Envelope
-from producers.publisher import Publisher, PublisherError, PublishResult
+from events import CATALOG
+from sluice.core import ContractError, Envelope
+from sluice.publisher import Publisher, PublisherError, PublishResult
 from sluice.runtime import ConfigurationError
 from sluice.target import Target, connect
 

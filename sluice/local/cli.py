@@ -14,6 +14,7 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
+from sluice.app import load_app
 from sluice.runtime import ConfigurationError
 from sluice.target import SandboxState, state_dir
 
@@ -125,10 +126,9 @@ def graph(
 ) -> None:
     """The flow from the worker registry, as Mermaid (or DOT, or PNG/SVG drawn by Graphviz)."""
     from sluice.local import graph as draw
-    from sluice.runtime import discover
     from sluice.topology import Topology
 
-    flow = draw.flow(Topology(discover()))
+    flow = draw.flow(Topology(load_app()))
     if fmt in (GraphFormat.MERMAID, GraphFormat.DOT):
         text = draw.mermaid(flow) if fmt is GraphFormat.MERMAID else draw.dot(flow)
         if output is None:

@@ -8,7 +8,7 @@ import subprocess
 from dataclasses import dataclass, field
 
 from sluice.runtime import ConfigurationError, Source
-from sluice.topology import STREAM_TABLES, Topology
+from sluice.topology import Topology
 
 MERMAID_SHAPES = {
     "actor": ("([", "])"),
@@ -49,15 +49,17 @@ class Flow:
 def flow(topology: Topology) -> Flow:
     """Everything the registry declares, and what connects it."""
     out = Flow()
-    api = out.node("HTTP API", "actor")
-    out.edge(out.node("client", "actor"), api, "HTTP")
-    tables = {t: topology.table(t) for t in topology.tables}
-    out.edge(api, out.node(tables["orders"], "table"), "PutItem")
+    tables = topology.tables
+    if topology.app.api is not None:
+        api = out.node("HTTP API", "actor")
+        out.edge(out.node("client", "actor"), api, "HTTP")
+        for table in topology.app.api.tables:
+            out.edge(api, out.node(tables[table], "table"), "writes")
     topic = out.node(topology.topic, "topic")
     for spec in topology.registry.specs:
         worker = out.node(spec.name, "worker")
         if spec.source is Source.STREAM:
-            table = spec.table or STREAM_TABLES[0]
+            table = spec.table or ""
             out.edge(out.node(tables[table], "table"), worker, f"stream, batch {spec.batch_size}")
             failures = out.node(topology.stream_failure_queue(spec), "dlq")
             out.edge(worker, failures, f"on failure (after {spec.retry_attempts} retries)", True)

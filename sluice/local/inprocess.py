@@ -14,15 +14,17 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
 
+from moto import mock_aws
+from moto.core.botocore_stubber import BotocoreStubber
+
+# Importing moto registers its stubber on botocore's built-in handlers, so only sessions
+# created after this import are mocked: import this module before making clients.
 _LOCK = threading.RLock()
 
 
 @contextmanager
 def serialized_mock_aws() -> Iterator[None]:
     """``moto.mock_aws()``, with every request but SQS ReceiveMessage under one lock."""
-    from moto import mock_aws
-    from moto.core.botocore_stubber import BotocoreStubber
-
     original = BotocoreStubber.process_request
 
     def one_at_a_time(self: BotocoreStubber, request: Any) -> Any:

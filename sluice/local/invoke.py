@@ -11,10 +11,11 @@ from typing import IO, Any
 
 import boto3
 
+from sluice.app import load_app
 from sluice.local.context import LambdaContext
 from sluice.local.inprocess import serialized_mock_aws
 from sluice.local.provision import provision
-from sluice.runtime import Clients, ConfigurationError, Deps, Settings, Telemetry, Worker, discover
+from sluice.runtime import Clients, ConfigurationError, Deps, Settings, Telemetry, Worker
 from sluice.target import connect
 from sluice.topology import Topology
 
@@ -53,14 +54,15 @@ def in_process_moto(topology: Topology) -> Iterator[tuple[Clients, str]]:
 
 def invoke_once(name: str, event: dict[str, Any], *, local: bool, log: IO[str]) -> Any:
     """Run one invocation and return the handler's response (or Lambda's error document)."""
-    registry = discover()
+    app = load_app()
+    registry = app.registry
     declared = registry.get(name)
     if local:
         target = connect(local=True)
         return _call(
             declared, event, target.clients, target.topology, topic_arn=target.topic_arn(), log=log
         )
-    topology = Topology(registry)
+    topology = Topology(app)
     with in_process_moto(topology) as (clients, topic_arn):
         return _call(declared, event, clients, topology, topic_arn=topic_arn, log=log)
 

@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from sluice.runtime import Clients, Source, WorkerSpec
-from sluice.topology import STREAM_TABLES, TABLE_KEYS, Topology
+from sluice.topology import Topology
 
 DLQ_RETENTION_S = 14 * 24 * 3600
 
@@ -33,12 +33,15 @@ class Provisioned:
 def provision(clients: Clients, topology: Topology) -> Provisioned:
     """Create tables (with streams and TTL), topics, queues, DLQs and subscriptions."""
     db, sqs, sns = clients.dynamodb, clients.sqs, clients.sns
-    for logical, name in topology.tables.items():
-        _table(db, name, TABLE_KEYS[logical], stream=logical in STREAM_TABLES)
-    db.update_time_to_live(
-        TableName=topology.table("idempotency"),
-        TimeToLiveSpecification={"Enabled": True, "AttributeName": "expiration"},
-    )
+    tables = topology.app.all_tables
+    for table in tables:
+        name = topology.table(table.name)
+        _table(db, name, table.keys, stream=table.stream)
+        if table.ttl_attribute:
+            db.update_time_to_live(
+                TableName=name,
+                TimeToLiveSpecification={"Enabled": True, "AttributeName": table.ttl_attribute},
+            )
     topic_arn = sns.create_topic(Name=topology.topic)["TopicArn"]
     sns.create_topic(Name=topology.alarms_topic)
     done = Provisioned(topic_arn=topic_arn, tables=topology.tables)
@@ -50,9 +53,10 @@ def provision(clients: Clients, topology: Topology) -> Provisioned:
             )
         else:
             _worker_queues(clients, topology, spec, topic_arn, done)
-    for logical in STREAM_TABLES:
-        table = db.describe_table(TableName=topology.table(logical))["Table"]
-        done.stream_arns[logical] = table["LatestStreamArn"]
+    for table in tables:
+        if table.stream:
+            found = db.describe_table(TableName=topology.table(table.name))["Table"]
+            done.stream_arns[table.name] = found["LatestStreamArn"]
     return done
 
 

@@ -17,6 +17,7 @@ from typing import Any
 
 import boto3
 
+from sluice.app import App, load_app
 from sluice.local.http_front import ApiServer, ProxyHandler
 from sluice.local.logs import LoggedMetrics, LogSink
 from sluice.local.provision import Provisioned, provision
@@ -32,10 +33,9 @@ from sluice.runtime import (
     Settings,
     Source,
     Worker,
-    discover,
 )
 from sluice.target import SandboxState
-from sluice.topology import DEFAULT_PREFIX, Topology
+from sluice.topology import Topology
 
 REGION = "eu-west-1"
 
@@ -44,8 +44,9 @@ REGION = "eu-west-1"
 class Sandbox:
     """Start with ``start()`` (or ``with Sandbox(...) as box``); ``stop()`` undoes all of it."""
 
-    registry: Registry = field(default_factory=discover)
-    prefix: str = DEFAULT_PREFIX
+    app: App = field(default_factory=load_app)
+    prefix: str | None = None
+    """None: the app's own prefix."""
     port: int = 0
     api_port: int = 0
     sink: LogSink = field(default_factory=lambda: LogSink(None))
@@ -70,9 +71,14 @@ class Sandbox:
     startup_s: float = 0.0
 
     @property
+    def registry(self) -> Registry:
+        """The app's workers."""
+        return self.app.registry
+
+    @property
     def topology(self) -> Topology:
         """Names of everything."""
-        return Topology(self.registry, self.prefix)
+        return Topology(self.app, self.prefix)
 
     def start(self) -> Sandbox:
         """Server, resources, workers, pollers and API, in that order."""
@@ -91,10 +97,14 @@ class Sandbox:
             for item in self.registry:
                 self.workers[item.spec.name] = self._wire(item)
             self._start_pollers()
-            if self.serve_api:
+            if self.serve_api and (self.api_handler or self.app.api):
                 handlers = [self.api_handler] if self.api_handler else self._api_handlers()
                 self.api = ApiServer(
-                    handlers, self.sink, port=self.api_port, region=self.region, prefix=self.prefix
+                    handlers,
+                    self.sink,
+                    port=self.api_port,
+                    region=self.region,
+                    prefix=self.topology.prefix,
                 ).start()
         except BaseException:
             self.stop()
@@ -162,7 +172,7 @@ class Sandbox:
             endpoint_url=self.endpoint_url,
             api_url=self.api_url,
             region=self.region,
-            prefix=self.prefix,
+            prefix=self.topology.prefix,
             log_file=str(log_file) if log_file else None,
             pid=os.getpid(),
             started_at=self.started_at,
@@ -196,24 +206,27 @@ class Sandbox:
         )
 
     def _api_handlers(self) -> list[ProxyHandler]:
-        """The OrdersApi Lambda runs, one per execution environment, on the sandbox's table."""
+        """The app's API, one handler per execution environment, on the sandbox's tables."""
         from aws_lambda_powertools import Logger
 
-        from producers.api import OrdersApi, OrdersStore
-
-        assert self.clients is not None
-        store = OrdersStore(self.clients.dynamodb, self.topology.table("orders"))
+        api = self.app.api
+        assert api is not None and self.clients is not None
+        settings = Settings.from_env(self.environment())
         handlers: list[ProxyHandler] = []
         for index in range(self.api_environments):
             # A logger per environment: Powertools shares correlation keys per service name.
-            logger = Logger(service=f"api-{index + 1}", stream=self.sink, worker="api")  # type: ignore[arg-type]
+            logger = Logger(service=f"{api.name}-{index + 1}", stream=self.sink, worker=api.name)  # type: ignore[arg-type]
             logger.registered_handler.setStream(self.sink)  # type: ignore[attr-defined]
-            handlers.append(OrdersApi(store=store, logger=logger).handler)
+            handlers.append(api.factory(self.clients, settings, logger))
         return handlers
 
     def _start_pollers(self) -> None:
         assert self.clients is not None and self.provisioned is not None
-        common: dict[str, Any] = {"sink": self.sink, "region": self.region, "prefix": self.prefix}
+        common: dict[str, Any] = {
+            "sink": self.sink,
+            "region": self.region,
+            "prefix": self.topology.prefix,
+        }
         for item in self.workers.values():
             spec = item.spec
             poller: SqsPoller | StreamPoller

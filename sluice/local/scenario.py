@@ -7,9 +7,10 @@ from collections import Counter
 from dataclasses import dataclass, field
 from typing import Any
 
-from events import ORDER_PLACED, PAYMENT_CAPTURED, Envelope
-from producers.publisher import Publisher, PublishResult
+from events import ORDER_PLACED, PAYMENT_CAPTURED
+from sluice.core import Envelope
 from sluice.local.traffic import Order
+from sluice.publisher import Publisher, PublishResult
 
 POISON_REASON = "a negative quantity breaks the order.placed contract"
 

@@ -8,8 +8,8 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
-from events import ContractError, parse_json
-from events.envelope import envelope_from_dict
+from sluice.core import ContractError, parse_json
+from sluice.core.envelope import envelope_from_dict
 from sluice.runtime import queues
 from sluice.runtime.records import unwrap_sns
 

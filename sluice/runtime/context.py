@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 import threading
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -18,12 +19,13 @@ from sluice.runtime.middleware import ENV_MIDDLEWARE, Middleware, load_middlewar
 from sluice.runtime.queues import QueueOps
 from sluice.runtime.telemetry import Telemetry
 
-ENV_TABLES = {
-    "orders": "SLUICE_ORDERS_TABLE",
-    "idempotency": "SLUICE_IDEMPOTENCY_TABLE",
-    "state": "SLUICE_STATE_TABLE",
-}
 ENV_TOPIC = "SLUICE_EVENTS_TOPIC_ARN"
+_ENV_TABLE = re.compile(r"^SLUICE_([A-Z][A-Z0-9_]*)_TABLE$")
+
+
+def table_variable(logical: str) -> str:
+    """The variable that names a logical table: ``state`` -> ``SLUICE_STATE_TABLE``."""
+    return f"SLUICE_{logical.upper()}_TABLE"
 
 
 @dataclass(frozen=True)
@@ -37,7 +39,11 @@ class Settings:
     def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
         """Read ``SLUICE_*`` variables; absent ones fail only when first needed."""
         env = os.environ if environ is None else environ
-        tables = {name: env[var] for name, var in ENV_TABLES.items() if env.get(var)}
+        tables = {
+            found.group(1).lower(): value
+            for var, value in env.items()
+            if value and (found := _ENV_TABLE.match(var))
+        }
         return cls(tables=tables, topic_arn=env.get(ENV_TOPIC) or None)
 
     def table(self, logical: str) -> str:
@@ -45,7 +51,7 @@ class Settings:
         try:
             return self.tables[logical]
         except KeyError:
-            var = ENV_TABLES.get(logical, f"SLUICE_{logical.upper()}_TABLE")
+            var = table_variable(logical)
             raise ConfigurationError(
                 f"{var} is not set: the CDK app sets it on each function that uses the "
                 f"{logical!r} table, and `sluice up` sets it in the sandbox"

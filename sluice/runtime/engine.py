@@ -18,7 +18,7 @@ from dataclasses import dataclass, replace
 from enum import Enum
 from typing import TYPE_CHECKING, Any
 
-from events import ContractError, Envelope
+from sluice.core import ContractError, Envelope
 from sluice.runtime.effects import AlreadyAppliedError, Effects
 from sluice.runtime.errors import (
     BatchFailedError,

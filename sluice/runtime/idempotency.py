@@ -27,6 +27,8 @@ from botocore.exceptions import ClientError
 
 IN_PROGRESS = "IN_PROGRESS"
 COMPLETED = "COMPLETED"
+TTL_ATTRIBUTE = "expiration"
+"""The item attribute DynamoDB's TTL reads (epoch seconds); the table is declared with it."""
 _GET_CHUNK = 100
 _WRITE_CHUNK = 25
 _ATTEMPTS = 5
@@ -79,7 +81,7 @@ class IdempotencyStore:
 
 
 class DynamoDBIdempotencyStore(IdempotencyStore):
-    """The adapter: a DynamoDB table keyed on ``id`` with TTL on ``expiration``."""
+    """The adapter: a DynamoDB table keyed on ``id`` with TTL on ``TTL_ATTRIBUTE``."""
 
     def __init__(self, client: Any, table: str, *, ttl_s: int) -> None:
         self._client = client
@@ -94,7 +96,7 @@ class DynamoDBIdempotencyStore(IdempotencyStore):
                 self._table: {
                     "Keys": [{"id": {"S": k}} for k in unique[start : start + _GET_CHUNK]],
                     "ConsistentRead": True,
-                    "ProjectionExpression": "id, #s, in_progress_expiry, expiration",
+                    "ProjectionExpression": f"id, #s, in_progress_expiry, {TTL_ATTRIBUTE}",
                     "ExpressionAttributeNames": {"#s": "status"},
                 }
             }
@@ -102,7 +104,7 @@ class DynamoDBIdempotencyStore(IdempotencyStore):
                 answer = self._client.batch_get_item(RequestItems=request)
                 now = int(time.time())
                 for item in answer.get("Responses", {}).get(self._table, []):
-                    if int(item.get("expiration", {}).get("N", "0")) > now:
+                    if int(item.get(TTL_ATTRIBUTE, {}).get("N", "0")) > now:
                         found[item["id"]["S"]] = _seen(item)
                 request = answer.get("UnprocessedKeys") or {}
                 if not request:
@@ -119,10 +121,10 @@ class DynamoDBIdempotencyStore(IdempotencyStore):
                     "id": {"S": key},
                     "status": {"S": IN_PROGRESS},
                     "in_progress_expiry": {"N": str(in_progress_until_ms)},
-                    "expiration": {"N": str(now_ms // 1000 + self._ttl_s)},
+                    TTL_ATTRIBUTE: {"N": str(now_ms // 1000 + self._ttl_s)},
                 },
                 ConditionExpression=(
-                    "attribute_not_exists(id) OR expiration < :now_s "
+                    f"attribute_not_exists(id) OR {TTL_ATTRIBUTE} < :now_s "
                     "OR (#s = :in_progress AND in_progress_expiry < :now_ms)"
                 ),
                 ExpressionAttributeNames={"#s": "status"},
@@ -142,7 +144,7 @@ class DynamoDBIdempotencyStore(IdempotencyStore):
 
     def _completed_item(self, key: str) -> dict[str, Any]:
         expiration = str(int(time.time()) + self._ttl_s)
-        return {"id": {"S": key}, "status": {"S": COMPLETED}, "expiration": {"N": expiration}}
+        return {"id": {"S": key}, "status": {"S": COMPLETED}, TTL_ATTRIBUTE: {"N": expiration}}
 
     def complete(self, key: str) -> None:
         self._client.put_item(TableName=self._table, Item=self._completed_item(key))

@@ -13,7 +13,7 @@ import importlib
 from collections.abc import Sequence
 from typing import Any
 
-from events import Envelope
+from sluice.core import Envelope
 from sluice.runtime.errors import ConfigurationError
 
 ENV_MIDDLEWARE = "SLUICE_MIDDLEWARE"

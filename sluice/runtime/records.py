@@ -13,7 +13,7 @@ from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any
 
-from events import Catalog, Envelope, EnvelopeShapeError, parse_json
+from sluice.core import Catalog, Envelope, EnvelopeShapeError, parse_json
 from sluice.runtime.errors import InvalidEventError
 from sluice.runtime.registry import Source
 

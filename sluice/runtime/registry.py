@@ -1,9 +1,9 @@
 """Workers declare themselves next to their code; everything else reads the declarations.
 
 ``@worker(...)`` turns a function into a ``Worker``. It does no I/O and creates no client,
-so importing a worker module costs only its imports. ``discover()`` imports every module
-of the ``workers`` package and returns the ``Registry`` that the CDK app, the sandbox, the
-CLI and ``sluice graph`` all read: nobody writes the topology twice.
+so importing a worker module costs only its imports. ``discover(package)`` imports every
+module of an app's workers package and returns the ``Registry`` that the CDK app, the
+sandbox, the CLI and ``sluice graph`` all read: nobody writes the topology twice.
 """
 
 from __future__ import annotations
@@ -11,13 +11,12 @@ from __future__ import annotations
 import importlib
 import inspect
 import pkgutil
-import sys
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import TYPE_CHECKING, Any
 
-from events import CATALOG, Catalog
+from sluice.core import Catalog
 from sluice.runtime.errors import ConfigurationError
 
 if TYPE_CHECKING:
@@ -110,7 +109,7 @@ class Worker:
 
     spec: WorkerSpec
     fn: Callable[..., Any]
-    catalog: Catalog = field(default=CATALOG)
+    catalog: Catalog
     _deps: Deps | None = field(default=None, repr=False)
     _wants_deps: bool = field(init=False, repr=False)
 
@@ -146,13 +145,16 @@ class Worker:
 
 def worker(
     *,
+    catalog: Catalog,
     subscribes: Iterable[str] | None = None,
     source: Source = Source.SNS_QUEUE,
     name: str | None = None,
-    catalog: Catalog = CATALOG,
     **settings: Any,
 ) -> Callable[[Callable[..., Any]], Worker]:
     """Declare a worker. See ``WorkerSpec`` for every setting and its default.
+
+    ``catalog`` is the app's ``Catalog``: the contracts the worker's records are decoded
+    and checked against (``subscribes`` must name types it knows).
 
     The function takes ``(event)`` or ``(event, deps)``; with ``batch=True`` it takes the
     list of envelopes instead and returns the ids of those that failed.
@@ -183,7 +185,7 @@ def _check(spec: WorkerSpec, catalog: Catalog) -> None:
         if unknown:
             raise ConfigurationError(
                 f"{where} subscribes to {unknown}, which the catalog does not know: "
-                f"add a Contract to events/ first (known: {sorted(catalog.types)})"
+                f"add a Contract to the app's catalog first (known: {sorted(catalog.types)})"
             )
     limit = 10 if spec.source.is_fifo else 10_000
     if not 1 <= spec.batch_size <= limit:
@@ -257,7 +259,7 @@ class Registry:
         return Registry([*self, *extra])
 
 
-def discover(package: str = "workers") -> Registry:
+def discover(package: str) -> Registry:
     """Import every module of ``package`` and collect the workers they declare.
 
     Each worker module must expose ``handler = <worker>.handler``, because that is the
@@ -282,12 +284,3 @@ def discover(package: str = "workers") -> Registry:
                 )
             found.append(item)
     return Registry(found)
-
-
-def loaded_worker(name: str, package: str = "workers") -> Worker:
-    """The worker ``name`` from an already imported or importable ``package.name`` module."""
-    module = sys.modules.get(f"{package}.{name}") or importlib.import_module(f"{package}.{name}")
-    for value in vars(module).values():
-        if isinstance(value, Worker) and value.spec.name == name:
-            return value
-    raise ConfigurationError(f"{module.__name__} declares no worker named {name!r}")

@@ -10,7 +10,7 @@ import json
 from dataclasses import dataclass, field, replace
 from typing import Any
 
-from events import Envelope
+from sluice.core import Envelope
 from tests.badinput.entries import Api, Entry, Import, Publish, Queue, Relay
 from tests.factories import REGION, cancelled, payment, placed, sns_wrapped
 

@@ -14,12 +14,12 @@ from pathlib import Path
 from typing import Any, Protocol
 
 from producers.api import OrdersApi, OrdersStore
-from producers.publisher import Publisher, PublisherError, PublishFailedError
 from sluice.local.logs import LogSink
 from sluice.local.sqs_poller import SqsPoller
 from sluice.local.stream_poller import StreamPoller
 from sluice.ops.errors import OpsError
 from sluice.ops.export import import_file
+from sluice.publisher import Publisher, PublisherError, PublishFailedError
 from sluice.runtime import ConfigurationError, SluiceError
 from sluice.target import Target
 from tests.conftest import Pipeline

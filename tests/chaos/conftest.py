@@ -12,9 +12,10 @@ from typing import Any
 import boto3
 import pytest
 
+from app import APP
 from sluice.local.logs import LogSink
 from sluice.local.sandbox import Sandbox
-from sluice.runtime import Middleware, Registry, Source, Worker, discover
+from sluice.runtime import Middleware, Registry, Source, Worker
 from tests.chaos.faults import CrashFaults, PoisonFaults, TransientFaults
 from tests.chaos.hooks import Duplicates, Hook, RelayFaults, Throttles
 from tests.chaos.world import World
@@ -61,7 +62,7 @@ class Faults:
 def chaos_registry() -> Registry:
     """The shipped workers, with a short timeout so crashed batches come back quickly."""
     made = []
-    for item in discover():
+    for item in APP.registry:
         spec = item.spec
         if spec.source is not Source.STREAM:
             spec = replace(spec, timeout_s=TIMEOUT_S, timeout_margin_s=1.0)
@@ -101,7 +102,7 @@ def chaos(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Chaos]:
     sink = LogSink(tmp_path_factory.mktemp("chaos") / "sandbox.log")
     sink.listeners.append(hops)
     box = Sandbox(
-        registry=chaos_registry(),
+        app=APP.with_registry(chaos_registry()),
         sink=sink,
         middleware=faults.middleware(),
         botocore_hooks=faults.hooks(),

@@ -12,7 +12,7 @@ import threading
 from collections import Counter
 from typing import Any
 
-from events import Envelope
+from sluice.core import Envelope
 from sluice.runtime import Middleware, PermanentError, RetryableError
 
 

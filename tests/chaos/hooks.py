@@ -15,7 +15,7 @@ from typing import Any
 
 from botocore.awsrequest import AWSResponse
 
-from producers.publisher import RetryPolicy
+from sluice.publisher import RetryPolicy
 from tests.chaos.faults import Counts, share
 
 Hook = tuple[str, Callable[..., Any]]

@@ -12,7 +12,7 @@ import pytest
 import typer
 from typer.testing import CliRunner, Result
 
-from events import Envelope
+from sluice.core import Envelope
 from sluice.ops.cli import register
 from sluice.runtime.queues import DeadLetter, QueueOps
 from sluice.runtime.records import Inbound

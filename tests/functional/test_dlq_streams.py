@@ -6,9 +6,10 @@ import json
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from events import OrderPlaced, format_time
-from events.schema import load
+from events import OrderPlaced
 from producers.orders import order_item
+from sluice.core import format_time
+from sluice.core.schema import load
 from sluice.ops.replay import ReplayOptions
 from sluice.ops.streams import replay_stream_failures
 from sluice.runtime import stream_event_id

@@ -9,7 +9,8 @@ from typing import Any
 
 import pytest
 
-from events import ORDER_PLACED, PAYMENT_CAPTURED, Envelope
+from events import CATALOG, ORDER_PLACED, PAYMENT_CAPTURED
+from sluice.core import Envelope
 from sluice.runtime import (
     BatchFailedError,
     InvalidEventError,
@@ -33,7 +34,7 @@ def wire(pipeline: Pipeline, declared: Worker) -> Worker:
 
 def test_partial_failure_reports_exactly_the_failed_records(pipeline: Pipeline) -> None:
     # GIVEN a worker that fails one order of three
-    @worker(subscribes=[ORDER_PLACED], name="picky")
+    @worker(catalog=CATALOG, subscribes=[ORDER_PLACED], name="picky")
     def picky(event: Envelope[Any]) -> None:
         if event.data.order_id == "bad":
             raise RetryableError("not now")
@@ -46,7 +47,7 @@ def test_partial_failure_reports_exactly_the_failed_records(pipeline: Pipeline) 
 
 
 def test_every_record_failing_fails_the_invocation(pipeline: Pipeline) -> None:
-    @worker(subscribes=[ORDER_PLACED], name="broken")
+    @worker(catalog=CATALOG, subscribes=[ORDER_PLACED], name="broken")
     def broken(event: Envelope[Any]) -> None:
         raise RuntimeError("database on fire")
 
@@ -59,7 +60,7 @@ def test_records_of_a_standard_queue_run_concurrently(pipeline: Pipeline) -> Non
     # GIVEN a barrier that opens only when 5 records are in flight at once
     barrier = threading.Barrier(5, timeout=10)
 
-    @worker(subscribes=[ORDER_PLACED], name="parallel", max_concurrency=5)
+    @worker(catalog=CATALOG, subscribes=[ORDER_PLACED], name="parallel", max_concurrency=5)
     def parallel(event: Envelope[Any]) -> None:
         barrier.wait()
 
@@ -72,6 +73,7 @@ def test_fifo_failure_skips_the_rest_of_its_group_only(pipeline: Pipeline) -> No
     seen: list[str] = []
 
     @worker(
+        catalog=CATALOG,
         subscribes=[PAYMENT_CAPTURED],
         source=Source.FIFO_QUEUE,
         group_by="account_id",
@@ -96,7 +98,7 @@ def test_fifo_failure_skips_the_rest_of_its_group_only(pipeline: Pipeline) -> No
 
 
 def test_permanent_error_goes_to_the_dlq_with_its_reason(pipeline: Pipeline) -> None:
-    @worker(subscribes=[ORDER_PLACED], name="strict")
+    @worker(catalog=CATALOG, subscribes=[ORDER_PLACED], name="strict")
     def strict(event: Envelope[Any]) -> None:
         raise PermanentError("customer is blocked", reason="business_rule")
 
@@ -108,7 +110,7 @@ def test_permanent_error_goes_to_the_dlq_with_its_reason(pipeline: Pipeline) -> 
     ok = sqs_record(placed(), queue=QUEUE)
 
     # a permanent failure is handled: it is not reported for retry
-    @worker(subscribes=[ORDER_PLACED], name="strict_some")
+    @worker(catalog=CATALOG, subscribes=[ORDER_PLACED], name="strict_some")
     def strict_some(e: Envelope[Any]) -> None:
         if e.id == event.id:
             strict.fn(e)
@@ -136,7 +138,13 @@ def test_too_little_time_left_leaves_records_unstarted(pipeline: Pipeline) -> No
 
     started: list[str] = []
 
-    @worker(subscribes=[ORDER_PLACED], name="slow", max_concurrency=1, timeout_margin_s=3)
+    @worker(
+        catalog=CATALOG,
+        subscribes=[ORDER_PLACED],
+        name="slow",
+        max_concurrency=1,
+        timeout_margin_s=3,
+    )
     def slow(event: Envelope[Any]) -> None:
         started.append(event.data.order_id)
 
@@ -163,7 +171,7 @@ def test_retries_back_off_by_receive_count(pipeline: Pipeline) -> None:
         lambda params, **_: calls.append(params),
     )
 
-    @worker(subscribes=[ORDER_PLACED], name="flaky", backoff_base_s=4)
+    @worker(catalog=CATALOG, subscribes=[ORDER_PLACED], name="flaky", backoff_base_s=4)
     def flaky(event: Envelope[Any]) -> None:
         raise RetryableError("later")
 
@@ -176,7 +184,7 @@ def test_retries_back_off_by_receive_count(pipeline: Pipeline) -> None:
 
 
 def test_correlation_ids_stay_with_their_records_across_threads(pipeline: Pipeline) -> None:
-    @worker(subscribes=[ORDER_PLACED], name="chatty", max_concurrency=8)
+    @worker(catalog=CATALOG, subscribes=[ORDER_PLACED], name="chatty", max_concurrency=8)
     def chatty(event: Envelope[Any], deps: Any) -> None:
         deps.telemetry.logger.info("working", extra={"order_id": event.data.order_id})
 
@@ -196,7 +204,9 @@ def test_correlation_ids_stay_with_their_records_across_threads(pipeline: Pipeli
 def test_stream_worker_checkpoints_at_the_first_failure(pipeline: Pipeline) -> None:
     seen: list[str] = []
 
-    @worker(source=Source.STREAM, table="orders", name="streamer", idempotent=False)
+    @worker(
+        catalog=CATALOG, source=Source.STREAM, table="orders", name="streamer", idempotent=False
+    )
     def streamer(event: Envelope[Any]) -> None:
         seen.append(event.data.sequence_number)
         if event.data.event_name == "MODIFY":
@@ -241,6 +251,7 @@ def test_a_fifo_record_held_elsewhere_blocks_the_rest_of_its_group(pipeline: Pip
     seen: list[str] = []
 
     @worker(
+        catalog=CATALOG,
         subscribes=[PAYMENT_CAPTURED],
         source=Source.FIFO_QUEUE,
         group_by="account_id",
@@ -272,7 +283,7 @@ def test_a_fifo_record_held_elsewhere_blocks_the_rest_of_its_group(pipeline: Pip
 def test_an_undecodable_stream_record_blocks_the_records_behind_it(pipeline: Pipeline) -> None:
     seen: list[str] = []
 
-    @worker(source=Source.STREAM, table="orders", name="careful", idempotent=False)
+    @worker(catalog=CATALOG, source=Source.STREAM, table="orders", name="careful", idempotent=False)
     def careful(event: Envelope[Any]) -> None:
         seen.append(event.data.event_name)
 

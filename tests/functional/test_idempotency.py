@@ -7,7 +7,8 @@ from typing import Any
 
 import pytest
 
-from events import ORDER_PLACED, Envelope
+from events import CATALOG, ORDER_PLACED
+from sluice.core import Envelope
 from sluice.runtime import BatchFailedError, worker
 from tests.conftest import Pipeline
 from tests.factories import cancelled, placed, sns_wrapped, sqs_event, sqs_record
@@ -45,7 +46,7 @@ def test_a_duplicate_still_in_progress_is_retried_not_run(pipeline: Pipeline) ->
     # GIVEN another invocation holds a live claim on the event
     calls: list[str] = []
 
-    @worker(subscribes=[ORDER_PLACED], name="claimed")
+    @worker(catalog=CATALOG, subscribes=[ORDER_PLACED], name="claimed")
     def claimed(event: Envelope[Any]) -> None:
         calls.append(event.id)
 
@@ -122,7 +123,13 @@ def test_a_crash_mid_batch_doubles_no_effect(pipeline: Pipeline) -> None:
     # GIVEN a worker whose invocation dies at the third record, after two effects committed
     crash_at = {"ord-3"}
 
-    @worker(subscribes=[ORDER_PLACED], name="fragile", max_concurrency=1, timeout_margin_s=0.5)
+    @worker(
+        catalog=CATALOG,
+        subscribes=[ORDER_PLACED],
+        name="fragile",
+        max_concurrency=1,
+        timeout_margin_s=0.5,
+    )
     def fragile(event: Envelope[Any], deps: Any) -> None:
         if event.data.order_id in crash_at:
             raise KeyboardInterrupt  # not an Exception: it escapes like a dying process
@@ -146,7 +153,7 @@ def test_a_crash_mid_batch_doubles_no_effect(pipeline: Pipeline) -> None:
 def test_an_error_after_the_effect_committed_does_not_release_the_claim(
     pipeline: Pipeline,
 ) -> None:
-    @worker(subscribes=[ORDER_PLACED], name="late_error")
+    @worker(catalog=CATALOG, subscribes=[ORDER_PLACED], name="late_error")
     def late_error(event: Envelope[Any], deps: Any) -> None:
         adjust_stock(deps.transact, "sluice-state", event.data.items, release=False)
         raise RuntimeError("notification service down")  # after the effect

@@ -6,7 +6,8 @@ from typing import Any
 
 import pytest
 
-from events import ORDER_PLACED, Envelope
+from events import CATALOG, ORDER_PLACED
+from sluice.core import Envelope
 from sluice.runtime import ConfigurationError, Middleware, PermanentError, RetryableError, worker
 from sluice.runtime.middleware import load_middleware
 from tests.conftest import Pipeline
@@ -34,7 +35,7 @@ class Veto(Middleware):
 def test_middleware_can_veto_records_and_sees_every_outcome(pipeline: Pipeline) -> None:
     ran: list[str] = []
 
-    @worker(subscribes=[ORDER_PLACED], name="watched", max_concurrency=1)
+    @worker(catalog=CATALOG, subscribes=[ORDER_PLACED], name="watched", max_concurrency=1)
     def watched(event: Envelope[Any]) -> None:
         ran.append(event.data.order_id)
         if event.data.order_id == "raises":

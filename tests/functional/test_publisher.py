@@ -9,8 +9,8 @@ from typing import Any
 import boto3
 import pytest
 
-from events import Envelope
-from producers.publisher import (
+from sluice.core import Envelope
+from sluice.publisher import (
     GroupingError,
     OversizeError,
     Publisher,

@@ -27,10 +27,12 @@ from typing import Any
 import boto3
 import pytest
 
-from events import ORDER_PLACED, Envelope
+from app import APP
+from events import ORDER_PLACED
+from sluice.core import Envelope
 from sluice.local.provision import provision
 from sluice.local.server import MotoServer
-from sluice.runtime import Clients, discover
+from sluice.runtime import Clients
 from sluice.runtime.queues import REASON
 from sluice.target import SandboxState
 from sluice.topology import Topology
@@ -136,7 +138,7 @@ def sandbox(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Sandbox]:
             aws_access_key_id="sandbox", aws_secret_access_key="sandbox", region_name=REGION
         )
         clients = Clients(session, endpoint_url=server.endpoint_url)
-        done = provision(clients, Topology(discover()))
+        done = provision(clients, Topology(APP))
         state_dir = tmp_path_factory.mktemp("state")
         SandboxState(endpoint_url=server.endpoint_url, api_url="", region=REGION).save(
             state_dir / "sandbox.json"

@@ -19,13 +19,15 @@ os.environ.setdefault("JSII_SILENCE_WARNING_DEPRECATED_NODE_VERSION", "1")
 from aws_cdk import App  # noqa: E402
 from aws_cdk.assertions import Template  # noqa: E402
 
+from app import APP  # noqa: E402
 from infra.app import build  # noqa: E402
-from sluice.runtime import Registry, discover  # noqa: E402
+from sluice.runtime import Registry  # noqa: E402
 from sluice.topology import Topology  # noqa: E402
 from tests.infra.extra_workers import EXTRA  # noqa: E402
 
-REGISTRY = discover().with_workers(*EXTRA)
-TOPOLOGY = Topology(REGISTRY)
+TEST_APP = APP.with_workers(*EXTRA)
+REGISTRY = TEST_APP.registry
+TOPOLOGY = Topology(TEST_APP)
 
 
 @dataclass

@@ -4,11 +4,13 @@ from __future__ import annotations
 
 from typing import Any
 
-from events import ORDER_CANCELLED, Envelope
+from events import CATALOG, ORDER_CANCELLED
+from sluice.core import Envelope
 from sluice.runtime import Source, worker
 
 
 @worker(
+    catalog=CATALOG,
     subscribes=[ORDER_CANCELLED],
     name="refunds",
     batch_size=25,
@@ -25,6 +27,7 @@ def refunds(event: Envelope[Any]) -> None:
 
 
 @worker(
+    catalog=CATALOG,
     source=Source.STREAM,
     table="orders",
     name="mirror",

@@ -13,9 +13,9 @@ from pathlib import Path
 import pytest
 from aws_cdk import App
 
+from app import APP
 from infra.app import build
 from infra.bundling import REQUIREMENTS, shipped_files
-from sluice.runtime import discover
 from tests.infra.conftest import REGISTRY, ROOT, Synth
 
 pytestmark = pytest.mark.infra
@@ -56,7 +56,7 @@ def test_code_asset_holds_exactly_the_runtime_packages(synth: Synth) -> None:
 
 def test_every_handler_the_template_names_is_in_the_code_asset(synth: Synth) -> None:
     code = code_dir(synth)
-    real = {f"sluice-{w.spec.name}" for w in discover()} | {"sluice-api"}
+    real = {f"sluice-{w.spec.name}" for w in APP.registry} | {"sluice-api"}
     for function in synth.resources("AWS::Lambda::Function").values():
         props = function["Properties"]
         if props["FunctionName"] not in real:
@@ -153,7 +153,7 @@ def test_npx_cdk_synth_works_offline_through_cdk_json(synth: Synth, tmp_path: Pa
         for r in template["Resources"].values()
         if r["Type"] == "AWS::Lambda::Function"
     }
-    assert names == {f"sluice-dev-{w.spec.name}" for w in discover()} | {"sluice-dev-api"}
+    assert names == {f"sluice-dev-{w.spec.name}" for w in APP.registry} | {"sluice-dev-api"}
     alarms = {
         r["Properties"]["AlarmName"]: r["Properties"]["AlarmDescription"]
         for r in template["Resources"].values()

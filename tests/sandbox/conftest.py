@@ -17,14 +17,16 @@ from typing import Any
 
 import pytest
 
-from events import ORDER_PLACED, Envelope, OrderPlaced
-from events.schema import load
+from app import APP
+from events import CATALOG, ORDER_PLACED, OrderPlaced
 from producers.orders import order_item
-from producers.publisher import Publisher
+from sluice.core import Envelope
+from sluice.core.schema import load
 from sluice.local.logs import LogSink
 from sluice.local.sandbox import Sandbox
 from sluice.local.traffic import Client, Order, place, wait_until
-from sluice.runtime import RetryableError, Source, StreamChange, discover, worker
+from sluice.publisher import Publisher
+from sluice.runtime import RetryableError, Source, StreamChange, worker
 
 pytestmark = pytest.mark.sandbox
 
@@ -33,6 +35,7 @@ _seen_lock = threading.Lock()
 
 
 @worker(
+    catalog=CATALOG,
     subscribes=[ORDER_PLACED],
     source=Source.SQS_QUEUE,
     name="picky",
@@ -53,6 +56,7 @@ def picky(event: Envelope[Any]) -> None:
 
 
 @worker(
+    catalog=CATALOG,
     subscribes=[ORDER_PLACED],
     source=Source.SQS_QUEUE,
     name="stubborn",
@@ -68,6 +72,7 @@ def stubborn(event: Envelope[Any]) -> None:
 
 
 @worker(
+    catalog=CATALOG,
     source=Source.STREAM,
     table="orders",
     name="fussy",
@@ -167,8 +172,7 @@ class Running:
 def sandbox(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Running]:
     """One sandbox for the whole tier, with the test workers added to the registry."""
     log_path = tmp_path_factory.mktemp("sandbox") / "sandbox.log"
-    registry = discover().with_workers(picky, stubborn, fussy)
-    box = Sandbox(registry=registry, sink=LogSink(log_path))
+    box = Sandbox(app=APP.with_workers(picky, stubborn, fussy), sink=LogSink(log_path))
     running = Running(box, log_path)
     box.sink.listeners.append(running.records.append)
     box.start()

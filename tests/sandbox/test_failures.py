@@ -8,7 +8,8 @@ from typing import Any
 
 import pytest
 
-from events import ORDER_PLACED, Envelope
+from events import ORDER_PLACED
+from sluice.core import Envelope
 from sluice.runtime.queues import DETAIL, REASON, WORKER
 from tests.sandbox.conftest import Running, stored_order
 

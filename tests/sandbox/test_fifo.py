@@ -6,7 +6,8 @@ import uuid
 
 import pytest
 
-from events import PAYMENT_CAPTURED, Envelope
+from events import PAYMENT_CAPTURED
+from sluice.core import Envelope
 from tests.sandbox.conftest import Running
 
 pytestmark = pytest.mark.sandbox

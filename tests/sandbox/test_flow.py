@@ -6,7 +6,8 @@ import uuid
 
 import pytest
 
-from events import ORDER_PLACED, Envelope
+from events import ORDER_PLACED
+from sluice.core import Envelope
 from sluice.local.trace import hops, read
 from sluice.local.traffic import cancel
 from tests.sandbox.conftest import Running

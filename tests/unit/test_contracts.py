@@ -6,13 +6,11 @@ import json
 
 import pytest
 
-from events import (
-    CATALOG,
-    ORDER_PLACED,
+from events import CATALOG, ORDER_PLACED, OrderPlaced
+from sluice.core import (
     Envelope,
     EnvelopeShapeError,
     MalformedJsonError,
-    OrderPlaced,
     PayloadError,
     UnknownEventTypeError,
     UnsupportedVersionError,

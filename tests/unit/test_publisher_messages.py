@@ -6,9 +6,9 @@ import hashlib
 
 import pytest
 
-from events import Envelope
-from producers.publisher import MAX_BYTES, OversizeError, dedup_id
-from producers.publisher.messages import Message, pack, to_message
+from sluice.core import Envelope
+from sluice.publisher import MAX_BYTES, OversizeError, dedup_id
+from sluice.publisher.messages import Message, pack, to_message
 
 
 def _message(size: int, name: str = "m") -> Message:

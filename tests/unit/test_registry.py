@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from events import ORDER_PLACED, PAYMENT_CAPTURED
-from sluice.runtime import ConfigurationError, Registry, Source, discover, worker
+from app import APP
+from events import CATALOG, ORDER_PLACED, PAYMENT_CAPTURED
+from sluice.runtime import ConfigurationError, Registry, Source, worker
 from sluice.topology import DlqKind, Topology
 
 
@@ -31,13 +32,13 @@ def _noop(event: object) -> None:
 )
 def test_bad_declarations_fail_fast(settings: dict[str, object], fragment: str) -> None:
     with pytest.raises(ConfigurationError) as caught:
-        worker(**settings)(_noop)  # type: ignore[arg-type]
+        worker(catalog=CATALOG, **settings)(_noop)  # type: ignore[arg-type]
     assert fragment in str(caught.value)
     assert "'_noop'" in str(caught.value)
 
 
 def test_discover_finds_every_example_worker_with_its_handler_path() -> None:
-    registry = discover()
+    registry = APP.registry
     assert {s.name: s.handler_path for s in registry.specs if s.name != "relay"} == {
         "audit": "workers.audit.handler",
         "inventory": "workers.inventory.handler",
@@ -54,18 +55,18 @@ def test_discover_finds_every_example_worker_with_its_handler_path() -> None:
 
 def test_unknown_worker_lookup_lists_the_known_ones() -> None:
     with pytest.raises(ConfigurationError, match="no worker named 'nope'; workers: audit"):
-        discover().get("nope")
+        APP.registry.get("nope")
 
 
 def test_two_workers_with_one_name_are_refused() -> None:
-    one = worker(name="twin")(_noop)
+    one = worker(catalog=CATALOG, name="twin")(_noop)
     with pytest.raises(ConfigurationError, match="two workers are named 'twin'"):
-        Registry([one, worker(name="twin")(_noop)])
+        Registry([one, worker(catalog=CATALOG, name="twin")(_noop)])
 
 
 def test_topology_names_every_queue_and_dlq_from_the_registry() -> None:
-    extra = worker(name="billing", subscribes=[PAYMENT_CAPTURED])(_noop)
-    topology = Topology(discover().with_workers(extra), prefix="dev")
+    extra = worker(catalog=CATALOG, name="billing", subscribes=[PAYMENT_CAPTURED])(_noop)
+    topology = Topology(APP.with_workers(extra), prefix="dev")
     billing = topology.queues(extra.spec)
     assert (billing.queue, billing.dlq, billing.subscription_dlq) == (
         "dev-billing",

@@ -5,9 +5,9 @@ from __future__ import annotations
 import json
 from typing import Any
 
+from app import APP
 from sluice.local.logs import LogSink
 from sluice.local.sqs_poller import DELETE_ATTEMPTS, SqsPoller
-from sluice.runtime import discover
 
 URL = "http://127.0.0.1:1/123456789012/sluice-inventory"
 
@@ -39,7 +39,7 @@ def test_refused_deletes_are_retried_then_reported(monkeypatch: Any) -> None:
     monkeypatch.setattr("sluice.local.sqs_poller.time.sleep", lambda s: None)
     sqs, sink = FlakySqs(), Capture()
     poller = SqsPoller(
-        discover().get("inventory"), sqs, URL, sink=sink, region="eu-west-1", prefix="sluice"
+        APP.registry.get("inventory"), sqs, URL, sink=sink, region="eu-west-1", prefix="sluice"
     )
     records: Any = [
         {

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
-    from producers.publisher.result import PublishResult
+    from sluice.publisher.result import PublishResult
 
 
 class PublisherError(ValueError):

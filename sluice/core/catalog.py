@@ -7,9 +7,9 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from events.envelope import Envelope, envelope_from_dict, parse_json
-from events.errors import UnknownEventTypeError, UnsupportedVersionError
-from events.schema import load
+from sluice.core.envelope import Envelope, envelope_from_dict, parse_json
+from sluice.core.errors import UnknownEventTypeError, UnsupportedVersionError
+from sluice.core.schema import load
 
 
 @dataclass(frozen=True, slots=True)

@@ -8,8 +8,8 @@ from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from typing import Any, Generic, TypeVar
 
-from events.errors import EnvelopeShapeError, MalformedJsonError
-from events.schema import dump
+from sluice.core.errors import EnvelopeShapeError, MalformedJsonError
+from sluice.core.schema import dump
 
 T = TypeVar("T")
 

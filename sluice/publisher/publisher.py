@@ -12,10 +12,10 @@ from typing import Any, Literal
 
 from botocore.exceptions import BotoCoreError, ClientError
 
-from events import Envelope
-from producers.publisher.errors import PublishFailedError
-from producers.publisher.messages import Message, pack, to_message, to_messages
-from producers.publisher.result import Failed, PublishResult, Sent
+from sluice.core import Envelope
+from sluice.publisher.errors import PublishFailedError
+from sluice.publisher.messages import Message, pack, to_message, to_messages
+from sluice.publisher.result import Failed, PublishResult, Sent
 
 RETRYABLE_CODES = frozenset(
     {

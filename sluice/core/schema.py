@@ -17,7 +17,7 @@ from collections.abc import Callable, Mapping
 from functools import cache
 from typing import Any, TypeVar
 
-from events.errors import PayloadError
+from sluice.core.errors import PayloadError
 
 M = TypeVar("M")
 _Check = Callable[[object, str, list[str]], object]

@@ -8,9 +8,9 @@ from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from events import Envelope
-from events.schema import dump
-from producers.publisher.errors import GroupingError, OversizeError
+from sluice.core import Envelope
+from sluice.core.schema import dump
+from sluice.publisher.errors import GroupingError, OversizeError
 
 MAX_ENTRIES = 10
 MAX_BYTES = 256 * 1024

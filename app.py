@@ -1,0 +1,35 @@
+"""The orders app, declared once: its tables, its catalog, its workers and its API.
+
+``[tool.sluice] app = "app:APP"`` in pyproject.toml points the framework here. The CDK app,
+the sandbox, ``sluice dlq``, ``sluice graph`` and the demo all read this declaration.
+"""
+
+from __future__ import annotations
+
+from events import CATALOG
+from producers.api import build
+from producers.api.routes import ROUTES
+from sluice.app import Api, App, Route, Table
+
+APP = App(
+    name="orders",
+    catalog=CATALOG,
+    workers="workers",
+    tables=(
+        Table("orders", partition_key="id", stream=True),
+        Table("state", partition_key="pk", sort_key="sk"),
+    ),
+    api=Api(
+        handler="producers.api.handler",
+        factory=build,
+        routes=tuple(
+            Route(method, path, body=method == "POST" and path == "/orders")
+            for method, path, _ in ROUTES
+        ),
+        tables=("orders",),
+        description="Accepts orders and writes them to the orders table (storage first).",
+    ),
+    code=("events", "producers", "workers"),
+    samples="events",
+    demo="demo:run",
+)

@@ -1,0 +1,222 @@
+"""The app declaration: an app's tables, catalog, workers and API, said once.
+
+Every reader takes them from here: the topology and its names, sandbox provisioning, the
+CDK constructs, ``sluice dlq``, ``sluice graph`` and the demo. The framework finds an app
+through one setting in the project's ``pyproject.toml``::
+
+    [tool.sluice]
+    app = "app:APP"        # module:attribute of an ``App``
+
+Nothing here ships inside a Lambda: a function reads only the ``SLUICE_*`` variables the
+topology derives from this declaration.
+"""
+
+from __future__ import annotations
+
+import importlib
+import re
+import sys
+import tomllib
+from collections.abc import Callable
+from dataclasses import dataclass, field, replace
+from functools import cached_property
+from pathlib import Path
+from typing import Any
+
+from sluice.core import Catalog
+from sluice.runtime import ConfigurationError, Registry, Worker, discover
+from sluice.runtime.idempotency import TTL_ATTRIBUTE
+
+IDEMPOTENCY_TABLE = "idempotency"
+"""The framework's own table: claims and completions of every idempotent worker."""
+_NAME = re.compile(r"^[a-z][a-z0-9_]{0,39}$")
+
+
+@dataclass(frozen=True, slots=True)
+class Table:
+    """One DynamoDB table of the app: its logical name, keys, stream and TTL.
+
+    Keys are strings. ``stream=True`` gives the table a NEW_AND_OLD_IMAGES stream, for a
+    relay or any worker declared with ``source=Source.STREAM, table=<name>``.
+    """
+
+    name: str
+    partition_key: str
+    sort_key: str | None = None
+    stream: bool = False
+    ttl_attribute: str | None = None
+
+    @property
+    def keys(self) -> tuple[str, ...]:
+        """The key attribute names, partition key first."""
+        return (
+            (self.partition_key,) if self.sort_key is None else (self.partition_key, self.sort_key)
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class Route:
+    """One API route: method, path (``/orders/<order_id>``) and whether it takes a JSON body."""
+
+    method: str
+    path: str
+    body: bool = False
+
+
+ApiFactory = Callable[..., Callable[[dict[str, Any], Any], dict[str, Any]]]
+"""``factory(clients, settings, logger)`` -> a proxy handler, one per execution environment."""
+
+
+@dataclass(frozen=True)
+class Api:
+    """The app's storage-first HTTP API: one function behind API Gateway (IAM auth).
+
+    ``handler`` is the Lambda entry (``module.attribute``). ``factory`` builds the same
+    handler for the sandbox from injected clients, settings and a logger. ``tables`` are
+    the logical tables the API reads and writes; ``routes`` are mounted on the gateway.
+    """
+
+    handler: str
+    factory: ApiFactory
+    routes: tuple[Route, ...]
+    tables: tuple[str, ...] = ()
+    name: str = "api"
+    description: str = "The storage-first API"
+
+
+@dataclass(frozen=True)
+class App:
+    """Everything the framework needs to know about an app, declared once."""
+
+    name: str
+    catalog: Catalog
+    workers: str = "workers"
+    """The package whose modules declare the workers (each with ``handler = w.handler``)."""
+    tables: tuple[Table, ...] = ()
+    api: Api | None = None
+    code: tuple[str, ...] = ("events", "producers", "workers")
+    """Top-level packages (paths relative to ``root``) that go into the Lambda code asset."""
+    samples: str | None = None
+    """A package holding raw AWS events (``samples/*.json``) for ``sluice invoke --event``."""
+    demo: str | None = None
+    """``module:function`` that ``sluice demo`` runs (see ``sluice.local.demo``)."""
+    prefix: str = "sluice"
+    """The default prefix of every physical name (``-c prefix=...`` / ``--prefix`` override)."""
+    root: Path = field(default_factory=Path.cwd)
+    """The project directory (set by ``load_app``)."""
+    given_registry: Registry | None = field(default=None, repr=False, compare=False)
+    """Set by ``with_registry``/``with_workers``; otherwise the workers package is read."""
+
+    def __post_init__(self) -> None:
+        seen: set[str] = set()
+        for table in self.tables:
+            if not _NAME.match(table.name):
+                raise ConfigurationError(
+                    f"table name {table.name!r}: use 1-40 lowercase letters, digits or '_', "
+                    "starting with a letter (it becomes part of physical names and env vars)"
+                )
+            if table.name in seen or table.name == IDEMPOTENCY_TABLE:
+                raise ConfigurationError(
+                    f"table {table.name!r} is declared twice"
+                    if table.name in seen
+                    else f"{IDEMPOTENCY_TABLE!r} is the framework's own table; pick another name"
+                )
+            seen.add(table.name)
+
+    @cached_property
+    def registry(self) -> Registry:
+        """The app's workers (imports every module of the ``workers`` package once)."""
+        registry = self.given_registry or discover(self.workers)
+        self._check(registry)
+        return registry
+
+    @property
+    def all_tables(self) -> tuple[Table, ...]:
+        """The app's tables and the framework's idempotency table."""
+        own = Table(IDEMPOTENCY_TABLE, "id", ttl_attribute=TTL_ATTRIBUTE)
+        return (*self.tables, own)
+
+    def table(self, name: str) -> Table:
+        """A table by logical name, or an error naming the declared ones."""
+        for table in self.all_tables:
+            if table.name == name:
+                return table
+        known = ", ".join(t.name for t in self.all_tables)
+        raise ConfigurationError(f"no table {name!r} is declared; tables: {known}")
+
+    def with_workers(self, *extra: Worker) -> App:
+        """The same app with ``extra`` workers added (a test's own, say)."""
+        return self.with_registry(self.registry.with_workers(*extra))
+
+    def with_registry(self, registry: Registry) -> App:
+        """The same app with exactly these workers."""
+        return replace(self, given_registry=registry)
+
+    def _check(self, registry: Registry) -> None:
+        """Every table a worker or the API names must be declared, and streamed if read so."""
+        declared = {t.name: t for t in self.all_tables}
+        uses: list[tuple[str, str]] = []
+        for spec in registry.specs:
+            uses += [(f"worker {spec.name!r} writes", t) for t in spec.writes]
+            if spec.table is not None:
+                uses.append((f"worker {spec.name!r} reads the stream of", spec.table))
+                if spec.table in declared and not declared[spec.table].stream:
+                    raise ConfigurationError(
+                        f"worker {spec.name!r} reads the stream of table {spec.table!r}, "
+                        f"which has none: declare Table({spec.table!r}, ..., stream=True)"
+                    )
+        if self.api is not None:
+            uses += [("the API uses", t) for t in self.api.tables]
+        for who, name in uses:
+            if name not in declared:
+                raise ConfigurationError(
+                    f"{who} table {name!r}, which the app does not declare: add "
+                    f"Table({name!r}, partition_key=...) to App(tables=...) "
+                    f"(declared: {', '.join(declared)})"
+                )
+
+
+def find_project(start: Path | None = None) -> Path:
+    """The nearest folder at or above ``start`` whose pyproject.toml has ``[tool.sluice]``."""
+    here = (start or Path.cwd()).resolve()
+    for folder in (here, *here.parents):
+        candidate = folder / "pyproject.toml"
+        if candidate.is_file() and "sluice" in _tool_table(candidate):
+            return folder
+    raise ConfigurationError(
+        f"no Sluice app here: no pyproject.toml with a [tool.sluice] table at or above {here}. "
+        'Add `[tool.sluice]\napp = "app:APP"` to your project, or make one with `sluice new DIR`'
+    )
+
+
+def load_app(start: Path | None = None) -> App:
+    """Import the app that ``[tool.sluice] app = "module:attribute"`` names, from its project."""
+    root = find_project(start)
+    setting = _tool_table(root / "pyproject.toml")["sluice"].get("app")
+    if not isinstance(setting, str) or ":" not in setting:
+        raise ConfigurationError(
+            f"{root / 'pyproject.toml'}: [tool.sluice] app must be 'module:attribute', "
+            f'e.g. app = "app:APP"; got {setting!r}'
+        )
+    module_name, _, attribute = setting.partition(":")
+    if str(root) not in sys.path:
+        sys.path.insert(0, str(root))
+    try:
+        module = importlib.import_module(module_name)
+    except ModuleNotFoundError as exc:
+        raise ConfigurationError(
+            f"[tool.sluice] app = {setting!r}: cannot import {module_name!r} from {root} ({exc})"
+        ) from None
+    found = getattr(module, attribute, None)
+    if not isinstance(found, App):
+        raise ConfigurationError(
+            f"[tool.sluice] app = {setting!r}: {module_name}.{attribute} is "
+            f"{type(found).__name__ if found is not None else 'missing'}, not a sluice.App"
+        )
+    return found if found.root == root else replace(found, root=root)
+
+
+def _tool_table(pyproject: Path) -> dict[str, Any]:
+    with pyproject.open("rb") as handle:
+        tool = tomllib.load(handle).get("tool", {})
+    return tool if isinstance(tool, dict) else {}
