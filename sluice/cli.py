@@ -17,6 +17,7 @@ app = typer.Typer(
 
 # Each module exposes `register(app: typer.Typer) -> None`.
 COMMAND_MODULES = (
+    "sluice.commands.new",
     "sluice.commands.publish",
     "sluice.local.cli",
     "sluice.ops.cli",

@@ -2,16 +2,13 @@
 
 from __future__ import annotations
 
-import io
 from collections.abc import Iterator
-from dataclasses import dataclass
-from typing import Any
 
 import pytest
 
 from app import APP
-from sluice.runtime import Clients, Deps, Registry, Settings, Telemetry, Worker
-from sluice.topology import Topology
+from sluice.runtime import Clients, Registry
+from sluice.testing import LocalAws
 from tests.factories import ACCOUNT, REGION
 
 FAKE_ENV = {
@@ -44,49 +41,17 @@ def moto() -> Iterator[None]:
         yield
 
 
-@dataclass
-class Pipeline:
-    """A provisioned pipeline in moto, and dependencies for running workers against it."""
+class Pipeline(LocalAws):
+    """The reference app provisioned in moto, with the orders app's own lookups."""
 
-    registry: Registry
-    topology: Topology
-    clients: Clients
-    provisioned: Any
-    logs: io.StringIO
-
-    def deps(self, worker: str) -> Deps:
-        """Deps for one worker; its JSON log lines go to ``self.logs``."""
-        env = self.topology.worker_environment(self.provisioned.topic_arn)
-        telemetry = Telemetry.for_worker(worker, stream=self.logs)
-        telemetry.metrics_enabled = False
-        return Deps(clients=self.clients, settings=Settings.from_env(env), telemetry=telemetry)
-
-    def worker(self, name: str) -> Worker:
-        """A registered worker wired to this pipeline."""
-        found = self.registry.get(name)
-        return Worker(spec=found.spec, fn=found.fn, catalog=found.catalog).use(self.deps(name))
+    @property
+    def registry(self) -> Registry:
+        """The app's workers."""
+        return self.app.registry
 
     def url(self, name: str) -> str:
         """A queue URL by physical name."""
-        return str(self.provisioned.queue_urls[name])
-
-    def drain(self, name: str) -> list[dict[str, Any]]:
-        """Receive (and delete) every message on a queue, with all attributes."""
-        found: list[dict[str, Any]] = []
-        while True:
-            got = self.clients.sqs.receive_message(
-                QueueUrl=self.url(name),
-                MaxNumberOfMessages=10,
-                MessageAttributeNames=["All"],
-                AttributeNames=["All"],
-            ).get("Messages", [])
-            if not got:
-                return found
-            found += got
-            for message in got:
-                self.clients.sqs.delete_message(
-                    QueueUrl=self.url(name), ReceiptHandle=message["ReceiptHandle"]
-                )
+        return self.queue_url(name)
 
     def stock(self, sku: str) -> dict[str, int]:
         """The stock counters of one SKU."""
@@ -99,11 +64,5 @@ class Pipeline:
 
 @pytest.fixture
 def pipeline(moto: None) -> Pipeline:
-    """Every table, topic, queue and subscription of the registry, in in-process moto."""
-    from sluice.local.provision import provision
-
-    registry = APP.registry
-    topology = Topology(APP)
-    clients = Clients()
-    provisioned = provision(clients, topology)
-    return Pipeline(registry, topology, clients, provisioned, io.StringIO())
+    """Every table, topic, queue and subscription of the app, in in-process moto."""
+    return Pipeline.provision(APP, Clients())

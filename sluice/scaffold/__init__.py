@@ -1,0 +1,105 @@
+"""``sluice new DIR``: lay out a new app in the reference app's shape, ready to run.
+
+The project gets one event type, one table whose stream is relayed to the topic, one
+SNS-fed worker, one worker that batch-processes the stream directly, a demo, tests, a
+Makefile and a README. Files come from ``template/``; ``{{name}}``-style fields are filled
+in and the ``.tmpl`` suffix is dropped.
+"""
+
+from __future__ import annotations
+
+import re
+import tomllib
+from dataclasses import dataclass
+from importlib import resources
+from importlib.metadata import PackageNotFoundError, version
+from pathlib import Path
+from typing import Any
+
+from sluice.runtime import ConfigurationError
+
+SUFFIX = ".tmpl"
+RENAMED = {"gitignore": ".gitignore"}
+CDK_CLI = "2.1148.1"
+"""The CDK CLI that reads the pinned aws-cdk-lib's cloud assembly (3.x cannot)."""
+_FIELD = re.compile(r"\{\{(\w+)\}\}")
+_NAME = re.compile(r"^[a-z][a-z0-9-]{0,29}$")
+
+
+@dataclass(frozen=True)
+class Project:
+    """What a new project is called and where it gets Sluice from."""
+
+    name: str
+    sluice_requirement: str
+
+    @property
+    def prefix(self) -> str:
+        """The prefix of every physical name (tables, queues, functions)."""
+        return self.name
+
+    def fields(self) -> dict[str, str]:
+        """Every ``{{field}}`` a template may use."""
+        return {
+            "name": self.name,
+            "prefix": self.prefix,
+            "sluice_requirement": self.sluice_requirement,
+            "cdk_cli_version": CDK_CLI,
+        }
+
+
+def project_name(folder: Path) -> str:
+    """The folder's name as a project name, or a sentence saying what a name must be."""
+    name = folder.resolve().name.lower().replace("_", "-")
+    if not _NAME.match(name):
+        raise ConfigurationError(
+            f"{folder.name!r} cannot name a project: use 1-30 lowercase letters, digits or "
+            "'-', starting with a letter (it prefixes every table, queue and function)"
+        )
+    return name
+
+
+def default_requirement() -> str:
+    """How the new project depends on this Sluice: its source tree if it has one, else its
+    released version."""
+    source = Path(__file__).resolve().parents[2]
+    pyproject = source / "pyproject.toml"
+    if pyproject.is_file():
+        with pyproject.open("rb") as handle:
+            if tomllib.load(handle).get("project", {}).get("name") == "sluice":
+                return f"sluice[tools,infra,dev] @ {source.as_uri()}"
+    try:
+        return f"sluice[tools,infra,dev]=={version('sluice')}"
+    except PackageNotFoundError:
+        return "sluice[tools,infra,dev]"
+
+
+def create(folder: Path, *, requirement: str | None = None, force: bool = False) -> list[Path]:
+    """Write a new project into ``folder`` and return the files written, in order."""
+    if folder.exists() and any(folder.iterdir()) and not force:
+        raise ConfigurationError(
+            f"{folder} exists and is not empty: choose a new folder (or --force to write into it)"
+        )
+    project = Project(project_name(folder), requirement or default_requirement())
+    fields = project.fields()
+    written: list[Path] = []
+    for source, relative in _templates(resources.files(__package__).joinpath("template")):
+        target = folder / relative
+        target.parent.mkdir(parents=True, exist_ok=True)
+        text = _FIELD.sub(lambda m: fields[m.group(1)], source.read_text())
+        target.write_text(text)
+        written.append(target)
+    return written
+
+
+def _templates(root: Any, prefix: Path = Path()) -> list[tuple[Any, Path]]:
+    """Every template file under ``root`` with the path it is written to."""
+    found: list[tuple[Any, Path]] = []
+    for entry in sorted(root.iterdir(), key=lambda e: e.name):
+        if entry.is_dir():
+            if entry.name != "__pycache__":
+                found += _templates(entry, prefix / entry.name)
+        elif entry.name.endswith(SUFFIX):
+            name = entry.name.removesuffix(SUFFIX)
+            found.append((entry, prefix / RENAMED.get(name, name)))
+    return found
