@@ -33,10 +33,12 @@ node_modules/.installed: package.json
 	@touch $@
 
 # Graphviz `dot` draws `sluice graph --format png|svg`; installed only when missing.
+# In CI (CI=true) a failed install fails the build; elsewhere those tests are skipped.
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 graphviz:  ## Install Graphviz (Debian package) if `dot` is missing
 	@command -v dot >/dev/null || { command -v apt-get >/dev/null && \
 	  $(SUDO) apt-get update -qq && $(SUDO) apt-get install -y -qq graphviz >/dev/null; } || \
+	  { [ "$$CI" = true ] && echo "error: Graphviz could not be installed" >&2 && exit 1; } || \
 	  echo "warning: Graphviz not installed; png/svg graph tests will be skipped"
 
 install: $(STAMP) node_modules/.installed graphviz  ## Create .venv and node_modules

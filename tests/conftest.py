@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterator
 
 import pytest
@@ -66,3 +67,19 @@ class Pipeline(LocalAws):
 def pipeline(moto: None) -> Pipeline:
     """Every table, topic, queue and subscription of the app, in in-process moto."""
     return Pipeline.provision(APP, Clients())
+
+
+def needs_tool(missing: bool, reason: str) -> pytest.MarkDecorator:
+    """Mark a test that needs a tool: skipped where it is missing on a developer's machine,
+    failed where it is missing in CI (``CI=true``), so a broken install never goes green."""
+    return pytest.mark.needs_tool(missing=missing, reason=reason)
+
+
+def pytest_runtest_setup(item: pytest.Item) -> None:
+    """Apply ``needs_tool`` marks."""
+    for mark in item.iter_markers("needs_tool"):
+        if not mark.kwargs["missing"]:
+            continue
+        if os.environ.get("CI", "").lower() == "true":
+            pytest.fail(f"CI must have this tool: {mark.kwargs['reason']}", pytrace=False)
+        pytest.skip(mark.kwargs["reason"])

@@ -16,6 +16,7 @@ import pytest
 
 from sluice.local.traffic import Client, Order, place
 from sluice.target import SandboxState
+from tests.conftest import needs_tool
 from tests.sandbox.conftest import Running
 
 pytestmark = pytest.mark.sandbox
@@ -120,10 +121,9 @@ def test_graph_prints_the_flow_as_mermaid(tmp_path: Path) -> None:
     assert 'queue_sluice_ledger_fifo -.->|"after 5 receives"| dlq_sluice_ledger_dlq_fifo' in text
 
 
-@pytest.mark.skipif(
+@needs_tool(
     shutil.which("dot") is None,
-    reason="Graphviz `dot` is not installed "
-    "(`make install` installs it); png/svg rendering needs it",
+    "Graphviz `dot` renders png/svg (`make install` installs the Debian package)",
 )
 @pytest.mark.parametrize(("fmt", "magic"), [("png", b"\x89PNG"), ("svg", b"<?xml")])
 def test_graph_renders_pictures(tmp_path: Path, fmt: str, magic: bytes) -> None:
