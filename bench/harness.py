@@ -61,12 +61,17 @@ def timed(fn: Callable[[], object], repeat: int) -> list[float]:
 def interleaved(
     a: Callable[[], object], b: Callable[[], object], repeat: int
 ) -> tuple[list[float], list[float]]:
-    """Time ``a`` and ``b`` alternately, so drift in machine load hits both alike."""
+    """Time ``a`` and ``b`` alternately, so drift in machine load hits both alike; which
+    side goes first alternates too, so neither always runs on a cache the other warmed."""
     first: list[float] = []
     second: list[float] = []
-    for _ in range(repeat):
-        first += timed(a, 1)
-        second += timed(b, 1)
+    for round_ in range(repeat):
+        if round_ % 2:
+            second += timed(b, 1)
+            first += timed(a, 1)
+        else:
+            first += timed(a, 1)
+            second += timed(b, 1)
     return first, second
 
 
@@ -113,17 +118,85 @@ class NullStream(io.StringIO):
 
 
 class CallCounter:
-    """Counts the API calls a boto3 client makes, by operation, via ``before-call``."""
+    """Counts the API calls a boto3 client makes, by operation, via ``before-call``; for
+    DynamoDB also the capacity units each request consumes (``capacity``)."""
 
     def __init__(self, client: Any) -> None:
         self.calls: Counter[str] = Counter()
+        self.units: Counter[str] = Counter()
         service = client.meta.service_model.endpoint_prefix
         client.meta.events.register(f"before-call.{service}.*", self._count)
+        if service == "dynamodb":
+            client.meta.events.register(f"before-parameter-build.{service}.*", self._measure)
 
     def _count(self, event_name: str, **_: Any) -> None:
         self.calls[event_name.rsplit(".", 1)[-1]] += 1
+
+    def _measure(self, event_name: str, params: dict[str, Any], **_: Any) -> None:
+        self.units.update(capacity(event_name.rsplit(".", 1)[-1], params))
 
     def take(self) -> Counter[str]:
         """The calls counted since the last ``take``, and start again from zero."""
         taken, self.calls = self.calls, Counter()
         return taken
+
+    def take_units(self) -> Counter[str]:
+        """Read and write units since the last ``take_units``, and start again from zero."""
+        taken, self.units = self.units, Counter()
+        return taken
+
+
+def item_size(item: dict[str, Any]) -> int:
+    """An item's size as DynamoDB bills it: attribute names plus values, in bytes."""
+    return sum(len(name.encode()) + _value_size(value) for name, value in item.items())
+
+
+def _value_size(value: dict[str, Any]) -> int:
+    kind, inner = next(iter(value.items()))
+    if kind == "S":
+        return len(str(inner).encode())
+    if kind == "N":
+        return (len(str(inner).lstrip("-").replace(".", "")) + 1) // 2 + 1
+    if kind in ("BOOL", "NULL"):
+        return 1
+    if kind == "L":
+        return 3 + sum(1 + _value_size(v) for v in inner)
+    if kind == "M":
+        return 3 + sum(len(k.encode()) + 1 + _value_size(v) for k, v in inner.items())
+    return len(str(inner).encode())
+
+
+def capacity(operation: str, params: dict[str, Any]) -> Counter[str]:
+    """The read and write units one request consumes, by DynamoDB's published rules.
+
+    A write costs 1 unit per KB of the item written (2 inside a transaction); a strongly
+    consistent read costs 1 unit per 4 KB (half eventually consistent), charged per key a
+    batch asks for even when the item is missing. Updates, deletes and condition checks
+    are charged as 1 KB items (the items here are far smaller); a failed conditional write
+    still consumes its units. moto reports no consumed capacity, hence the arithmetic.
+    """
+    units: Counter[str] = Counter()
+
+    def kb(item: dict[str, Any]) -> int:
+        return max(1, -(-item_size(item) // 1024))
+
+    if operation == "PutItem":
+        units["write"] += kb(params["Item"])
+    elif operation in ("UpdateItem", "DeleteItem"):
+        units["write"] += 1
+    elif operation == "TransactWriteItems":
+        for entry in params["TransactItems"]:
+            put = entry.get("Put")
+            units["write"] += 2 * (kb(put["Item"]) if put else 1)
+    elif operation == "BatchWriteItem":
+        for requests in params["RequestItems"].values():
+            for request in requests:
+                put = request.get("PutRequest")
+                units["write"] += kb(put["Item"]) if put else 1
+    elif operation == "GetItem":
+        units["read"] += 1 if params.get("ConsistentRead") else 0.5  # type: ignore[assignment]
+    elif operation == "BatchGetItem":
+        for wanted in params["RequestItems"].values():
+            each = 1 if wanted.get("ConsistentRead") else 0.5
+            units["read"] += each * len(wanted["Keys"])  # type: ignore[assignment]
+    return units

@@ -15,6 +15,7 @@ from aws_lambda_powertools import Logger
 from bench.harness import CallCounter, NullStream
 from bench.peers.powertools import PowertoolsWorker
 from events import CATALOG, ORDER_PLACED
+from sluice import testing
 from sluice.core import Envelope
 from sluice.local.server import MotoServer
 from sluice.runtime import Clients, Deps, Settings, Telemetry, Worker, worker
@@ -148,23 +149,7 @@ def envelopes(count: int) -> list[Envelope[Any]]:
 
 def sqs_event(batch: list[Envelope[Any]]) -> dict[str, Any]:
     """A Lambda SQS event delivering ``batch``, each under a new messageId."""
-    now_ms = str(int(time.time() * 1000))
-    return {
-        "Records": [
-            {
-                "messageId": str(uuid.uuid4()),
-                "receiptHandle": f"rh-{index}",
-                "body": envelope.to_json(),
-                "attributes": {"ApproximateReceiveCount": "1", "SentTimestamp": now_ms},
-                "messageAttributes": {},
-                "md5OfBody": "",
-                "eventSource": "aws:sqs",
-                "eventSourceARN": QUEUE_ARN,
-                "awsRegion": REGION,
-            }
-            for index, envelope in enumerate(batch)
-        ]
-    }
+    return testing.sqs_event(*batch, queue_arn=QUEUE_ARN)
 
 
 def invoke(handler: Callable[[dict[str, Any], Any], Any], event: dict[str, Any]) -> None:
