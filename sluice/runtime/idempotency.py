@@ -139,7 +139,9 @@ class DynamoDBIdempotencyStore(IdempotencyStore):
             if exc.response["Error"]["Code"] != "ConditionalCheckFailedException":
                 raise
             old: dict[str, Any] | None = exc.response.get("Item")  # type: ignore[assignment]
-            return _seen(old).claim(now_ms) if old else Claim.IN_PROGRESS
+            seen = _seen(old).claim(now_ms) if old else Claim.IN_PROGRESS
+            # The write was refused: whatever the old item looks like now, this is no claim.
+            return Claim.IN_PROGRESS if seen is Claim.CLAIMED else seen
         return Claim.CLAIMED
 
     def _completed_item(self, key: str) -> dict[str, Any]:

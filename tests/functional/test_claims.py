@@ -1,0 +1,104 @@
+"""The claim on its own: no precheck, no transactional completion to hide a broken condition.
+
+Each test names the mutation of ``DynamoDBIdempotencyStore.claim`` it catches: a condition
+that lets a live claim be stolen, one that compares the expiry the wrong way, and one that
+is always true.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from typing import Any
+
+from events import CATALOG, ORDER_PLACED
+from sluice.core import Envelope
+from sluice.runtime import worker
+from sluice.runtime.idempotency import COMPLETED, TTL_ATTRIBUTE, Claim, DynamoDBIdempotencyStore
+from tests.conftest import Pipeline
+from tests.factories import placed, sqs_event, sqs_record
+
+HOUR_MS = 3_600_000
+QUEUE = "sluice-inventory"
+
+
+def _store(pipeline: Pipeline) -> DynamoDBIdempotencyStore:
+    table = pipeline.topology.table("idempotency")
+    return DynamoDBIdempotencyStore(pipeline.clients.dynamodb, table, ttl_s=3600)
+
+
+def _now_ms() -> int:
+    return int(time.time() * 1000)
+
+
+def test_a_live_claim_cannot_be_taken(pipeline: Pipeline) -> None:
+    # catches: a condition that is always true; one that lets a live claim be stolen
+    store = _store(pipeline)
+    assert store.claim("w#live", _now_ms() + HOUR_MS) is Claim.CLAIMED
+    assert store.claim("w#live", _now_ms() + HOUR_MS) is Claim.IN_PROGRESS
+
+
+def test_an_expired_claim_is_taken_over(pipeline: Pipeline) -> None:
+    # catches: comparing the in-progress expiry the wrong way round
+    store = _store(pipeline)
+    assert store.claim("w#dead", _now_ms() - 1000) is Claim.CLAIMED  # its invocation died
+    assert store.claim("w#dead", _now_ms() + HOUR_MS) is Claim.CLAIMED
+
+
+def test_a_completed_event_is_a_duplicate_however_old_its_claim(pipeline: Pipeline) -> None:
+    store = _store(pipeline)
+    assert store.claim("w#done", _now_ms() - 1000) is Claim.CLAIMED
+    store.complete("w#done")
+    assert store.claim("w#done", _now_ms() + HOUR_MS) is Claim.DUPLICATE
+
+
+def test_a_completion_past_its_ttl_counts_as_gone(pipeline: Pipeline) -> None:
+    # DynamoDB deletes expired items lazily; until it does, the claim must see them as gone
+    pipeline.clients.dynamodb.put_item(
+        TableName=pipeline.topology.table("idempotency"),
+        Item={
+            "id": {"S": "w#old"},
+            "status": {"S": COMPLETED},
+            TTL_ATTRIBUTE: {"N": str(int(time.time()) - 10)},
+        },
+    )
+    assert _store(pipeline).claim("w#old", _now_ms() + HOUR_MS) is Claim.CLAIMED
+
+
+def test_concurrent_duplicates_run_a_plain_worker_once(pipeline: Pipeline) -> None:
+    # GIVEN a worker whose effect is not transactional (completion is a separate write),
+    # and two invocations delivering the same event at the same moment, so neither one's
+    # precheck can see the other's completion: only the claim stands between them
+    runs: list[str] = []
+    inside = threading.Event()
+
+    @worker(catalog=CATALOG, subscribes=[ORDER_PLACED], name="plain", max_concurrency=1)
+    def plain(event: Envelope[Any]) -> None:
+        runs.append(event.id)
+        inside.set()
+        time.sleep(0.5)  # still running when the copy arrives
+
+    wired = plain.use(pipeline.deps("plain"))
+    order = placed()
+    answers: list[Any] = []
+
+    def deliver() -> None:
+        answers.append(wired.handler(sqs_event(sqs_record(order, queue=QUEUE)), None))
+
+    first = threading.Thread(target=deliver)
+    first.start()
+    assert inside.wait(5)
+    # WHEN the copy arrives while the first still runs
+    copy = sqs_record(order, queue=QUEUE)
+    other = placed()
+    second = wired.handler(sqs_event(copy, sqs_record(other, queue=QUEUE)), None)
+    first.join()
+    # THEN the copy is refused for a retry, and the function ran once for each event
+    assert second == {"batchItemFailures": [{"itemIdentifier": copy["messageId"]}]}
+    assert answers == [{"batchItemFailures": []}]
+    assert sorted(runs) == sorted([order.id, other.id])
+    # and the retry, once the first has completed, is a duplicate that does not run
+    assert wired.handler(sqs_event(sqs_record(order, queue=QUEUE)), None) == {
+        "batchItemFailures": []
+    }
+    assert sorted(runs) == sorted([order.id, other.id])
