@@ -1,4 +1,1 @@
-"""The CDK app: one stack, one construct per concern, all derived from the worker registry.
-
-Nothing in this package ships inside a Lambda asset.
-"""
+"""The orders app's CDK app: the framework's constructs (``sluice.cdk``) composed from ``APP``."""

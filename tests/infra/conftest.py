@@ -1,4 +1,4 @@
-"""One synth per session: the real registry plus the test-declared workers, nag included."""
+"""One synth per session: the reference app plus the test-declared workers, nag included."""
 
 from __future__ import annotations
 
@@ -20,7 +20,8 @@ from aws_cdk import App  # noqa: E402
 from aws_cdk.assertions import Template  # noqa: E402
 
 from app import APP  # noqa: E402
-from infra.app import build  # noqa: E402
+from sluice.app import App as SluiceApp  # noqa: E402
+from sluice.cdk import build  # noqa: E402
 from sluice.runtime import Registry  # noqa: E402
 from sluice.topology import Topology  # noqa: E402
 from tests.infra.extra_workers import EXTRA  # noqa: E402
@@ -37,6 +38,8 @@ class Synth:
     registry: Registry
     topology: Topology
     outdir: Path
+    stack_id: str
+    stack_name: str
     raw: dict[str, Any]
     template: Template
     report: dict[str, Any]
@@ -63,31 +66,53 @@ class Synth:
         """The logical id of the function called ``name``."""
         return self.logical_id("AWS::Lambda::Function", FunctionName=name)
 
+    def function_name(self, name: str) -> str:
+        """``inventory`` -> ``sluice-inventory``: a worker's (or the API's) function name."""
+        return f"{self.topology.prefix}-{name}"
+
+    @property
+    def template_path(self) -> Path:
+        """The stack's template file."""
+        return self.outdir / f"{self.stack_id}.template.json"
+
+
+def synthesize(app: SluiceApp, outdir: Path) -> Synth:
+    """Synthesize ``app`` into ``outdir`` with nag; findings are in the report, not raised.
+
+    cdk-nag findings fail ``synth()`` but the template and the report are written first,
+    so the nag test shows the findings while the template tests still run.
+    """
+    cdk_app = App(outdir=str(outdir))
+    stack = build(cdk_app, app)
+    try:
+        cdk_app.synth()
+    except RuntimeError as exc:
+        if "ValidationFailed" not in str(exc):
+            raise
+    raw = json.loads((outdir / f"{stack.artifact_id}.template.json").read_text())
+    report = json.loads((outdir / "validation-report.json").read_text())
+    return Synth(
+        app.registry,
+        Topology(app),
+        outdir,
+        stack.artifact_id,
+        stack.stack_name,
+        raw,
+        Template.from_json(raw),
+        report,
+    )
+
 
 _FAILED: list[BaseException] = []
 
 
 @pytest.fixture(scope="session")
 def synth(tmp_path_factory: pytest.TempPathFactory) -> Synth:
-    """Synthesize once; a failed synth fails every test at once instead of synthesizing again.
-
-    cdk-nag findings fail ``synth()`` but the template and the report are written first,
-    so the nag test shows the findings while the template tests still run.
-    """
+    """Synthesize once; a failed synth fails every test at once instead of synthesizing again."""
     if _FAILED:
         pytest.fail(f"the session's synth failed: {_FAILED[0]}")
-    outdir = tmp_path_factory.mktemp("cdk.out")
     try:
-        app = App(outdir=str(outdir))
-        stack = build(app, REGISTRY)
-        try:
-            app.synth()
-        except RuntimeError as exc:
-            if "ValidationFailed" not in str(exc):
-                raise
+        return synthesize(TEST_APP, tmp_path_factory.mktemp("cdk.out"))
     except Exception as exc:
         _FAILED.append(exc)
         raise
-    raw = json.loads((outdir / f"{stack.artifact_id}.template.json").read_text())
-    report = json.loads((outdir / "validation-report.json").read_text())
-    return Synth(REGISTRY, TOPOLOGY, outdir, raw, Template.from_json(raw), report)

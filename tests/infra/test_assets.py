@@ -14,9 +14,9 @@ import pytest
 from aws_cdk import App
 
 from app import APP
-from infra.app import build
-from infra.bundling import REQUIREMENTS, shipped_files
-from tests.infra.conftest import REGISTRY, ROOT, Synth
+from sluice.cdk import build
+from sluice.cdk.bundling import REQUIREMENTS, shipped_files
+from tests.infra.conftest import ROOT, TEST_APP, Synth
 
 pytestmark = pytest.mark.infra
 
@@ -49,14 +49,22 @@ def files_under(root: Path) -> set[str]:
 def test_code_asset_holds_exactly_the_runtime_packages(synth: Synth) -> None:
     code = code_dir(synth)
     assert {p.name for p in code.iterdir()} == {"events", "producers", "workers", "sluice"}
-    assert {p.name for p in (code / "sluice").iterdir()} == {"__init__.py", "runtime"}
-    assert files_under(code) == {str(p) for p in shipped_files(ROOT)}
+    assert {p.name for p in (code / "sluice").iterdir()} == {
+        "__init__.py",
+        "core",
+        "publisher",
+        "runtime",
+    }
+    assert files_under(code) == {str(p) for p in shipped_files(TEST_APP)}
     assert not any(f.endswith(".pyc") or "samples" in f for f in files_under(code))
+    # The samples are there to leave out: the check above is not vacuous.
+    assert list((ROOT / "events" / "samples").glob("*.json"))
 
 
 def test_every_handler_the_template_names_is_in_the_code_asset(synth: Synth) -> None:
     code = code_dir(synth)
-    real = {f"sluice-{w.spec.name}" for w in APP.registry} | {"sluice-api"}
+    assert APP.api is not None
+    real = {f"sluice-{w.spec.name}" for w in APP.registry} | {f"sluice-{APP.api.name}"}
     for function in synth.resources("AWS::Lambda::Function").values():
         props = function["Properties"]
         if props["FunctionName"] not in real:
@@ -121,7 +129,7 @@ def test_layer_is_the_pinned_requirements_built_for_the_lambda_platform(synth: S
 
 def test_prefix_context_must_be_a_valid_name_start() -> None:
     with pytest.raises(ValueError, match="lowercase letters"):
-        build(App(context={"prefix": "Bad_Prefix"}), REGISTRY)
+        build(App(context={"prefix": "Bad_Prefix"}), TEST_APP)
 
 
 @pytest.mark.skipif(

@@ -7,7 +7,8 @@ from typing import Any
 import pytest
 from aws_cdk.assertions import Match
 
-from infra.api import gateway_routes
+from app import APP
+from sluice.cdk.api import GatewayRoute, gateway_routes
 from sluice.runtime import Source
 from sluice.runtime.context import ENV_TOPIC
 from sluice.topology import Dlq
@@ -281,9 +282,11 @@ def test_topics_are_kms_encrypted_and_queues_and_topics_refuse_plain_http(synth:
 
 
 def test_api_requires_iam_auth_and_throttles_logs_and_validates(synth: Synth) -> None:
+    assert APP.api is not None
+    routes = gateway_routes(APP.api)
     methods = synth.resources("AWS::ApiGateway::Method").values()
-    assert len(methods) == len(gateway_routes()) == 3
-    assert ("GET", "/orders/{order_id}", ["order_id"]) in gateway_routes()
+    assert len(methods) == len(routes) == 3
+    assert GatewayRoute("GET", "/orders/{order_id}", ("order_id",), False) in routes
     validator = synth.logical_id("AWS::ApiGateway::RequestValidator")
     for method in methods:
         props = method["Properties"]
@@ -292,6 +295,7 @@ def test_api_requires_iam_auth_and_throttles_logs_and_validates(synth: Synth) ->
         assert props["Integration"]["Type"] == "AWS_PROXY"
     with_body = [m["Properties"] for m in methods if "RequestModels" in m["Properties"]]
     assert len(with_body) == 1 and with_body[0]["HttpMethod"] == "POST"
+    assert [(r.method, r.path) for r in routes if r.body] == [("POST", "/orders")]
     with_id = [m["Properties"] for m in methods if m["Properties"].get("RequestParameters")]
     assert len(with_id) == 2
     assert all(m["RequestParameters"] == {"method.request.path.order_id": True} for m in with_id)

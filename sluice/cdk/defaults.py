@@ -1,7 +1,8 @@
 """Every infra default in one place; the constructs only assemble them.
 
 What a worker can tune (memory, timeout, batch size, receives) lives on its ``@worker``
-declaration instead; this module holds what is the same for the whole pipeline.
+declaration, and what an app names (tables, keys, TTL, API handler and routes) on its
+``App``; this module holds what is the same for every app and the whole pipeline.
 """
 
 from __future__ import annotations
@@ -25,7 +26,6 @@ QUEUE_RETENTION = Duration.days(4)
 
 # Tables hold the business data: they outlive a `cdk destroy`.
 TABLE_REMOVAL = RemovalPolicy.RETAIN
-TTL_ATTRIBUTE = "expiration"
 
 # Alarms: a DLQ with anything in it is always worth a look.
 ALARM_PERIOD = Duration.minutes(1)
@@ -35,8 +35,6 @@ ITERATOR_AGE_THRESHOLD = Duration.minutes(1)
 ITERATOR_AGE_PERIODS = 5
 
 # API: throttling per stage (requests per second and burst), and the API function's size.
-API_NAME = "api"
-API_HANDLER = "producers.api.handler"
 API_STAGE = "v1"
 API_RATE_LIMIT = 100
 API_BURST_LIMIT = 200
@@ -44,10 +42,8 @@ API_MEMORY_MB = 256
 API_TIMEOUT = Duration.seconds(10)
 API_ACCESS_LOG_RETENTION = logs.RetentionDays.THREE_MONTHS
 
-# The one code asset holds exactly these (paths relative to the project root).
-SHIPPED = ("events", "producers", "workers", "sluice/runtime", "sluice/__init__.py")
-# Raw AWS event samples are test fixtures, not code.
-NOT_SHIPPED = ("events/samples",)
-# Routes whose body must be a JSON object (the function checks it against the contract);
-# the routes themselves come from producers.api.routes.ROUTES.
-API_BODY_ROUTES = (("POST", "/orders"),)
+# The one code asset holds the app's packages (``App.code``) and exactly these pieces of the
+# framework (relative to the folder holding the ``sluice`` package): what a function imports.
+FRAMEWORK_SHIPPED = ("sluice/__init__.py", "sluice/core", "sluice/publisher", "sluice/runtime")
+# Folders never shipped, wherever they are: raw AWS event samples are test fixtures, not code.
+NOT_SHIPPED = frozenset({"samples", "__pycache__"})

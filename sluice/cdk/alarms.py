@@ -12,8 +12,8 @@ from aws_cdk import aws_sns as sns
 from aws_cdk import aws_sqs as sqs
 from constructs import Construct
 
-from infra import defaults
-from sluice.topology import DEFAULT_PREFIX, Dlq, DlqKind, Topology
+from sluice.cdk import defaults
+from sluice.topology import Dlq, DlqKind, Topology
 
 DLQ_MEANING = {
     DlqKind.QUEUE: (
@@ -38,9 +38,9 @@ class Alarms(Construct):
         self, scope: Construct, construct_id: str, *, topology: Topology, key: kms.IKey
     ) -> None:
         super().__init__(scope, construct_id)
-        # The operator tools assume the default prefix; any other must be passed to them.
+        # The operator tools assume the app's own prefix; any other must be passed to them.
         self._tool_flags = (
-            "" if topology.prefix == DEFAULT_PREFIX else f" --prefix {topology.prefix}"
+            "" if topology.prefix == topology.app.prefix else f" --prefix {topology.prefix}"
         )
         self.topic = sns.Topic(
             self,

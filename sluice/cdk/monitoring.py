@@ -14,9 +14,9 @@ from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_sqs as sqs
 from constructs import Construct
 
-from infra import defaults
-from infra.alarms import Alarms
-from infra.dashboard import Dashboard
+from sluice.cdk import defaults
+from sluice.cdk.alarms import Alarms
+from sluice.cdk.dashboard import Dashboard
 from sluice.runtime import Source, WorkerSpec
 from sluice.topology import Topology
 
@@ -60,5 +60,5 @@ class Monitoring(Construct):
         )
 
     def watch_function(self, function: lambda_.IFunction, function_name: str) -> None:
-        """Errors and throttles of a function that is not a worker (the API)."""
+        """Errors and throttles of a function that is not a worker (the API function)."""
         self.alarms.function(function, function_name)

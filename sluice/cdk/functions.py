@@ -15,7 +15,7 @@ from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_logs as logs
 from constructs import Construct
 
-from infra import defaults, nag
+from sluice.cdk import defaults, nag
 from sluice.runtime import WorkerSpec
 
 

@@ -7,7 +7,7 @@ from typing import Any
 from aws_cdk import aws_sqs as sqs
 from constructs import Construct
 
-from infra import defaults
+from sluice.cdk import defaults
 
 
 def secure_queue(

@@ -1,30 +1,33 @@
-"""The one stack, ``Sluice``: every construct, wired from the registry and the topology."""
+"""The app's one stack: every construct, wired from the app declaration and the topology."""
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import Any
 
 from aws_cdk import Stack
 from aws_cdk import aws_lambda as lambda_
 from constructs import Construct
 
-from infra import defaults
-from infra.api import Api
-from infra.bundling import code_asset, dependencies_code
-from infra.event_bus import EventBus
-from infra.event_store import EventStore
-from infra.functions import FunctionKit
-from infra.monitoring import Monitoring
-from infra.queue_worker import QueueWorker
-from infra.shared import Shared
-from infra.stream_relay import StreamRelay
+from sluice.cdk import defaults
+from sluice.cdk.api import Api
+from sluice.cdk.bundling import code_asset, dependencies_code
+from sluice.cdk.event_bus import EventBus
+from sluice.cdk.event_store import EventStore
+from sluice.cdk.functions import FunctionKit
+from sluice.cdk.monitoring import Monitoring
+from sluice.cdk.queue_worker import QueueWorker
+from sluice.cdk.shared import Shared
+from sluice.cdk.stream_relay import StreamRelay
 from sluice.runtime import Source
 from sluice.topology import Topology
 
 
 class SluiceStack(Stack):
-    """Tables, topic, one QueueWorker or StreamRelay per registered worker, the API, alarms."""
+    """Tables, topic, one QueueWorker or StreamRelay per registered worker, the API, alarms.
+
+    Everything comes from ``topology.app``: its tables, its workers, its API (none if the
+    app declares none) and the project root its code is staged from.
+    """
 
     def __init__(
         self,
@@ -32,10 +35,10 @@ class SluiceStack(Stack):
         construct_id: str,
         *,
         topology: Topology,
-        root: Path,
         **kwargs: Any,
     ) -> None:
         super().__init__(scope, construct_id, **kwargs)
+        app = topology.app
         store = EventStore(self, "EventStore", topology=topology)
         bus = EventBus(self, "EventBus", topology=topology)
         monitoring = Monitoring(self, "Monitoring", topology=topology, key=bus.key)
@@ -43,13 +46,13 @@ class SluiceStack(Stack):
             self,
             "Dependencies",
             layer_version_name=f"{topology.prefix}-dependencies",
-            description="Runtime dependencies (infra/layer/requirements.txt), built by pip.",
-            code=dependencies_code(root),
+            description="Runtime dependencies (sluice/cdk/layer/requirements.txt), built by pip.",
+            code=dependencies_code(app),
             compatible_runtimes=[defaults.RUNTIME],
             compatible_architectures=[defaults.ARCHITECTURE],
         )
         kit = FunctionKit(
-            code=code_asset(root),
+            code=code_asset(app),
             layer=layer,
             environment=topology.worker_environment(bus.topic.topic_arn),
             prefix=topology.prefix,
@@ -58,4 +61,5 @@ class SluiceStack(Stack):
         for spec in topology.registry.specs:
             kind = StreamRelay if spec.source is Source.STREAM else QueueWorker
             kind(self, spec.name, spec=spec, shared=shared)
-        Api(self, "Api", shared=shared)
+        if app.api is not None:
+            Api(self, "Api", declaration=app.api, shared=shared)

@@ -13,10 +13,10 @@ from aws_cdk import aws_sns_subscriptions as subscriptions
 from aws_cdk import aws_sqs as sqs
 from constructs import Construct
 
-from infra import defaults, nag
-from infra.functions import batching_window
-from infra.queues import dead_letter_queue, secure_queue
-from infra.shared import Shared
+from sluice.cdk import defaults, nag
+from sluice.cdk.functions import batching_window
+from sluice.cdk.queues import dead_letter_queue, secure_queue
+from sluice.cdk.shared import Shared
 from sluice.runtime import WorkerSpec
 from sluice.topology import Topology
 

@@ -16,7 +16,7 @@ from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_sqs as sqs
 from constructs import Construct
 
-from infra import defaults
+from sluice.cdk import defaults
 from sluice.topology import Topology
 
 WIDTH = 6

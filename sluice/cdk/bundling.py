@@ -1,16 +1,18 @@
 """The Lambda code asset and the dependencies layer, both built without docker.
 
-The code asset is a staged copy of exactly the packages in ``defaults.SHIPPED``: infra, the
-sandbox, the operator tools and the CLI never reach a function. The layer is built by
+The code asset is a staged copy of the app's packages (``App.code``, under ``App.root``)
+and exactly the framework pieces a function imports (``defaults.FRAMEWORK_SHIPPED``): the
+constructs, the sandbox, the operator tools and the CLI never reach a function, and
+neither do ``samples/`` folders. The layer is built by
 ``pip install --platform manylinux2014_aarch64 --only-binary=:all:`` on this machine
-(CDK local bundling) and cached under ``.cache/infra/layer`` by a hash of the
-requirements, so only the first synth after a requirements change talks to PyPI.
+(CDK local bundling) and cached under ``<app root>/.cache/infra/layer`` by a hash of the
+requirements, so only the first synth after a requirements change talks to the index.
 
 boto3 and botocore are not in the layer: the Python 3.12 runtime provides them, AWS
 patches them, and the APIs Sluice calls (SQS, SNS, DynamoDB batch and transaction calls)
 are years older than the runtime's copy. Leaving them out keeps the layer about 30 MB
 (unzipped) smaller, so a cold start fetches and unpacks less. Pin them in
-``infra/layer/requirements.txt`` if a newer API is ever needed.
+``sluice/cdk/layer/requirements.txt`` if a newer API is ever needed.
 """
 
 from __future__ import annotations
@@ -29,50 +31,68 @@ import jsii
 from aws_cdk import BundlingOptions, ILocalBundling
 from aws_cdk import aws_lambda as lambda_
 
-from infra import defaults
+import sluice
+from sluice.app import App
+from sluice.cdk import defaults
 
 LAYER_SOURCE = Path(__file__).parent / "layer"
 REQUIREMENTS = LAYER_SOURCE / "requirements.txt"
+FRAMEWORK_ROOT = Path(sluice.__file__).resolve().parent.parent
+"""The folder holding the ``sluice`` package (a checkout, or site-packages)."""
 
 
-def shipped_files(root: Path) -> list[Path]:
-    """Every file the code asset holds, relative to ``root``, in a stable order."""
-    found: list[Path] = []
-    for entry in defaults.SHIPPED:
+def cache_dir(app: App) -> Path:
+    """Where the staged code and the built layer are kept: inside the project, never $HOME."""
+    return app.root / ".cache" / "infra"
+
+
+def shipped_files(app: App) -> dict[Path, Path]:
+    """Every file the code asset holds: its path in the asset -> the file, in a stable order.
+
+    The app's ``code`` entries are read under ``app.root``, the framework's pieces from
+    wherever ``sluice`` is installed; both keep their paths (``workers/x.py``,
+    ``sluice/runtime/engine.py``), so handlers import as they do in the project.
+    """
+    found: dict[Path, Path] = {}
+    entries = [(app.root, entry) for entry in app.code]
+    entries += [(FRAMEWORK_ROOT, entry) for entry in defaults.FRAMEWORK_SHIPPED]
+    for root, entry in entries:
         path = root / entry
+        if not path.exists():
+            raise FileNotFoundError(
+                f"{path} does not exist: App(code=...) names the app's packages, relative to "
+                f"the project root {app.root}"
+            )
         candidates = [path] if path.is_file() else sorted(p for p in path.rglob("*") if p.is_file())
         for file in candidates:
             relative = file.relative_to(root)
-            if "__pycache__" in relative.parts or file.suffix == ".pyc":
+            if file.suffix == ".pyc" or defaults.NOT_SHIPPED.intersection(relative.parts[:-1]):
                 continue
-            if any(relative.is_relative_to(skip) for skip in defaults.NOT_SHIPPED):
-                continue
-            found.append(relative)
+            found[relative] = file
     return found
 
 
-def stage_code(root: Path, cache: Path) -> Path:
-    """Copy the shipped files into ``cache/<content hash>`` once, and return that folder."""
-    files = shipped_files(root)
+def stage_code(files: dict[Path, Path], cache: Path) -> Path:
+    """Copy ``files`` into ``cache/<content hash>`` once, and return that folder."""
     digest = hashlib.sha256()
-    for relative in files:
-        digest.update(str(relative).encode() + b"\0" + (root / relative).read_bytes())
+    for relative, source in files.items():
+        digest.update(str(relative).encode() + b"\0" + source.read_bytes())
     target = cache / digest.hexdigest()[:20]
     if target.is_dir():
         return target
     cache.mkdir(parents=True, exist_ok=True)
     staging = Path(tempfile.mkdtemp(dir=cache, prefix=".staging-"))
-    for relative in files:
+    for relative, source in files.items():
         (staging / relative).parent.mkdir(parents=True, exist_ok=True)
-        shutil.copy2(root / relative, staging / relative)
+        shutil.copy2(source, staging / relative)
     _publish(staging, target)
     _prune(cache, keep=target)
     return target
 
 
-def code_asset(root: Path) -> lambda_.Code:
-    """The one code asset every function runs from."""
-    return lambda_.Code.from_asset(str(stage_code(root, root / ".cache" / "infra" / "code")))
+def code_asset(app: App) -> lambda_.Code:
+    """The one code asset every function of ``app`` runs from."""
+    return lambda_.Code.from_asset(str(stage_code(shipped_files(app), cache_dir(app) / "code")))
 
 
 def pip_arguments(target: str, requirements: str) -> list[str]:
@@ -107,8 +127,16 @@ class PipLayerBundling:
 
     @property
     def key(self) -> str:
-        """What the built layer depends on: the requirements, the platform, the Python."""
-        digest = hashlib.sha256(self.requirements.read_bytes())
+        """What the built layer depends on: the requirements, the platform, the Python.
+
+        Comments and blank lines are left out, so documenting a pin never rebuilds the layer.
+        """
+        pins = [
+            line.strip()
+            for line in self.requirements.read_text().splitlines()
+            if line.strip() and not line.lstrip().startswith("#")
+        ]
+        digest = hashlib.sha256("\n".join(pins).encode())
         digest.update(f"{defaults.PIP_PLATFORM}/{defaults.PYTHON_VERSION}".encode())
         return digest.hexdigest()[:20]
 
@@ -144,10 +172,10 @@ class PipLayerBundling:
         return True
 
 
-def dependencies_code(root: Path) -> lambda_.Code:
+def dependencies_code(app: App) -> lambda_.Code:
     """The layer's code: requirements in, ``python/`` out, by local bundling."""
-    cache = root / ".cache"
-    local = PipLayerBundling(REQUIREMENTS, cache / "infra" / "layer", cache / "pip")
+    cache = cache_dir(app)
+    local = PipLayerBundling(REQUIREMENTS, cache / "layer", cache.parent / "pip")
     docker_fallback = " ".join(
         ["pip", *pip_arguments("/asset-output/python", "/asset-input/requirements.txt")]
     )

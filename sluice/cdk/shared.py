@@ -1,4 +1,4 @@
-"""What every worker construct (and the API) is built from, passed down as one value."""
+"""What every worker construct (and the API, if any) is built from, passed down as one value."""
 
 from __future__ import annotations
 
@@ -8,11 +8,12 @@ from dataclasses import dataclass
 from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_sqs as sqs
 
-from infra import nag
-from infra.event_bus import EventBus
-from infra.event_store import EventStore
-from infra.functions import FunctionKit
-from infra.monitoring import Monitoring
+from sluice.app import IDEMPOTENCY_TABLE
+from sluice.cdk import nag
+from sluice.cdk.event_bus import EventBus
+from sluice.cdk.event_store import EventStore
+from sluice.cdk.functions import FunctionKit
+from sluice.cdk.monitoring import Monitoring
 from sluice.runtime import WorkerSpec
 from sluice.topology import Topology
 
@@ -39,7 +40,7 @@ class Shared:
     def grant(self, function: lambda_.Function, spec: WorkerSpec) -> None:
         """Grant what the declaration says: idempotency, the tables it writes, publishing."""
         if spec.idempotent:
-            self.store.table("idempotency").grant(function, *IDEMPOTENCY_ACTIONS)
+            self.store.table(IDEMPOTENCY_TABLE).grant(function, *IDEMPOTENCY_ACTIONS)
         for logical in spec.writes:
             self.store.table(logical).grant_write_data(function)
         if spec.publishes:

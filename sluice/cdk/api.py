@@ -1,21 +1,24 @@
 """Api: a REST API in front of the API function; IAM auth, throttling, access logs, validation.
 
-The routes are the API's own (``producers.api.routes.ROUTES``), so the gateway and the
-function never disagree; unknown paths are refused at the gateway.
+Built only for an app that declares ``App.api``. The routes are the declaration's own
+(``Api.routes``), the same ones the function serves, so the gateway and the function never
+disagree; unknown paths are refused at the gateway.
 """
 
 from __future__ import annotations
 
 import re
+from dataclasses import dataclass
 
 from aws_cdk import RemovalPolicy
 from aws_cdk import aws_apigateway as apigw
 from aws_cdk import aws_logs as logs
 from constructs import Construct
 
-from infra import defaults, nag
-from infra.shared import Shared
-from producers.api.routes import ROUTES
+from sluice.app import Api as ApiDeclaration
+from sluice.app import Route
+from sluice.cdk import defaults, nag
+from sluice.cdk.shared import Shared
 
 PATH_PARAMETER = re.compile(r"<(\w+)>")
 # The API's own problem document (RFC 9457), for bodies the gateway refuses.
@@ -25,35 +28,58 @@ INVALID_BODY = (
 )
 
 
-def gateway_routes() -> list[tuple[str, str, list[str]]]:
-    """``("GET", "/orders/<order_id>")`` -> ``("GET", "/orders/{order_id}", ["order_id"])``."""
-    return [
-        (method, PATH_PARAMETER.sub(r"{\1}", rule), PATH_PARAMETER.findall(rule))
-        for method, rule, _ in ROUTES
-    ]
+@dataclass(frozen=True, slots=True)
+class GatewayRoute:
+    """A declared route in API Gateway's terms: ``/items/<id>`` -> ``/items/{id}``, ``["id"]``."""
+
+    method: str
+    path: str
+    parameters: tuple[str, ...]
+    body: bool
+
+    @classmethod
+    def of(cls, route: Route) -> GatewayRoute:
+        """The gateway form of one declared route."""
+        return cls(
+            method=route.method.upper(),
+            path=PATH_PARAMETER.sub(r"{\1}", route.path),
+            parameters=tuple(PATH_PARAMETER.findall(route.path)),
+            body=route.body,
+        )
+
+
+def gateway_routes(api: ApiDeclaration) -> list[GatewayRoute]:
+    """Every route of the declaration, in the gateway's form and order."""
+    return [GatewayRoute.of(route) for route in api.routes]
 
 
 class Api(Construct):
-    """The storage-first HTTP front: requests signed with SigV4 reach the function."""
+    """The storage-first HTTP front: requests signed with SigV4 reach the function.
+
+    The function (``declaration.handler``) may read and write exactly the declared
+    ``tables``; its errors and throttles are alarmed like a worker's.
+    """
 
     def __init__(
         self,
         scope: Construct,
         construct_id: str,
         *,
+        declaration: ApiDeclaration,
         shared: Shared,
     ) -> None:
         super().__init__(scope, construct_id)
-        name = shared.kit.function_name(defaults.API_NAME)
+        name = shared.kit.function_name(declaration.name)
         self.function = shared.kit.build(
             self,
-            name=defaults.API_NAME,
-            handler=defaults.API_HANDLER,
+            name=declaration.name,
+            handler=declaration.handler,
             memory_mb=defaults.API_MEMORY_MB,
             timeout=defaults.API_TIMEOUT,
-            description="Accepts orders and writes them to the orders table (storage first).",
+            description=declaration.description,
         )
-        shared.store.table("orders").grant_read_write_data(self.function)
+        for logical in declaration.tables:
+            shared.store.table(logical).grant_read_write_data(self.function)
         shared.monitoring.watch_function(self.function, name)
         access_logs = logs.LogGroup(
             self,
@@ -66,7 +92,7 @@ class Api(Construct):
             self,
             "Rest",
             rest_api_name=name,
-            description=f"{shared.topology.prefix} orders API (IAM auth)",
+            description=f"{shared.topology.prefix} {shared.topology.app.name} API (IAM auth)",
             endpoint_types=[apigw.EndpointType.REGIONAL],
             cloud_watch_role=True,
             cloud_watch_role_removal_policy=RemovalPolicy.DESTROY,
@@ -93,11 +119,11 @@ class Api(Construct):
                 metrics_enabled=True,
             ),
         )
-        self._routes()
+        self._routes(gateway_routes(declaration))
         nag.acknowledge(self.rest.deployment_stage, nag.NO_WAF)
         nag.acknowledge(self.rest.node.find_child("CloudWatchRole"), nag.APIGW_LOGS_ROLE)
 
-    def _routes(self) -> None:
+    def _routes(self, routes: list[GatewayRoute]) -> None:
         """One method per route, each validated: path parameters always, bodies where sent."""
         integration = apigw.LambdaIntegration(self.function)
         validator = self.rest.add_request_validator(
@@ -119,14 +145,14 @@ class Api(Construct):
             response_headers={"Content-Type": "'application/problem+json'"},
             templates={"application/json": INVALID_BODY},
         )
-        for method, path, parameters in gateway_routes():
-            resource = self.rest.root.resource_for_path(path)
-            has_body = (method, path) in defaults.API_BODY_ROUTES
-            added = resource.add_method(
-                method,
+        for route in routes:
+            added = self.rest.root.resource_for_path(route.path).add_method(
+                route.method,
                 integration,
                 request_validator=validator,
-                request_models={"application/json": body} if has_body else None,
-                request_parameters={f"method.request.path.{param}": True for param in parameters},
+                request_models={"application/json": body} if route.body else None,
+                request_parameters={
+                    f"method.request.path.{param}": True for param in route.parameters
+                },
             )
             nag.acknowledge(added, nag.NO_COGNITO)

@@ -12,10 +12,10 @@ from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_lambda_event_sources as sources
 from constructs import Construct
 
-from infra import nag
-from infra.functions import batching_window
-from infra.queues import dead_letter_queue
-from infra.shared import Shared
+from sluice.cdk import nag
+from sluice.cdk.functions import batching_window
+from sluice.cdk.queues import dead_letter_queue
+from sluice.cdk.shared import Shared
 from sluice.runtime import WorkerSpec
 
 

@@ -24,7 +24,7 @@ REASONS: dict[str, str] = {
     RUNTIME: (
         "Python 3.12 is pinned on purpose: the dependencies layer is built for cp312 "
         "(pip --python-version 3.12) and the runtime is tested on it; moving runtime is one "
-        "change in infra/defaults.py together with the layer."
+        "change in sluice/cdk/defaults.py together with the layer."
     ),
     IS_A_DLQ: (
         "This queue is itself a dead-letter queue: an SNS subscription's redrive target or a "

@@ -1,0 +1,197 @@
+"""What the template must hold for a declaration: each role's exact grants, nag, lint.
+
+Shared by the reference app's infra tests and the small app's, so both are held to the
+same expectations.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from typing import Any
+
+from cfnlint.api import ManualArgs, lint_file
+
+from sluice.app import IDEMPOTENCY_TABLE
+from sluice.app import Api as ApiDeclaration
+from sluice.cdk import nag
+from sluice.cdk.api import gateway_routes
+from sluice.cdk.shared import IDEMPOTENCY_ACTIONS
+from sluice.runtime import Source, WorkerSpec
+from tests.infra.conftest import Synth
+
+LOGS = {"logs:CreateLogStream", "logs:PutLogEvents"}
+CONSUME = {
+    "sqs:ReceiveMessage",
+    "sqs:ChangeMessageVisibility",
+    "sqs:GetQueueUrl",
+    "sqs:DeleteMessage",
+    "sqs:GetQueueAttributes",
+}
+SEND = {"sqs:SendMessage", "sqs:GetQueueAttributes", "sqs:GetQueueUrl"}
+WRITE = {
+    "dynamodb:BatchWriteItem",
+    "dynamodb:PutItem",
+    "dynamodb:UpdateItem",
+    "dynamodb:DeleteItem",
+    "dynamodb:DescribeTable",
+}
+STREAM_READ = {"dynamodb:DescribeStream", "dynamodb:GetRecords", "dynamodb:GetShardIterator"}
+PUBLISH_KEY = {"kms:Decrypt", "kms:GenerateDataKey*"}
+
+# Where AWS itself requires Resource "*", and why.
+WILDCARD_ALLOWED = {
+    "dynamodb:ListStreams": "has no resource-level permissions (stream event sources need it)",
+}
+# In a KMS key policy, Resource "*" means "this key" (AWS requires exactly that form); who
+# may use it is then the question: the account (delegating to IAM) and CloudWatch alarms.
+ACCOUNT_ROOT = {
+    "AWS": {
+        "Fn::Join": [
+            "",
+            ["arn:", {"Ref": "AWS::Partition"}, ":iam::", {"Ref": "AWS::AccountId"}, ":root"],
+        ]
+    }
+}
+CLOUDWATCH_HERE = (
+    {"Service": "cloudwatch.amazonaws.com"},
+    {"StringEquals": {"aws:SourceAccount": {"Ref": "AWS::AccountId"}}},
+)
+
+
+def target(resource: Any) -> str:
+    """``{"Fn::GetAtt": [id, attr]}`` -> ``id.attr``; ``{"Ref": id}`` -> ``id``; ``*``."""
+    if resource == "*":
+        return "*"
+    if "Ref" in resource:
+        return str(resource["Ref"])
+    logical, attribute = resource["Fn::GetAtt"]
+    return f"{logical}.{attribute}"
+
+
+def listed(value: Any) -> list[Any]:
+    """A policy field as a list (a single action or resource may stand alone)."""
+    return value if isinstance(value, list) else [value]
+
+
+def grants(synth: Synth, function_name: str) -> set[tuple[str, str]]:
+    """Every (action, resource) the function's role is allowed."""
+    function = synth.resources("AWS::Lambda::Function")[synth.function_id(function_name)]
+    role_id = function["Properties"]["Role"]["Fn::GetAtt"][0]
+    role = synth.raw["Resources"][role_id]["Properties"]
+    assert "ManagedPolicyArns" not in role and "Policies" not in role
+    found: set[tuple[str, str]] = set()
+    for policy in synth.resources("AWS::IAM::Policy").values():
+        if {"Ref": role_id} not in policy["Properties"]["Roles"]:
+            continue
+        for statement in policy["Properties"]["PolicyDocument"]["Statement"]:
+            assert statement["Effect"] == "Allow"
+            for resource in listed(statement["Resource"]):
+                if resource == {"Ref": "AWS::NoValue"}:
+                    continue
+                found |= {(action, target(resource)) for action in listed(statement["Action"])}
+    return found
+
+
+def expected_grants(synth: Synth, spec: WorkerSpec) -> set[tuple[str, str]]:
+    """What the declaration says the worker may do, and nothing else."""
+    topology = synth.topology
+    function = synth.function_name(spec.name)
+    logs = synth.logical_id("AWS::Logs::LogGroup", LogGroupName=f"/aws/lambda/{function}")
+    table = {
+        t: synth.logical_id("AWS::DynamoDB::Table", TableName=n) for t, n in topology.tables.items()
+    }
+    want = {(a, f"{logs}.Arn") for a in LOGS}
+    if spec.source is Source.STREAM:
+        failures = synth.queue_id(topology.stream_failure_queue(spec))
+        want |= {(a, f"{table[spec.table or '']}.StreamArn") for a in STREAM_READ}
+        want |= {("dynamodb:ListStreams", "*")}
+        want |= {(a, f"{failures}.Arn") for a in SEND}
+    else:
+        names = topology.queues(spec)
+        want |= {(a, f"{synth.queue_id(names.queue)}.Arn") for a in CONSUME}
+        want |= {(a, f"{synth.queue_id(names.dlq)}.Arn") for a in SEND}
+    if spec.idempotent:
+        want |= {(a, f"{table[IDEMPOTENCY_TABLE]}.Arn") for a in IDEMPOTENCY_ACTIONS}
+    for logical in spec.writes:
+        want |= {(a, f"{table[logical]}.Arn") for a in WRITE}
+    if spec.publishes:
+        want.add(("sns:Publish", synth.logical_id("AWS::SNS::Topic", TopicName=topology.topic)))
+        want |= {(a, f"{synth.logical_id('AWS::KMS::Key')}.Arn") for a in PUBLISH_KEY}
+    return want
+
+
+def statements(synth: Synth) -> list[tuple[str, dict[str, Any]]]:
+    """Every policy statement in the template, with the type of resource holding it."""
+    found = []
+    documents = {
+        "AWS::IAM::Policy": "PolicyDocument",
+        "AWS::SQS::QueuePolicy": "PolicyDocument",
+        "AWS::SNS::TopicPolicy": "PolicyDocument",
+        "AWS::KMS::Key": "KeyPolicy",
+    }
+    for kind, key in documents.items():
+        for resource in synth.resources(kind).values():
+            found += [(kind, s) for s in resource["Properties"][key]["Statement"]]
+    for role in synth.resources("AWS::IAM::Role").values():
+        for policy in role["Properties"].get("Policies", []):
+            found += [("AWS::IAM::Role", s) for s in policy["PolicyDocument"]["Statement"]]
+    return found
+
+
+def assert_no_stray_wildcards(synth: Synth) -> None:
+    """No statement allows Resource "*" unless AWS requires it (or it is a key policy's)."""
+    everything = statements(synth)
+    assert len(everything) > 20
+    for kind, statement in everything:
+        if "*" not in listed(statement.get("Resource", [])) or statement["Effect"] == "Deny":
+            continue
+        if kind == "AWS::KMS::Key":
+            principal = statement["Principal"]
+            assert principal == ACCOUNT_ROOT or (
+                (principal, statement.get("Condition")) == CLOUDWATCH_HERE
+                and set(statement["Action"]) == PUBLISH_KEY
+            ), statement
+            continue
+        actions = set(listed(statement["Action"]))
+        assert actions <= set(WILDCARD_ALLOWED), f"{kind}: {statement}"
+
+
+def assert_nag_clean(synth: Synth) -> None:
+    """cdk-nag AwsSolutions ran and left no unacknowledged finding."""
+    (report,) = synth.report["pluginReports"]
+    assert report["pluginName"] == "AwsSolutions"
+    assert report["conclusion"] == "success"
+    assert report["violations"] == []
+
+
+def assert_acknowledgments_narrow(synth: Synth, api: ApiDeclaration | None) -> None:
+    """Each acknowledgment has its listed reason, sits on a resource, and is expected.
+
+    The count of each rule follows from the declaration alone: one runtime pin per
+    function, one DLQ-is-a-DLQ per subscription or stream failure queue, and so on.
+    """
+    (report,) = synth.report["pluginReports"]
+    acknowledged = report["suppressedViolations"]
+    for item in acknowledged:
+        assert item["reason"] == nag.REASONS[item["acknowledgedId"]]
+        assert item["acknowledgedAt"] != synth.stack_id, "no stack-wide acknowledgments"
+    specs = synth.registry.specs
+    streams = [s for s in specs if s.source is Source.STREAM]
+    expected = {
+        nag.RUNTIME: len(specs) + (api is not None),
+        nag.IS_A_DLQ: len(streams) + len(synth.registry.by_source(Source.SNS_QUEUE)),
+        nag.LIST_STREAMS: len(streams),
+        nag.KMS_DATA_KEYS: len([s for s in specs if s.publishes]),
+    }
+    if api is not None:
+        expected[nag.NO_COGNITO] = len(gateway_routes(api))
+        expected |= {nag.NO_WAF: 1, nag.APIGW_LOGS_ROLE: 1}
+    assert Counter(item["acknowledgedId"] for item in acknowledged) == {
+        rule: count for rule, count in expected.items() if count
+    }
+
+
+def lint_findings(synth: Synth) -> list[str]:
+    """cfn-lint's findings on the template, but W3005 (a redundant DependsOn CDK writes)."""
+    matches = lint_file(synth.template_path, config=ManualArgs(regions=["eu-west-1"]))
+    return [str(m) for m in matches if m.rule.id != "W3005"]
