@@ -6,6 +6,8 @@ the sandbox, ``sluice dlq``, ``sluice graph`` and the demo all read this declara
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from events import CATALOG
 from producers.api import build
 from producers.api.routes import ROUTES
@@ -32,4 +34,5 @@ APP = App(
     code=("events", "producers", "workers"),
     samples="events",
     demo="demo:run",
+    root=Path(__file__).resolve().parent,
 )
