@@ -1,0 +1,259 @@
+"""``sluice new`` makes a project whose make test/demo/synth pass, and the README's guide works.
+
+The project reuses this checkout's venv (``NO_INSTALL=1 VENV=...``) and the layer cache, so
+the checks cost seconds, not an install. The guide test follows the README's "Add a
+worker", "Add an event type" and "Add a table" steps word for word in the new project.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+import boto3
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+VENV = Path(sys.prefix)
+pytestmark = pytest.mark.scaffold
+
+CATALOG_LINE = "CATALOG = Catalog([Contract(NOTE_CREATED, 1, NoteCreated)])"
+ARCHIVED_EVENT = '''NOTE_ARCHIVED = "note.archived"
+
+
+@dataclass(frozen=True, slots=True)
+class NoteArchived:
+    """note.archived v1: a note was archived."""
+
+    note_id: str = field(metadata=rules(min_len=1, max_len=128))
+    reason: str = field(default="", metadata=rules(max_len=500))
+
+
+CATALOG = Catalog(
+    [Contract(NOTE_CREATED, 1, NoteCreated), Contract(NOTE_ARCHIVED, 1, NoteArchived)]
+)'''
+
+ARCHIVE_WORKER = '''"""archive: keep every archived note's id and reason."""
+
+from __future__ import annotations
+
+from events import CATALOG, NOTE_ARCHIVED, NoteArchived
+from sluice.core import Envelope
+from sluice.runtime import Deps, worker
+
+
+@worker(catalog=CATALOG, subscribes=[NOTE_ARCHIVED], writes=("archive",))
+def archive(event: Envelope[NoteArchived], deps: Deps) -> None:
+    """Record one archived note."""
+    item = {"id": {"S": event.data.note_id}, "reason": {"S": event.data.reason}}
+    deps.transact([{"Put": {"TableName": deps.settings.table("archive"), "Item": item}}])
+
+
+handler = archive.handler
+'''
+
+
+def make(project: Path, target: str, timeout: float = 600) -> subprocess.CompletedProcess[str]:
+    """``make TARGET`` in the project, on this checkout's venv."""
+    return subprocess.run(
+        ["make", "-C", str(project), target, "NO_INSTALL=1", f"VENV={VENV}"],
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        check=False,
+    )
+
+
+def sluice(project: Path, *args: str, timeout: float = 120) -> subprocess.CompletedProcess[str]:
+    """The ``sluice`` command, run in the project."""
+    return subprocess.run(
+        [str(VENV / "bin" / "sluice"), *args],
+        cwd=project,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        check=False,
+    )
+
+
+def created(folder: Path) -> Path:
+    """A new project in ``folder``, with this checkout's layer cache copied in."""
+    done = subprocess.run(
+        [sys.executable, "-m", "sluice.cli", "new", str(folder)],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr
+    layer = ROOT / ".cache" / "infra" / "layer"
+    if layer.is_dir():
+        shutil.copytree(layer, folder / ".cache" / "infra" / "layer")
+    return folder
+
+
+@pytest.fixture(scope="module")
+def project(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return created(tmp_path_factory.mktemp("scaffold") / "acme")
+
+
+def template(project: Path) -> dict[str, Any]:
+    """The synthesized template (``make synth`` writes it)."""
+    return json.loads((project / "cdk.out" / "Acme.template.json").read_text())  # type: ignore[no-any-return]
+
+
+def test_new_refuses_a_folder_that_is_not_empty(tmp_path: Path) -> None:
+    (tmp_path / "busy").mkdir()
+    (tmp_path / "busy" / "file.txt").write_text("mine")
+    done = subprocess.run(
+        [sys.executable, "-m", "sluice.cli", "new", str(tmp_path / "busy")],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert done.returncode == 2
+    assert "exists and is not empty" in done.stderr
+    assert (tmp_path / "busy" / "file.txt").read_text() == "mine"
+
+
+def test_the_new_project_passes_its_own_tests_and_lint(project: Path) -> None:
+    tested = make(project, "test")
+    assert tested.returncode == 0, tested.stdout + tested.stderr
+    assert " passed" in tested.stdout and "failed" not in tested.stdout
+    linted = make(project, "lint")
+    assert linted.returncode == 0, linted.stdout + linted.stderr
+
+
+def test_the_new_project_synthesizes_its_worker_with_queue_dlqs_and_alarms(
+    project: Path,
+) -> None:
+    done = make(project, "synth")
+    assert done.returncode == 0, done.stdout + done.stderr
+    names = _names(template(project))
+    assert {"acme-words", "acme-words-dlq", "acme-words-sub-dlq"} <= names["queues"]
+    assert {"acme-words-dlq", "acme-words-sub-dlq", "acme-words-errors"} <= names["alarms"]
+    assert {"acme-relay", "acme-words", "acme-changes"} == names["functions"]
+
+
+def test_following_the_guide_adds_a_worker_everywhere(tmp_path: Path) -> None:
+    project = created(tmp_path / "acme")
+    # Add an event type: a contract in events/ and the catalog.
+    events = project / "events" / "__init__.py"
+    assert CATALOG_LINE in events.read_text()
+    events.write_text(events.read_text().replace(CATALOG_LINE, ARCHIVED_EVENT))
+    # Add a table: Table(...) in App(tables=...).
+    app = project / "app.py"
+    text = app.read_text()
+    assert 'Table("stats", partition_key="pk"),' in text
+    app.write_text(
+        text.replace(
+            'Table("stats", partition_key="pk"),',
+            'Table("stats", partition_key="pk"),\n        Table("archive", partition_key="id"),',
+        )
+    )
+    # Add a worker: workers/<name>.py with @worker(...) and `handler = <name>.handler`.
+    (project / "workers" / "archive.py").write_text(ARCHIVE_WORKER)
+
+    # THEN the template gives it its queue, DLQs, alarms and function ...
+    done = make(project, "synth")
+    assert done.returncode == 0, done.stdout + done.stderr
+    names = _names(template(project))
+    assert {"acme-archive", "acme-archive-dlq", "acme-archive-sub-dlq"} <= names["queues"]
+    assert {"acme-archive-dlq", "acme-archive-sub-dlq", "acme-archive-queue-age"} <= names["alarms"]
+    assert "acme-archive" in names["functions"] and "acme-archive" in names["tables"]
+    # ... `sluice graph` draws it ...
+    graph = sluice(project, "graph")
+    assert graph.returncode == 0, graph.stderr
+    assert "queue_acme_archive -->" in graph.stdout and '"note.archived"' in graph.stdout
+    # ... and it runs in the sandbox, where `sluice dlq ls` lists its DLQs.
+    with sandbox(project) as endpoint:
+        published = sluice(
+            project,
+            "publish",
+            "--local",
+            "--type",
+            "note.archived",
+            "--data",
+            '{"note_id": "n-1", "reason": "done"}',
+        )
+        assert published.returncode == 0, published.stdout + published.stderr
+        db = boto3.client(
+            "dynamodb",
+            endpoint_url=endpoint,
+            region_name="eu-west-1",
+            aws_access_key_id="sandbox",
+            aws_secret_access_key="sandbox",
+        )
+        item = _wait_for(
+            lambda: db.get_item(TableName="acme-archive", Key={"id": {"S": "n-1"}}).get("Item")
+        )
+        assert item["reason"] == {"S": "done"}
+        listed = sluice(project, "dlq", "ls", "--local", "--json")
+        assert listed.returncode == 0, listed.stderr
+        dlqs = {row["name"] for row in json.loads(listed.stdout)}
+        assert {"acme-archive-dlq", "acme-archive-sub-dlq"} <= dlqs
+
+
+class sandbox:
+    """``sluice up`` in the project until the block ends; yields the moto endpoint."""
+
+    def __init__(self, project: Path) -> None:
+        self.project = project
+        self.process: subprocess.Popen[str] | None = None
+
+    def __enter__(self) -> str:
+        state = self.project / ".sluice" / "sandbox.json"
+        self.process = subprocess.Popen(
+            [str(VENV / "bin" / "sluice"), "up", "--quiet"],
+            cwd=self.project,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+            env={**os.environ, "SLUICE_STATE_DIR": str(self.project / ".sluice")},
+        )
+        _wait_for(lambda: state.exists() or self.process.poll() is not None, timeout=60)  # type: ignore[union-attr]
+        assert self.process.poll() is None, self.process.communicate()[1]
+        return str(json.loads(state.read_text())["endpoint_url"])
+
+    def __exit__(self, *exc: object) -> None:
+        assert self.process is not None
+        self.process.send_signal(signal.SIGINT)
+        try:
+            self.process.communicate(timeout=30)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+            self.process.communicate()
+
+
+def _wait_for(probe: Any, timeout: float = 30) -> Any:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        found = probe()
+        if found:
+            return found
+        time.sleep(0.2)
+    raise AssertionError(f"nothing after {timeout} s")
+
+
+def _names(found: dict[str, Any]) -> dict[str, set[str]]:
+    """Physical names in a template, by kind."""
+    wanted = {
+        "queues": ("AWS::SQS::Queue", "QueueName"),
+        "alarms": ("AWS::CloudWatch::Alarm", "AlarmName"),
+        "functions": ("AWS::Lambda::Function", "FunctionName"),
+        "tables": ("AWS::DynamoDB::Table", "TableName"),
+    }
+    return {
+        kind: {
+            str(r["Properties"].get(prop))
+            for r in found["Resources"].values()
+            if r["Type"] == resource
+        }
+        for kind, (resource, prop) in wanted.items()
+    }
