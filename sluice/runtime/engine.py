@@ -16,9 +16,10 @@ from collections.abc import Callable, Iterable
 from concurrent.futures import ThreadPoolExecutor, wait
 from dataclasses import dataclass, replace
 from enum import Enum
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol
 
-from sluice.core import ContractError, Envelope
+from sluice.core import Catalog, ContractError, Envelope
+from sluice.runtime.context import Deps
 from sluice.runtime.effects import AlreadyAppliedError, Effects
 from sluice.runtime.errors import (
     BatchFailedError,
@@ -30,15 +31,26 @@ from sluice.runtime.idempotency import Claim, DynamoDBIdempotencyStore, Idempote
 from sluice.runtime.middleware import run_after, run_before
 from sluice.runtime.queues import DeadLetter
 from sluice.runtime.records import Inbound, decode, parse_batch
-from sluice.runtime.registry import Source
+from sluice.runtime.spec import Source, WorkerSpec
 from sluice.runtime.telemetry import BatchCounts
 from sluice.runtime.types import PartialBatchResponse
 
-if TYPE_CHECKING:
-    from sluice.runtime.context import Deps
-    from sluice.runtime.registry import Worker, WorkerSpec
-
 _pools = threading.local()
+
+
+class Declared(Protocol):
+    """What the engine needs of a worker (``Worker`` is one): its spec, catalog and function."""
+
+    @property
+    def spec(self) -> WorkerSpec:
+        """The worker's declaration."""
+
+    @property
+    def catalog(self) -> Catalog:
+        """The contracts its records are decoded against."""
+
+    def call(self, payload: Any, deps: Deps) -> Any:
+        """Call the worker's function with an envelope (or, for batch workers, a list)."""
 
 
 def _run_all(spec: WorkerSpec, fn: Callable[[Any], None], items: Iterable[Any]) -> None:
@@ -129,7 +141,7 @@ class Deadline:
         return self.remaining_ms() < self.margin_ms
 
 
-def run_batch(worker: Worker, event: Any, context: Any, deps: Deps) -> PartialBatchResponse:
+def run_batch(worker: Declared, event: Any, context: Any, deps: Deps) -> PartialBatchResponse:
     """Process one invocation; raise BatchFailedError if every record failed."""
     spec = worker.spec
     jobs = [Job(inbound) for inbound in parse_batch(event, spec.source, spec.name)]
@@ -175,7 +187,7 @@ def _before_first_failure(jobs: list[Job]) -> list[Job]:
 class _Runner:
     """The steps of one invocation, sharing the worker, its dependencies and the clock."""
 
-    def __init__(self, worker: Worker, deps: Deps, deadline: Deadline) -> None:
+    def __init__(self, worker: Declared, deps: Deps, deadline: Deadline) -> None:
         self.worker = worker
         self.spec = worker.spec
         self.deps = deps
