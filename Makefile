@@ -49,10 +49,11 @@ demo: $(STAMP)  ## Run the whole pipeline locally and check it end to end
 test: install  ## Run every test tier (unit, functional, sandbox, infra)
 	$(BIN)/python -m pytest $(PYTEST_FLAGS)
 
-lint: $(STAMP)  ## ruff and mypy
+lint: $(STAMP)  ## ruff, mypy and the import layers
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy
+	$(BIN)/lint-imports --no-cache
 
 fmt: $(STAMP)  ## Format the code
 	$(BIN)/ruff format .

@@ -15,7 +15,7 @@ from typing import Any
 
 from sluice.core import Catalog, Envelope, EnvelopeShapeError, parse_json
 from sluice.runtime.errors import InvalidEventError
-from sluice.runtime.registry import Source
+from sluice.runtime.spec import Source
 
 SQS = "aws:sqs"
 DYNAMODB = "aws:dynamodb"

@@ -25,8 +25,9 @@ from sluice.core import Catalog, ContractError, Envelope
 from sluice.publisher import OversizeError, Publisher
 from sluice.runtime.context import Deps
 from sluice.runtime.records import StreamChange
-from sluice.runtime.registry import Source, Worker, worker
+from sluice.runtime.spec import Source
 from sluice.runtime.telemetry import NAMESPACE
+from sluice.runtime.worker import Worker, worker
 
 ToEvent = Callable[[StreamChange], tuple[str, dict[str, Any]] | None]
 """What a change becomes: ``(event type, data)``, or None to ignore it."""

@@ -1,0 +1,46 @@
+"""One invocation, start to finish: the parts of the engine in the order they run."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sluice.runtime.context import Deps
+from sluice.runtime.engine.jobs import Deadline, Job, elect_leaders
+from sluice.runtime.engine.lifecycle import Declared, Lifecycle
+from sluice.runtime.engine.ordering import before_first_failure, run_records
+from sluice.runtime.engine.settling import settle
+from sluice.runtime.idempotency import DynamoDBIdempotencyStore, IdempotencyStore
+from sluice.runtime.records import parse_batch
+from sluice.runtime.spec import Source, WorkerSpec
+from sluice.runtime.types import PartialBatchResponse
+
+
+def run_batch(worker: Declared, event: Any, context: Any, deps: Deps) -> PartialBatchResponse:
+    """Process one invocation; raise BatchFailedError if every record failed."""
+    spec = worker.spec
+    jobs = [Job(inbound) for inbound in parse_batch(event, spec.source, spec.name)]
+    deadline = Deadline(context, spec.timeout_s, spec.timeout_margin_s)
+    store = _store(spec, deps)
+    lifecycle = Lifecycle(worker, deps, deadline, store)
+    lifecycle.decode(jobs)
+    leaders = elect_leaders(jobs)
+    lifecycle.precheck(leaders)
+    if spec.batch:
+        stream = spec.source is Source.STREAM
+        lifecycle.run_whole_batch(before_first_failure(jobs) if stream else jobs)
+    else:
+        run_records(spec, lifecycle.run_one, jobs, leaders)
+    for job in jobs:
+        job.follow_leader()
+    return settle(jobs, spec, deps, store)
+
+
+def _store(spec: WorkerSpec, deps: Deps) -> IdempotencyStore | None:
+    """The idempotency table, for workers that take records one by one."""
+    if not spec.idempotent or spec.batch:
+        return None
+    return DynamoDBIdempotencyStore(
+        deps.clients.dynamodb,
+        deps.settings.table("idempotency"),
+        ttl_s=spec.idempotency_ttl_s,
+    )

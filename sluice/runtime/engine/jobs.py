@@ -1,0 +1,97 @@
+"""One record's state on its way through the engine, and the invocation's clock."""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+from enum import Enum
+from typing import Any
+
+from sluice.core import Envelope
+from sluice.runtime.records import Inbound
+
+
+class Outcome(Enum):
+    """How one record ended."""
+
+    PENDING = "pending"
+    DONE = "done"
+    DUPLICATE = "duplicate"
+    PERMANENT = "permanent"
+    RETRY = "retry"
+    SKIPPED = "skipped_for_time"
+
+    @property
+    def is_failure(self) -> bool:
+        """Reported in batchItemFailures (left for the queue or stream to deliver again)."""
+        return self in (Outcome.RETRY, Outcome.SKIPPED, Outcome.PENDING)
+
+
+@dataclass
+class Job:
+    """One record's journey through the engine."""
+
+    inbound: Inbound
+    envelope: Envelope[Any] | None = None
+    outcome: Outcome = Outcome.PENDING
+    reason: str = ""
+    detail: str = ""
+    claimed: bool = False
+    committed: bool = False
+    """Its effects and completion were committed together (see ``Deps.transact``)."""
+    unsettled: bool = False
+    """Done, but its completion could not be written yet (settling retries it)."""
+    leader: Job | None = None
+    """Set on a copy of an envelope met earlier in the same batch."""
+
+    @property
+    def key(self) -> str:
+        """The envelope id (only for decoded jobs)."""
+        assert self.envelope is not None
+        return self.envelope.id
+
+    def end(self, outcome: Outcome, reason: str = "", detail: str = "") -> None:
+        """Record the outcome, unless one is already set."""
+        if self.outcome is Outcome.PENDING:
+            self.outcome, self.reason, self.detail = outcome, reason, detail
+
+    def follow_leader(self) -> None:
+        """A copy ends as its leader did; a success makes it a duplicate."""
+        lead = self.leader
+        if lead is not None and lead.outcome is not Outcome.PENDING:
+            done = lead.outcome is Outcome.DONE
+            self.end(Outcome.DUPLICATE if done else lead.outcome, lead.reason, lead.detail)
+
+
+def claim_key(worker: str, job: Job) -> str:
+    """The idempotency key: per worker, so each subscriber applies an event once."""
+    return f"{worker}#{job.key}"
+
+
+def elect_leaders(jobs: list[Job]) -> list[Job]:
+    """One job per envelope id runs; later copies in the batch follow its outcome."""
+    leaders: dict[str, Job] = {}
+    for job in jobs:
+        if job.outcome is Outcome.PENDING:
+            first = leaders.setdefault(job.key, job)
+            job.leader = None if first is job else first
+    return list(leaders.values())
+
+
+class Deadline:
+    """The invocation's remaining time, from the Lambda context or the worker's timeout."""
+
+    def __init__(self, context: Any, timeout_s: int, margin_s: float) -> None:
+        self._context = context if hasattr(context, "get_remaining_time_in_millis") else None
+        self._end = time.monotonic() + timeout_s
+        self.margin_ms = int(margin_s * 1000)
+
+    def remaining_ms(self) -> int:
+        """Milliseconds before the function is killed."""
+        if self._context is not None:
+            return int(self._context.get_remaining_time_in_millis())
+        return int((self._end - time.monotonic()) * 1000)
+
+    def too_late(self) -> bool:
+        """True once starting another record risks being killed mid-record."""
+        return self.remaining_ms() < self.margin_ms

@@ -1,0 +1,101 @@
+"""Settling a batch once its records have run, and the answer Lambda gets.
+
+In this order: write the idempotency records left over (completions that failed, claims
+of failed records to release), dead-letter the permanent failures with their reason, back
+off the retries by receive count, emit the batch's metrics, and answer
+``batchItemFailures``, or fail the whole invocation if every record failed.
+"""
+
+from __future__ import annotations
+
+import time
+
+from sluice.runtime.context import Deps
+from sluice.runtime.engine.jobs import Job, Outcome, claim_key
+from sluice.runtime.errors import BatchFailedError
+from sluice.runtime.idempotency import IdempotencyStore
+from sluice.runtime.queues import DeadLetter
+from sluice.runtime.spec import WorkerSpec
+from sluice.runtime.telemetry import BatchCounts
+from sluice.runtime.types import PartialBatchResponse
+
+
+def settle(
+    jobs: list[Job], spec: WorkerSpec, deps: Deps, store: IdempotencyStore | None
+) -> PartialBatchResponse:
+    """Write idempotency, dead-letter, back off, emit metrics, answer the failures."""
+    if store is not None:
+        _write_claims(jobs, spec, deps, store)
+    _dead_letter(jobs, deps)
+    failures = [j for j in jobs if j.outcome.is_failure]
+    if failures and spec.source.is_queue:
+        try:
+            deps.queues.back_off(
+                [j.inbound for j in failures],
+                base_s=spec.backoff_base_s,
+                cap_s=spec.visibility_timeout_s,
+            )
+        except Exception:  # backoff is a courtesy; the visibility timeout still applies
+            deps.telemetry.logger.warning("could not back off failed records", exc_info=True)
+    _emit(jobs, deps)
+    if failures and len(failures) == len(jobs):
+        reasons = sorted({j.reason for j in failures})
+        raise BatchFailedError(
+            f"all {len(jobs)} records of the batch failed ({', '.join(reasons)}); "
+            "the whole batch will be retried"
+        )
+    return {"batchItemFailures": [{"itemIdentifier": j.inbound.item_id} for j in failures]}
+
+
+def _write_claims(jobs: list[Job], spec: WorkerSpec, deps: Deps, store: IdempotencyStore) -> None:
+    """Complete the records whose completion failed; release the failed records' claims."""
+    log = deps.telemetry.logger
+    done = [claim_key(spec.name, j) for j in jobs if j.unsettled]
+    kept = (Outcome.DONE, Outcome.DUPLICATE)
+    released = [
+        claim_key(spec.name, j)
+        for j in jobs
+        if j.claimed and not j.committed and j.outcome not in kept
+    ]
+    if done or released:
+        try:
+            unwritten = store.settle(done, released)
+        except Exception:  # the effects happened: answer success, let claims expire
+            log.exception("could not settle idempotency records")
+            unwritten = done + released
+        if unwritten:
+            log.error("idempotency records not written", extra={"keys": unwritten})
+
+
+def _dead_letter(jobs: list[Job], deps: Deps) -> None:
+    """Send permanent failures to their DLQ; those it cannot take stay on their queue."""
+    permanent = [j for j in jobs if j.outcome is Outcome.PERMANENT]
+    if not permanent:
+        return
+    letters = [DeadLetter(j.inbound, j.reason, j.detail) for j in permanent]
+    try:
+        unsent = deps.queues.dead_letter(letters)
+    except Exception:
+        deps.telemetry.logger.exception("could not reach the DLQ; the records stay on their queue")
+        unsent = letters
+    for letter in unsent:
+        for job in permanent:
+            if job.inbound is letter.inbound:
+                job.outcome = Outcome.RETRY
+
+
+def _emit(jobs: list[Job], deps: Deps) -> None:
+    counts = BatchCounts()
+    now_ms = int(time.time() * 1000)
+    for job in jobs:
+        counts.processed += job.outcome is Outcome.DONE
+        counts.duplicates += job.outcome is Outcome.DUPLICATE
+        counts.permanent += job.outcome is Outcome.PERMANENT
+        counts.failed += job.outcome.is_failure
+        counts.skipped_for_time += job.outcome is Outcome.SKIPPED
+        if job.inbound.sent_at_ms:
+            counts.saw_age(now_ms - job.inbound.sent_at_ms)
+    try:
+        deps.telemetry.emit(counts)
+    except Exception:
+        deps.telemetry.logger.warning("could not emit metrics", exc_info=True)

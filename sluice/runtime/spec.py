@@ -1,0 +1,130 @@
+"""What a worker is, as data: where its records come from and how it runs.
+
+The bottom of the runtime: the infra, the sandbox and the tools read a ``WorkerSpec``
+without importing the engine, and ``check_spec`` fails fast on a bad declaration.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from enum import StrEnum
+
+from sluice.core import Catalog
+from sluice.runtime.errors import ConfigurationError
+
+
+class Source(StrEnum):
+    """Where a worker's records come from."""
+
+    SNS_QUEUE = "sns-queue"
+    """A standard SQS queue subscribed to the events topic (raw delivery, filter policy)."""
+    SQS_QUEUE = "sqs-queue"
+    """A standard SQS queue that producers send to directly."""
+    FIFO_QUEUE = "fifo-queue"
+    """An SQS FIFO queue that producers send to directly; ordered per message group."""
+    STREAM = "dynamodb-stream"
+    """A DynamoDB table's stream (NEW_AND_OLD_IMAGES)."""
+
+    @property
+    def is_queue(self) -> bool:
+        """True for the SQS kinds."""
+        return self is not Source.STREAM
+
+    @property
+    def is_fifo(self) -> bool:
+        """True when order within a message group must hold."""
+        return self is Source.FIFO_QUEUE
+
+
+@dataclass(frozen=True, slots=True)
+class WorkerSpec:
+    """Everything the infra, the sandbox and the tools need to know about one worker."""
+
+    name: str
+    module: str
+    source: Source
+    subscribes: frozenset[str] | None
+    """Event types delivered to the worker; None means every event (no filter policy)."""
+    batch_size: int = 10
+    batching_window_s: int = 0
+    max_concurrency: int = 10
+    """Records of one batch in flight at once (threads). FIFO: groups in flight at once."""
+    max_invocations: int = 5
+    """Concurrent invocations the event source may run (ESM maximum concurrency, >= 2)."""
+    max_receive_count: int = 5
+    timeout_s: int = 30
+    memory_mb: int = 256
+    timeout_margin_s: float = 3.0
+    """Records not started when less than this remains are reported failed instead."""
+    table: str | None = None
+    """For stream workers: the logical name of the table whose stream is read."""
+    group_by: str | None = None
+    """For FIFO workers: the ``data`` field producers use as MessageGroupId."""
+    retry_attempts: int = 3
+    """For stream workers: retries of a failing batch before the on-failure record."""
+    max_record_age_s: int = 3600
+    """For stream workers: older records go to the on-failure destination unprocessed."""
+    backoff_base_s: float = 2.0
+    """A failed record's next delivery waits 2^(receives-1) x this, up to the visibility."""
+    idempotent: bool = True
+    idempotency_ttl_s: int = 14 * 24 * 3600
+    """How long a completed event id is remembered: as long as a DLQ keeps messages."""
+    batch: bool = False
+    """True if the function takes the whole batch (list of envelopes) instead of one."""
+    writes: tuple[str, ...] = ()
+    """Logical tables the worker writes (the infra grants exactly these)."""
+    publishes: bool = False
+    """True if the worker publishes to the events topic (the infra grants exactly that)."""
+    description: str = ""
+
+    @property
+    def handler_path(self) -> str:
+        """What a Lambda function's ``handler`` setting points at."""
+        return f"{self.module}.handler"
+
+    @property
+    def visibility_timeout_s(self) -> int:
+        """The queue's visibility timeout: six times the function timeout, as AWS advises."""
+        return 6 * self.timeout_s
+
+    def accepts(self, event_type: str) -> bool:
+        """Whether the worker subscribes to ``event_type``."""
+        return self.subscribes is None or event_type in self.subscribes
+
+
+def check_spec(spec: WorkerSpec, catalog: Catalog) -> None:
+    """Fail fast, with a sentence that says how to fix the declaration."""
+    where = f"worker {spec.name!r} ({spec.module})"
+    if spec.subscribes is not None:
+        if not spec.subscribes:
+            raise ConfigurationError(f"{where}: subscribes=[] delivers nothing; omit it for all")
+        unknown = sorted(spec.subscribes - catalog.types)
+        if unknown:
+            raise ConfigurationError(
+                f"{where} subscribes to {unknown}, which the catalog does not know: "
+                f"add a Contract to the app's catalog first (known: {sorted(catalog.types)})"
+            )
+    limit = 10 if spec.source.is_fifo else 10_000
+    if not 1 <= spec.batch_size <= limit:
+        raise ConfigurationError(f"{where}: batch_size must be 1..{limit}, got {spec.batch_size}")
+    standard = spec.source in (Source.SNS_QUEUE, Source.SQS_QUEUE)
+    if standard and spec.batch_size > 10 and spec.batching_window_s < 1:
+        raise ConfigurationError(f"{where}: batch_size > 10 needs batching_window_s >= 1")
+    if not 0 <= spec.batching_window_s <= 300:
+        raise ConfigurationError(f"{where}: batching_window_s must be 0..300")
+    if not 1 <= spec.timeout_s <= 900:
+        raise ConfigurationError(f"{where}: timeout_s must be 1..900, got {spec.timeout_s}")
+    if spec.visibility_timeout_s > 43_200:
+        raise ConfigurationError(f"{where}: timeout_s * 6 exceeds SQS's 12 h visibility limit")
+    if not 128 <= spec.memory_mb <= 10_240:
+        raise ConfigurationError(f"{where}: memory_mb must be 128..10240")
+    if spec.max_concurrency < 1 or spec.max_invocations < 2:
+        raise ConfigurationError(f"{where}: max_concurrency >= 1 and max_invocations >= 2")
+    if not 1 <= spec.max_receive_count <= 1000:
+        raise ConfigurationError(f"{where}: max_receive_count must be 1..1000")
+    if spec.timeout_margin_s >= spec.timeout_s:
+        raise ConfigurationError(f"{where}: timeout_margin_s must be below timeout_s")
+    if (spec.source is Source.STREAM) != (spec.table is not None):
+        raise ConfigurationError(f"{where}: stream workers, and only they, name a `table`")
+    if spec.source.is_fifo and not spec.group_by:
+        raise ConfigurationError(f"{where}: FIFO workers name the `group_by` data field")
