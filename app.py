@@ -31,5 +31,5 @@ APP = App(
     ),
     code=("events", "producers", "workers"),
     samples="events",
-    demo="demo:run",
+    demo="demo:OrdersDemo",
 )

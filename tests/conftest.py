@@ -11,6 +11,7 @@ import pytest
 
 from app import APP
 from sluice.runtime import Clients, Deps, Registry, Settings, Telemetry, Worker
+from sluice.runtime.wiring import wire_worker
 from sluice.topology import Topology
 from tests.factories import ACCOUNT, REGION
 
@@ -63,8 +64,8 @@ class Pipeline:
 
     def worker(self, name: str) -> Worker:
         """A registered worker wired to this pipeline."""
-        found = self.registry.get(name)
-        return Worker(spec=found.spec, fn=found.fn, catalog=found.catalog).use(self.deps(name))
+        env = self.topology.worker_environment(self.provisioned.topic_arn)
+        return wire_worker(self.registry.get(name), self.clients, env, log=self.logs)
 
     def url(self, name: str) -> str:
         """A queue URL by physical name."""
