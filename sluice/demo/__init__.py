@@ -1,7 +1,7 @@
 """``sluice demo``'s harness: an app says what to send and check; this runs and reports it.
 
 An app's demo subclasses ``Demo`` (see ``sluice.demo.base``) and is named once in the
-app's declaration, ``App(demo="module:attribute")``. The generic parts live here: the
+app's declaration, ``App(demo="module:ClassName")``. The generic parts live here: the
 live table, timed steps, the wait until drained, the per-worker, dead-letter, latency
 and consistency tables, and helpers to pace traffic and speak JSON over HTTP.
 """

@@ -1,7 +1,7 @@
 """The demo port: what an app's demo sends and checks. ``sluice demo`` does everything else.
 
-An app names its demo once, ``App(demo="module:attribute")``, where the attribute is a
-``Demo`` subclass (or a function returning a ``Demo``). ``sluice demo`` then:
+An app names its demo once, ``App(demo="module:ClassName")``, a ``Demo`` subclass that
+``sluice demo`` instantiates with no arguments for each run. It then:
 
 1. starts the sandbox and shows a live table per worker (queued, processed, DLQ);
 2. calls ``send(box, count, step)``, printing each ``with step("..."):`` block as it ends;
@@ -10,7 +10,7 @@ An app names its demo once, ``App(demo="module:attribute")``, where the attribut
 4. prints the records per worker, the dead letters, the end-to-end latency of ``timed(box)``
    and the ``checks(box)``; then PASS or FAIL, and ``sluice trace <follow()>``.
 
-A demo object lives for one run, so it can keep what it sent on ``self``.
+The instance lives for one run, so it can keep what it sent on ``self``.
 """
 
 from __future__ import annotations

@@ -26,10 +26,10 @@ DRAIN_TIMEOUT_S = 40.0
 
 
 def load_demo(app: App) -> Demo:
-    """A fresh ``Demo`` from ``App.demo`` ("module:attribute"), or an error saying what to set."""
+    """A fresh ``Demo`` from ``App.demo`` ("module:ClassName"), or an error saying what to set."""
     if not app.demo:
         raise ConfigurationError(
-            f"the app {app.name!r} declares no demo: set App(demo='module:attribute') to a "
+            f"the app {app.name!r} declares no demo: set App(demo='module:ClassName') to a "
             "sluice.demo.Demo subclass (see sluice/demo/base.py for what it provides)"
         )
     module_name, _, attribute = app.demo.partition(":")
@@ -37,14 +37,13 @@ def load_demo(app: App) -> Demo:
         found = getattr(importlib.import_module(module_name), attribute or "", None)
     except ModuleNotFoundError as exc:
         raise ConfigurationError(f"App.demo = {app.demo!r}: cannot import it ({exc})") from None
-    made = found() if callable(found) and not isinstance(found, Demo) else found
-    if not isinstance(made, Demo):
+    if not (isinstance(found, type) and issubclass(found, Demo)):
+        what = type(found).__name__ if found is not None else "nothing"
         raise ConfigurationError(
-            f"App.demo = {app.demo!r} gives {type(made).__name__ if made else 'nothing'}, "
-            "not a sluice.demo.Demo: "
-            "name a Demo subclass, or a function returning one, as 'module:attribute'"
+            f"App.demo = {app.demo!r} gives {what}, not a sluice.demo.Demo subclass: "
+            "name one as 'module:ClassName'"
         )
-    return made
+    return found()
 
 
 class Progress:
