@@ -8,8 +8,7 @@ from demo import scenario
 from demo.scenario import Scenario
 from demo.traffic import cancel, place_orders
 from events import ORDER_CANCELLED, ORDER_PLACED
-from sluice.demo import Check, Demo, JsonClient, Step, Timed, fan_out, table_items
-from sluice.local.sandbox import Sandbox
+from sluice.demo import Check, Demo, JsonClient, Sandbox, Step, Timed, fan_out, table_items
 
 RATE = 10.0
 """Orders per second: paced below what moto sustains, so queues stay shallow."""

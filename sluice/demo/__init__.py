@@ -11,11 +11,13 @@ from sluice.demo.http import JsonClient
 from sluice.demo.pacing import paced, wait_until
 from sluice.demo.report import table_items
 from sluice.demo.runner import load_demo, run
+from sluice.local.sandbox import Sandbox
 
 __all__ = [
     "Check",
     "Demo",
     "JsonClient",
+    "Sandbox",
     "Step",
     "Timed",
     "fan_out",
