@@ -33,6 +33,6 @@ APP = App(
     ),
     code=("events", "producers", "workers"),
     samples="events",
-    demo="demo:run",
+    demo="demo:OrdersDemo",
     root=Path(__file__).resolve().parent,
 )

@@ -20,11 +20,12 @@ from collections import Counter
 from pathlib import Path
 
 from bench.harness import Row, median_spread
+from demo.traffic import place_orders
 from events import ORDER_PLACED
+from sluice.demo import JsonClient, wait_until
+from sluice.demo.report import percentile
 from sluice.local.logs import LogSink
-from sluice.local.report import percentile
 from sluice.local.sandbox import Sandbox
-from sluice.local.traffic import Client, place_orders, wait_until
 
 PROFILES = Path(__file__).resolve().parent / "profiles"
 DELIVERIES_PER_ORDER = 3
@@ -128,7 +129,7 @@ def _end_to_end(box: Sandbox, orders: int, rate: float = 10_000.0) -> tuple[floa
     """Seconds from the first POST until every order is done, and each order's latency."""
     subscribers = [s.name for s in box.registry.subscribers(ORDER_PLACED)]
     began = time.time()
-    placed = place_orders(Client(box.api_url), orders, rate=rate, threads=CLIENT_THREADS)
+    placed = place_orders(JsonClient(box.api_url), orders, rate=rate, threads=CLIENT_THREADS)
     if not wait_until(
         lambda: all(box.tally.done_at(o.correlation_id, subscribers) for o in placed), 180
     ):

@@ -18,8 +18,9 @@ from events import CATALOG, ORDER_PLACED
 from sluice import testing
 from sluice.core import Envelope
 from sluice.local.server import MotoServer
-from sluice.runtime import Clients, Deps, Settings, Telemetry, Worker, worker
+from sluice.runtime import Clients, Worker, worker
 from sluice.runtime.context import table_variable
+from sluice.runtime.wiring import wire_worker
 
 REGION = "eu-west-1"
 TABLES = {"idempotency": "bench-idempotency", "state": "bench-state"}
@@ -85,11 +86,8 @@ class Sides:
     ) -> Pair:
         """A copy of ``sluice`` wired here, and ``work`` in Powertools; both log to nowhere."""
         clients = Clients(self.clients.session, endpoint_url=self.clients.endpoint_url)
-        telemetry = Telemetry.for_worker(sluice.spec.name, stream=NullStream())
-        telemetry.metrics_enabled = False
-        settings = Settings.from_env({table_variable(k): v for k, v in TABLES.items()})
-        ours = Worker(spec=sluice.spec, fn=sluice.fn, catalog=sluice.catalog)
-        ours.use(Deps(clients=clients, settings=settings, telemetry=telemetry))
+        env = {table_variable(k): v for k, v in TABLES.items()}
+        ours = wire_worker(sluice, clients, env, log=NullStream())
         peer_client = peer_client or self.dynamodb()
         peer = PowertoolsWorker(
             work,

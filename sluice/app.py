@@ -99,7 +99,7 @@ class App:
     samples: str | None = None
     """A package holding raw AWS events (``samples/*.json``) for ``sluice invoke --event``."""
     demo: str | None = None
-    """``module:function`` that ``sluice demo`` runs (see ``sluice.local.demo``)."""
+    """``module:ClassName`` of the app's ``sluice.demo.Demo`` subclass, run by ``sluice demo``."""
     prefix: str = "sluice"
     """The default prefix of every physical name (``-c prefix=...`` / ``--prefix`` override)."""
     root: Path = field(default_factory=Path.cwd)

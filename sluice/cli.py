@@ -1,4 +1,4 @@
-"""The ``sluice`` command. Each area adds its own commands; this file only mounts them."""
+"""The ``sluice`` command. Every command lives in ``sluice.commands``; this file mounts them."""
 
 from __future__ import annotations
 
@@ -19,8 +19,9 @@ app = typer.Typer(
 COMMAND_MODULES = (
     "sluice.commands.new",
     "sluice.commands.publish",
-    "sluice.local.cli",
-    "sluice.ops.cli",
+    "sluice.commands.sandbox",
+    "sluice.commands.tools",
+    "sluice.commands.dlq",
 )
 
 

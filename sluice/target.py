@@ -18,6 +18,8 @@ from sluice.runtime import Clients, ConfigurationError
 from sluice.topology import DEFAULT_PREFIX, Topology
 
 STATE_DIR_ENV = "SLUICE_STATE_DIR"
+SANDBOX_REGION = "eu-west-1"
+"""The region the sandbox plays (any region works; this one is the default)."""
 
 
 def state_dir() -> Path:
@@ -92,6 +94,13 @@ class Target:
         )
 
 
+def sandbox_session(region: str = SANDBOX_REGION) -> boto3.session.Session:
+    """A boto3 session with the sandbox's fake credentials (it accepts any)."""
+    return boto3.session.Session(
+        aws_access_key_id="sandbox", aws_secret_access_key="sandbox", region_name=region
+    )
+
+
 def connect(
     *,
     local: bool,
@@ -103,12 +112,7 @@ def connect(
     app = app or load_app()
     if local:
         state = SandboxState.load(state_file)
-        session = boto3.session.Session(
-            aws_access_key_id="sandbox",
-            aws_secret_access_key="sandbox",
-            region_name=state.region,
-        )
-        clients = Clients(session, endpoint_url=state.endpoint_url)
+        clients = Clients(sandbox_session(state.region), endpoint_url=state.endpoint_url)
         return Target(clients, Topology(app, prefix or state.prefix), True, state)
     session = boto3.session.Session()
     if not session.region_name:

@@ -33,7 +33,8 @@ from sluice.app import App
 from sluice.core import Envelope
 from sluice.local.inprocess import serialized_mock_aws
 from sluice.local.provision import Provisioned, provision
-from sluice.runtime import Clients, Deps, Settings, Telemetry, Worker
+from sluice.runtime import Clients, Deps, Worker
+from sluice.runtime.wiring import wire_worker
 from sluice.topology import Topology
 
 REGION = "eu-west-1"
@@ -62,17 +63,20 @@ class LocalAws:
         topology = Topology(app, prefix)
         return cls(app, topology, clients, provision(clients, topology))
 
+    @property
+    def environment(self) -> dict[str, str]:
+        """The ``SLUICE_*`` variables a deployed function of this app would have."""
+        return self.topology.worker_environment(self.provisioned.topic_arn)
+
     def deps(self, worker: str) -> Deps:
         """Deps for one worker, as its function would have them; metrics off, logs to ``logs``."""
-        settings = Settings.from_env(self.topology.worker_environment(self.provisioned.topic_arn))
-        telemetry = Telemetry.for_worker(worker, stream=self.logs)
-        telemetry.metrics_enabled = False
-        return Deps(clients=self.clients, settings=settings, telemetry=telemetry)
+        return self.worker(worker).deps
 
     def worker(self, name: str) -> Worker:
         """A copy of the declared worker wired to this moto (the module's worker is untouched)."""
-        found = self.app.registry.get(name)
-        return Worker(spec=found.spec, fn=found.fn, catalog=found.catalog).use(self.deps(name))
+        return wire_worker(
+            self.app.registry.get(name), self.clients, self.environment, log=self.logs
+        )
 
     def table(self, logical: str) -> str:
         """A table's physical name."""

@@ -1,1 +1,5 @@
-"""CLI commands that are not tied to the sandbox or to DLQ operations."""
+"""Every ``sluice`` command (typer + rich), each module thin over the framework module it drives.
+
+``publish`` (the publisher), ``sandbox`` (``up``, ``demo``), ``tools`` (``invoke``, ``trace``,
+``graph``) and ``dlq`` (``sluice.ops``); ``sluice.cli`` mounts them.
+"""

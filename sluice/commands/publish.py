@@ -9,8 +9,8 @@ from typing import Annotated, Any
 
 import typer
 
-from events import CATALOG
-from sluice.core import ContractError, Envelope
+from sluice.app import load_app
+from sluice.core import Catalog, ContractError, Envelope
 from sluice.publisher import Publisher, PublisherError, PublishResult
 from sluice.runtime import ConfigurationError
 from sluice.target import Target, connect
@@ -29,9 +29,9 @@ Exit status: 0 if everything was published, 1 if some envelopes failed after ret
 
 \b
 Examples:
-  sluice publish --local --type order.placed --data '{"order_id": "o-1", ...}'
-  sluice publish --local events.jsonl
-  cat payments.jsonl | sluice publish --to sluice-ledger.fifo --type payment.captured -
+  sluice publish --local --type thing.happened --data '{"thing_id": "t-1", ...}'
+  sluice publish --local envelopes.jsonl
+  cat data.jsonl | sluice publish --to sluice-WORKER.fifo --type thing.happened -
 """
 
 
@@ -50,7 +50,7 @@ def publish(
     ] = None,
     data: Annotated[str | None, typer.Option(help="The data (JSON) of one envelope.")] = None,
     to: Annotated[
-        str | None, typer.Option(help="A queue name (e.g. sluice-ledger.fifo) or a topic ARN.")
+        str | None, typer.Option(help="A queue name (e.g. sluice-WORKER.fifo) or a topic ARN.")
     ] = None,
     group_by: Annotated[
         str | None, typer.Option(help="FIFO: the data field to use as MessageGroupId.")
@@ -67,8 +67,9 @@ def publish(
 ) -> None:
     """Publish envelopes and print what was sent and what failed."""
     try:
-        envelopes = _envelopes(_documents(file, data), event_type, correlation_id)
-        target = connect(local=local, prefix=prefix)
+        app = load_app()
+        envelopes = _envelopes(_documents(file, data), app.catalog, event_type, correlation_id)
+        target = connect(local=local, prefix=prefix, app=app)
         publisher, where = _publisher(target, to, group_by, envelopes)
         result = publisher.publish(envelopes)
     except (ConfigurationError, PublisherError, ValueError) as exc:
@@ -109,7 +110,10 @@ def _parse(text: str, where: str) -> Any:
 
 
 def _envelopes(
-    documents: list[tuple[str, Any]], event_type: str | None, correlation_id: str | None
+    documents: list[tuple[str, Any]],
+    catalog: Catalog,
+    event_type: str | None,
+    correlation_id: str | None,
 ) -> list[Envelope[Any]]:
     """Checked envelopes, or a ValueError listing every problem (nothing is sent)."""
     found: list[Envelope[Any]] = []
@@ -120,13 +124,13 @@ def _envelopes(
                 problems.append(f"{where}: an envelope is a JSON object (or use --type)")
                 continue
             if event_type is None:
-                found.append(CATALOG.decode(doc))
+                found.append(catalog.decode(doc))
                 continue
-            version = CATALOG.latest(event_type)
+            version = catalog.latest(event_type)
             built = Envelope.new(
                 event_type, doc, source=SOURCE, version=version, correlation_id=correlation_id
             )
-            found.append(CATALOG.validate(built))
+            found.append(catalog.validate(built))
         except ContractError as exc:
             problems.append(f"{where}: {exc.detail}")
     if problems:
@@ -151,7 +155,8 @@ def _declared_groups(target: Target, queue: str) -> dict[str, str]:
     """``{event type: data field}`` from the FIFO worker that consumes ``queue``."""
     for spec in target.topology.registry.specs:
         if spec.source.is_fifo and target.topology.queues(spec).queue == queue and spec.group_by:
-            return dict.fromkeys(spec.subscribes or CATALOG.types, spec.group_by)
+            types = spec.subscribes or target.topology.app.catalog.types
+            return dict.fromkeys(types, spec.group_by)
     return {}
 
 

@@ -14,7 +14,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
-from sluice.local.context import ACCOUNT, LambdaContext
+from sluice.local.function import ACCOUNT, LambdaContext
 from sluice.local.logs import LogSink
 
 ProxyHandler = Callable[[dict[str, Any], Any], dict[str, Any]]
@@ -84,9 +84,9 @@ class ApiServer:
         handlers: list[ProxyHandler],
         sink: LogSink,
         *,
+        region: str,
+        prefix: str,
         port: int = 0,
-        region: str = "eu-west-1",
-        prefix: str = "sluice",
     ) -> None:
         self._environments: queue.SimpleQueue[ProxyHandler] = queue.SimpleQueue()
         for handler in handlers:
@@ -192,7 +192,7 @@ class ApiServer:
         raw: bytes,
         started: float,
     ) -> None:
-        """One structured line per request: method, path, status, correlation and order id."""
+        """One structured line per request: method, path, status, correlation id, what it made."""
         lower = {k.lower(): str(v) for k, v in headers.items()}
         asked = {k.lower(): v for k, v in event["headers"].items()}
         try:
@@ -213,7 +213,8 @@ class ApiServer:
             method=event["httpMethod"],
             path=event["path"],
             status=status,
-            order_id=doc.get("order_id") or doc.get("id") or "-",
+            resource_id=doc.get("id") or "-",
+            location=lower.get("location", "-"),
             request_id=event["requestContext"]["requestId"],
             received_ts=event["requestContext"]["requestTimeEpoch"] / 1000,
             duration_ms=round((time.perf_counter() - started) * 1000, 2),

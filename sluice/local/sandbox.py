@@ -15,8 +15,6 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-import boto3
-
 from sluice.app import App, load_app
 from sluice.local.http_front import ApiServer, ProxyHandler
 from sluice.local.logs import LoggedMetrics, LogSink
@@ -25,19 +23,10 @@ from sluice.local.server import MotoServer
 from sluice.local.sqs_poller import SqsPoller
 from sluice.local.stream_poller import StreamPoller
 from sluice.local.tally import Tally, queue_names
-from sluice.runtime import (
-    Clients,
-    Deps,
-    Middleware,
-    Registry,
-    Settings,
-    Source,
-    Worker,
-)
-from sluice.target import SandboxState
+from sluice.runtime import Clients, Middleware, Registry, Settings, Source, Worker
+from sluice.runtime.wiring import wire_worker
+from sluice.target import SANDBOX_REGION, SandboxState, sandbox_session
 from sluice.topology import Topology
-
-REGION = "eu-west-1"
 
 
 @dataclass
@@ -51,7 +40,7 @@ class Sandbox:
     api_port: int = 0
     sink: LogSink = field(default_factory=lambda: LogSink(None))
     api_handler: ProxyHandler | None = None
-    region: str = REGION
+    region: str = SANDBOX_REGION
     serve_api: bool = True
     api_environments: int = 4
     middleware: tuple[Middleware, ...] = ()
@@ -86,16 +75,22 @@ class Sandbox:
         self.sink.listeners.append(self.tally)
         moto_log = self.sink.path.with_suffix(".moto.log") if self.sink.path else None
         self.server = MotoServer(port=self.port, region=self.region, log_path=moto_log).start()
-        session = boto3.session.Session(
-            aws_access_key_id="sandbox", aws_secret_access_key="sandbox", region_name=self.region
-        )
+        session = sandbox_session(self.region)
         for event_name, hook in self.botocore_hooks:
             session.events.register(event_name, hook)
         self.clients = Clients(session, endpoint_url=self.server.endpoint_url, max_pool=64)
         try:
             self.provisioned = provision(self.clients, self.topology)
+            environment = self.environment()
             for item in self.registry:
-                self.workers[item.spec.name] = self._wire(item)
+                self.workers[item.spec.name] = wire_worker(
+                    item,
+                    self.clients,
+                    environment,
+                    log=self.sink,  # type: ignore[arg-type]
+                    telemetry=LoggedMetrics,
+                    middleware=self.middleware,
+                )
             self._start_pollers()
             if self.serve_api and (self.api_handler or self.app.api):
                 handlers = [self.api_handler] if self.api_handler else self._api_handlers()
@@ -158,14 +153,6 @@ class Sandbox:
         assert self.provisioned is not None
         return self.topology.worker_environment(self.provisioned.topic_arn)
 
-    def deps(self, name: str) -> Deps:
-        """Dependencies for one worker: sandbox clients, topology settings, the merged log."""
-        assert self.clients is not None
-        telemetry = LoggedMetrics.for_worker(name, stream=self.sink)  # type: ignore[arg-type]
-        telemetry.metrics_enabled = False  # no EMF on stdout; batch figures go to the log
-        settings = Settings.from_env(self.environment())
-        return Deps(self.clients, settings, telemetry, middleware=self.middleware)
-
     def state(self, log_file: Path | None) -> SandboxState:
         """What other commands need to attach with ``--local``."""
         return SandboxState(
@@ -198,12 +185,6 @@ class Sandbox:
             AttributeNames=["ApproximateNumberOfMessages", "ApproximateNumberOfMessagesNotVisible"],
         )["Attributes"]
         return sum(int(v) for v in attrs.values())
-
-    def _wire(self, item: Worker) -> Worker:
-        """A copy of the declared worker with sandbox deps (the module's worker is untouched)."""
-        return Worker(spec=item.spec, fn=item.fn, catalog=item.catalog).use(
-            self.deps(item.spec.name)
-        )
 
     def _api_handlers(self) -> list[ProxyHandler]:
         """The app's API, one handler per execution environment, on the sandbox's tables."""

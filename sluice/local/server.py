@@ -33,8 +33,8 @@ READY = "sluice-moto-ready"
 class MotoServer:
     """A moto server child process on 127.0.0.1."""
 
+    region: str
     port: int = 0
-    region: str = "eu-west-1"
     startup_timeout_s: float = 20.0
     log_path: Path | None = None
     """Where moto's own stderr goes (its tracebacks are noise in the merged log)."""

@@ -16,7 +16,7 @@ import time
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
-from sluice.local.invocation import invoke
+from sluice.local.function import invoke
 from sluice.local.logs import LogSink
 from sluice.runtime import Worker
 from sluice.runtime.types import SqsMessageAttribute, SqsRecord

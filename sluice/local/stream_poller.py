@@ -15,7 +15,7 @@ import time
 from datetime import UTC, datetime
 from typing import Any
 
-from sluice.local.invocation import Result, invoke
+from sluice.local.function import Result, invoke
 from sluice.local.logs import LogSink
 from sluice.runtime import Worker
 from sluice.runtime.records import lambda_stream_record
@@ -180,6 +180,7 @@ class StreamPoller:
         self.sink.event(
             "stream delivered",
             worker=self.spec.name,
+            table=self.spec.table,
             correlation_id=_correlation(record),
             sequence_number=_seq(record),
             event_name=record.get("eventName"),

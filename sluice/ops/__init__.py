@@ -6,6 +6,7 @@ moves when asked for something it cannot do.
 """
 
 from sluice.ops.audit import AuditEntry, AuditLog
+from sluice.ops.dlq_replay import replay_dlq
 from sluice.ops.errors import (
     DestinationError,
     FilterError,
@@ -37,6 +38,7 @@ __all__ = [
     "native_move",
     "purge",
     "replay",
+    "replay_dlq",
     "replay_stream_failures",
     "show",
 ]

@@ -24,8 +24,9 @@ from sluice.ops.messages import DlqMessage, StreamBatch
 from sluice.ops.reload import reload_records
 from sluice.ops.replay import Progress, ReplayOptions, ReplayReport
 from sluice.ops.scan import Scanner
-from sluice.runtime import Deps, Settings, Telemetry, Worker
+from sluice.runtime import Worker
 from sluice.runtime.records import lambda_stream_record
+from sluice.runtime.wiring import wire_worker
 from sluice.target import Target
 
 EMPTY_PAGES = 5
@@ -138,14 +139,10 @@ def redrive(worker: Worker, records: list[dict[str, Any]]) -> set[str]:
 
 
 def _worker(target: Target, name: str) -> Worker:
+    """The stream worker, on the target's clients; it logs to stderr (stdout is the report's)."""
     declared = target.topology.registry.get(name)
     env = target.topology.worker_environment(target.topic_arn())
-    telemetry = Telemetry.for_worker(
-        name, stream=cast(IO[str], _Stderr())
-    )  # stdout is for the report
-    telemetry.metrics_enabled = False  # EMF is for Lambda's log group, not an operator's tty
-    deps = Deps(target.clients, Settings.from_env(env), telemetry)
-    return Worker(spec=declared.spec, fn=declared.fn, catalog=declared.catalog).use(deps)
+    return wire_worker(declared, target.clients, env, log=cast(IO[str], _Stderr()))
 
 
 class _Stderr(io.TextIOBase):

@@ -164,7 +164,7 @@ class Relay:
         records = [reader.lambda_record(r) for r in raw]
         failed = relay.handler({"Records": records}, None)["batchItemFailures"]
         logged = [json.loads(line) for line in pipeline.logs.getvalue().splitlines()]
-        broken = [r for r in logged if r["message"] == "stored order breaks its contract"]
+        broken = [r for r in logged if r["message"] == "stored item breaks its contract"]
         sequence = [r["dynamodb"]["SequenceNumber"] for r in records]
         where = {
             # a failed record stays in the stream: the event source retries it, then sends

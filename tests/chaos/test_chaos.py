@@ -19,8 +19,9 @@ from typing import Any
 
 import pytest
 
+from demo.traffic import Order, cancel, place_orders
 from events import ORDER_CANCELLED, ORDER_PLACED
-from sluice.local.traffic import Client, Order, cancel, place_orders, wait_until
+from sluice.demo import JsonClient, wait_until
 from sluice.ops.replay import ReplayOptions, replay
 from sluice.topology import DlqKind
 from tests.chaos.conftest import ORDERS, Chaos
@@ -34,7 +35,7 @@ SETTLE_S = 90 + ORDERS * 0.1
 pytestmark = [pytest.mark.chaos, pytest.mark.timeout(int(240 + ORDERS * 0.4))]
 
 
-def cancel_applied(world: World, client: Client, orders: list[Order], count: int) -> float:
+def cancel_applied(world: World, client: JsonClient, orders: list[Order], count: int) -> float:
     """Cancel ``count`` random orders, each once inventory has applied its reservation."""
     began = time.monotonic()
     waiting = random.Random(13).sample(orders, len(orders))
@@ -116,7 +117,7 @@ def poison_letters(chaos: Chaos, orders: list[Order]) -> dict[str, tuple[int, in
 def test_every_effect_applies_exactly_once_under_faults(chaos: Chaos, tmp_path: Path) -> None:
     began = time.monotonic()
     figures: dict[str, Any] = {"orders": ORDERS}
-    client = Client(chaos.box.api_url)
+    client = JsonClient(chaos.box.api_url)
     poison = chaos.faults.poison
 
     orders = place_orders(client, ORDERS, rate=RATE, threads=8)

@@ -9,8 +9,8 @@ from typing import Any
 import boto3
 from boto3.dynamodb.types import TypeDeserializer
 
+from demo.traffic import Order
 from sluice.local.tally import queue_names
-from sluice.local.traffic import Order
 from sluice.ops.messages import DlqMessage
 from sluice.ops.scan import Scanner
 from sluice.runtime import Clients

@@ -12,8 +12,8 @@ import pytest
 import typer
 from typer.testing import CliRunner, Result
 
+from sluice.commands.dlq import register
 from sluice.core import Envelope
-from sluice.ops.cli import register
 from sluice.runtime.queues import DeadLetter, QueueOps
 from sluice.runtime.records import Inbound
 from sluice.target import Target

@@ -6,10 +6,14 @@ import json
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+import pytest
+
 from events import OrderPlaced
 from producers.orders import order_item
 from sluice.core import format_time
 from sluice.core.schema import load
+from sluice.ops import OpsError, replay_dlq
+from sluice.ops.dlq_replay import FROM_TABLE_WARNING
 from sluice.ops.replay import ReplayOptions
 from sluice.ops.streams import replay_stream_failures
 from sluice.runtime import stream_event_id
@@ -191,3 +195,36 @@ def test_envelope_filters_do_not_apply_to_stream_failures(ops: Ops) -> None:
 
     assert result.exit_code == 2
     assert "--type, --id, --rate and --to do not apply" in result.stderr
+
+
+def test_replay_dlq_takes_the_stream_way_for_a_failure_queue_and_warns_from_table(
+    ops: Ops,
+) -> None:
+    # GIVEN a stream failure record of two changes
+    _write_orders(ops, 2)
+    arn, shard, records = _stream_records(ops)
+    seqs = [int(r["dynamodb"]["SequenceNumber"]) for r in records]
+    ops.send_raw(FAILURES, _on_failure(arn, shard, seqs[0], seqs[1], 2))
+    warnings: list[str] = []
+
+    # WHEN the one entry point replays it from the table
+    report = replay_dlq(
+        ops.target, FAILURES, ReplayOptions(), from_table=True, warn=warnings.append
+    ).to_json()
+
+    # THEN it went through the relay, after the warning about current items
+    assert warnings == [FROM_TABLE_WARNING]
+    assert report["destination"] == "worker:relay"
+    assert report["counts"] == {"moved": 1, "skipped_by_filter": 0, "skipped": 0, "failed": 0}
+    assert ops.count(FAILURES) == 0
+
+
+def test_replay_dlq_refuses_from_table_on_a_queue_dlq_and_moves_nothing(ops: Ops) -> None:
+    ops.send_raw("sluice-inventory-dlq", "anything")
+    warnings: list[str] = []
+
+    with pytest.raises(OpsError, match="applies to stream failure queues only"):
+        replay_dlq(ops.target, "inventory", ReplayOptions(), from_table=True, warn=warnings.append)
+
+    assert warnings == []
+    assert ops.count("sluice-inventory-dlq") == 1

@@ -18,13 +18,14 @@ from typing import Any
 import pytest
 
 from app import APP
+from demo.traffic import Order, place
 from events import CATALOG, ORDER_PLACED, OrderPlaced
 from producers.orders import order_item
 from sluice.core import Envelope
 from sluice.core.schema import load
+from sluice.demo import JsonClient, wait_until
 from sluice.local.logs import LogSink
 from sluice.local.sandbox import Sandbox
-from sluice.local.traffic import Client, Order, place, wait_until
 from sluice.publisher import Publisher
 from sluice.runtime import RetryableError, Source, StreamChange, worker
 
@@ -113,9 +114,9 @@ class Running:
     records: list[dict[str, Any]] = field(default_factory=list)
 
     @property
-    def client(self) -> Client:
+    def client(self) -> JsonClient:
         """An HTTP client for the API."""
-        return Client(self.box.api_url)
+        return JsonClient(self.box.api_url)
 
     def place(self, sku: str | None = None, quantity: int = 1, customer: str = "cust-t") -> Order:
         """POST one order with a fresh SKU (so stock checks see only this test)."""

@@ -14,7 +14,8 @@ from pathlib import Path
 
 import pytest
 
-from sluice.local.traffic import Client, Order, place
+from demo.traffic import Order, place
+from sluice.demo import JsonClient
 from sluice.target import SandboxState
 from tests.conftest import needs_tool
 from tests.sandbox.conftest import Running
@@ -57,7 +58,7 @@ def test_up_serves_until_ctrl_c_then_stops_cleanly(tmp_path: Path) -> None:
         state = SandboxState.load(state_file)
         # WHEN a client uses the API it advertises, then the user presses Ctrl-C
         placed = place(
-            Client(state.api_url),
+            JsonClient(state.api_url),
             Order("cid-up-1", [{"sku": "S", "quantity": 1, "unit_price_cents": 1}]),
         )
         assert placed.order_id.startswith("ord-")

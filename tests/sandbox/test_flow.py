@@ -6,10 +6,10 @@ import uuid
 
 import pytest
 
+from demo.traffic import cancel
 from events import ORDER_PLACED
 from sluice.core import Envelope
-from sluice.local.trace import hops, read
-from sluice.local.traffic import cancel
+from sluice.tools.trace import hops, read
 from tests.sandbox.conftest import Running
 
 pytestmark = pytest.mark.sandbox

@@ -7,9 +7,9 @@ from collections import Counter
 from dataclasses import dataclass, field
 from typing import Any
 
+from demo.traffic import Order
 from events import ORDER_PLACED, PAYMENT_CAPTURED
 from sluice.core import Envelope
-from sluice.local.traffic import Order
 from sluice.publisher import Publisher, PublishResult
 
 POISON_REASON = "a negative quantity breaks the order.placed contract"

@@ -5,18 +5,18 @@ from __future__ import annotations
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated
 
 import typer
 
-from sluice.ops import render
+from sluice.commands import dlq_view as render
+from sluice.ops.dlq_replay import replay_dlq
 from sluice.ops.errors import OpsError
 from sluice.ops.filters import MessageFilter
 from sluice.ops.ratelimit import parse_rate
 from sluice.ops.replay import ReplayOptions
 from sluice.runtime.errors import ConfigurationError
 from sluice.target import Target, connect
-from sluice.topology import DlqKind
 
 dlq = typer.Typer(
     name="dlq",
@@ -109,7 +109,8 @@ def replay(
         str | None, typer.Option(help="Queue or topic (name, URL or ARN); default: the source.")
     ] = None,
     type: Annotated[
-        list[str] | None, typer.Option("--type", help="Event type, `order.*` patterns; repeat.")
+        list[str] | None,
+        typer.Option("--type", help="Event type; shell patterns such as `thing.*`; repeat."),
     ] = None,
     since: Annotated[
         str | None, typer.Option(help="Dead-lettered at or after: ISO time or 30m, 2h, 1d ago.")
@@ -122,7 +123,7 @@ def replay(
     ] = None,
     where: Annotated[
         str | None,
-        typer.Option(help="JMESPath on the envelope, e.g. \"data.items[0].sku == 'SKU-1'\"."),
+        typer.Option(help='JMESPath on the envelope, e.g. "data.amount > `100`".'),
     ] = None,
     max: Annotated[int | None, typer.Option("--max", min=1, help="Move at most N.")] = None,
     rate: Annotated[str | None, typer.Option(help="At most N messages per second: 100/s.")] = None,
@@ -168,31 +169,17 @@ def replay(
             result = native_move(target, name, options)
             render.emit_json(result) if json else render.out.print(f"started {result}")
             return
-        report = _replay(target, name, options, from_table, show_bar=not json)
+        with render.Bar(f"replay {name}") if not json else _no_bar() as bar:
+            report = replay_dlq(
+                target, name, options, from_table=from_table, progress=bar, warn=_warn
+            ).to_json()
     render.emit_json(report) if json else render.replay_summary(report)
     if report["counts"]["failed"]:
         raise typer.Exit(1)
 
 
-def _replay(
-    target: Target, name: str, options: ReplayOptions, from_table: bool, *, show_bar: bool
-) -> dict[str, Any]:
-    from sluice.ops.dlqs import find
-    from sluice.ops.replay import replay as replay_queue
-    from sluice.ops.streams import replay_stream_failures
-
-    kind = find(target, name).dlq.kind
-    if from_table and kind is not DlqKind.STREAM_FAILURE:
-        raise OpsError("--from-table applies to stream failure queues only")
-    with render.Bar(f"replay {name}") if show_bar else _no_bar() as bar:
-        if kind is DlqKind.STREAM_FAILURE:
-            if from_table:
-                render.err.print(
-                    "[yellow]warning:[/] --from-table re-emits each item as it is NOW; the "
-                    "failed change may have been different, and the events get new ids"
-                )
-            return replay_stream_failures(target, name, options, from_table, bar).to_json()
-        return replay_queue(target, name, options, bar).to_json()
+def _warn(text: str) -> None:
+    render.err.print(f"[yellow]warning:[/] {text}")
 
 
 @contextmanager

@@ -1,67 +1,41 @@
-"""After the demo drains: read the end state back and check it against what was sent."""
+"""After the demo drains: read the end state back and print it as tables."""
 
 from __future__ import annotations
 
 import statistics
 from collections import Counter
-from dataclasses import dataclass
+from collections.abc import Sequence
 from typing import Any
 
 from rich.table import Table
 
+from sluice.demo.base import Check, Demo
 from sluice.local.sandbox import Sandbox
-from sluice.local.scenario import Scenario
 from sluice.runtime.queues import DETAIL, REASON, WORKER
 
 
-@dataclass(frozen=True)
-class Check:
-    """One consistency check: what the sends imply, what the tables hold."""
+def table_items(box: Sandbox, table: str) -> list[dict[str, Any]]:
+    """Every item of one of the app's tables (by logical name), as plain values.
 
-    name: str
-    expected: Any
-    actual: Any
-
-    @property
-    def ok(self) -> bool:
-        """True if they agree."""
-        return bool(self.expected == self.actual)
-
-
-def state_items(box: Sandbox) -> list[dict[str, Any]]:
-    """Every item of the state table, as plain values."""
+    Numbers become ints (or floats), strings stay strings; other types are kept as the
+    typed DynamoDB value.
+    """
     assert box.clients is not None
     items: list[dict[str, Any]] = []
-    kwargs: dict[str, Any] = {"TableName": box.topology.table("state")}
+    kwargs: dict[str, Any] = {"TableName": box.topology.table(table)}
     while True:
         page = box.clients.dynamodb.scan(**kwargs)
-        for item in page["Items"]:
-            items.append({k: int(v["N"]) if "N" in v else v.get("S") for k, v in item.items()})
+        items += [{k: _plain(v) for k, v in item.items()} for item in page["Items"]]
         if "LastEvaluatedKey" not in page:
             return items
         kwargs["ExclusiveStartKey"] = page["LastEvaluatedKey"]
 
 
-def checks(box: Sandbox, scenario: Scenario) -> list[Check]:
-    """Inventory, receipts, audit and ledger against the scenario."""
-    items = state_items(box)
-    fields = ("reserved", "reservations", "releases")
-    stock = {
-        i["pk"][4:]: {f: i.get(f, 0) for f in fields} for i in items if i["pk"].startswith("SKU#")
-    }
-    balances = {
-        i["pk"][8:]: i["balance_cents"]
-        for i in items
-        if i["pk"].startswith("ACCOUNT#") and i["sk"] == "BALANCE"
-    }
-    receipts = sum(1 for i in items if i["pk"].startswith("RECEIPT#"))
-    audited = sum(1 for i in items if i["pk"].startswith("AUDIT#"))
-    return [
-        Check("inventory = placed - cancelled", scenario.stock(), stock),
-        Check("receipts = orders placed", len(scenario.placed), receipts),
-        Check("audit entries = events on the bus", scenario.events_on_bus, audited),
-        Check("ledger balances = sum of payments", scenario.balances(), balances),
-    ]
+def _plain(value: dict[str, Any]) -> Any:
+    if "N" in value:
+        number = float(value["N"])
+        return int(number) if number.is_integer() else number
+    return value.get("S", value)
 
 
 def dead_letters(box: Sandbox) -> list[tuple[str, str, str]]:
@@ -92,6 +66,16 @@ def dead_letters(box: Sandbox) -> list[tuple[str, str, str]]:
     return found
 
 
+def latencies(box: Sandbox, demo: Demo) -> list[float]:
+    """Seconds from sent to all done, for each of the demo's timed requests that finished."""
+    out: list[float] = []
+    for request in demo.timed(box):
+        done = box.tally.done_at(request.correlation_id, list(request.workers))
+        if done is not None:
+            out.append(done - request.sent_at)
+    return out
+
+
 def percentile(values: list[float], q: float) -> float:
     """The q-quantile (0..1) of values, nearest rank."""
     ordered = sorted(values)
@@ -99,7 +83,11 @@ def percentile(values: list[float], q: float) -> float:
 
 
 def summary(
-    box: Sandbox, latencies: list[float], results: list[Check], letters: list[tuple[str, str, str]]
+    box: Sandbox,
+    demo: Demo,
+    timings: list[float],
+    results: Sequence[Check],
+    letters: list[tuple[str, str, str]],
 ) -> list[Table]:
     """The tables the demo prints at the end."""
     workers = Table(title="Events per worker", title_justify="left")
@@ -114,23 +102,24 @@ def summary(
         dlq.add_column(column)
     for row in letters:
         dlq.add_row(*row)
-    timing = Table(title="End to end (POST -> all done)", title_justify="left")
-    for column in ("orders", "p50", "p95", "max"):
-        timing.add_column(column, justify="right")
-    if latencies:
-        timing.add_row(
-            str(len(latencies)),
-            *(
-                f"{v * 1000:.0f} ms"
-                for v in (statistics.median(latencies), percentile(latencies, 0.95), max(latencies))
-            ),
-        )
-    consistency = Table(title="Consistency", title_justify="left")
-    for column in ("check", "result"):
-        consistency.add_column(column)
-    for check in results:
-        verdict = (
-            "[green]holds[/]" if check.ok else f"[red]FAILS[/] {check.expected} != {check.actual}"
-        )
-        consistency.add_row(check.name, verdict)
-    return [workers, dlq, timing, consistency]
+    tables = [workers, dlq]
+    if timings:
+        timing = Table(title=f"End to end ({demo.timed_from} -> all done)", title_justify="left")
+        for column in (f"{demo.unit}s", "p50", "p95", "max"):
+            timing.add_column(column, justify="right")
+        figures_s = (statistics.median(timings), percentile(timings, 0.95), max(timings))
+        timing.add_row(str(len(timings)), *(f"{v * 1000:.0f} ms" for v in figures_s))
+        tables.append(timing)
+    if results:
+        consistency = Table(title="Consistency", title_justify="left")
+        for column in ("check", "result"):
+            consistency.add_column(column)
+        for check in results:
+            verdict = (
+                "[green]holds[/]"
+                if check.ok
+                else f"[red]FAILS[/] {check.expected} != {check.actual}"
+            )
+            consistency.add_row(check.name, verdict)
+        tables.append(consistency)
+    return tables

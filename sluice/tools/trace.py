@@ -52,7 +52,7 @@ def _hops_of(record: dict[str, Any]) -> Iterator[Hop]:
     message = str(record.get("message", ""))
     worker = str(record.get("worker", "-"))
     if message == "api request":
-        detail = f"{record.get('method')} {record.get('path')} order {record.get('order_id')}"
+        detail = f"{record.get('method')} {record.get('path')} -> {record.get('resource_id', '-')}"
         yield Hop(
             float(record.get("received_ts", ts)), "API", "http", str(record.get("status")), detail
         )
@@ -60,7 +60,7 @@ def _hops_of(record: dict[str, Any]) -> Iterator[Hop]:
         yield Hop(
             float(record["written_ts"]),
             "table write",
-            "orders table",
+            f"{record.get('table')} table",
             str(record.get("event_name")),
             f"seq {record.get('sequence_number')}",
         )

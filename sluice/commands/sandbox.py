@@ -1,0 +1,86 @@
+"""``sluice up`` and ``sluice demo``: the app's whole pipeline on this machine."""
+
+from __future__ import annotations
+
+import signal
+import threading
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+
+from sluice.app import load_app
+from sluice.runtime import ConfigurationError
+from sluice.target import state_dir
+
+LogFile = Annotated[
+    Path | None, typer.Option("--log-file", help="JSON lines log (default .sluice/sandbox.log)")
+]
+
+
+def log_path(given: Path | None) -> Path:
+    """The sandbox log: ``--log-file``, or ``sandbox.log`` in the state folder."""
+    return given or state_dir() / "sandbox.log"
+
+
+def up(
+    port: Annotated[int, typer.Option(help="moto server port (0: a free one)")] = 0,
+    api_port: Annotated[int, typer.Option(help="HTTP API port (0: a free one)")] = 0,
+    log_file: LogFile = None,
+    quiet: Annotated[bool, typer.Option(help="only the JSON log file, nothing on screen")] = False,
+) -> None:
+    """Run the whole pipeline here until Ctrl-C: moto server, API over HTTP, every worker."""
+    from sluice.local.logs import LogSink
+    from sluice.local.sandbox import Sandbox
+
+    console = Console(stderr=True)
+    path = log_path(log_file)
+    stop = threading.Event()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(sig, lambda *_: stop.set())
+    box = Sandbox(port=port, api_port=api_port, sink=LogSink(path, None if quiet else console))
+    try:
+        box.start()
+    except OSError as exc:
+        raise ConfigurationError(f"cannot serve the API on --api-port {api_port}: {exc}") from None
+    state_file = box.state(path).save()
+    console.print(
+        f"[bold green]sandbox up[/] in {box.startup_s:.1f} s: API [cyan]{box.api_url}[/], "
+        f"AWS endpoint [cyan]{box.endpoint_url}[/], log [cyan]{path}[/]\n"
+        "attach other commands with [bold]--local[/]; Ctrl-C stops everything"
+    )
+    try:
+        stop.wait()
+    finally:
+        console.print("[bold]stopping[/]: API, pollers (batches in flight finish), moto server")
+        box.stop()
+        box.sink.close()
+        state_file.unlink(missing_ok=True)
+        console.print("[bold]stopped[/]")
+
+
+def demo(
+    count: Annotated[
+        int | None,
+        typer.Option(
+            "--count",
+            "-n",
+            min=1,
+            max=2000,
+            help="How much traffic the app's demo sends, in its own unit (default: its own).",
+        ),
+    ] = None,
+    log_file: LogFile = None,
+) -> None:
+    """Start the sandbox, run the app's demo (App.demo) through it, and check the end state."""
+    from sluice.demo import run
+
+    passed = run(load_app(), Console(), log_path(log_file), count)
+    raise typer.Exit(0 if passed else 1)
+
+
+def register(app: typer.Typer) -> None:
+    """Mount the sandbox commands on the root command."""
+    app.command()(up)
+    app.command()(demo)
