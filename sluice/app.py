@@ -56,7 +56,7 @@ class Table:
 
 @dataclass(frozen=True, slots=True)
 class Route:
-    """One API route: method, path (``/orders/<order_id>``) and whether it takes a JSON body."""
+    """One API route: method, path (``/notes/<note_id>``) and whether it takes a JSON body."""
 
     method: str
     path: str

@@ -192,7 +192,7 @@ def stream_envelope(record: dict[str, Any]) -> Envelope[StreamChange]:
 
 
 def table_from_arn(arn: str) -> str:
-    """``arn:aws:dynamodb:r:a:table/orders/stream/...`` -> ``orders``."""
+    """``arn:aws:dynamodb:r:a:table/notes/stream/...`` -> ``notes``."""
     parts = arn.split(":", 5)[-1].split("/")
     return parts[1] if len(parts) > 1 and parts[0] == "table" else arn
 

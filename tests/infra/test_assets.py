@@ -16,6 +16,7 @@ from aws_cdk import App
 from app import APP
 from sluice.cdk import build
 from sluice.cdk.bundling import REQUIREMENTS, shipped_files
+from tests.conftest import needs_tool
 from tests.infra.conftest import ROOT, TEST_APP, Synth
 
 pytestmark = pytest.mark.infra
@@ -132,9 +133,9 @@ def test_prefix_context_must_be_a_valid_name_start() -> None:
         build(App(context={"prefix": "Bad_Prefix"}), TEST_APP)
 
 
-@pytest.mark.skipif(
+@needs_tool(
     not (ROOT / "node_modules" / ".bin" / "cdk").exists() or not shutil.which("npx"),
-    reason="the CDK CLI is installed by `make install` (npm install)",
+    "the CDK CLI (npx cdk), which `make install` installs with npm",
 )
 def test_npx_cdk_synth_works_offline_through_cdk_json(synth: Synth, tmp_path: Path) -> None:
     # GIVEN the layer cache the session's synth filled, and no network at all
