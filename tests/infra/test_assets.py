@@ -173,3 +173,6 @@ def test_npx_cdk_synth_works_offline_through_cdk_json(synth: Synth, tmp_path: Pa
     )
     report = json.loads((tmp_path / "validation-report.json").read_text())
     assert [p["conclusion"] for p in report["pluginReports"]] == ["success"]
+    # a second prefix is a second CloudFormation stack, independent of `Sluice`
+    manifest = json.loads((tmp_path / "manifest.json").read_text())
+    assert manifest["artifacts"]["Sluice"]["properties"]["stackName"] == "Sluice-sluice-dev"
