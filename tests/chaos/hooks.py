@@ -6,9 +6,10 @@ publish accepted events a second time; relay faults refuse part of a stream batc
 
 from __future__ import annotations
 
+import hashlib
 import json
-import random
 import threading
+from collections import Counter
 from collections.abc import Callable
 from types import SimpleNamespace
 from typing import Any
@@ -58,14 +59,17 @@ class Throttles:
     """A share of requests is answered with the service's own throttling error, unsent.
 
     Registered on ``before-send``, so botocore's retry handler sees a real HTTP 400
-    throttle and retries it with backoff, as it would on AWS.
+    throttle and retries it with backoff, as it would on AWS. Whether a request is
+    throttled is a hash of the seed, the request (URL and body) and how many times that
+    same request was sent before: the same requests meet the same throttles, whatever
+    order threads send them in, and a retry is an independent draw.
     """
 
     def __init__(self, rate: float, seed: int = 4) -> None:
-        self.rate = rate
+        self.rate, self.seed = rate, seed
         self.injected = Counts()
         self.sent = Counts()
-        self._rng = random.Random(seed)
+        self._attempts: Counter[str] = Counter()
         self._lock = threading.Lock()
 
     def hooks(self) -> list[Hook]:
@@ -75,9 +79,12 @@ class Throttles:
     def _answer(self, request: Any, event_name: str, **_: Any) -> AWSResponse | None:
         service = event_name.split(".")[1]
         self.sent.add(service)
+        body = request.body if isinstance(request.body, bytes) else str(request.body).encode()
+        digest = hashlib.sha256(request.url.encode() + b"\0" + body).hexdigest()
         with self._lock:
-            throttled = self._rng.random() < self.rate
-        if not throttled:
+            self._attempts[digest] += 1
+            attempt = self._attempts[digest]
+        if share(self.seed, "throttle", digest, attempt) >= self.rate:
             return None
         self.injected.add(service)
         content_type, body, headers = THROTTLES[service]

@@ -43,3 +43,30 @@ def test_every_request_throttled_is_retried_then_raised_as_the_service_error(
     assert caught.value.response["Error"]["Code"] == code
     assert caught.value.response["ResponseMetadata"]["RetryAttempts"] == 1
     assert throttles.injected.counts == {service: 2}
+
+
+class FakeRequest:
+    """What ``before-send`` hands a hook: a URL and a body."""
+
+    def __init__(self, body: bytes) -> None:
+        self.url = "http://127.0.0.1:9/"
+        self.body = body
+
+
+def test_throttles_depend_on_the_seed_and_the_request_not_on_thread_order() -> None:
+    bodies = [f"request {n}".encode() for n in range(400)]
+
+    def throttled(order: list[bytes], seed: int) -> set[tuple[bytes, int]]:
+        throttles, hit, seen = Throttles(rate=0.2, seed=seed), set(), dict[bytes, int]()
+        for body in order:
+            seen[body] = seen.get(body, 0) + 1
+            if throttles._answer(FakeRequest(body), "before-send.sqs.SendMessage") is not None:
+                hit.add((body, seen[body]))
+        return hit
+
+    twice = bodies + bodies  # every request sent twice: the retry is an independent draw
+    first = throttled(twice, seed=4)
+    assert first == throttled(list(reversed(bodies)) + list(reversed(bodies)), seed=4)
+    assert first != throttled(twice, seed=5)
+    assert 0.1 < len(first) / len(twice) < 0.3
+    assert {attempt for _, attempt in first} == {1, 2}
