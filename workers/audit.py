@@ -4,34 +4,40 @@ from __future__ import annotations
 
 from typing import Any
 
-from botocore.exceptions import ClientError
-
 from events import CATALOG
 from sluice.core import Envelope, format_time
 from sluice.runtime import Deps, worker
-from workers._dynamo import Transact, is_condition_failure
+from workers._dynamo import Transact, number
 
 
 def append_entry(transact: Transact, table: str, event: Envelope[Any]) -> None:
-    """One audit entry per event id; a second write of the same id changes nothing."""
-    put = {
-        "Put": {
-            "TableName": table,
-            "Item": {
-                "pk": {"S": f"AUDIT#{event.type}"},
-                "sk": {"S": f"{format_time(event.time)}#{event.id}"},
-                "event_id": {"S": event.id},
-                "correlation_id": {"S": event.correlation_id},
-                "source": {"S": event.source},
-            },
-            "ConditionExpression": "attribute_not_exists(pk)",
-        }
-    }
-    try:
-        transact([put])
-    except ClientError as exc:
-        if not is_condition_failure(exc):
-            raise
+    """One audit entry per event id, counting its writes (``writes``).
+
+    No condition guards the write: exactly once is the runtime's job (``transact`` commits
+    it with the event's idempotency completion), and ``writes`` would show a second run.
+    """
+    transact(
+        [
+            {
+                "Update": {
+                    "TableName": table,
+                    "Key": {
+                        "pk": {"S": f"AUDIT#{event.type}"},
+                        "sk": {"S": f"{format_time(event.time)}#{event.id}"},
+                    },
+                    "UpdateExpression": "SET event_id = :id, correlation_id = :cid, "
+                    "#source = :source ADD writes :one",
+                    "ExpressionAttributeNames": {"#source": "source"},
+                    "ExpressionAttributeValues": {
+                        ":id": {"S": event.id},
+                        ":cid": {"S": event.correlation_id},
+                        ":source": {"S": event.source},
+                        ":one": number(1),
+                    },
+                }
+            }
+        ]
+    )
 
 
 @worker(

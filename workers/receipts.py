@@ -2,40 +2,42 @@
 
 from __future__ import annotations
 
-from botocore.exceptions import ClientError
-
 from events import CATALOG, ORDER_PLACED, OrderPlaced
 from sluice.core import Envelope, format_time
 from sluice.runtime import Deps, worker
-from workers._dynamo import Transact, is_condition_failure, number
+from workers._dynamo import Transact, number
 
 
-def write_receipt(transact: Transact, table: str, event: Envelope[OrderPlaced]) -> bool:
-    """Store the receipt; False if it was already there (the effect is idempotent)."""
+def write_receipt(transact: Transact, table: str, event: Envelope[OrderPlaced]) -> None:
+    """Store the receipt and count it on the receipt (``issued``).
+
+    No condition guards the write: exactly once is the runtime's job (``transact`` commits
+    it with the event's idempotency completion), and ``issued`` would show a second run.
+    """
     order = event.data
-    put = {
-        "Put": {
+    fields = {
+        "customer_id": {"S": order.customer_id},
+        "total_cents": number(order.total_cents),
+        "currency": {"S": order.currency},
+        "lines": number(len(order.items)),
+        "event_id": {"S": event.id},
+        "issued_at": {"S": format_time(event.time)},
+    }
+    update = {
+        "Update": {
             "TableName": table,
-            "Item": {
-                "pk": {"S": f"RECEIPT#{order.order_id}"},
-                "sk": {"S": "RECEIPT"},
-                "customer_id": {"S": order.customer_id},
-                "total_cents": number(order.total_cents),
-                "currency": {"S": order.currency},
-                "lines": number(len(order.items)),
-                "event_id": {"S": event.id},
-                "issued_at": {"S": format_time(event.time)},
+            "Key": {"pk": {"S": f"RECEIPT#{order.order_id}"}, "sk": {"S": "RECEIPT"}},
+            "UpdateExpression": "SET "
+            + ", ".join(f"#{name} = :{name}" for name in fields)
+            + " ADD issued :one",
+            "ExpressionAttributeNames": {f"#{name}": name for name in fields},
+            "ExpressionAttributeValues": {
+                **{f":{name}": value for name, value in fields.items()},
+                ":one": number(1),
             },
-            "ConditionExpression": "attribute_not_exists(pk)",
         }
     }
-    try:
-        transact([put])
-    except ClientError as exc:
-        if is_condition_failure(exc):
-            return False
-        raise
-    return True
+    transact([update])
 
 
 @worker(

@@ -49,6 +49,9 @@ class Sandbox:
     """``(event name, handler)`` pairs registered on the sandbox's botocore session before
     any client exists, e.g. ``("before-send.sqs", handler)``; the chaos suite injects faults
     this way."""
+    hosted_elsewhere: tuple[str, ...] = ()
+    """Queue workers whose poller another process runs against this sandbox (the chaos
+    suite kills and restarts such a process); the sandbox provisions them but polls none."""
     tally: Tally = field(default_factory=Tally)
     server: MotoServer | None = None
     clients: Clients | None = None
@@ -211,6 +214,8 @@ class Sandbox:
         for item in self.workers.values():
             spec = item.spec
             poller: SqsPoller | StreamPoller
+            if spec.name in self.hosted_elsewhere:
+                continue
             if spec.source is Source.STREAM:
                 assert spec.table is not None
                 failures = self.queue_url(self.topology.stream_failure_queue(spec))

@@ -6,7 +6,7 @@ import os
 import threading
 from collections import Counter
 from collections.abc import Iterator
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from typing import Any
 
 import boto3
@@ -15,15 +15,16 @@ import pytest
 from app import APP
 from sluice.local.logs import LogSink
 from sluice.local.sandbox import Sandbox
-from sluice.runtime import Middleware, Registry, Source, Worker
-from tests.chaos.faults import CrashFaults, PoisonFaults, TransientFaults
+from sluice.runtime import Middleware
+from tests.chaos.faults import POISON_RATE, CrashFaults, PoisonFaults, TransientFaults
 from tests.chaos.hooks import Duplicates, Hook, RelayFaults, Throttles
+from tests.chaos.host import Host, chaos_registry
 from tests.chaos.world import World
 
+HOSTED = "receipts"
+"""The worker whose poller runs in its own process, killed with SIGKILL at random moments."""
 ORDERS = int(os.environ.get("SLUICE_CHAOS_ORDERS", "200"))
 """How many orders the scenario places (`make chaos` sets 2000)."""
-TIMEOUT_S = 5
-"""Worker timeout in the chaos registry: a crashed batch comes back after 6x this."""
 
 
 @dataclass
@@ -31,7 +32,7 @@ class Faults:
     """Every fault of the scenario, at the rates issue 7 asks for."""
 
     transient: TransientFaults = field(default_factory=lambda: TransientFaults(0.10))
-    poison: PoisonFaults = field(default_factory=lambda: PoisonFaults(0.02))
+    poison: PoisonFaults = field(default_factory=lambda: PoisonFaults(POISON_RATE))
     crash: CrashFaults = field(default_factory=lambda: CrashFaults(0.01))
     throttles: Throttles = field(default_factory=lambda: Throttles(0.05))
     duplicates: Duplicates = field(default_factory=lambda: Duplicates(0.10))
@@ -59,17 +60,6 @@ class Faults:
         }
 
 
-def chaos_registry() -> Registry:
-    """The shipped workers, with a short timeout so crashed batches come back quickly."""
-    made = []
-    for item in APP.registry:
-        spec = item.spec
-        if spec.source is not Source.STREAM:
-            spec = replace(spec, timeout_s=TIMEOUT_S, timeout_margin_s=1.0)
-        made.append(Worker(spec=spec, fn=item.fn, catalog=item.catalog))
-    return Registry(made)
-
-
 class Hops:
     """A log listener counting deliveries per worker and the relay's stream retries."""
 
@@ -93,19 +83,23 @@ class Chaos:
     faults: Faults
     world: World
     hops: Hops
+    host: Host
+    """The process that polls ``HOSTED``'s queue, which the suite kills with SIGKILL."""
 
 
 @pytest.fixture(scope="module")
 def chaos(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Chaos]:
     """A sandbox with every fault on; its merged log is kept in pytest's temp dir."""
     faults, hops = Faults(), Hops()
-    sink = LogSink(tmp_path_factory.mktemp("chaos") / "sandbox.log")
+    logs = tmp_path_factory.mktemp("chaos")
+    sink = LogSink(logs / "sandbox.log")
     sink.listeners.append(hops)
     box = Sandbox(
         app=APP.with_registry(chaos_registry()),
         sink=sink,
         middleware=faults.middleware(),
         botocore_hooks=faults.hooks(),
+        hosted_elsewhere=(HOSTED,),
     )
     with box:
         faults.duplicates.sns = boto3.client(
@@ -115,4 +109,9 @@ def chaos(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Chaos]:
             aws_access_key_id="sandbox",
             aws_secret_access_key="sandbox",
         )
-        yield Chaos(box, faults, World(box.endpoint_url, box.region, box.topology), hops)
+        host = Host(HOSTED, box.endpoint_url, box.region, logs, seed=6)
+        try:
+            world = World(box.endpoint_url, box.region, box.topology)
+            yield Chaos(box, faults, world, hops, host)
+        finally:
+            host.close()

@@ -83,6 +83,10 @@ class TransientFaults(_FirstTime):
             raise RetryableError("injected transient failure")
 
 
+POISON_RATE = 0.02
+"""Share of events that are poison (the suite's rate, also used by tests/chaos/host.py)."""
+
+
 class PoisonFaults(Middleware):
     """A share of events fail permanently in every worker (reason ``poison``) while enabled."""
 

@@ -73,10 +73,11 @@ def settle(chaos: Chaos, want: State) -> State:
 
 def same(got: State, want: State) -> bool:
     """Equal effects (a receipt's event id is not predicted, only its existence)."""
-    return (got.stock, set(got.receipts), got.audit) == (
+    return (got.stock, set(got.receipts), got.audit, got.issued) == (
         want.stock,
         set(want.receipts),
         want.audit,
+        want.issued,
     )
 
 
@@ -86,6 +87,8 @@ def assert_state(got: State, want: State) -> None:
     assert sorted(set(got.receipts) ^ set(want.receipts)) == []
     assert sorted((got.audit - want.audit).items()) == []
     assert sorted((want.audit - got.audit).items()) == []
+    assert sorted((got.issued - want.issued).items()) == []  # a receipt written twice
+    assert sorted((want.issued - got.issued).items()) == []
 
 
 def poison_letters(chaos: Chaos, orders: list[Order]) -> dict[str, tuple[int, int]]:
@@ -120,9 +123,13 @@ def test_every_effect_applies_exactly_once_under_faults(chaos: Chaos, tmp_path: 
     client = JsonClient(chaos.box.api_url)
     poison = chaos.faults.poison
 
+    chaos.host.kill_at_random(every_s=(0.5, 3.0))  # SIGKILL, mid-batch or idle, and restart
     orders = place_orders(client, ORDERS, rate=RATE, threads=8)
     figures["place_s"] = round(time.monotonic() - began, 1)
     figures["cancel_wait_s"] = round(cancel_applied(chaos.world, client, orders, ORDERS // 10), 1)
+    chaos.host.calm()
+    figures["receipts_process_killed"] = chaos.host.kills
+    assert chaos.host.kills >= 2, "the receipts process was not killed"
 
     def healthy(event_type: str, order: Order) -> bool:
         return not poison.is_poison(event_type, {"order_id": order.order_id})
@@ -136,6 +143,7 @@ def test_every_effect_applies_exactly_once_under_faults(chaos: Chaos, tmp_path: 
     assert sum(figures["poison_events"].values()) > 0, "no poison was injected"
 
     poison.enabled = False  # the cause is fixed
+    chaos.host.fix_poison()
     replay_began = time.monotonic()
     options = ReplayOptions(audit_path=tmp_path / "replay-audit.jsonl")
     moved = {}

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections import Counter
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import boto3
@@ -33,7 +33,9 @@ class State:
     receipts: dict[str, str]
     """order id -> the event id that wrote the receipt."""
     audit: Counter[tuple[str, str]]
-    """(event type, correlation id) -> entries."""
+    """(event type, correlation id) -> writes of its entries (a double effect counts 2)."""
+    issued: Counter[str] = field(default_factory=Counter)
+    """order id -> times its receipt was written (a double effect counts 2)."""
 
 
 def expected(orders: list[Order], applied: Any) -> State:
@@ -41,6 +43,7 @@ def expected(orders: list[Order], applied: Any) -> State:
     stock: dict[str, Counter[str]] = {}
     audit: Counter[tuple[str, str]] = Counter()
     receipts: dict[str, str] = {}
+    issued: Counter[str] = Counter()
     for order in orders:
         events = [("order.placed", 1, "reservations")]
         if order.cancelled:
@@ -51,11 +54,12 @@ def expected(orders: list[Order], applied: Any) -> State:
             audit[(event_type, order.correlation_id)] += 1
             if event_type == "order.placed":
                 receipts[order.order_id] = "?"
+                issued[order.order_id] += 1
             for line in order.items:
                 counts = stock.setdefault(line["sku"], Counter())
                 counts["reserved"] += sign * line["quantity"]
                 counts[counter] += 1
-    return State({k: dict(v) for k, v in stock.items()}, receipts, audit)
+    return State({k: dict(v) for k, v in stock.items()}, receipts, audit, issued)
 
 
 class World:
@@ -81,6 +85,7 @@ class World:
         stock: dict[str, dict[str, int]] = {}
         receipts: dict[str, str] = {}
         audit: Counter[tuple[str, str]] = Counter()
+        issued: Counter[str] = Counter()
         for item in self.scan("state"):
             kind, _, name = str(item["pk"]).partition("#")
             if kind == "SKU":
@@ -89,9 +94,10 @@ class World:
                 }
             elif kind == "RECEIPT":
                 receipts[name] = str(item["event_id"])
+                issued[name] += int(item.get("issued", 0))
             elif kind == "AUDIT":
-                audit[(name, str(item["correlation_id"]))] += 1
-        return State(stock, receipts, audit)
+                audit[(name, str(item["correlation_id"]))] += int(item.get("writes", 0))
+        return State(stock, receipts, audit, issued)
 
     def get(self, logical: str, keys: list[dict[str, Any]]) -> list[dict[str, Any]]:
         """The items of a table at ``keys`` (those that exist), consistently read."""

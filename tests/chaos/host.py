@@ -1,0 +1,125 @@
+"""A worker's poller in a process of its own, so the chaos suite can SIGKILL it for real.
+
+``python -m tests.chaos.host WORKER ENDPOINT REGION LOG`` polls WORKER's queue on the
+sandbox at ENDPOINT, as the sandbox's own poller would, until it is killed. ``Host`` starts
+one, kills it with SIGKILL at seeded random moments and starts it again.
+"""
+
+from __future__ import annotations
+
+import random
+import signal
+import subprocess
+import sys
+import threading
+from dataclasses import replace
+from pathlib import Path
+from typing import Any
+
+from app import APP
+from sluice.core import Envelope
+from sluice.local.logs import LogSink
+from sluice.local.sqs_poller import SqsPoller
+from sluice.runtime import Clients, Registry, Source, Worker
+from sluice.runtime.wiring import wire_worker
+from sluice.target import sandbox_session
+from sluice.topology import Topology
+from tests.chaos.faults import POISON_RATE, PoisonFaults
+
+TIMEOUT_S = 5
+"""Worker timeout in the chaos registry: a crashed batch comes back after 6x this."""
+
+
+def chaos_registry() -> Registry:
+    """The shipped workers, with a short timeout so crashed batches come back quickly."""
+    made = []
+    for item in APP.registry:
+        spec = item.spec
+        if spec.source is not Source.STREAM:
+            spec = replace(spec, timeout_s=TIMEOUT_S, timeout_margin_s=1.0)
+        made.append(Worker(spec=spec, fn=item.fn, catalog=item.catalog))
+    return Registry(made)
+
+
+class HostedPoison(PoisonFaults):
+    """The suite's poison, in the host: the same events, until the cause is fixed (a file)."""
+
+    def __init__(self, fixed: Path) -> None:
+        super().__init__(POISON_RATE)
+        self.fixed = fixed
+
+    def before_record(self, worker: str, envelope: Envelope[Any]) -> None:
+        """Refuse poison for good, unless the suite has fixed the cause."""
+        self.enabled = not self.fixed.exists()
+        super().before_record(worker, envelope)
+
+
+def serve(worker: str, endpoint: str, region: str, log: Path) -> None:
+    """Poll ``worker``'s queue on the sandbox until killed; poison is off once ``log``'s
+    folder holds ``poison-fixed``."""
+    topology = Topology(APP.with_registry(chaos_registry()))
+    clients = Clients(sandbox_session(region), endpoint_url=endpoint)
+    topic_arn = clients.sns.create_topic(Name=topology.topic)["TopicArn"]  # exists: its ARN
+    sink = LogSink(log)
+    wired = wire_worker(
+        topology.registry.get(worker),
+        clients,
+        topology.worker_environment(topic_arn),
+        log=sink,  # type: ignore[arg-type]
+        middleware=(HostedPoison(log.parent / "poison-fixed"),),
+    )
+    queue = clients.sqs.get_queue_url(QueueName=topology.queues(wired.spec).queue)["QueueUrl"]
+    SqsPoller(wired, clients.sqs, queue, sink=sink, region=region, prefix=topology.prefix).start()
+    signal.pause()
+
+
+class Host:
+    """Runs ``serve`` in a child process; ``kill_at_random`` SIGKILLs and restarts it."""
+
+    def __init__(self, worker: str, endpoint: str, region: str, logs: Path, seed: int) -> None:
+        self.command = [sys.executable, "-m", __name__, worker, endpoint, region]
+        self.logs = logs
+        self.kills = 0
+        self._rng = random.Random(seed)
+        self._stop = threading.Event()
+        self._process = self._start()
+        self._thread: threading.Thread | None = None
+
+    def _start(self) -> subprocess.Popen[bytes]:
+        log = self.logs / f"host-{self.kills}.log"
+        return subprocess.Popen(
+            [*self.command, str(log)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+        )
+
+    def kill_at_random(self, every_s: tuple[float, float]) -> None:
+        """From now until ``calm``: SIGKILL the host after a random pause, start a new one."""
+
+        def loop() -> None:
+            while not self._stop.wait(self._rng.uniform(*every_s)):
+                self._process.send_signal(signal.SIGKILL)
+                self._process.wait()
+                self.kills += 1
+                self._process = self._start()
+
+        self._thread = threading.Thread(target=loop, name="killer", daemon=True)
+        self._thread.start()
+
+    def calm(self) -> None:
+        """Stop killing; the host that runs now keeps running."""
+        self._stop.set()
+        if self._thread is not None:
+            self._thread.join()
+
+    def fix_poison(self) -> None:
+        """The cause of the poison is fixed: the host stops refusing those events."""
+        (self.logs / "poison-fixed").touch()
+
+    def close(self) -> None:
+        """Stop killing and end the host."""
+        self.calm()
+        self._process.kill()
+        self._process.wait()
+
+
+if __name__ == "__main__":
+    serve(sys.argv[1], sys.argv[2], sys.argv[3], Path(sys.argv[4]))
