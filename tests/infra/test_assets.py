@@ -32,7 +32,7 @@ def asset_dir(synth: Synth, s3_key: str) -> Path:
 
 
 def code_dir(synth: Synth) -> Path:
-    functions = synth.resources("AWS::Lambda::Function").values()
+    functions = synth.functions().values()
     keys = {f["Properties"]["Code"]["S3Key"] for f in functions}
     assert len(keys) == 1, "every function runs from the one code asset"
     return asset_dir(synth, keys.pop())
@@ -66,7 +66,7 @@ def test_every_handler_the_template_names_is_in_the_code_asset(synth: Synth) -> 
     code = code_dir(synth)
     assert APP.api is not None
     real = {f"sluice-{w.spec.name}" for w in APP.registry} | {f"sluice-{APP.api.name}"}
-    for function in synth.resources("AWS::Lambda::Function").values():
+    for function in synth.functions().values():
         props = function["Properties"]
         if props["FunctionName"] not in real:
             continue  # the test-declared workers live in tests/, never shipped
@@ -160,7 +160,7 @@ def test_npx_cdk_synth_works_offline_through_cdk_json(synth: Synth, tmp_path: Pa
     names = {
         r["Properties"]["FunctionName"]
         for r in template["Resources"].values()
-        if r["Type"] == "AWS::Lambda::Function"
+        if r["Type"] == "AWS::Lambda::Function" and "FunctionName" in r["Properties"]
     }
     assert names == {f"sluice-dev-{w.spec.name}" for w in APP.registry} | {"sluice-dev-api"}
     alarms = {
@@ -176,3 +176,5 @@ def test_npx_cdk_synth_works_offline_through_cdk_json(synth: Synth, tmp_path: Pa
     # a second prefix is a second CloudFormation stack, independent of `Sluice`
     manifest = json.loads((tmp_path / "manifest.json").read_text())
     assert manifest["artifacts"]["Sluice"]["properties"]["stackName"] == "Sluice-sluice-dev"
+    # AND the account prerequisite, as its own stack
+    assert (tmp_path / "SluiceAccount.template.json").is_file()
