@@ -327,15 +327,14 @@ def decide(template: Template, request: Request) -> Decision:
             return Decision(False, f"explicit deny: {statement.get('Sid', statement)}")
     allows = list(_allows(identity, resource, request))
     identity_allows = "identity" in allows
+    foreign = request.principal.account not in (None, ACCOUNT)
     if kind == "AWS::KMS::Key":
-        if "resource:direct" in allows:
-            return Decision(True, "the key policy names the principal")
+        if "resource:direct" in allows or ("resource:account" in allows and foreign):
+            return Decision(True, "the key policy names the principal (or its account)")
         if "resource:account" in allows and identity_allows:
             return Decision(True, "the key policy delegates to IAM, and IAM allows")
         return Decision(False, "the key policy does not allow it")
-    if "resource:direct" in allows or (
-        "resource:account" in allows and request.principal.account != ACCOUNT
-    ):
+    if "resource:direct" in allows or ("resource:account" in allows and foreign):
         return Decision(True, "the resource policy allows it")
     if identity_allows:
         return Decision(True, "the identity policy allows it")
