@@ -88,3 +88,11 @@ def test_the_account_stack_holds_the_setting_retained(synth: Synth) -> None:
     assert set(kinds) == {"AWS::IAM::Role", "AWS::ApiGateway::Account", "AWS::SSM::Parameter"}
     assert all(r["DeletionPolicy"] == "Retain" for r in resources)
     assert kinds["AWS::SSM::Parameter"]["Properties"]["Name"] == ROLE_PARAMETER
+
+
+def test_the_readme_never_grants_kms_on_an_alias() -> None:
+    # a grant on an alias ARN authorizes nothing on the key behind it
+    readme = (Path(__file__).resolve().parents[2] / "README.md").read_text()
+    deploy = readme[readme.index("## Deploy") :]
+    assert "on `alias/" not in deploy and "on the key's ARN" in deploy
+    assert "SluiceAccount" in deploy and "stage=dev" in deploy and "cdk import" in deploy
