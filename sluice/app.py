@@ -30,6 +30,7 @@ from sluice.runtime.idempotency import TTL_ATTRIBUTE
 IDEMPOTENCY_TABLE = "idempotency"
 """The framework's own table: claims and completions of every idempotent worker."""
 _NAME = re.compile(r"^[a-z][a-z0-9_]{0,39}$")
+_ACCOUNT = re.compile(r"^[0-9]{12}$")
 
 
 @dataclass(frozen=True, slots=True)
@@ -73,13 +74,20 @@ class Api:
 
     ``handler`` is the Lambda entry (``module.attribute``). ``factory`` builds the same
     handler for the sandbox from injected clients, settings and a logger. ``tables`` are
-    the logical tables the API reads and writes; ``routes`` are mounted on the gateway.
+    the logical tables the API reads and writes, with exactly ``table_actions`` (what its
+    code calls: a storage-first API gets, puts and updates items); ``routes`` are mounted on
+    the gateway.
     """
 
     handler: str
     factory: ApiFactory
     routes: tuple[Route, ...]
     tables: tuple[str, ...] = ()
+    table_actions: tuple[str, ...] = (
+        "dynamodb:GetItem",
+        "dynamodb:PutItem",
+        "dynamodb:UpdateItem",
+    )
     name: str = "api"
     description: str = "The storage-first API"
 
@@ -104,10 +112,21 @@ class App:
     """The default prefix of every physical name (``-c prefix=...`` / ``--prefix`` override)."""
     root: Path = field(default_factory=Path.cwd)
     """The project directory (set by ``load_app``)."""
+    producer_accounts: tuple[str, ...] = ()
+    """Other AWS accounts (12 digits) whose producers publish to the events topic."""
+    tracing: bool = False
+    """X-Ray subsegments per record (the SDK costs ~140 ms of cold start); the functions
+    and the API stage trace actively either way."""
     given_registry: Registry | None = field(default=None, repr=False, compare=False)
     """Set by ``with_registry``/``with_workers``; otherwise the workers package is read."""
 
     def __post_init__(self) -> None:
+        for account in self.producer_accounts:
+            if not _ACCOUNT.match(account):
+                raise ConfigurationError(
+                    f"producer account {account!r}: an AWS account id is 12 digits, as a "
+                    "string (App(producer_accounts=('123456789012',)))"
+                )
         seen: set[str] = set()
         for table in self.tables:
             if not _NAME.match(table.name):

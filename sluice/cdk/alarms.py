@@ -1,4 +1,10 @@
-"""Alarms: one per failure path, all to the alarms topic, each naming the first command to run."""
+"""Alarms: one per failure path, all to the alarms topic, each naming the first command to run.
+
+The topic's policy lets CloudWatch publish for exactly this stack's alarms (by ARN and
+account): ``enforce_ssl`` writes a topic policy, and a topic policy replaces the default
+one that would otherwise have let the account's alarms in. ``allow_alarms()`` adds that
+statement once every alarm exists.
+"""
 
 from __future__ import annotations
 
@@ -51,25 +57,57 @@ class Alarms(Construct):
             enforce_ssl=True,
         )
         # CloudWatch publishes to the encrypted topic with this key, for this account only.
-        cloudwatch_here = iam.ServicePrincipal("cloudwatch.amazonaws.com").with_conditions(
-            {"StringEquals": {"aws:SourceAccount": Aws.ACCOUNT_ID}}
-        )
-        key.grant(cloudwatch_here, "kms:Decrypt", "kms:GenerateDataKey*")
+        key.grant(_cloudwatch_here(), "kms:Decrypt", "kms:GenerateDataKey*")
         self._action = actions.SnsAction(self.topic)
         self.alarms: list[cloudwatch.Alarm] = []
 
-    def dlq(self, queue: sqs.IQueue, dlq: Dlq) -> cloudwatch.Alarm:
-        """Anything visible in a DLQ, over one minute."""
+    def allow_alarms(self) -> None:
+        """Let CloudWatch publish to the topic for this stack's alarms, and nothing else."""
+        self.topic.add_to_resource_policy(
+            iam.PolicyStatement(
+                sid="AlarmsPublish",
+                principals=[_cloudwatch_here()],
+                actions=["sns:Publish"],
+                resources=[self.topic.topic_arn],
+                conditions={
+                    "ArnEquals": {"aws:SourceArn": [a.alarm_arn for a in self.alarms]},
+                },
+            )
+        )
+
+    def dlq(self, queue: sqs.IQueue, dlq: Dlq) -> list[cloudwatch.Alarm]:
+        """Anything visible in a DLQ over a minute, and a dead letter left there too long.
+
+        Missing data keeps the state: SQS stops sending an idle queue's metrics, and a DLQ
+        nobody touches is the one whose alarm must not clear itself.
+        """
         meaning = DLQ_MEANING[dlq.kind].format(worker=dlq.worker, source=dlq.source)
-        return self._alarm(
+        first = f"First run: sluice dlq show {dlq.name}{self._tool_flags}"
+        visible = self._alarm(
             dlq.name,
             queue.metric_approximate_number_of_messages_visible(
                 period=defaults.ALARM_PERIOD, statistic="Maximum"
             ),
             threshold=0,
             periods=1,
-            description=f"{meaning} First run: sluice dlq show {dlq.name}{self._tool_flags}",
+            description=f"{meaning} {first}",
+            missing=cloudwatch.TreatMissingData.IGNORE,
         )
+        limit = defaults.DLQ_AGE_THRESHOLD
+        age = self._alarm(
+            f"{dlq.name}-age",
+            queue.metric_approximate_age_of_oldest_message(
+                period=defaults.ALARM_PERIOD, statistic="Maximum"
+            ),
+            threshold=limit.to_seconds(),
+            periods=1,
+            description=(
+                f"A dead letter has waited in {dlq.name} for over {limit.to_hours()} h "
+                f"unhandled (it expires after 14 days). {meaning} {first}"
+            ),
+            missing=cloudwatch.TreatMissingData.IGNORE,
+        )
+        return [visible, age]
 
     def queue_age(self, age: cloudwatch.IMetric, name: str, function: str) -> cloudwatch.Alarm:
         """The oldest message (``age``, seconds) waits too long: the worker is behind."""
@@ -95,9 +133,9 @@ class Alarms(Construct):
             threshold=0,
             periods=1,
             description=(
-                f"{name} invocations failed (every record of a batch failed, or the function "
-                f"crashed or timed out); their records are retried, then dead-lettered. "
-                f"First run: {_logs(name)} --filter-pattern ERROR"
+                f"{name} invocations failed: the function crashed or timed out (or, reading "
+                f"a stream, every record of a batch failed); records retried one by one "
+                f"are not errors. First run: {_logs(name)} --filter-pattern ERROR"
             ),
         )
         throttles = self._alarm(
@@ -137,6 +175,7 @@ class Alarms(Construct):
         threshold: float,
         periods: int,
         description: str,
+        missing: cloudwatch.TreatMissingData = cloudwatch.TreatMissingData.NOT_BREACHING,
     ) -> cloudwatch.Alarm:
         alarm = cloudwatch.Alarm(
             self,
@@ -147,11 +186,18 @@ class Alarms(Construct):
             threshold=threshold,
             evaluation_periods=periods,
             comparison_operator=cloudwatch.ComparisonOperator.GREATER_THAN_THRESHOLD,
-            treat_missing_data=cloudwatch.TreatMissingData.NOT_BREACHING,
+            treat_missing_data=missing,
         )
         alarm.add_alarm_action(self._action)
         self.alarms.append(alarm)
         return alarm
+
+
+def _cloudwatch_here() -> iam.IPrincipal:
+    """CloudWatch, acting for this account only."""
+    return iam.ServicePrincipal("cloudwatch.amazonaws.com").with_conditions(
+        {"StringEquals": {"aws:SourceAccount": Aws.ACCOUNT_ID}}
+    )
 
 
 def _logs(function: str) -> str:

@@ -10,7 +10,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from aws_cdk import RemovalPolicy
+from aws_cdk import CfnOutput, RemovalPolicy
 from aws_cdk import aws_apigateway as apigw
 from aws_cdk import aws_logs as logs
 from constructs import Construct
@@ -18,6 +18,7 @@ from constructs import Construct
 from sluice.app import Api as ApiDeclaration
 from sluice.app import Route
 from sluice.cdk import defaults, nag
+from sluice.cdk.account import require_logs_role
 from sluice.cdk.shared import Shared
 
 PATH_PARAMETER = re.compile(r"<(\w+)>")
@@ -56,8 +57,10 @@ def gateway_routes(api: ApiDeclaration) -> list[GatewayRoute]:
 class Api(Construct):
     """The storage-first HTTP front: requests signed with SigV4 reach the function.
 
-    The function (``declaration.handler``) may read and write exactly the declared
-    ``tables``; its errors and throttles are alarmed like a worker's.
+    The function (``declaration.handler``) may do ``declaration.table_actions`` on exactly
+    the declared ``tables``; its errors and throttles are alarmed like a worker's. Stage logging
+    needs the account's API Gateway logs role, which this stack does not own: it checks
+    for the ``SluiceAccount`` prerequisite instead (``sluice.cdk.account``).
     """
 
     def __init__(
@@ -79,7 +82,7 @@ class Api(Construct):
             description=declaration.description,
         )
         for logical in declaration.tables:
-            shared.store.table(logical).grant_read_write_data(self.function)
+            shared.store.table(logical).grant(self.function, *declaration.table_actions)
         shared.monitoring.watch_function(self.function, name)
         access_logs = logs.LogGroup(
             self,
@@ -94,8 +97,7 @@ class Api(Construct):
             rest_api_name=name,
             description=f"{shared.topology.prefix} {shared.topology.app.name} API (IAM auth)",
             endpoint_types=[apigw.EndpointType.REGIONAL],
-            cloud_watch_role=True,
-            cloud_watch_role_removal_policy=RemovalPolicy.DESTROY,
+            cloud_watch_role=False,
             default_method_options=apigw.MethodOptions(
                 authorization_type=apigw.AuthorizationType.IAM
             ),
@@ -117,11 +119,13 @@ class Api(Construct):
                 ),
                 logging_level=apigw.MethodLoggingLevel.ERROR,
                 metrics_enabled=True,
+                tracing_enabled=True,
             ),
         )
+        # Referenced, so CloudFormation resolves it: no prerequisite, no deploy.
+        CfnOutput(self, "AccountLogsRole", value=require_logs_role(self))
         self._routes(gateway_routes(declaration))
         nag.acknowledge(self.rest.deployment_stage, nag.NO_WAF)
-        nag.acknowledge(self.rest.node.find_child("CloudWatchRole"), nag.APIGW_LOGS_ROLE)
 
     def _routes(self, routes: list[GatewayRoute]) -> None:
         """One method per route, each validated: path parameters always, bodies where sent."""

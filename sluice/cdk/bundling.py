@@ -3,8 +3,8 @@
 The code asset is a staged copy of the app's packages (``App.code``, under ``App.root``)
 and exactly the framework pieces a function imports (``defaults.FRAMEWORK_SHIPPED``): the
 constructs, the sandbox, the operator tools and the CLI never reach a function, and
-neither do ``samples/`` folders. The layer is built by
-``pip install --platform manylinux2014_aarch64 --only-binary=:all:`` on this machine
+neither do ``samples/`` folders. The layer is built by ``pip install --no-deps --platform
+manylinux2014_aarch64 --platform manylinux_2_28_aarch64 --only-binary=:all:`` on this machine
 (CDK local bundling) and cached under ``<app root>/.cache/infra/layer`` by a hash of the
 requirements, so only the first synth after a requirements change talks to the index.
 
@@ -96,14 +96,19 @@ def code_asset(app: App) -> lambda_.Code:
 
 
 def pip_arguments(target: str, requirements: str) -> list[str]:
-    """``pip install`` for the Lambda platform, wheels only (no compiler, no docker)."""
+    """``pip install`` for the Lambda platform, wheels only (no compiler, no docker).
+
+    ``--no-deps``: the requirements pin every transitive dependency themselves, so nothing
+    unpinned (botocore, which aws-xray-sdk asks for) slips into the layer.
+    """
+    platforms = [arg for tag in defaults.PIP_PLATFORMS for arg in ("--platform", tag)]
     return [
         "install",
         "--quiet",
         "--disable-pip-version-check",
         "--no-compile",
-        "--platform",
-        defaults.PIP_PLATFORM,
+        "--no-deps",
+        *platforms,
         "--implementation",
         "cp",
         "--python-version",
@@ -137,7 +142,7 @@ class PipLayerBundling:
             if line.strip() and not line.lstrip().startswith("#")
         ]
         digest = hashlib.sha256("\n".join(pins).encode())
-        digest.update(f"{defaults.PIP_PLATFORM}/{defaults.PYTHON_VERSION}".encode())
+        digest.update(f"{defaults.PIP_PLATFORMS}/{defaults.PYTHON_VERSION}/no-deps".encode())
         return digest.hexdigest()[:20]
 
     def build(self) -> Path:

@@ -15,7 +15,9 @@ from aws_cdk import aws_logs as logs
 RUNTIME = lambda_.Runtime.PYTHON_3_12
 ARCHITECTURE = lambda_.Architecture.ARM_64
 PYTHON_VERSION = "3.12"
-PIP_PLATFORM = "manylinux2014_aarch64"
+# pip takes the newest wheel any of these tags allows; the Python 3.12 runtime (Amazon Linux
+# 2023) has glibc 2.34, so manylinux_2_28 wheels run there as well as manylinux2014 ones.
+PIP_PLATFORMS = ("manylinux2014_aarch64", "manylinux_2_28_aarch64")
 METRICS_NAMESPACE = "Sluice"
 LOG_RETENTION = logs.RetentionDays.ONE_MONTH
 LOG_LEVEL = "INFO"
@@ -24,8 +26,14 @@ LOG_LEVEL = "INFO"
 DLQ_RETENTION = Duration.days(14)
 QUEUE_RETENTION = Duration.days(4)
 
-# Tables hold the business data: they outlive a `cdk destroy`.
-TABLE_REMOVAL = RemovalPolicy.RETAIN
+# What outlives a `cdk destroy` is the stage's choice (sluice/cdk/stage.py); the topics key
+# protects nothing that outlives the topics, so it goes with them after the shortest wait.
+KEY_REMOVAL = RemovalPolicy.DESTROY
+KEY_PENDING_WINDOW = Duration.days(7)
+
+# Stream failures: Lambda writes the whole invocation record (the batch's records too) to a
+# bucket; objects are kept as long as a DLQ keeps messages, so both expire together.
+STREAM_FAILURE_RETENTION = DLQ_RETENTION
 
 # Alarms: a DLQ with anything in it is always worth a look.
 ALARM_PERIOD = Duration.minutes(1)
@@ -33,6 +41,9 @@ QUEUE_AGE_THRESHOLD = Duration.minutes(5)
 QUEUE_AGE_PERIODS = 5
 ITERATOR_AGE_THRESHOLD = Duration.minutes(1)
 ITERATOR_AGE_PERIODS = 5
+# A dead letter nobody has looked at for this long pages again (SQS stops reporting an idle
+# queue's depth after about 6 hours, so the depth alarm alone cannot be trusted to stay on).
+DLQ_AGE_THRESHOLD = Duration.hours(12)
 
 # API: throttling per stage (requests per second and burst), and the API function's size.
 API_STAGE = "v1"

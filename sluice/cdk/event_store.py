@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
+from aws_cdk import RemovalPolicy
 from aws_cdk import aws_dynamodb as dynamodb
 from constructs import Construct
 
 from sluice.app import Table
-from sluice.cdk import defaults
 from sluice.cdk.naming import pascal
 from sluice.topology import Topology
 
@@ -16,10 +16,15 @@ class EventStore(Construct):
 
     Keys are strings, as declared; a table declared with ``stream=True`` gets a
     NEW_AND_OLD_IMAGES stream, and one with a ``ttl_attribute`` expires items by it.
+    ``removal`` is the stage's: retained tables outlive the stack (take them over with
+    ``cdk import``), destroyed ones let a dev prefix be deployed again after a destroy.
     """
 
-    def __init__(self, scope: Construct, construct_id: str, *, topology: Topology) -> None:
+    def __init__(
+        self, scope: Construct, construct_id: str, *, topology: Topology, removal: RemovalPolicy
+    ) -> None:
         super().__init__(scope, construct_id)
+        self._removal = removal
         self._tables: dict[str, dynamodb.Table] = {
             table.name: self._table(table, topology) for table in topology.app.all_tables
         }
@@ -41,7 +46,7 @@ class EventStore(Construct):
             ),
             stream=dynamodb.StreamViewType.NEW_AND_OLD_IMAGES if table.stream else None,
             time_to_live_attribute=table.ttl_attribute,
-            removal_policy=defaults.TABLE_REMOVAL,
+            removal_policy=self._removal,
         )
 
     def table(self, logical: str) -> dynamodb.Table:

@@ -11,11 +11,18 @@ from constructs import IConstruct
 
 RUNTIME = "AwsSolutions::AwsSolutions-L1"
 IS_A_DLQ = "AwsSolutions::AwsSolutions-SQS3"
-LIST_STREAMS = "AwsSolutions::AwsSolutions-IAM5[Resource::*]"
+WILDCARD_REQUIRED = "AwsSolutions::AwsSolutions-IAM5[Resource::*]"
 KMS_DATA_KEYS = "AwsSolutions::AwsSolutions-IAM5[Action::kms:GenerateDataKey*]"
 APIGW_LOGS_ROLE = (
     "AwsSolutions::AwsSolutions-IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/"
     "service-role/AmazonAPIGatewayPushToCloudWatchLogs]"
+)
+NO_ACCESS_LOGS = "AwsSolutions::AwsSolutions-S1"
+FAILURE_OBJECTS = "AwsSolutions::AwsSolutions-IAM5[Resource::<{bucket}.Arn>/*]"
+"""Formatted with the bucket's logical id (``acknowledge_failure_objects``)."""
+NOTIFICATIONS_HANDLER = (
+    "AwsSolutions::AwsSolutions-IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/"
+    "service-role/AWSLambdaBasicExecutionRole]"
 )
 NO_COGNITO = "AwsSolutions::AwsSolutions-COG4"
 NO_WAF = "AwsSolutions::AwsSolutions-APIG3"
@@ -31,9 +38,11 @@ REASONS: dict[str, str] = {
         "stream event source's on-failure destination (neither is an SQS redrive, which is "
         "all the rule sees); it is alarmed and read by `sluice dlq`."
     ),
-    LIST_STREAMS: (
-        "dynamodb:ListStreams has no resource-level permissions, so AWS requires Resource '*'; "
-        "it only lists stream ARNs. Reading records is scoped to the table's stream ARN."
+    WILDCARD_REQUIRED: (
+        "dynamodb:ListStreams (stream readers) and xray:PutTraceSegments/PutTelemetryRecords "
+        "(traced functions) have no resource-level permissions, so AWS requires Resource '*'; "
+        "they only list stream ARNs or write traces. Reading records is scoped to the "
+        "table's stream ARN."
     ),
     KMS_DATA_KEYS: (
         "Publishing to a KMS-encrypted SNS topic needs kms:GenerateDataKey* (GenerateDataKey "
@@ -43,6 +52,19 @@ REASONS: dict[str, str] = {
         "API Gateway writes access and execution logs only through the account-level "
         "CloudWatch role; AWS publishes this managed policy for exactly that role and keeps "
         "it minimal (log groups and streams of API Gateway)."
+    ),
+    NO_ACCESS_LOGS: (
+        "The stream-failure bucket is written only by Lambda's on-failure delivery and read "
+        "by `sluice dlq`; CloudTrail data events are the place to audit it where required. "
+        "Server access logs would need a second, log-only bucket per stream worker."
+    ),
+    FAILURE_OBJECTS: (
+        "Lambda names each on-failure object itself (a key per shard and time), so its "
+        "s3:PutObject is granted on the failure bucket's objects, that bucket only."
+    ),
+    NOTIFICATIONS_HANDLER: (
+        "CDK's own bucket-notifications handler (one per stack) runs once per deploy to set "
+        "the failure bucket's notification; AWS's basic execution policy only lets it log."
     ),
     NO_COGNITO: (
         "Callers are services holding IAM credentials, so every method uses AWS_IAM (SigV4) "
@@ -56,8 +78,11 @@ REASONS: dict[str, str] = {
 }
 
 
-def acknowledge(scope: IConstruct, *rule_ids: str) -> None:
-    """Acknowledge ``rule_ids`` on ``scope`` (and what it contains), with their reasons."""
+def acknowledge(scope: IConstruct, *rule_ids: str, **fields: str) -> None:
+    """Acknowledge ``rule_ids`` on ``scope`` (and what it contains), with their reasons.
+
+    A rule id with a ``{field}`` in it (``FAILURE_OBJECTS``) is formatted with ``fields``.
+    """
     Validations.of(scope).acknowledge(
-        *(Acknowledgment(id=rule, reason=REASONS[rule]) for rule in rule_ids)
+        *(Acknowledgment(id=rule.format(**fields), reason=REASONS[rule]) for rule in rule_ids)
     )

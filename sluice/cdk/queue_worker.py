@@ -76,9 +76,10 @@ class QueueWorker(Construct):
             )
         )
         # The runtime dead-letters permanent failures itself, to the DLQ named by the
-        # queue's redrive policy (read with GetQueueAttributes, which consume includes).
+        # queue's redrive policy (read with GetQueueAttributes, which consume includes),
+        # whose URL it looks up by name.
         self.queue.grant_consume_messages(self.function)
-        self.dlq.grant_send_messages(self.function)
+        self.dlq.grant(self.function, "sqs:SendMessage", "sqs:GetQueueUrl")
         shared.grant(self.function, spec)
         shared.watch(spec, self.function, queues)
 

@@ -14,17 +14,21 @@ from sluice.cdk.event_bus import EventBus
 from sluice.cdk.event_store import EventStore
 from sluice.cdk.functions import FunctionKit
 from sluice.cdk.monitoring import Monitoring
+from sluice.cdk.stage import Stage
 from sluice.runtime import WorkerSpec
 from sluice.topology import Topology
 
-# What the runtime's idempotency store does: precheck, claim, settle, release.
+# What the runtime's idempotency store calls: BatchGetItem (precheck), PutItem (claim,
+# complete, and the completion inside a record's TransactWriteItems), BatchWriteItem (settle
+# and release: IAM authorizes its puts and deletes as BatchWriteItem alone).
 IDEMPOTENCY_ACTIONS = (
-    "dynamodb:GetItem",
     "dynamodb:BatchGetItem",
     "dynamodb:PutItem",
     "dynamodb:BatchWriteItem",
-    "dynamodb:DeleteItem",
 )
+# A worker writes its tables through ``Deps.transact`` (TransactWriteItems), which IAM
+# authorizes item by item: Put and Update items need PutItem and UpdateItem.
+WRITE_ACTIONS = ("dynamodb:PutItem", "dynamodb:UpdateItem")
 
 
 @dataclass(frozen=True)
@@ -36,13 +40,14 @@ class Shared:
     store: EventStore
     bus: EventBus
     monitoring: Monitoring
+    stage: Stage
 
     def grant(self, function: lambda_.Function, spec: WorkerSpec) -> None:
         """Grant what the declaration says: idempotency, the tables it writes, publishing."""
         if spec.idempotent:
             self.store.table(IDEMPOTENCY_TABLE).grant(function, *IDEMPOTENCY_ACTIONS)
         for logical in spec.writes:
-            self.store.table(logical).grant_write_data(function)
+            self.store.table(logical).grant(function, *WRITE_ACTIONS)
         if spec.publishes:
             self.bus.topic.grant_publish(function)
             nag.acknowledge(function.role or function, nag.KMS_DATA_KEYS)

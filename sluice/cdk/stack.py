@@ -17,6 +17,7 @@ from sluice.cdk.functions import FunctionKit
 from sluice.cdk.monitoring import Monitoring
 from sluice.cdk.queue_worker import QueueWorker
 from sluice.cdk.shared import Shared
+from sluice.cdk.stage import PROD, Stage
 from sluice.cdk.stream_relay import StreamRelay
 from sluice.runtime import Source
 from sluice.topology import Topology
@@ -26,7 +27,8 @@ class SluiceStack(Stack):
     """Tables, topic, one QueueWorker or StreamRelay per registered worker, the API, alarms.
 
     Everything comes from ``topology.app``: its tables, its workers, its API (none if the
-    app declares none) and the project root its code is staged from.
+    app declares none) and the project root its code is staged from; ``stage`` decides what
+    outlives the stack.
     """
 
     def __init__(
@@ -35,11 +37,12 @@ class SluiceStack(Stack):
         construct_id: str,
         *,
         topology: Topology,
+        stage: Stage = PROD,
         **kwargs: Any,
     ) -> None:
         super().__init__(scope, construct_id, **kwargs)
         app = topology.app
-        store = EventStore(self, "EventStore", topology=topology)
+        store = EventStore(self, "EventStore", topology=topology, removal=stage.data_removal)
         bus = EventBus(self, "EventBus", topology=topology)
         monitoring = Monitoring(self, "Monitoring", topology=topology, key=bus.key)
         layer = lambda_.LayerVersion(
@@ -56,10 +59,12 @@ class SluiceStack(Stack):
             layer=layer,
             environment=topology.worker_environment(bus.topic.topic_arn),
             prefix=topology.prefix,
+            tracing=app.tracing,
         )
-        shared = Shared(topology, kit, store, bus, monitoring)
+        shared = Shared(topology, kit, store, bus, monitoring, stage)
         for spec in topology.registry.specs:
             kind = StreamRelay if spec.source is Source.STREAM else QueueWorker
             kind(self, spec.name, spec=spec, shared=shared)
         if app.api is not None:
             Api(self, "Api", declaration=app.api, shared=shared)
+        monitoring.alarms.allow_alarms()

@@ -2,7 +2,10 @@
 
 ``python -m infra.app`` and ``npx cdk synth`` (through cdk.json) both end in ``synth(APP)``.
 The prefix of every physical name comes from the context (``-c prefix=acme-dev``); the
-default is the app's own ``App.prefix``, which the operator tools assume.
+default is the app's own ``App.prefix``, which the operator tools assume. The stage
+(``-c stage=dev``, default ``prod``) decides what outlives a ``cdk destroy``
+(``sluice.cdk.stage``). An app with an API also gets the ``SluiceAccount`` prerequisite
+stack (``sluice.cdk.account``), deployed once per account and region.
 """
 
 from __future__ import annotations
@@ -16,8 +19,11 @@ from aws_cdk import Validations
 from cdk_nag import AwsSolutionsChecks
 
 from sluice.app import App
+from sluice.cdk.account import STACK_ID as ACCOUNT_STACK_ID
+from sluice.cdk.account import AccountStack
 from sluice.cdk.naming import stack_id, stack_name
 from sluice.cdk.stack import SluiceStack
+from sluice.cdk.stage import stage_of
 from sluice.topology import Topology
 
 PREFIX = re.compile(r"^[a-z][a-z0-9-]{0,29}$")
@@ -50,7 +56,13 @@ def build(cdk_app: CdkApp, app: App) -> SluiceStack:
         stack_name=stack_name(app.prefix, prefix),
         description=f"Sluice app {app.name}: {', '.join(parts)}.",
         topology=Topology(app, prefix),
+        stage=stage_of(cdk_app),
     )
+    if app.api is not None and cdk_app.node.try_find_child(ACCOUNT_STACK_ID) is None:
+        AccountStack(
+            cdk_app,
+            description="Sluice account prerequisite: API Gateway's CloudWatch logs role.",
+        )
     Validations.of(cdk_app).add_plugins(AwsSolutionsChecks(cdk_app))
     return stack
 

@@ -92,6 +92,10 @@ class WorkerSpec:
         return self.subscribes is None or event_type in self.subscribes
 
 
+MAX_NAME = 33
+"""64 characters of a function name, less a prefix of up to 30 and its ``-``."""
+
+
 def check_spec(spec: WorkerSpec, catalog: Catalog) -> None:
     """Fail fast, with a sentence that says how to fix the declaration."""
     where = f"worker {spec.name!r} ({spec.module})"
@@ -112,6 +116,13 @@ def check_spec(spec: WorkerSpec, catalog: Catalog) -> None:
         raise ConfigurationError(f"{where}: batch_size > 10 needs batching_window_s >= 1")
     if not 0 <= spec.batching_window_s <= 300:
         raise ConfigurationError(f"{where}: batching_window_s must be 0..300")
+    if spec.source.is_fifo and spec.batching_window_s:
+        raise ConfigurationError(f"{where}: AWS takes no batching window on FIFO queues; omit it")
+    if len(spec.name) > MAX_NAME:
+        raise ConfigurationError(
+            f"{where}: a name of {len(spec.name)} characters is too long; use at most "
+            f"{MAX_NAME}, so <prefix>-<name> fits a Lambda function name (64) for any prefix"
+        )
     if not 1 <= spec.timeout_s <= 900:
         raise ConfigurationError(f"{where}: timeout_s must be 1..900, got {spec.timeout_s}")
     if spec.visibility_timeout_s > 43_200:

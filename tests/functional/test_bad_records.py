@@ -6,7 +6,6 @@ import json
 
 import pytest
 
-from sluice.runtime import BatchFailedError
 from tests.conftest import Pipeline
 from tests.factories import placed, sqs_event, sqs_record
 
@@ -81,6 +80,6 @@ def test_a_permanent_failure_that_cannot_reach_a_dlq_stays_on_its_queue(
     # GIVEN a queue with no redrive policy
     pipeline.clients.sqs.create_queue(QueueName="no-dlq")
     record = sqs_record("garbage", queue="no-dlq")
-    # WHEN the record is poison THEN it is not dropped: the invocation fails and SQS keeps it
-    with pytest.raises(BatchFailedError, match="all 1 records"):
-        pipeline.worker("inventory").handler(sqs_event(record), None)
+    # WHEN the record is poison THEN it is not dropped: it is answered failed and SQS keeps it
+    answer = pipeline.worker("inventory").handler(sqs_event(record), None)
+    assert answer == {"batchItemFailures": [{"itemIdentifier": record["messageId"]}]}

@@ -9,7 +9,7 @@ import pytest
 
 from events import CATALOG, ORDER_PLACED
 from sluice.core import Envelope
-from sluice.runtime import BatchFailedError, worker
+from sluice.runtime import worker
 from tests.conftest import Pipeline
 from tests.factories import cancelled, placed, sns_wrapped, sqs_event, sqs_record
 from workers.inventory import adjust_stock
@@ -162,8 +162,7 @@ def test_an_error_after_the_effect_committed_does_not_release_the_claim(
     order = placed("ord-x", sku="DESK")
     other = placed("ord-y", sku="CHAIR")
     batch = sqs_event(sqs_record(order, queue=QUEUE), sqs_record(other, queue=QUEUE))
-    with pytest.raises(BatchFailedError):
-        worker_.handler(batch, None)
+    assert len(worker_.handler(batch, None)["batchItemFailures"]) == 2
     # the retry finds both completed: no second effect
     assert worker_.handler(batch, None) == {"batchItemFailures": []}
     assert pipeline.stock("DESK") == {"reserved": 1, "reservations": 1}

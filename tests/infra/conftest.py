@@ -48,6 +48,14 @@ class Synth:
         """Logical id -> resource, for every resource of ``kind``."""
         return {k: v for k, v in self.raw["Resources"].items() if v["Type"] == kind}
 
+    def functions(self) -> dict[str, dict[str, Any]]:
+        """The app's own functions (CDK's bucket-notifications handler is not one)."""
+        return {
+            k: v
+            for k, v in self.resources("AWS::Lambda::Function").items()
+            if "FunctionName" in v["Properties"]
+        }
+
     def logical_id(self, kind: str, **properties: Any) -> str:
         """The one resource of ``kind`` whose properties include ``properties``."""
         found = [

@@ -6,6 +6,7 @@ same expectations.
 
 from __future__ import annotations
 
+import re
 from collections import Counter
 from typing import Any
 
@@ -15,7 +16,7 @@ from sluice.app import IDEMPOTENCY_TABLE
 from sluice.app import Api as ApiDeclaration
 from sluice.cdk import nag
 from sluice.cdk.api import gateway_routes
-from sluice.cdk.shared import IDEMPOTENCY_ACTIONS
+from sluice.cdk.shared import IDEMPOTENCY_ACTIONS, WRITE_ACTIONS
 from sluice.runtime import Source, WorkerSpec
 from tests.infra.conftest import Synth
 
@@ -27,20 +28,18 @@ CONSUME = {
     "sqs:DeleteMessage",
     "sqs:GetQueueAttributes",
 }
-SEND = {"sqs:SendMessage", "sqs:GetQueueAttributes", "sqs:GetQueueUrl"}
-WRITE = {
-    "dynamodb:BatchWriteItem",
-    "dynamodb:PutItem",
-    "dynamodb:UpdateItem",
-    "dynamodb:DeleteItem",
-    "dynamodb:DescribeTable",
-}
+SEND = {"sqs:SendMessage", "sqs:GetQueueUrl"}
+WRITE = set(WRITE_ACTIONS)
+XRAY = {"xray:PutTraceSegments", "xray:PutTelemetryRecords"}
 STREAM_READ = {"dynamodb:DescribeStream", "dynamodb:GetRecords", "dynamodb:GetShardIterator"}
 PUBLISH_KEY = {"kms:Decrypt", "kms:GenerateDataKey*"}
 
+FAILURE_OBJECTS = re.compile(r"<\w+\.Arn>/\*")
 # Where AWS itself requires Resource "*", and why.
 WILDCARD_ALLOWED = {
     "dynamodb:ListStreams": "has no resource-level permissions (stream event sources need it)",
+    "xray:PutTraceSegments": "has no resource-level permissions (active tracing)",
+    "xray:PutTelemetryRecords": "has no resource-level permissions (active tracing)",
 }
 # In a KMS key policy, Resource "*" means "this key" (AWS requires exactly that form); who
 # may use it is then the question: the account (delegating to IAM) and CloudWatch alarms.
@@ -59,9 +58,14 @@ CLOUDWATCH_HERE = (
 
 
 def target(resource: Any) -> str:
-    """``{"Fn::GetAtt": [id, attr]}`` -> ``id.attr``; ``{"Ref": id}`` -> ``id``; ``*``."""
+    """``{"Fn::GetAtt": [id, attr]}`` -> ``id.attr``; ``{"Ref": id}`` -> ``id``; ``*``.
+
+    An ARN joined with a suffix (``bucket.Arn`` + ``/*``) reads ``id.Arn/*``.
+    """
     if resource == "*":
         return "*"
+    if "Fn::Join" in resource:
+        return "".join(target(p) if isinstance(p, dict) else p for p in resource["Fn::Join"][1])
     if "Ref" in resource:
         return str(resource["Ref"])
     logical, attribute = resource["Fn::GetAtt"]
@@ -75,7 +79,7 @@ def listed(value: Any) -> list[Any]:
 
 def grants(synth: Synth, function_name: str) -> set[tuple[str, str]]:
     """Every (action, resource) the function's role is allowed."""
-    function = synth.resources("AWS::Lambda::Function")[synth.function_id(function_name)]
+    function = synth.functions()[synth.function_id(function_name)]
     role_id = function["Properties"]["Role"]["Fn::GetAtt"][0]
     role = synth.raw["Resources"][role_id]["Properties"]
     assert "ManagedPolicyArns" not in role and "Policies" not in role
@@ -100,12 +104,12 @@ def expected_grants(synth: Synth, spec: WorkerSpec) -> set[tuple[str, str]]:
     table = {
         t: synth.logical_id("AWS::DynamoDB::Table", TableName=n) for t, n in topology.tables.items()
     }
-    want = {(a, f"{logs}.Arn") for a in LOGS}
+    want = {(a, f"{logs}.Arn") for a in LOGS} | {(a, "*") for a in XRAY}
     if spec.source is Source.STREAM:
-        failures = synth.queue_id(topology.stream_failure_queue(spec))
+        bucket = failure_bucket_id(synth, spec)
         want |= {(a, f"{table[spec.table or '']}.StreamArn") for a in STREAM_READ}
         want |= {("dynamodb:ListStreams", "*")}
-        want |= {(a, f"{failures}.Arn") for a in SEND}
+        want |= {("s3:ListBucket", f"{bucket}.Arn"), ("s3:PutObject", f"{bucket}.Arn/*")}
     else:
         names = topology.queues(spec)
         want |= {(a, f"{synth.queue_id(names.queue)}.Arn") for a in CONSUME}
@@ -120,6 +124,16 @@ def expected_grants(synth: Synth, spec: WorkerSpec) -> set[tuple[str, str]]:
     return want
 
 
+def failure_bucket_id(synth: Synth, spec: WorkerSpec) -> str:
+    """The logical id of a stream worker's on-failure bucket."""
+    function = synth.function_id(synth.function_name(spec.name))
+    for mapping in synth.resources("AWS::Lambda::EventSourceMapping").values():
+        props = mapping["Properties"]
+        if props["FunctionName"] == {"Ref": function}:
+            return str(props["DestinationConfig"]["OnFailure"]["Destination"]["Fn::GetAtt"][0])
+    raise LookupError(spec.name)
+
+
 def statements(synth: Synth) -> list[tuple[str, dict[str, Any]]]:
     """Every policy statement in the template, with the type of resource holding it."""
     found = []
@@ -128,6 +142,7 @@ def statements(synth: Synth) -> list[tuple[str, dict[str, Any]]]:
         "AWS::SQS::QueuePolicy": "PolicyDocument",
         "AWS::SNS::TopicPolicy": "PolicyDocument",
         "AWS::KMS::Key": "KeyPolicy",
+        "AWS::S3::BucketPolicy": "PolicyDocument",
     }
     for kind, key in documents.items():
         for resource in synth.resources(kind).values():
@@ -173,6 +188,7 @@ def assert_acknowledgments_narrow(synth: Synth, api: ApiDeclaration | None) -> N
     (report,) = synth.report["pluginReports"]
     acknowledged = report["suppressedViolations"]
     for item in acknowledged:
+        item["acknowledgedId"] = FAILURE_OBJECTS.sub("<{bucket}.Arn>/*", item["acknowledgedId"])
         assert item["reason"] == nag.REASONS[item["acknowledgedId"]]
         assert item["acknowledgedAt"] != synth.stack_id, "no stack-wide acknowledgments"
     specs = synth.registry.specs
@@ -180,12 +196,15 @@ def assert_acknowledgments_narrow(synth: Synth, api: ApiDeclaration | None) -> N
     expected = {
         nag.RUNTIME: len(specs) + (api is not None),
         nag.IS_A_DLQ: len(streams) + len(synth.registry.by_source(Source.SNS_QUEUE)),
-        nag.LIST_STREAMS: len(streams),
+        nag.WILDCARD_REQUIRED: len(specs) + (api is not None),
         nag.KMS_DATA_KEYS: len([s for s in specs if s.publishes]),
+        nag.NO_ACCESS_LOGS: len(streams),
+        nag.FAILURE_OBJECTS: len(streams),
+        nag.NOTIFICATIONS_HANDLER: 1 if streams else 0,
     }
     if api is not None:
         expected[nag.NO_COGNITO] = len(gateway_routes(api))
-        expected |= {nag.NO_WAF: 1, nag.APIGW_LOGS_ROLE: 1}
+        expected |= {nag.NO_WAF: 1, nag.APIGW_LOGS_ROLE: 1}  # the role: in SluiceAccount
     assert Counter(item["acknowledgedId"] for item in acknowledged) == {
         rule: count for rule, count in expected.items() if count
     }

@@ -42,7 +42,7 @@ def test_every_sluice_first_command_is_one_the_cli_accepts(synth: Synth) -> None
         if words[1:3] == ["dlq", "show"]:
             assert words[3] in dlqs, (alarm, words)
         checked += 1
-    assert checked == len(TOPOLOGY.dlqs())  # one per DLQ alarm
+    assert checked == 2 * len(TOPOLOGY.dlqs())  # two per DLQ: depth and age
 
 
 def test_every_aws_first_command_names_what_the_stack_has(synth: Synth) -> None:

@@ -21,6 +21,7 @@ from tests.infra.expect import (
     assert_nag_clean,
     assert_no_stray_wildcards,
     expected_grants,
+    failure_bucket_id,
     grants,
     lint_findings,
 )
@@ -53,9 +54,7 @@ def test_it_has_its_workers_tables_and_no_api(shop: Synth) -> None:
     # GIVEN an app whose declaration has no API
     assert SHOP.api is None
     # THEN the stack has a function per worker and nothing of an API
-    names = {
-        f["Properties"]["FunctionName"] for f in shop.resources("AWS::Lambda::Function").values()
-    }
+    names = {f["Properties"]["FunctionName"] for f in shop.functions().values()}
     assert names == {"shop-notify", "shop-checkouts"}
     kinds = {r["Type"] for r in shop.raw["Resources"].values()}
     assert not {k for k in kinds if k.startswith("AWS::ApiGateway::")}
@@ -124,7 +123,9 @@ def test_the_stream_worker_reads_the_tables_stream_with_a_failure_queue(shop: Sy
             "FunctionName": {"Ref": shop.function_id("shop-checkouts")},
             "BisectBatchOnFunctionError": True,
             "DestinationConfig": {
-                "OnFailure": {"Destination": arn(shop.queue_id("shop-checkouts-stream-failures"))}
+                "OnFailure": {
+                    "Destination": arn(failure_bucket_id(shop, shop.registry.get("checkouts").spec))
+                }
             },
         },
     )
@@ -137,7 +138,7 @@ def test_every_dlq_and_function_has_its_alarms_naming_the_apps_commands(shop: Sy
     }
     dlqs = shop.topology.dlqs()
     assert {d.kind for d in dlqs} == set(DlqKind)
-    expected = {d.name for d in dlqs}
+    expected = {d.name for d in dlqs} | {f"{d.name}-age" for d in dlqs}
     for function in ("shop-notify", "shop-checkouts"):
         expected |= {f"{function}-errors", f"{function}-throttles"}
     expected |= {"shop-notify-queue-age", "shop-checkouts-iterator-age"}
@@ -159,7 +160,7 @@ def test_each_role_holds_exactly_what_its_declaration_implies(shop: Synth, name:
 
 
 def test_the_code_asset_holds_the_apps_code_and_the_runtime_only(shop: Synth) -> None:
-    functions = shop.resources("AWS::Lambda::Function").values()
+    functions = shop.functions().values()
     (key,) = {f["Properties"]["Code"]["S3Key"] for f in functions}
     code = shop.outdir / f"asset.{key.removesuffix('.zip')}"
     files = {str(p.relative_to(code)) for p in code.rglob("*") if p.is_file()}

@@ -13,6 +13,7 @@ from sluice.runtime import Source
 from sluice.runtime.context import ENV_TOPIC
 from sluice.topology import Dlq
 from tests.infra.conftest import REGISTRY, TOPOLOGY, Synth
+from tests.infra.expect import failure_bucket_id
 
 pytestmark = pytest.mark.infra
 
@@ -33,9 +34,7 @@ def ref(logical_id: str) -> dict[str, Any]:
 def test_the_test_workers_are_in_the_registry_the_app_was_built_from(synth: Synth) -> None:
     # GIVEN workers declared only in tests/infra/extra_workers.py
     # THEN the app built from the registry made functions for them too (no infra change)
-    names = {
-        v["Properties"]["FunctionName"] for v in synth.resources("AWS::Lambda::Function").values()
-    }
+    names = {v["Properties"]["FunctionName"] for v in synth.functions().values()}
     assert {"sluice-refunds", "sluice-mirror"} <= names
     assert names == {f"sluice-{s.name}" for s in REGISTRY.specs} | {"sluice-api"}
 
@@ -158,6 +157,7 @@ def test_stream_event_source_has_failure_handling(synth: Synth, name: str) -> No
             "MessageRetentionPeriod": FOURTEEN_DAYS,
         },
     )
+    bucket = failure_bucket_id(synth, spec)
     synth.template.has_resource_properties(
         "AWS::Lambda::EventSourceMapping",
         {
@@ -169,9 +169,26 @@ def test_stream_event_source_has_failure_handling(synth: Synth, name: str) -> No
             "MaximumRetryAttempts": spec.retry_attempts,
             "MaximumRecordAgeInSeconds": spec.max_record_age_s,
             "FunctionResponseTypes": ["ReportBatchItemFailures"],
-            "DestinationConfig": {"OnFailure": {"Destination": arn(synth.queue_id(failures))}},
+            "DestinationConfig": {"OnFailure": {"Destination": arn(bucket)}},
         },
     )
+    # The whole invocation record goes to a private, encrypted, expiring bucket, and each
+    # object is announced on the failure queue the DLQ tools and alarms watch.
+    props = synth.resources("AWS::S3::Bucket")[bucket]["Properties"]
+    assert props["PublicAccessBlockConfiguration"] == dict.fromkeys(
+        ["BlockPublicAcls", "BlockPublicPolicy", "IgnorePublicAcls", "RestrictPublicBuckets"], True
+    )
+    assert props["BucketEncryption"]["ServerSideEncryptionConfiguration"] == [
+        {"ServerSideEncryptionByDefault": {"SSEAlgorithm": "AES256"}}
+    ]
+    (rule,) = props["LifecycleConfiguration"]["Rules"]
+    assert (rule["ExpirationInDays"], rule["Status"]) == (14, "Enabled")
+    (notice,) = [
+        n["Properties"]["NotificationConfiguration"]["QueueConfigurations"]
+        for n in synth.resources("Custom::S3BucketNotifications").values()
+        if n["Properties"]["BucketName"] == ref(bucket)
+    ]
+    assert notice == [{"Events": ["s3:ObjectCreated:*"], "QueueArn": arn(synth.queue_id(failures))}]
 
 
 def alarms_of(synth: Synth) -> dict[str, dict[str, Any]]:
@@ -193,6 +210,38 @@ def test_every_dlq_alarms_on_one_visible_message_in_a_minute(synth: Synth, dlq: 
     assert (alarm["Threshold"], alarm["ComparisonOperator"]) == (0, "GreaterThanThreshold")
     assert (alarm["Period"], alarm["EvaluationPeriods"]) == (60, 1)
     assert alarm["AlarmDescription"].endswith(f"First run: sluice dlq show {dlq.name}")
+    # SQS stops reporting an idle queue: missing data must not clear the alarm
+    assert alarm["TreatMissingData"] == "ignore"
+
+
+@pytest.mark.parametrize("dlq", DLQS, ids=[d.name for d in DLQS])
+def test_every_dlq_alarms_on_a_dead_letter_left_unhandled(synth: Synth, dlq: Dlq) -> None:
+    alarm = alarms_of(synth)[f"{dlq.name}-age"]
+    assert alarm["MetricName"] == "ApproximateAgeOfOldestMessage"
+    assert alarm["Dimensions"][0]["Value"] == {
+        "Fn::GetAtt": [synth.queue_id(dlq.name), "QueueName"]
+    }
+    assert (alarm["Threshold"], alarm["TreatMissingData"]) == (12 * 3600, "ignore")
+    assert alarm["AlarmDescription"].endswith(f"First run: sluice dlq show {dlq.name}")
+
+
+def test_cloudwatch_may_publish_to_the_alarms_topic_for_this_stacks_alarms(synth: Synth) -> None:
+    # enforce_ssl writes a topic policy, which replaces the default one: the alarms need
+    # their own Allow (the evaluator checks the path in test_paths.py).
+    topic = synth.logical_id("AWS::SNS::Topic", TopicName=TOPOLOGY.alarms_topic)
+    (policy,) = [
+        p["Properties"]["PolicyDocument"]["Statement"]
+        for p in synth.resources("AWS::SNS::TopicPolicy").values()
+        if p["Properties"]["Topics"] == [ref(topic)]
+    ]
+    (allow,) = [s for s in policy if s["Effect"] == "Allow"]
+    assert allow["Principal"] == {"Service": "cloudwatch.amazonaws.com"}
+    assert allow["Action"] == "sns:Publish"
+    alarms = sorted(synth.resources("AWS::CloudWatch::Alarm"))
+    sources = allow["Condition"]["ArnEquals"]["aws:SourceArn"]
+    assert sorted(s["Fn::GetAtt"][0] for s in sources) == alarms
+    assert all(s["Fn::GetAtt"][1] == "Arn" for s in sources)
+    assert allow["Condition"]["StringEquals"] == {"aws:SourceAccount": {"Ref": "AWS::AccountId"}}
 
 
 def test_every_alarm_notifies_the_alarms_topic_and_names_a_first_command(synth: Synth) -> None:

@@ -28,6 +28,10 @@ def _noop(event: object) -> None:
         ({"memory_mb": 64}, "memory_mb must be 128..10240"),
         ({"max_invocations": 1}, "max_invocations >= 2"),
         ({"timeout_margin_s": 30}, "timeout_margin_s must be below timeout_s"),
+        (
+            {"source": Source.FIFO_QUEUE, "group_by": "x", "batching_window_s": 1},
+            "no batching window on FIFO",
+        ),
     ],
 )
 def test_bad_declarations_fail_fast(settings: dict[str, object], fragment: str) -> None:
@@ -35,6 +39,13 @@ def test_bad_declarations_fail_fast(settings: dict[str, object], fragment: str) 
         worker(catalog=CATALOG, **settings)(_noop)  # type: ignore[arg-type]
     assert fragment in str(caught.value)
     assert "'_noop'" in str(caught.value)
+
+
+def test_a_worker_name_leaves_room_for_any_prefix_in_a_function_name() -> None:
+    # GIVEN the longest prefix synth accepts (30) and the 64 characters of a function name
+    worker(catalog=CATALOG, name="w" * 33)(_noop)
+    with pytest.raises(ConfigurationError, match="fits a Lambda function name"):
+        worker(catalog=CATALOG, name="w" * 34)(_noop)
 
 
 def test_discover_finds_every_example_worker_with_its_handler_path() -> None:

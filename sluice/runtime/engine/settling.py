@@ -3,7 +3,10 @@
 In this order: write the idempotency records left over (completions that failed, claims
 of failed records to release), dead-letter the permanent failures with their reason, back
 off the retries by receive count, emit the batch's metrics, and answer
-``batchItemFailures``, or fail the whole invocation if every record failed.
+``batchItemFailures``. A queue's records are always answered by id, all of them if all
+failed: SQS retries them the same way, and the invocation is no Lambda Error, so the Errors
+alarm pages only for crashes and timeouts. A stream batch whose every record failed fails
+the invocation: its shard is blocked, which an operator must hear about.
 """
 
 from __future__ import annotations
@@ -38,7 +41,7 @@ def settle(
         except Exception:  # backoff is a courtesy; the visibility timeout still applies
             deps.telemetry.logger.warning("could not back off failed records", exc_info=True)
     _emit(jobs, deps)
-    if failures and len(failures) == len(jobs):
+    if failures and len(failures) == len(jobs) and not spec.source.is_queue:
         reasons = sorted({j.reason for j in failures})
         raise BatchFailedError(
             f"all {len(jobs)} records of the batch failed ({', '.join(reasons)}); "

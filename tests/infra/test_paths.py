@@ -1,0 +1,206 @@
+"""Every service path of a stack, evaluated the way AWS would: allowed, and nothing beyond.
+
+For the reference app (with the test workers), the small shop app, and a project made by
+``sluice new``: CloudWatch -> alarms topic and key, SNS -> each queue and subscription DLQ,
+each function -> what its code and event source call, stream mapping -> failure bucket,
+S3 -> failure queue, producer accounts -> events topic.
+"""
+
+from __future__ import annotations
+
+import ast
+import copy
+import json
+import os
+import subprocess
+import sys
+from dataclasses import replace
+from typing import Any
+
+import pytest
+from botocore import xform_name
+from botocore.session import Session
+
+from sluice.cdk.paths import RUNTIME_CALLS, Paths
+from sluice.cdk.policy import Template
+from tests.infra import path_check
+from tests.infra.conftest import ROOT, TEST_APP, Synth, synthesize
+from tests.infra.shop.app import SHOP
+
+pytestmark = pytest.mark.infra
+
+
+@pytest.fixture(scope="module")
+def scaffolded(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
+    """A project made by ``sluice new``, synthesized and checked in its own process."""
+    project = tmp_path_factory.mktemp("new") / "acme"
+    made = subprocess.run(
+        [sys.executable, "-m", "sluice.cli", "new", str(project)],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert made.returncode == 0, made.stderr
+    # the layer cache is shared with the reference app's: no second pip run
+    (project / ".cache" / "infra").mkdir(parents=True)
+    (project / ".cache" / "infra" / "layer").symlink_to(ROOT / ".cache" / "infra" / "layer")
+    outdir = tmp_path_factory.mktemp("new.out")
+    checked = subprocess.run(
+        [sys.executable, "-m", "tests.infra.path_check", str(project), str(outdir)],
+        capture_output=True,
+        text=True,
+        check=False,
+        cwd=ROOT,
+        env={**os.environ, "PYTHONPATH": str(ROOT)},
+    )
+    assert checked.returncode == 0, checked.stderr[-3000:]
+    result: dict[str, Any] = json.loads(checked.stdout.splitlines()[-1])
+    return result
+
+
+@pytest.fixture(scope="module")
+def shop(tmp_path_factory: pytest.TempPathFactory) -> Synth:
+    return synthesize(
+        replace(SHOP, producer_accounts=("210987654321",)), tmp_path_factory.mktemp("shop.out")
+    )
+
+
+def check(synth: Synth, template: dict[str, Any] | None = None) -> list[str]:
+    """What the path check finds on the stack (or on a changed copy of its template)."""
+    return path_check.check(template or synth.raw, synth.topology)
+
+
+KINDS = ["alarm", "failure notice", "function", "subscription"]
+
+
+def test_the_reference_app_allows_every_path_and_nothing_beyond(synth: Synth) -> None:
+    assert path_check.kinds_of_paths(synth.raw, synth.topology) == KINDS
+    assert check(synth) == []
+
+
+def test_the_shop_app_with_a_producer_account_allows_every_path(shop: Synth) -> None:
+    assert len(Paths(Template(shop.raw), shop.topology).producers()) == 2
+    assert check(shop) == []
+
+
+def test_a_sluice_new_project_allows_every_path_and_nothing_beyond(
+    scaffolded: dict[str, Any],
+) -> None:
+    assert scaffolded["kinds"] == KINDS
+    assert scaffolded["wrong"] == []
+
+
+def without(raw: dict[str, Any], kind: str, sid: str) -> dict[str, Any]:
+    """The template with the statement ``sid`` removed from every ``kind`` policy."""
+    changed = copy.deepcopy(raw)
+    for resource in changed["Resources"].values():
+        if resource["Type"] == kind:
+            document = resource["Properties"]["PolicyDocument"]
+            document["Statement"] = [s for s in document["Statement"] if s.get("Sid") != sid]
+    return changed
+
+
+def test_the_check_catches_alarms_that_cannot_publish(synth: Synth) -> None:
+    # GIVEN the topic policy as it was before issue 16: the TLS deny alone
+    broken = without(synth.raw, "AWS::SNS::TopicPolicy", "AlarmsPublish")
+    # THEN every alarm's publish is refused
+    refused = [w for w in check(synth, broken) if w.startswith("refused: alarm")]
+    assert len(refused) == len(synth.resources("AWS::CloudWatch::Alarm"))
+
+
+def test_the_check_catches_a_foreign_bucket_notifying_the_failure_queue(synth: Synth) -> None:
+    broken = without(synth.raw, "AWS::SQS::QueuePolicy", "OnlyThisAccountsBucket")
+    assert any("444455556666" in w for w in check(synth, broken))
+
+
+def test_the_check_catches_a_grant_the_code_never_uses(synth: Synth) -> None:
+    # GIVEN the API's role also allowed Scan, as grant_read_write_data did
+    broken = copy.deepcopy(synth.raw)
+    api_role = synth.functions()[synth.function_id("sluice-api")]["Properties"]["Role"][
+        "Fn::GetAtt"
+    ][0]
+    for resource in broken["Resources"].values():
+        if (
+            resource["Type"] == "AWS::IAM::Policy"
+            and {"Ref": api_role} in resource["Properties"]["Roles"]
+        ):
+            for statement in resource["Properties"]["PolicyDocument"]["Statement"]:
+                if "dynamodb:GetItem" in statement["Action"]:
+                    statement["Action"] = [*statement["Action"], "dynamodb:Scan"]
+    assert (
+        [w for w in check(synth, broken) if "Scan" in w]
+        == [w for w in check(synth, broken) if w.startswith("unused: sluice-api: dynamodb:Scan")]
+        != []
+    )
+
+
+# -- the runtime's calls, read from its source --------------------------------------------
+
+RUNTIME_MODULES = {
+    "queue": ["sluice/runtime/queues.py"],
+    "dead_letter": ["sluice/runtime/queues.py"],
+    "idempotency": ["sluice/runtime/idempotency.py", "sluice/runtime/effects.py"],
+    "publish": ["sluice/runtime/relay.py", "sluice/publisher/publisher.py"],
+}
+SERVICES = {"dynamodb": "dynamodb", "sqs": "sqs", "sns": "sns"}
+# Calls IAM authorizes under another action's name.
+AUTHORIZED_AS = {
+    "sqs:SendMessageBatch": "sqs:SendMessage",
+    "sqs:ChangeMessageVisibilityBatch": "sqs:ChangeMessageVisibility",
+    "sns:PublishBatch": "sns:Publish",
+    "dynamodb:TransactWriteItems": "dynamodb:PutItem",  # the completion is a Put item
+}
+
+
+def sdk_calls(files: list[str]) -> set[str]:
+    """The IAM actions of every SDK operation the files call (``client.put_item(...)``)."""
+    session = Session()
+    operations: dict[str, str] = {}
+    for prefix, name in SERVICES.items():
+        model = session.get_service_model(name)
+        for operation in model.operation_names:
+            operations[_snake(operation)] = f"{prefix}:{operation}"
+    found = set()
+    for file in files:
+        for node in ast.walk(ast.parse((ROOT / file).read_text())):
+            if isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute):
+                action = operations.get(node.func.attr)
+                if action is not None:
+                    found.add(AUTHORIZED_AS.get(action, action))
+    return found
+
+
+def _snake(name: str) -> str:
+    return str(xform_name(name))
+
+
+@pytest.mark.parametrize("part", sorted(RUNTIME_MODULES))
+def test_runtime_calls_are_exactly_what_the_runtime_source_calls(part: str) -> None:
+    called = sdk_calls(RUNTIME_MODULES[part])
+    if part == "publish":  # the publisher also sends to queues: producers do, not workers
+        called = {c for c in called if c.startswith("sns:")}
+    assert set(RUNTIME_CALLS[part]) <= called
+    if part in ("idempotency", "publish"):
+        assert called == set(RUNTIME_CALLS[part])
+    else:  # queues.py serves both parts: together they are all it calls
+        assert called == set(RUNTIME_CALLS["queue"]) | set(RUNTIME_CALLS["dead_letter"])
+
+
+def test_the_api_grants_are_exactly_what_its_code_calls() -> None:
+    assert TEST_APP.api is not None
+    files = [str(p.relative_to(ROOT)) for p in (ROOT / "producers").rglob("*.py")]
+    assert sdk_calls(files) == set(TEST_APP.api.table_actions)
+
+
+def test_worker_writes_are_exactly_what_their_transactions_hold() -> None:
+    kinds = set()
+    for file in (ROOT / "workers").glob("*.py"):
+        for node in ast.walk(ast.parse(file.read_text())):
+            if isinstance(node, ast.Dict):
+                kinds |= {k.value for k in node.keys if isinstance(k, ast.Constant)} & {
+                    "Put",
+                    "Update",
+                    "Delete",
+                    "ConditionCheck",
+                }
+    assert {f"dynamodb:{k}Item" for k in kinds} == set(RUNTIME_CALLS["writes"])
