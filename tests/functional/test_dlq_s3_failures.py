@@ -19,7 +19,7 @@ from sluice.ops.replay import ReplayOptions
 from sluice.ops.streams import replay_stream_failures
 from sluice.runtime import stream_event_id
 from sluice.topology import STREAM_FAILURE_RETENTION_DAYS
-from tests.factories import order_data, sqs_event
+from tests.factories import order_data, sqs_event, sqs_record
 from tests.functional.dlq_fixtures import Ops, cli, cli_json, ops_fixture  # noqa: F401
 
 FAILURES = "sluice-relay-stream-failures"
@@ -115,15 +115,7 @@ def _consume(ops: Ops, messages: list[dict[str, Any]]) -> None:
     """The inventory worker takes every message it was sent."""
     inventory = ops.pipeline.worker("inventory")
     for message in messages:
-        record = {
-            "messageId": message["MessageId"],
-            "receiptHandle": message["ReceiptHandle"],
-            "body": message["Body"],
-            "attributes": {"ApproximateReceiveCount": "1", "SentTimestamp": "1"},
-            "messageAttributes": {},
-            "eventSource": "aws:sqs",
-            "eventSourceARN": f"arn:aws:sqs:eu-west-1:123456789012:{INVENTORY}",
-        }
+        record = sqs_record(message["Body"], queue=INVENTORY, message_id=message["MessageId"])
         assert inventory.handler(sqs_event(record), None) == {"batchItemFailures": []}
 
 
