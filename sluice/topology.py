@@ -16,6 +16,9 @@ from sluice.runtime import Registry, Source, WorkerSpec
 from sluice.runtime.context import ENV_TOPIC, table_variable
 
 DEFAULT_PREFIX = "sluice"
+STREAM_FAILURE_RETENTION_DAYS = 14
+"""How long a stream worker's failure bucket keeps its records, unless its lifecycle says
+otherwise (``sluice.cdk.defaults.STREAM_FAILURE_RETENTION`` is this many days)."""
 EVENT_TYPE_ATTRIBUTE = "event_type"
 
 
@@ -27,7 +30,7 @@ class DlqKind(StrEnum):
     SUBSCRIPTION = "subscription"
     """An SNS subscription's DLQ, for messages SNS could not deliver to the queue."""
     STREAM_FAILURE = "stream-failure"
-    """A stream worker's on-failure destination (metadata only)."""
+    """A stream worker's failure queue: on-failure records, or S3 notifications naming them."""
 
 
 @dataclass(frozen=True, slots=True)

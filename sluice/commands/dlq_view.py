@@ -21,11 +21,11 @@ def emit_json(doc: Any) -> None:
 def dlq_table(rows: list[dict[str, Any]]) -> None:
     """``sluice dlq ls``."""
     table = Table(title="Dead-letter queues")
-    for column in ("DLQ", "kind", "source", "depth", "in flight", "oldest"):
+    for column in ("DLQ", "kind", "source", "depth", "in flight", "oldest", "replayable"):
         table.add_column(column, justify="right" if column in ("depth", "in flight") else "left")
     for row in rows:
         if not row["exists"]:
-            table.add_row(row["name"], row["kind"], row["source"], "[red]missing[/]", "", "")
+            table.add_row(row["name"], row["kind"], row["source"], "[red]missing[/]", "", "", "")
             continue
         depth = str(row["depth"])
         table.add_row(
@@ -35,8 +35,22 @@ def dlq_table(rows: list[dict[str, Any]]) -> None:
             f"[bold red]{depth}[/]" if row["depth"] else depth,
             str(row["in_flight"]),
             _age(row["oldest_age_s"]),
+            _replayable(row),
         )
     out.print(table)
+
+
+def _replayable(row: dict[str, Any]) -> str:
+    """How long a stream failure stays replayable, and from where (the bucket is in --json)."""
+    via = row.get("replayable_via")
+    if via is None:
+        return ""
+    if via == "stream":
+        return f"{_age(row['replayable_s'])} (stream)"
+    if row["replayable_s"] is None:
+        return "until deleted (S3)"
+    basis = ", default" if row["replayable_basis"] == "default" else ""
+    return f"{_age(row['replayable_s'])} (S3{basis})"
 
 
 def messages_table(name: str, rows: list[dict[str, Any]]) -> None:
@@ -45,7 +59,7 @@ def messages_table(name: str, rows: list[dict[str, Any]]) -> None:
         out.print(f"{name} is empty")
         return
     for row in rows:
-        stream = row.get("stream")
+        stream, named = row.get("stream"), row.get("failure_object")
         if stream:
             out.print(
                 f"[bold]{row['message_id']}[/] stream failure ({stream['condition'] or '-'}) "
@@ -53,6 +67,12 @@ def messages_table(name: str, rows: list[dict[str, Any]]) -> None:
                 f"{stream['end_sequence']} ({stream['batch_size']} records, "
                 f"{stream['first_arrival']} .. {stream['last_arrival']})"
             )
+        if named:
+            held = "" if not stream else f", holds {stream['records'] or 0} records"
+            out.print(f"    s3://{named['bucket']}/{named['key']}{held}")
+        if named and row["problem"]:
+            out.print(f"    [red]{row['problem']}[/]")
+        if stream or named:
             continue
         what = (
             f"{row['type']} v{row['version']} id={row['envelope_id']} "
@@ -129,4 +149,6 @@ def _age(seconds: float | None) -> str:
         return f"{seconds:.0f}s"
     if seconds < 7200:
         return f"{seconds / 60:.0f}m"
-    return f"{seconds / 3600:.1f}h"
+    if seconds < 3 * 86400:
+        return f"{seconds / 3600:.1f}h".replace(".0h", "h")
+    return f"{seconds / 86400:.1f}d".replace(".0d", "d")

@@ -1,7 +1,9 @@
 """Create the pipeline's resources on any AWS-compatible endpoint (moto), from the topology.
 
-Same logical names, filter policies, redrive policies and stream settings as the CDK app.
-Idempotent: provisioning twice leaves one of everything.
+Same logical names, filter policies, redrive policies and stream settings as the CDK app,
+and, like ``sluice.cdk.stream_relay``, a failure bucket per stream worker that announces each
+new on-failure record on the worker's failure queue. Idempotent: provisioning twice leaves
+one of everything.
 """
 
 from __future__ import annotations
@@ -11,7 +13,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from sluice.runtime import Clients, Source, WorkerSpec
-from sluice.topology import Topology
+from sluice.topology import STREAM_FAILURE_RETENTION_DAYS, Topology
 
 DLQ_RETENTION_S = 14 * 24 * 3600
 
@@ -24,6 +26,8 @@ class Provisioned:
     tables: dict[str, str]
     queue_urls: dict[str, str] = field(default_factory=dict)
     stream_arns: dict[str, str] = field(default_factory=dict)
+    failure_buckets: dict[str, str] = field(default_factory=dict)
+    """A stream worker's failure bucket, by failure queue name."""
 
     def queue_arn(self, name: str, region: str, account: str) -> str:
         """The ARN of a provisioned queue."""
@@ -51,6 +55,8 @@ def provision(clients: Clients, topology: Topology) -> Provisioned:
             done.queue_urls[name] = _queue(
                 sqs, name, {"MessageRetentionPeriod": str(DLQ_RETENTION_S)}
             )
+            # AWS names the bucket; here it is named after the queue it notifies.
+            done.failure_buckets[name] = _failure_bucket(clients, name, done.queue_urls[name])
         else:
             _worker_queues(clients, topology, spec, topic_arn, done)
     for table in tables:
@@ -132,3 +138,75 @@ def _worker_queues(
         Attributes=attributes,
         ReturnSubscriptionArn=True,
     )
+
+
+def _failure_bucket(clients: Clients, name: str, queue_url: str) -> str:
+    """A private, encrypted, expiring bucket whose new objects are announced on the queue."""
+    s3, sqs = clients.client("s3"), clients.sqs
+    if not any(b["Name"] == name for b in s3.list_buckets().get("Buckets", [])):
+        where = {} if clients.region == "us-east-1" else {"LocationConstraint": clients.region}
+        s3.create_bucket(Bucket=name, **({"CreateBucketConfiguration": where} if where else {}))
+    s3.put_bucket_encryption(
+        Bucket=name,
+        ServerSideEncryptionConfiguration={
+            "Rules": [{"ApplyServerSideEncryptionByDefault": {"SSEAlgorithm": "AES256"}}]
+        },
+    )
+    s3.put_public_access_block(
+        Bucket=name,
+        PublicAccessBlockConfiguration={
+            "BlockPublicAcls": True,
+            "IgnorePublicAcls": True,
+            "BlockPublicPolicy": True,
+            "RestrictPublicBuckets": True,
+        },
+    )
+    s3.put_bucket_lifecycle_configuration(
+        Bucket=name,
+        LifecycleConfiguration={
+            "Rules": [
+                {
+                    "ID": "expire-failure-records",
+                    "Status": "Enabled",
+                    "Filter": {"Prefix": ""},
+                    "Expiration": {"Days": STREAM_FAILURE_RETENTION_DAYS},
+                    "AbortIncompleteMultipartUpload": {"DaysAfterInitiation": 1},
+                }
+            ]
+        },
+    )
+    queue_arn = _arn(sqs, queue_url)
+    policy = {
+        "Version": "2012-10-17",
+        "Statement": [
+            {
+                "Effect": "Allow",
+                "Principal": {"Service": "s3.amazonaws.com"},
+                "Action": ["sqs:SendMessage", "sqs:GetQueueAttributes", "sqs:GetQueueUrl"],
+                "Resource": queue_arn,
+                "Condition": {"ArnLike": {"aws:SourceArn": f"arn:aws:s3:::{name}"}},
+            }
+        ],
+    }
+    sqs.set_queue_attributes(QueueUrl=queue_url, Attributes={"Policy": json.dumps(policy)})
+    if s3.get_bucket_notification_configuration(Bucket=name).get("QueueConfigurations"):
+        return name
+    s3.put_bucket_notification_configuration(
+        Bucket=name,
+        NotificationConfiguration={
+            "QueueConfigurations": [{"QueueArn": queue_arn, "Events": ["s3:ObjectCreated:*"]}]
+        },
+    )
+    _drop_test_events(sqs, queue_url)
+    return name
+
+
+def _drop_test_events(sqs: Any, queue_url: str) -> None:
+    """S3 announces a new notification with an ``s3:TestEvent``: a fresh sandbox starts empty.
+
+    On AWS that event stays on the failure queue until ``sluice dlq replay`` deletes it.
+    """
+    got = sqs.receive_message(QueueUrl=queue_url, MaxNumberOfMessages=10, VisibilityTimeout=0)
+    for message in got.get("Messages", []):
+        if '"s3:TestEvent"' in message["Body"]:
+            sqs.delete_message(QueueUrl=queue_url, ReceiptHandle=message["ReceiptHandle"])

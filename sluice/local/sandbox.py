@@ -218,9 +218,16 @@ class Sandbox:
                 continue
             if spec.source is Source.STREAM:
                 assert spec.table is not None
-                failures = self.queue_url(self.topology.stream_failure_queue(spec))
+                queue = self.topology.stream_failure_queue(spec)
                 arn = self.provisioned.stream_arns[spec.table]
-                poller = StreamPoller(item, self.clients, arn, failures, **common)
+                poller = StreamPoller(
+                    item,
+                    self.clients,
+                    arn,
+                    self.queue_url(queue),
+                    failure_bucket=self.provisioned.failure_buckets.get(queue),
+                    **common,
+                )
             else:
                 url = self.queue_url(self.topology.queues(spec).queue)
                 poller = SqsPoller(item, self.clients.sqs, url, **common)

@@ -4,14 +4,19 @@ Per shard, in order: read up to batch_size records and invoke. A partial batch r
 checkpoints at the lowest failing sequence number and retries from there; a raised error
 bisects the batch (halves retried separately); a batch that still fails after
 ``retry_attempts`` retries, or records older than ``max_record_age_s``, are skipped and an
-on-failure record (metadata only, Lambda's shape) goes to the stream failure queue.
+on-failure record is written the way Lambda writes it to an S3 destination: the whole
+invocation record, the batch's records included, under Lambda's key layout, in the worker's
+failure bucket, which announces it on the stream failure queue. Without a bucket the
+metadata-only record (an SQS destination's) goes to the queue itself.
 """
 
 from __future__ import annotations
 
+import base64
 import json
 import threading
 import time
+import uuid
 from datetime import UTC, datetime
 from typing import Any
 
@@ -41,6 +46,7 @@ class StreamPoller:
         sink: LogSink,
         region: str,
         prefix: str,
+        failure_bucket: str | None = None,
     ) -> None:
         self.worker = worker
         self.spec = worker.spec
@@ -48,6 +54,13 @@ class StreamPoller:
         self.sqs = clients.sqs
         self.stream_arn = stream_arn
         self.failure_queue_url = failure_queue_url
+        self.failure_bucket = failure_bucket
+        self.s3 = clients.client("s3") if failure_bucket else None
+        # Lambda names objects after the event source mapping; the sandbox has none, so a
+        # stable stand-in is derived from the function and the stream.
+        self.mapping_id = str(
+            uuid.uuid5(uuid.NAMESPACE_URL, f"{prefix}-{self.spec.name}|{stream_arn}")
+        )
         self.sink = sink
         self.region = region
         self.prefix = prefix
@@ -148,7 +161,7 @@ class StreamPoller:
         result: Result | None,
         invokes: int,
     ) -> None:
-        """Send Lambda's on-failure record (metadata only) to the stream failure queue."""
+        """Write Lambda's on-failure record to the failure bucket (or, metadata only, the queue)."""
         context = result.context if result else None
         response: dict[str, Any] = {"statusCode": 200, "executedVersion": "$LATEST"}
         if result is not None and result.error is not None:
@@ -173,8 +186,24 @@ class StreamPoller:
                 "streamArn": self.stream_arn,
             },
         }
-        self.sqs.send_message(QueueUrl=self.failure_queue_url, MessageBody=json.dumps(body))
-        self._note("on-failure record sent", records, invokes, level="ERROR", condition=condition)
+        if self.s3 is None:
+            self.sqs.send_message(QueueUrl=self.failure_queue_url, MessageBody=json.dumps(body))
+            self._note(
+                "on-failure record sent", records, invokes, level="ERROR", condition=condition
+            )
+            return
+        body["payload"] = json.dumps({"Records": records}, default=_binary)
+        key = self._object_key(shard_id)
+        self.s3.put_object(Bucket=self.failure_bucket, Key=key, Body=json.dumps(body).encode())
+        self._note(
+            "on-failure record sent", records, invokes, level="ERROR", condition=condition, key=key
+        )
+
+    def _object_key(self, shard_id: str) -> str:
+        """``aws/lambda/<ESM-UUID>/<shardID>/YYYY/MM/DD/YYYY-MM-DDTHH.MM.SS-<uuid>``, as Lambda."""
+        now = datetime.now(UTC)
+        stamp = f"{now:%Y/%m/%d}/{now:%Y-%m-%dT%H.%M.%S}-{uuid.uuid4()}"
+        return f"aws/lambda/{self.mapping_id}/{shard_id}/{stamp}"
 
     def _hop(self, record: dict[str, Any], attempt: int) -> None:
         self.sink.event(
@@ -201,6 +230,13 @@ class StreamPoller:
             attempt=attempt,
             **extra,
         )
+
+
+def _binary(value: Any) -> str:
+    """Binary attribute values travel base64-encoded, as Lambda delivers them."""
+    if isinstance(value, bytes | bytearray):
+        return base64.b64encode(value).decode()
+    raise TypeError(f"{type(value).__name__} is not JSON serializable")
 
 
 def _seq(record: dict[str, Any]) -> str:

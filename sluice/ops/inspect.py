@@ -8,8 +8,11 @@ from typing import Any
 from botocore.exceptions import ClientError
 
 from sluice.ops.dlqs import find
+from sluice.ops.failure_objects import FailureObjectError, fetch, replay_window
+from sluice.ops.messages import DlqMessage, stream_json
 from sluice.ops.scan import Scanner
 from sluice.target import Target
+from sluice.topology import DlqKind
 
 PEEK_HOLD_S = 10
 _AGE_METRIC = "ApproximateAgeOfOldestMessage"
@@ -29,6 +32,10 @@ def list_dlqs(target: Target) -> list[dict[str, Any]]:
             "in_flight": None,
             "oldest_age_s": None,
             "exists": True,
+            "replayable_s": None,
+            "replayable_via": None,
+            "replayable_basis": None,
+            "failure_bucket": None,
         }
         try:
             url = target.clients.sqs.get_queue_url(QueueName=dlq.name)["QueueUrl"]
@@ -44,15 +51,42 @@ def list_dlqs(target: Target) -> list[dict[str, Any]]:
         row["in_flight"] = int(attrs.get("ApproximateNumberOfMessagesNotVisible", 0))
         if row["depth"]:
             row["oldest_age_s"] = _oldest_age(target, dlq.name, url)
+        if dlq.kind is DlqKind.STREAM_FAILURE:
+            s3 = target.clients.client("s3")
+            row.update(replay_window(target.clients.sqs, s3, url).to_json())
         rows.append(row)
     return rows
 
 
 def show(target: Target, name: str, limit: int = 10) -> list[dict[str, Any]]:
-    """Decode up to ``limit`` messages; every one is visible again when this returns."""
+    """Decode up to ``limit`` messages; every one is visible again when this returns.
+
+    An S3 notification on a stream failure queue is shown as the failure it names: the
+    object is read for its batch info and record count.
+    """
     found = find(target, name)
+    s3 = target.clients.client("s3")
     with Scanner(target.clients.sqs, found.url, hold_s=PEEK_HOLD_S) as scan:
-        return [m.describe() for batch in scan.batches(limit) for m in batch]
+        return [_describe(s3, m) for batch in scan.batches(limit) for m in batch]
+
+
+def _describe(s3: Any, message: DlqMessage) -> dict[str, Any]:
+    row = message.describe()
+    if message.notice is None or not message.notice.objects:
+        return row
+    source = message.notice.objects[0]
+    named: dict[str, Any] = {"bucket": source.bucket, "key": source.key, "found": False}
+    try:
+        record = fetch(s3, source)
+    except FailureObjectError as exc:
+        row["problem"] = str(exc)
+    else:
+        named["found"] = True
+        held = None if record.records is None else len(record.records)
+        row["stream"] = stream_json(record.batch, held)
+        row["problem"] = None if held is not None else f"{source.uri}: {record.why_not}"
+    row["failure_object"] = named
+    return row
 
 
 def _oldest_age(target: Target, name: str, url: str) -> float | None:

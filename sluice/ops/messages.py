@@ -10,6 +10,7 @@ from typing import Any
 
 from sluice.core import ContractError, parse_json
 from sluice.core.envelope import envelope_from_dict
+from sluice.ops.s3_notices import Notice, notice
 from sluice.runtime import queues
 from sluice.runtime.records import unwrap_sns
 
@@ -19,6 +20,7 @@ RECEIVE_ATTRIBUTES = {
     "MessageAttributeNames": ["All"],
     "MessageSystemAttributeNames": ["All"],
 }
+_TEST_EVENT = "S3 test event, sent once when the bucket notification was set up: no failure"
 _FAILURE_NAMES = {
     queues.REASON: "reason",
     queues.DETAIL: "detail",
@@ -60,13 +62,19 @@ class DlqMessage:
     problem: str | None = None
     """Why the body is not an envelope (or a stream on-failure record)."""
     stream: StreamBatch | None = None
+    """A metadata-only on-failure record's batch info."""
+    notice: Notice | None = None
+    """An S3 notification naming on-failure records kept in a bucket."""
 
     @classmethod
     def from_sqs(cls, message: dict[str, Any]) -> DlqMessage:
         """Decode a ReceiveMessage entry."""
         body = str(message.get("Body", ""))
         stream = stream_batch(body)
-        doc, problem = (None, None) if stream else envelope_doc(body)
+        announced = None if stream else notice(body)
+        doc, problem = (None, None) if stream or announced else envelope_doc(body)
+        if announced is not None:
+            problem = announced.problem or (_TEST_EVENT if announced.test_event else None)
         return cls(
             message_id=message["MessageId"],
             receipt_handle=message["ReceiptHandle"],
@@ -76,6 +84,7 @@ class DlqMessage:
             envelope=doc,
             problem=problem,
             stream=stream,
+            notice=announced,
         )
 
     @property
@@ -141,7 +150,8 @@ class DlqMessage:
             "sent_at": _iso(self.sent_at),
             "group_id": self.group_id,
             "problem": self.problem,
-            "stream": None if self.stream is None else _stream_json(self.stream),
+            "stream": None if self.stream is None else stream_json(self.stream),
+            "failure_object": None,
         }
 
     def _dlq_receives(self) -> int:
@@ -154,6 +164,11 @@ def stream_batch(body: str) -> StreamBatch | None:
         doc = json.loads(body)
     except ValueError:
         return None
+    return batch_info(doc)
+
+
+def batch_info(doc: Any) -> StreamBatch | None:
+    """The ``DDBStreamBatchInfo`` of a decoded invocation record, or None if it has none."""
     info = doc.get("DDBStreamBatchInfo") if isinstance(doc, dict) else None
     if not isinstance(info, dict):
         return None
@@ -214,7 +229,8 @@ def envelope_doc(body: str) -> tuple[dict[str, Any] | None, str | None]:
     return dict(doc), None
 
 
-def _stream_json(batch: StreamBatch) -> dict[str, Any]:
+def stream_json(batch: StreamBatch, records: int | None = None) -> dict[str, Any]:
+    """What ``show`` prints of a failed batch; ``records``: how many its S3 object holds."""
     return {
         "shard_id": batch.shard_id,
         "start_sequence": batch.start_sequence,
@@ -224,6 +240,7 @@ def _stream_json(batch: StreamBatch) -> dict[str, Any]:
         "condition": batch.condition,
         "first_arrival": batch.first_arrival,
         "last_arrival": batch.last_arrival,
+        "records": records,
     }
 
 

@@ -1,9 +1,12 @@
-"""Replay stream failures: re-read the failed records, or reload the items from the table.
+"""Replay stream failures: from their S3 record, by re-reading the stream, or from the table.
 
-A Lambda on-failure record carries only metadata (shard and sequence range). While the
-stream still retains the records (24 h on AWS) they are re-read with GetShardIterator
-AT_SEQUENCE_NUMBER + GetRecords and re-driven through the stream worker's own handler, so
-the relay derives the same deterministic envelope ids as the first time. Otherwise
+On AWS the failure queue holds S3 notifications, each naming an invocation record that
+holds the failed records themselves (``failure_objects``): those records are re-driven
+through the stream worker's own handler exactly as they failed, for as long as the bucket
+keeps them. A metadata-only on-failure record (the sandbox's, an older deployment's) has
+only the shard and sequence range. While the stream still retains the records (24 h on
+AWS) they are re-read with GetShardIterator AT_SEQUENCE_NUMBER + GetRecords. Either way the
+relay derives the same deterministic envelope ids as the first time. Otherwise
 ``from_table`` reloads the current items changed in the batch's time window and re-emits
 them as MODIFY records: the state may differ from the failed change, and ids are new.
 """
@@ -13,6 +16,7 @@ from __future__ import annotations
 import io
 import json
 import sys
+from dataclasses import dataclass
 from typing import IO, Any, cast
 
 from botocore.exceptions import ClientError
@@ -20,6 +24,7 @@ from botocore.exceptions import ClientError
 from sluice.ops.audit import AuditEntry, AuditLog
 from sluice.ops.dlqs import depth, find
 from sluice.ops.errors import UnsupportedError
+from sluice.ops.failure_objects import FailureObjectError, fetch
 from sluice.ops.messages import DlqMessage, StreamBatch
 from sluice.ops.reload import reload_records
 from sluice.ops.replay import Progress, ReplayOptions, ReplayReport
@@ -44,7 +49,13 @@ def replay_stream_failures(
     from_table: bool = False,
     progress: Progress | None = None,
 ) -> ReplayReport:
-    """Re-drive every on-failure record of a stream failure queue through its worker."""
+    """Re-drive every on-failure record of a stream failure queue through its worker.
+
+    A message is a metadata-only on-failure record (re-read from the stream, or reloaded
+    from the table), or an S3 notification naming records kept in the failure bucket
+    (replayed from the object, exactly). The message is deleted only after every record it
+    names went through the worker, and the move was audited.
+    """
     if options.filter.types or options.filter.ids or options.rate or options.to:
         raise UnsupportedError(
             "stream failure records carry no envelope and go back through their worker: "
@@ -55,6 +66,7 @@ def replay_stream_failures(
     audit = None if options.dry_run else AuditLog.open(target, options.audit_path)
     report = ReplayReport(found.dlq.name, f"worker:{worker.spec.name}", options.dry_run)
     streams = target.clients.client("dynamodbstreams")
+    s3 = target.clients.client("s3")
     with Scanner(target.clients.sqs, found.url, hold_s=options.hold_s) as scan:
         if progress is not None:
             progress.start(depth(target, found.url))
@@ -62,23 +74,28 @@ def replay_stream_failures(
             for message in batch:
                 if progress is not None:
                     progress.advance(1)
-                if message.stream is None:
-                    reason = f"not a stream on-failure record: {message.problem or 'no batch info'}"
-                    report.skipped.append({"message_id": message.message_id, "reason": reason})
+                if message.notice is not None and message.notice.test_event:
+                    _drop_test_event(found.dlq.name, message, scan, audit, report)
                     continue
-                if options.filter.check(json.loads(message.body), message.sent_at) is not None:
+                try:
+                    failures = _failures(s3, message)
+                except NotAFailureError as exc:
+                    report.skipped.append({"message_id": message.message_id, "reason": str(exc)})
+                    continue
+                except FailureObjectError as exc:
+                    report.failed.append({"message_id": message.message_id, "reason": str(exc)})
+                    continue
+                if options.filter.check(failures[0].metadata, message.sent_at) is not None:
                     report.filtered += 1
                     continue
                 try:
-                    records = (
-                        reload_records(target, message.stream)
-                        if from_table
-                        else reread(streams, message.stream, target.region)
-                    )
+                    records = [
+                        r for f in failures for r in _records(target, streams, f, from_table)
+                    ]
                 except StreamGoneError as exc:
                     report.failed.append({"message_id": message.message_id, "reason": str(exc)})
                     continue
-                row = _row(message, len(records), from_table)
+                row = _row(message, failures, len(records), from_table)
                 if options.dry_run:
                     report.moved.append(row)
                     continue
@@ -88,10 +105,68 @@ def replay_stream_failures(
                     report.failed.append({"message_id": message.message_id, "reason": reason})
                     continue
                 assert audit is not None
-                audit.record([_entry(found.dlq.name, worker, message, from_table)])
+                audit.record([_entry(found.dlq.name, worker, message, failures, from_table)])
                 scan.delete([message])
                 report.moved.append(row)
     return report
+
+
+class NotAFailureError(Exception):
+    """The message names no stream failure: it is skipped, and left in the queue."""
+
+
+@dataclass(frozen=True, slots=True)
+class Failure:
+    """One failed batch a message names: its batch info, and its records if S3 holds them."""
+
+    batch: StreamBatch
+    metadata: dict[str, Any]
+    """The on-failure record without payload: what --where filters on."""
+    records: list[dict[str, Any]] | None = None
+    source: str | None = None
+    """The S3 object it was read from, if any."""
+
+
+def _failures(s3: Any, message: DlqMessage) -> list[Failure]:
+    """The failed batches a message names: itself (metadata only) or its S3 objects."""
+    if message.stream is not None:
+        return [Failure(message.stream, json.loads(message.body))]
+    if message.notice is None:
+        why = message.problem or "no batch info"
+        raise NotAFailureError(f"not a stream on-failure record: {why}")
+    if message.notice.problem is not None or not message.notice.objects:
+        raise NotAFailureError(message.notice.problem or "S3 notification naming no object")
+    failures = []
+    for source in message.notice.objects:
+        record = fetch(s3, source)
+        failures.append(Failure(record.batch, record.metadata, record.records, source.uri))
+    return failures
+
+
+def _records(target: Target, streams: Any, failure: Failure, from_table: bool) -> list[Any]:
+    """The failed records: the S3 object's, else re-read from the stream (or the table)."""
+    if failure.records is not None:
+        return failure.records
+    if from_table:
+        return reload_records(target, failure.batch)
+    return reread(streams, failure.batch, target.region)
+
+
+def _drop_test_event(
+    source: str,
+    message: DlqMessage,
+    scan: Scanner,
+    audit: AuditLog | None,
+    report: ReplayReport,
+) -> None:
+    """S3's set-up test event names no failure: delete it (audited) so the alarm can clear."""
+    what = "would be deleted" if audit is None else "deleted"
+    if audit is not None:
+        entry = AuditEntry("drop-s3-test-event", source, "deleted", message.message_id, None)
+        audit.record([entry])
+        scan.delete([message])
+    reason = f"S3 test event (sent once when the bucket notification was set up): {what}"
+    report.skipped.append({"message_id": message.message_id, "reason": reason})
 
 
 def reread(streams: Any, batch: StreamBatch, region: str) -> list[dict[str, Any]]:
@@ -162,22 +237,38 @@ def _gone(batch: StreamBatch, why: str) -> str:
     )
 
 
-def _row(message: DlqMessage, records: int, from_table: bool) -> dict[str, Any]:
-    assert message.stream is not None
+def _via(failure: Failure, from_table: bool) -> str:
+    if failure.records is not None:
+        return "s3"
+    return "table" if from_table else "stream"
+
+
+def _span(batch: StreamBatch) -> str:
+    return f"{batch.shard_id}:{batch.start_sequence}..{batch.end_sequence}"
+
+
+def _row(
+    message: DlqMessage, failures: list[Failure], records: int, from_table: bool
+) -> dict[str, Any]:
+    first = failures[0]
     return {
         "message_id": message.message_id,
-        "shard_id": message.stream.shard_id,
-        "start_sequence": message.stream.start_sequence,
-        "end_sequence": message.stream.end_sequence,
+        "shard_id": first.batch.shard_id,
+        "start_sequence": first.batch.start_sequence,
+        "end_sequence": failures[-1].batch.end_sequence,
         "records": records,
-        "via": "table" if from_table else "stream",
+        "via": _via(first, from_table),
+        "object": first.source,
     }
 
 
-def _entry(source: str, worker: Worker, message: DlqMessage, from_table: bool) -> AuditEntry:
-    assert message.stream is not None
-    span = (
-        f"{message.stream.shard_id}:{message.stream.start_sequence}..{message.stream.end_sequence}"
-    )
-    how = "stream-replay-from-table" if from_table else "stream-replay"
-    return AuditEntry(how, source, f"worker:{worker.spec.name}", message.message_id, None, span)
+def _entry(
+    source: str, worker: Worker, message: DlqMessage, failures: list[Failure], from_table: bool
+) -> AuditEntry:
+    how = {
+        "s3": "stream-replay-from-s3",
+        "table": "stream-replay-from-table",
+        "stream": "stream-replay",
+    }[_via(failures[0], from_table)]
+    detail = " ".join(_span(f.batch) + (f" {f.source}" if f.source else "") for f in failures)
+    return AuditEntry(how, source, f"worker:{worker.spec.name}", message.message_id, None, detail)

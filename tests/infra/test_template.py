@@ -11,7 +11,7 @@ from app import APP
 from sluice.cdk.api import GatewayRoute, gateway_routes
 from sluice.runtime import Source
 from sluice.runtime.context import ENV_TOPIC
-from sluice.topology import Dlq
+from sluice.topology import STREAM_FAILURE_RETENTION_DAYS, Dlq
 from tests.infra.conftest import REGISTRY, TOPOLOGY, Synth
 from tests.infra.expect import failure_bucket_id
 
@@ -182,7 +182,9 @@ def test_stream_event_source_has_failure_handling(synth: Synth, name: str) -> No
         {"ServerSideEncryptionByDefault": {"SSEAlgorithm": "AES256"}}
     ]
     (rule,) = props["LifecycleConfiguration"]["Rules"]
-    assert (rule["ExpirationInDays"], rule["Status"]) == (14, "Enabled")
+    # ...after the number of days `sluice dlq ls` assumes when it cannot read the lifecycle
+    assert (rule["ExpirationInDays"], rule["Status"]) == (STREAM_FAILURE_RETENTION_DAYS, "Enabled")
+    assert STREAM_FAILURE_RETENTION_DAYS == 14
     (notice,) = [
         n["Properties"]["NotificationConfiguration"]["QueueConfigurations"]
         for n in synth.resources("Custom::S3BucketNotifications").values()

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import uuid
 from typing import Any
+from urllib.parse import unquote_plus
 
 import pytest
 
@@ -104,15 +105,25 @@ def test_a_stream_failure_checkpoints_bisects_then_sends_the_on_failure_record(
         sandbox.wait(lambda o=oid: sandbox.lines(correlation_id=o, worker="fussy", outcome="done"))
     [checkpoint] = sandbox.lines(message="checkpoint", correlation_id=ids[1])
     assert sandbox.lines(message="bisect", worker="fussy")
+    # AND, as Lambda does with an S3 destination, the whole invocation record is in the
+    # failure bucket, announced on the failure queue
     [message] = sandbox.messages(failures)
-    record = json.loads(message["Body"])
+    [announced] = json.loads(message["Body"])["Records"]
+    bucket, key = announced["s3"]["bucket"]["name"], unquote_plus(announced["s3"]["object"]["key"])
+    assert bucket == sandbox.box.provisioned.failure_buckets[failures]  # type: ignore[union-attr]
+    s3 = sandbox.box.clients.client("s3")
+    record = json.loads(s3.get_object(Bucket=bucket, Key=key)["Body"].read())
+    assert key.startswith("aws/lambda/") and f"/{record['DDBStreamBatchInfo']['shardId']}/" in key
     assert set(record) == {
         "requestContext",
         "responseContext",
         "version",
         "timestamp",
         "DDBStreamBatchInfo",
+        "payload",
     }
+    [failed] = json.loads(record["payload"])["Records"]
+    assert failed["dynamodb"]["NewImage"]["id"]["S"] == ids[1]
     context, batch = record["requestContext"], record["DDBStreamBatchInfo"]
     assert context["condition"] == "RetryAttemptsExhausted"
     assert context["approximateInvokeCount"] == 3  # the first try and retry_attempts=2 retries

@@ -7,6 +7,7 @@ import json
 import time
 from dataclasses import replace
 from typing import Any
+from urllib.parse import unquote_plus
 
 import pytest
 
@@ -57,9 +58,17 @@ def test_a_record_older_than_the_maximum_age_goes_to_the_failure_queue(tmp_path:
         retries = len(calls)
         time.sleep(1.0)
         assert len(calls) == retries, "a record past its age is not delivered again"
-    # THEN it was tried while young, then handed over unprocessed with the age condition
-    assert found, "no on-failure record after 30 s"
-    record = json.loads(found[0]["Body"])
+        # THEN it was tried while young, then handed over unprocessed with the age condition:
+        # its whole invocation record is in the failure bucket, announced on the queue
+        assert found, "no on-failure record after 30 s"
+        [announced] = json.loads(found[0]["Body"])["Records"]
+        where = announced["s3"]
+        s3 = box.clients.client("s3")
+        stored = s3.get_object(
+            Bucket=where["bucket"]["name"], Key=unquote_plus(where["object"]["key"])
+        )
+        record = json.loads(stored["Body"].read())
+    assert len(json.loads(record["payload"])["Records"]) == 1
     assert record["requestContext"]["condition"] == TOO_OLD
     assert record["requestContext"]["approximateInvokeCount"] == 0
     assert record["DDBStreamBatchInfo"]["batchSize"] == 1
