@@ -33,7 +33,7 @@ from sluice.app import App
 from sluice.core import Envelope
 from sluice.local.inprocess import serialized_mock_aws
 from sluice.local.provision import Provisioned, provision
-from sluice.runtime import Clients, Deps, Worker
+from sluice.runtime import Clients, Deps, Settings, Telemetry, Worker
 from sluice.runtime.wiring import wire_worker
 from sluice.topology import Topology
 
@@ -69,8 +69,13 @@ class LocalAws:
         return self.topology.worker_environment(self.provisioned.topic_arn)
 
     def deps(self, worker: str) -> Deps:
-        """Deps for one worker, as its function would have them; metrics off, logs to ``logs``."""
-        return self.worker(worker).deps
+        """Deps for one worker, as its function would have them; metrics off, logs to ``logs``.
+
+        ``worker`` need not be in the app's registry: tests declare workers of their own.
+        """
+        telemetry = Telemetry.for_worker(worker, stream=self.logs)
+        telemetry.metrics_enabled = False
+        return Deps(self.clients, Settings.from_env(self.environment), telemetry)
 
     def worker(self, name: str) -> Worker:
         """A copy of the declared worker wired to this moto (the module's worker is untouched)."""
