@@ -8,6 +8,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
+from botocore.exceptions import ClientError
 
 from sluice.ops.destinations import Outgoing, resolve
 from sluice.ops.errors import DestinationError, FilterError, UnknownDlqError, UnsupportedError
@@ -19,6 +20,7 @@ from sluice.ops.scan import Scanner
 from sluice.runtime import queues
 from tests.factories import cancelled, payment, placed, sqs_event
 from tests.functional.dlq_fixtures import Ops, cli, cli_json, ops_fixture  # noqa: F401
+from tests.functional.faults import CallFaults, EntryFaults
 
 DLQ = "sluice-inventory-dlq"
 SOURCE = "sluice-inventory"
@@ -342,3 +344,51 @@ def test_non_matching_messages_are_visible_at_once_after_the_pass(ops: Ops) -> N
     _replay(ops, filter=MessageFilter.build(since=since), hold_s=300)
 
     assert ops.visible(DLQ) == 5
+
+
+def test_a_send_that_fails_leaves_every_message_in_the_dlq(ops: Ops) -> None:
+    # catches: replay deleting before it sends (a failed send would then lose the chunk)
+    events = [placed() for _ in range(12)]
+    ops.dead_letter("inventory", events)
+    # GIVEN a destination that refuses every SendMessageBatch as a whole
+    faults = CallFaults(ops.target.clients.sqs, "SendMessageBatch", times=100, code="AccessDenied")
+
+    # WHEN a replay runs, THEN it stops at the first send
+    with pytest.raises(ClientError, match="AccessDenied"):
+        _replay(ops)
+
+    # AND every message is still in the DLQ, visible at once, and nothing was audited
+    assert faults.calls == 1
+    assert ops.visible(DLQ) == 12
+    assert sorted(ops.envelope_ids(DLQ)) == sorted(e.id for e in events)
+    assert ops.count(SOURCE) == 0
+    assert ops.audit() == []
+
+
+def test_sends_sqs_refused_stay_in_the_dlq_and_the_rest_move_once(ops: Ops) -> None:
+    # catches: replay deleting (and auditing) the whole chunk, including the sends SQS refused
+    events = [placed() for _ in range(12)]
+    ops.dead_letter("inventory", events)
+    refused = {events[3].id, events[10].id}  # one in each chunk of 10
+    # GIVEN SQS refuses two entries of the SendMessageBatch calls, as a partial failure
+    EntryFaults(
+        ops.target.clients.sqs,
+        "SendMessageBatch",
+        fails=lambda body: json.loads(body)["id"] in refused,
+    )
+
+    report = _replay(ops)
+
+    # THEN the report names the refused two, with SQS's reason, and the others as moved
+    assert report["counts"] == {"moved": 10, "skipped_by_filter": 0, "skipped": 0, "failed": 2}
+    assert {f["reason"] for f in report["failed"]} == {"send failed: InternalError: injected"}
+    assert sorted(r["envelope_id"] for r in report["moved"]) == sorted(
+        e.id for e in events if e.id not in refused
+    )
+    # AND exactly the refused two are left in the DLQ; the others arrived once, audited once
+    assert sorted(ops.envelope_ids(DLQ)) == sorted(refused)
+    moved = sorted(e.id for e in events if e.id not in refused)
+    assert sorted(ops.envelope_ids(SOURCE)) == moved
+    assert sorted(a["envelope_id"] for a in ops.audit()) == moved
+    failed_ids = {f["message_id"] for f in report["failed"]}
+    assert failed_ids.isdisjoint(a["message_id"] for a in ops.audit())

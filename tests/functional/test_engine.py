@@ -299,3 +299,39 @@ def test_an_undecodable_stream_record_blocks_the_records_behind_it(pipeline: Pip
             {"itemIdentifier": "111100000000000000000003"},
         ]
     }
+
+
+def test_a_batch_stream_worker_never_sees_the_records_after_a_failure(
+    pipeline: Pipeline,
+) -> None:
+    # catches: batch=True stream workers running records after a failure (the engine
+    # skipping ordering.before_first_failure, or letting records past the first failure)
+    seen: list[list[str]] = []
+
+    @worker(
+        catalog=CATALOG,
+        source=Source.STREAM,
+        table="orders",
+        name="whole_batch",
+        batch=True,
+        idempotent=False,
+    )
+    def whole_batch(events: list[Envelope[Any]]) -> list[str]:
+        seen.append([e.data.event_name for e in events])
+        return []
+
+    # GIVEN a batch whose middle record fails before running (it cannot be decoded)
+    insert, modify, remove = (
+        sample(f"dynamodb_{n}")["Records"][0] for n in ("insert", "modify", "remove")
+    )
+    del modify["dynamodb"]["Keys"]
+    # WHEN the batch runs
+    answer = wire(pipeline, whole_batch).handler({"Records": [insert, modify, remove]}, None)
+    # THEN the function got only the record before it, and the shard resumes at the failure
+    assert seen == [["INSERT"]]
+    assert answer == {
+        "batchItemFailures": [
+            {"itemIdentifier": "111100000000000000000002"},
+            {"itemIdentifier": "111100000000000000000003"},
+        ]
+    }
