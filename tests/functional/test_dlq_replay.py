@@ -116,8 +116,8 @@ def test_filters_and_combinations(ops: Ops, options: dict[str, Any], moved: set[
     }
     by_id = {e.id: k for k, e in events.items()}
     ops.dead_letter("inventory", events.values())
-    if "ids" in options:
-        options["ids"] = [events[k].id for k in options["ids"]]
+    if "ids" in options:  # a copy: the parameters are shared by every run in the process
+        options = {**options, "ids": [events[k].id for k in options["ids"]]}
 
     report = _replay(ops, filter=MessageFilter.build(**options))
 
