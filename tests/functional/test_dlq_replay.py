@@ -392,3 +392,47 @@ def test_sends_sqs_refused_stay_in_the_dlq_and_the_rest_move_once(ops: Ops) -> N
     assert sorted(a["envelope_id"] for a in ops.audit()) == moved
     failed_ids = {f["message_id"] for f in report["failed"]}
     assert failed_ids.isdisjoint(a["message_id"] for a in ops.audit())
+
+
+def test_a_refused_fifo_send_holds_back_the_rest_of_its_group(ops: Ops) -> None:
+    # catches: replay not blocking a FIFO group after a refused send (blocked_groups), which
+    # would deliver the group's later messages before the refused one
+    p1, p2, p3, p4 = (payment("acct-1", n, f"p{n}") for n in range(1, 5))
+    q1 = payment("acct-2", 9, "q1")
+    ops.dead_letter("ledger", [p1, p2, p3, p4], group_id="acct-1")
+    ops.dead_letter("ledger", [q1], group_id="acct-2")
+    EntryFaults(ops.target.clients.sqs, "SendMessageBatch", fails=lambda b: p2.id in b)
+
+    # WHEN a replay sends two at a time (--rate 20/s), so p3 and p4 come after p2's refusal
+    report = _replay(ops, "sluice-ledger-dlq.fifo", rate=20.0)
+
+    # THEN p2 failed, p3 and p4 were held back, and acct-2 went on
+    reasons = {f["message_id"]: f["reason"] for f in report["failed"]}
+    assert sorted(reasons.values()) == [
+        "an earlier message of its FIFO group failed to send",
+        "an earlier message of its FIFO group failed to send",
+        "send failed: InternalError: injected",
+    ]
+    assert [json.loads(m["Body"])["id"] for m in ops.pipeline.drain("sluice-ledger.fifo")] == [
+        p1.id,
+        q1.id,
+    ]
+    assert ops.envelope_ids("sluice-ledger-dlq.fifo") == [p2.id, p3.id, p4.id]
+
+
+def test_a_refused_delete_is_reported_as_in_both_queues(ops: Ops) -> None:
+    # catches: replay counting a message as moved when SQS refused its delete from the DLQ
+    events = [placed() for _ in range(3)]
+    ops.dead_letter("inventory", events)
+    EntryFaults(ops.target.clients.sqs, "DeleteMessageBatch", fails=lambda _: True)
+
+    report = _replay(ops)
+
+    assert report["counts"] == {"moved": 0, "skipped_by_filter": 0, "skipped": 0, "failed": 3}
+    assert {f["reason"] for f in report["failed"]} == {
+        "sent, but SQS refused the delete: it is in both queues"
+    }
+    assert len({f["message_id"] for f in report["failed"]}) == 3
+    # nothing lost: each is in both queues, and audited as sent
+    assert sorted(ops.envelope_ids(SOURCE)) == sorted(e.id for e in events)
+    assert sorted(a["envelope_id"] for a in ops.audit()) == sorted(e.id for e in events)
