@@ -223,3 +223,26 @@ def test_an_error_after_the_effect_committed_does_not_release_the_claim(
     # the retry finds both completed: no second effect
     assert worker_.handler(batch, None) == {"batchItemFailures": []}
     assert pipeline.stock("DESK") == {"reserved": 1, "reservations": 1}
+
+
+def test_a_completion_that_failed_is_written_when_the_batch_settles(pipeline: Pipeline) -> None:
+    # catches: Lifecycle._complete not flagging the record unsettled, so a completion that
+    # failed is never retried and a redelivery after the claim expires runs the effect again
+    runs: list[str] = []
+    worker_ = _plain("settles", runs).use(pipeline.deps("settles"))
+    order = placed()
+
+    def refuse_completion(params: dict[str, Any], **_: Any) -> None:
+        if params["Item"]["status"]["S"] == "COMPLETED":
+            raise RuntimeError("completion refused (injected)")
+
+    events = pipeline.clients.dynamodb.meta.events
+    events.register("provide-client-params.dynamodb.PutItem", refuse_completion)
+    assert worker_.handler(sqs_event(sqs_record(order, queue=QUEUE)), None) == {
+        "batchItemFailures": []
+    }
+    events.unregister("provide-client-params.dynamodb.PutItem", refuse_completion)
+    item = pipeline.clients.dynamodb.get_item(
+        TableName="sluice-idempotency", Key={"id": {"S": f"settles#{order.id}"}}
+    )["Item"]
+    assert item["status"]["S"] == "COMPLETED"
