@@ -17,7 +17,7 @@ export AWS_EC2_METADATA_DISABLED := true
 
 PYTEST_FLAGS ?= -q
 
-.PHONY: help install graphviz demo test lint fmt bench chaos synth clean
+.PHONY: help install graphviz demo test lint fmt bench chaos mutate synth clean
 
 help:  ## List the targets
 	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-8s %s\n", $$1, $$2}'
@@ -65,8 +65,15 @@ bench: install  ## Run the benchmarks and write bench/RESULTS.md
 chaos: $(STAMP)  ## The full-size fault-injection scenario
 	SLUICE_CHAOS_ORDERS=2000 $(BIN)/python -m pytest -q -m chaos tests/chaos
 
+# mutmut mutates a copy of the tree in mutants/ (the sources are never touched, so an
+# interrupted run leaves nothing to undo) and resumes where it stopped; `make clean` forgets.
+MUTATE_JOBS ?= 2
+mutate: $(STAMP)  ## Mutation testing of sluice/runtime and the replay (bench/MUTATION.md)
+	$(BIN)/mutmut run --max-children $(MUTATE_JOBS)
+	$(BIN)/python -m bench.mutation
+
 synth: install  ## Synthesize the CDK app into cdk.out
 	$(BIN)/python -m infra.app
 
 clean:  ## Remove build output and caches (keeps .venv)
-	rm -rf cdk.out .cache .pytest_cache .mypy_cache .ruff_cache .sluice bench/.out
+	rm -rf cdk.out .cache .pytest_cache .mypy_cache .ruff_cache .sluice bench/.out mutants

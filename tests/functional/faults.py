@@ -1,8 +1,9 @@
 """Fault injection for batch calls, through botocore's event hooks (the real client runs).
 
-``EntryFaults`` makes chosen entries of PublishBatch / SendMessageBatch fail: they are taken
-out of the request before it is sent, and reported in the answer's ``Failed`` list, exactly
-as AWS reports a partial failure. ``CallFaults`` answers whole calls with an error code.
+``EntryFaults`` makes chosen entries of PublishBatch / SendMessageBatch / DeleteMessageBatch
+fail: they are taken out of the request before it is sent, and reported in the answer's
+``Failed`` list, exactly as AWS reports a partial failure. ``CallFaults`` answers whole
+calls with an error code.
 """
 
 from __future__ import annotations
@@ -12,12 +13,17 @@ from dataclasses import dataclass, field
 from types import SimpleNamespace
 from typing import Any
 
-_ENTRIES = {"PublishBatch": "PublishBatchRequestEntries", "SendMessageBatch": "Entries"}
+_ENTRIES = {
+    "PublishBatch": "PublishBatchRequestEntries",
+    "SendMessageBatch": "Entries",
+    "DeleteMessageBatch": "Entries",
+}
 
 
 @dataclass
 class EntryFaults:
-    """Entries whose body matches ``fails`` are refused, ``times`` times each (None: always)."""
+    """Entries whose body (a receipt handle for deletes) matches ``fails`` are refused,
+    ``times`` times each (None: always)."""
 
     client: Any
     operation: str
@@ -43,7 +49,9 @@ class EntryFaults:
         self._dropped = []
         kept = []
         for entry in entries:
-            body = entry.get("Message") or entry.get("MessageBody") or ""
+            body = (
+                entry.get("Message") or entry.get("MessageBody") or entry.get("ReceiptHandle") or ""
+            )
             seen = self._refusals.get(body, 0)
             if self.fails(body) and (self.times is None or seen < self.times):
                 self._refusals[body] = seen + 1

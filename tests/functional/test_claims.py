@@ -11,12 +11,15 @@ import threading
 import time
 from typing import Any
 
+import pytest
+
 from events import CATALOG, ORDER_PLACED
 from sluice.core import Envelope
-from sluice.runtime import worker
+from sluice.runtime import BatchFailedError, worker
 from sluice.runtime.idempotency import COMPLETED, TTL_ATTRIBUTE, Claim, DynamoDBIdempotencyStore
 from tests.conftest import Pipeline
 from tests.factories import placed, sqs_event, sqs_record
+from tests.functional.faults import CallFaults
 
 HOUR_MS = 3_600_000
 QUEUE = "sluice-inventory"
@@ -102,3 +105,55 @@ def test_concurrent_duplicates_run_a_plain_worker_once(pipeline: Pipeline) -> No
         "batchItemFailures": []
     }
     assert sorted(runs) == sorted([order.id, other.id])
+
+
+def _without_precheck(pipeline: Pipeline) -> None:
+    """Every BatchGetItem fails, so the precheck steps aside and the claim alone decides."""
+    CallFaults(pipeline.clients.dynamodb, "BatchGetItem", times=1000, code="AccessDenied")
+
+
+def _plain_worker(pipeline: Pipeline, runs: list[str]) -> Any:
+    @worker(catalog=CATALOG, subscribes=[ORDER_PLACED], name="claim_only", max_concurrency=1)
+    def claim_only(event: Envelope[Any]) -> None:
+        runs.append(event.id)
+
+    return claim_only.use(pipeline.deps("claim_only"))
+
+
+def test_without_the_precheck_the_claim_makes_a_completed_event_a_duplicate(
+    pipeline: Pipeline,
+) -> None:
+    # catches: Lifecycle._claim mishandling the DUPLICATE verdict
+    runs: list[str] = []
+    wired = _plain_worker(pipeline, runs)
+    done, new = placed(), placed()
+    _store(pipeline).complete(f"claim_only#{done.id}")
+    _without_precheck(pipeline)
+    batch = sqs_event(sqs_record(done, queue=QUEUE), sqs_record(new, queue=QUEUE))
+    assert wired.handler(batch, None) == {"batchItemFailures": []}
+    assert runs == [new.id]
+
+
+def test_without_the_precheck_the_claim_retries_an_event_held_elsewhere(
+    pipeline: Pipeline,
+) -> None:
+    # catches: Lifecycle._claim mishandling the IN_PROGRESS verdict
+    runs: list[str] = []
+    wired = _plain_worker(pipeline, runs)
+    busy, new = placed(), placed()
+    assert _store(pipeline).claim(f"claim_only#{busy.id}", _now_ms() + HOUR_MS) is Claim.CLAIMED
+    _without_precheck(pipeline)
+    held = sqs_record(busy, queue=QUEUE)
+    answer = wired.handler(sqs_event(held, sqs_record(new, queue=QUEUE)), None)
+    assert answer == {"batchItemFailures": [{"itemIdentifier": held["messageId"]}]}
+    assert runs == [new.id]
+
+
+def test_a_claim_that_cannot_be_written_runs_nothing(pipeline: Pipeline) -> None:
+    # catches: Lifecycle._claim running the record when the idempotency table is unreachable
+    runs: list[str] = []
+    wired = _plain_worker(pipeline, runs)
+    CallFaults(pipeline.clients.dynamodb, "PutItem", times=1000, code="AccessDenied")
+    with pytest.raises(BatchFailedError, match="idempotency_unavailable"):
+        wired.handler(sqs_event(sqs_record(placed(), queue=QUEUE)), None)
+    assert runs == []

@@ -8,6 +8,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
+from botocore.exceptions import ClientError
 
 from sluice.ops.destinations import Outgoing, resolve
 from sluice.ops.errors import DestinationError, FilterError, UnknownDlqError, UnsupportedError
@@ -19,6 +20,7 @@ from sluice.ops.scan import Scanner
 from sluice.runtime import queues
 from tests.factories import cancelled, payment, placed, sqs_event
 from tests.functional.dlq_fixtures import Ops, cli, cli_json, ops_fixture  # noqa: F401
+from tests.functional.faults import CallFaults, EntryFaults
 
 DLQ = "sluice-inventory-dlq"
 SOURCE = "sluice-inventory"
@@ -114,8 +116,8 @@ def test_filters_and_combinations(ops: Ops, options: dict[str, Any], moved: set[
     }
     by_id = {e.id: k for k, e in events.items()}
     ops.dead_letter("inventory", events.values())
-    if "ids" in options:
-        options["ids"] = [events[k].id for k in options["ids"]]
+    if "ids" in options:  # a copy: the parameters are shared by every run in the process
+        options = {**options, "ids": [events[k].id for k in options["ids"]]}
 
     report = _replay(ops, filter=MessageFilter.build(**options))
 
@@ -342,3 +344,95 @@ def test_non_matching_messages_are_visible_at_once_after_the_pass(ops: Ops) -> N
     _replay(ops, filter=MessageFilter.build(since=since), hold_s=300)
 
     assert ops.visible(DLQ) == 5
+
+
+def test_a_send_that_fails_leaves_every_message_in_the_dlq(ops: Ops) -> None:
+    # catches: replay deleting before it sends (a failed send would then lose the chunk)
+    events = [placed() for _ in range(12)]
+    ops.dead_letter("inventory", events)
+    # GIVEN a destination that refuses every SendMessageBatch as a whole
+    faults = CallFaults(ops.target.clients.sqs, "SendMessageBatch", times=100, code="AccessDenied")
+
+    # WHEN a replay runs, THEN it stops at the first send
+    with pytest.raises(ClientError, match="AccessDenied"):
+        _replay(ops)
+
+    # AND every message is still in the DLQ, visible at once, and nothing was audited
+    assert faults.calls == 1
+    assert ops.visible(DLQ) == 12
+    assert sorted(ops.envelope_ids(DLQ)) == sorted(e.id for e in events)
+    assert ops.count(SOURCE) == 0
+    assert ops.audit() == []
+
+
+def test_sends_sqs_refused_stay_in_the_dlq_and_the_rest_move_once(ops: Ops) -> None:
+    # catches: replay deleting (and auditing) the whole chunk, including the sends SQS refused
+    events = [placed() for _ in range(12)]
+    ops.dead_letter("inventory", events)
+    refused = {events[3].id, events[10].id}  # one in each chunk of 10
+    # GIVEN SQS refuses two entries of the SendMessageBatch calls, as a partial failure
+    EntryFaults(
+        ops.target.clients.sqs,
+        "SendMessageBatch",
+        fails=lambda body: json.loads(body)["id"] in refused,
+    )
+
+    report = _replay(ops)
+
+    # THEN the report names the refused two, with SQS's reason, and the others as moved
+    assert report["counts"] == {"moved": 10, "skipped_by_filter": 0, "skipped": 0, "failed": 2}
+    assert {f["reason"] for f in report["failed"]} == {"send failed: InternalError: injected"}
+    assert sorted(r["envelope_id"] for r in report["moved"]) == sorted(
+        e.id for e in events if e.id not in refused
+    )
+    # AND exactly the refused two are left in the DLQ; the others arrived once, audited once
+    assert sorted(ops.envelope_ids(DLQ)) == sorted(refused)
+    moved = sorted(e.id for e in events if e.id not in refused)
+    assert sorted(ops.envelope_ids(SOURCE)) == moved
+    assert sorted(a["envelope_id"] for a in ops.audit()) == moved
+    failed_ids = {f["message_id"] for f in report["failed"]}
+    assert failed_ids.isdisjoint(a["message_id"] for a in ops.audit())
+
+
+def test_a_refused_fifo_send_holds_back_the_rest_of_its_group(ops: Ops) -> None:
+    # catches: replay not blocking a FIFO group after a refused send (blocked_groups), which
+    # would deliver the group's later messages before the refused one
+    p1, p2, p3, p4 = (payment("acct-1", n, f"p{n}") for n in range(1, 5))
+    q1 = payment("acct-2", 9, "q1")
+    ops.dead_letter("ledger", [p1, p2, p3, p4], group_id="acct-1")
+    ops.dead_letter("ledger", [q1], group_id="acct-2")
+    EntryFaults(ops.target.clients.sqs, "SendMessageBatch", fails=lambda b: p2.id in b)
+
+    # WHEN a replay sends two at a time (--rate 20/s), so p3 and p4 come after p2's refusal
+    report = _replay(ops, "sluice-ledger-dlq.fifo", rate=20.0)
+
+    # THEN p2 failed, p3 and p4 were held back, and acct-2 went on
+    reasons = {f["message_id"]: f["reason"] for f in report["failed"]}
+    assert sorted(reasons.values()) == [
+        "an earlier message of its FIFO group failed to send",
+        "an earlier message of its FIFO group failed to send",
+        "send failed: InternalError: injected",
+    ]
+    assert [json.loads(m["Body"])["id"] for m in ops.pipeline.drain("sluice-ledger.fifo")] == [
+        p1.id,
+        q1.id,
+    ]
+    assert ops.envelope_ids("sluice-ledger-dlq.fifo") == [p2.id, p3.id, p4.id]
+
+
+def test_a_refused_delete_is_reported_as_in_both_queues(ops: Ops) -> None:
+    # catches: replay counting a message as moved when SQS refused its delete from the DLQ
+    events = [placed() for _ in range(3)]
+    ops.dead_letter("inventory", events)
+    EntryFaults(ops.target.clients.sqs, "DeleteMessageBatch", fails=lambda _: True)
+
+    report = _replay(ops)
+
+    assert report["counts"] == {"moved": 0, "skipped_by_filter": 0, "skipped": 0, "failed": 3}
+    assert {f["reason"] for f in report["failed"]} == {
+        "sent, but SQS refused the delete: it is in both queues"
+    }
+    assert len({f["message_id"] for f in report["failed"]}) == 3
+    # nothing lost: each is in both queues, and audited as sent
+    assert sorted(ops.envelope_ids(SOURCE)) == sorted(e.id for e in events)
+    assert sorted(a["envelope_id"] for a in ops.audit()) == sorted(e.id for e in events)

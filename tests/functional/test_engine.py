@@ -301,3 +301,95 @@ def test_an_undecodable_stream_record_blocks_the_records_behind_it(pipeline: Pip
             {"itemIdentifier": "111100000000000000000003"},
         ]
     }
+
+
+def test_a_batch_stream_worker_never_sees_the_records_after_a_failure(
+    pipeline: Pipeline,
+) -> None:
+    # catches: batch=True stream workers running records after a failure (the engine
+    # skipping ordering.before_first_failure, or letting records past the first failure)
+    seen: list[list[str]] = []
+
+    @worker(
+        catalog=CATALOG,
+        source=Source.STREAM,
+        table="orders",
+        name="whole_batch",
+        batch=True,
+        idempotent=False,
+    )
+    def whole_batch(events: list[Envelope[Any]]) -> list[str]:
+        seen.append([e.data.event_name for e in events])
+        return []
+
+    # GIVEN a batch whose middle record fails before running (it cannot be decoded)
+    insert, modify, remove = (
+        sample(f"dynamodb_{n}")["Records"][0] for n in ("insert", "modify", "remove")
+    )
+    del modify["dynamodb"]["Keys"]
+    # WHEN the batch runs
+    answer = wire(pipeline, whole_batch).handler({"Records": [insert, modify, remove]}, None)
+    # THEN the function got only the record before it, and the shard resumes at the failure
+    assert seen == [["INSERT"]]
+    assert answer == {
+        "batchItemFailures": [
+            {"itemIdentifier": "111100000000000000000002"},
+            {"itemIdentifier": "111100000000000000000003"},
+        ]
+    }
+
+
+def _stream_batch() -> dict[str, Any]:
+    return {
+        "Records": [sample(f"dynamodb_{n}")["Records"][0] for n in ("insert", "modify", "remove")]
+    }
+
+
+def test_a_batch_function_that_raises_fails_every_record_it_was_given(pipeline: Pipeline) -> None:
+    # catches: run_whole_batch's exception branch ending records with no outcome or reason
+    @worker(catalog=CATALOG, source=Source.STREAM, table="orders", name="boom", batch=True)
+    def boom(events: list[Envelope[Any]]) -> list[str]:
+        raise RuntimeError("downstream is down")
+
+    with pytest.raises(BatchFailedError, match=r"all 3 records .*\(unhandled_exception\)"):
+        wire(pipeline, boom).handler(_stream_batch(), None)
+
+
+def test_a_batch_worker_with_too_little_time_starts_nothing(pipeline: Pipeline) -> None:
+    # catches: run_whole_batch's time check ending records with no outcome or reason
+    class Context:
+        def get_remaining_time_in_millis(self) -> int:
+            return 1_000
+
+    called: list[int] = []
+
+    @worker(
+        catalog=CATALOG,
+        source=Source.STREAM,
+        table="orders",
+        name="late",
+        batch=True,
+        timeout_margin_s=3,
+    )
+    def late(events: list[Envelope[Any]]) -> list[str]:
+        called.append(len(events))
+        return []
+
+    with pytest.raises(BatchFailedError, match=r"all 3 records .*\(timeout_margin\)"):
+        wire(pipeline, late).handler(_stream_batch(), Context())
+    assert called == []
+
+
+def test_a_batch_queue_worker_gets_each_envelope_once(pipeline: Pipeline) -> None:
+    # catches: run_whole_batch also passing the later copies of an envelope in the batch
+    seen: list[list[str]] = []
+
+    @worker(catalog=CATALOG, subscribes=[ORDER_PLACED], name="bulk", batch=True)
+    def bulk(events: list[Envelope[Any]]) -> list[str]:
+        seen.append([e.id for e in events])
+        return []
+
+    twice, once = placed(), placed()
+    records = [sqs_record(e, queue=QUEUE) for e in (twice, once, twice)]
+    assert wire(pipeline, bulk).handler(sqs_event(*records), None) == {"batchItemFailures": []}
+    assert seen == [[twice.id, once.id]]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import time
 from typing import Any
 
@@ -100,6 +101,61 @@ def test_a_batch_of_duplicates_costs_one_read_and_no_write(pipeline: Pipeline) -
     assert pipeline.stock("INK")["reserved"] == 10
 
 
+def _requests_naming(pipeline: Pipeline) -> list[tuple[str, str]]:
+    """Every DynamoDB request from now on, as (operation, its parameters as JSON)."""
+    calls: list[tuple[str, str]] = []
+    pipeline.clients.dynamodb.meta.events.register(
+        "provide-client-params.dynamodb.*",
+        lambda params, model, **_: calls.append((model.name, json.dumps(params, default=str))),
+    )
+    return calls
+
+
+def _plain(name: str, runs: list[str]) -> Any:
+    """A worker with no transactional effect, one record at a time (deterministic order)."""
+
+    @worker(catalog=CATALOG, subscribes=[ORDER_PLACED], name=name, max_concurrency=1)
+    def plain(event: Envelope[Any]) -> None:
+        runs.append(event.id)
+
+    return plain
+
+
+def test_the_precheck_alone_makes_a_completed_event_a_duplicate(pipeline: Pipeline) -> None:
+    # catches: the precheck never marks duplicates (Lifecycle.precheck ignoring what
+    # IdempotencyStore.lookup found). The per-record claim would refuse the copy too, so
+    # the proof is that nothing but the BatchGetItem ever names the completed event's key.
+    runs: list[str] = []
+    worker_ = _plain("prechecked", runs).use(pipeline.deps("prechecked"))
+    done, new = placed(), placed()
+    assert worker_.handler(sqs_event(sqs_record(done, queue=QUEUE)), None) == {
+        "batchItemFailures": []
+    }
+    calls = _requests_naming(pipeline)
+    # WHEN the completed event comes back in a batch with a new one
+    batch = sqs_event(sqs_record(done, queue=QUEUE), sqs_record(new, queue=QUEUE))
+    assert worker_.handler(batch, None) == {"batchItemFailures": []}
+    # THEN only the new one ran, and the copy cost a read in the one BatchGetItem, no write
+    assert runs == [done.id, new.id]
+    assert [op for op, params in calls if f"prechecked#{done.id}" in params] == ["BatchGetItem"]
+    assert [op for op, _ in calls] == ["BatchGetItem", "PutItem", "PutItem"]  # claim, complete
+
+
+def test_the_precheck_alone_retries_an_event_held_elsewhere(pipeline: Pipeline) -> None:
+    # catches: the precheck ignoring a live claim it found (the IN_PROGRESS verdict): the
+    # record would then try a claim of its own, a conditional write the precheck saves
+    runs: list[str] = []
+    worker_ = _plain("held", runs).use(pipeline.deps("held"))
+    busy, new = placed(), placed()
+    _claim(pipeline, f"held#{busy.id}", until_ms=int(time.time() * 1000) + 60_000)
+    calls = _requests_naming(pipeline)
+    busy_record = sqs_record(busy, queue=QUEUE)
+    answer = worker_.handler(sqs_event(busy_record, sqs_record(new, queue=QUEUE)), None)
+    assert answer == {"batchItemFailures": [{"itemIdentifier": busy_record["messageId"]}]}
+    assert runs == [new.id]
+    assert [op for op, params in calls if f"held#{busy.id}" in params] == ["BatchGetItem"]
+
+
 def _claim(pipeline: Pipeline, key: str, *, until_ms: int) -> None:
     pipeline.clients.dynamodb.put_item(
         TableName="sluice-idempotency",
@@ -166,3 +222,26 @@ def test_an_error_after_the_effect_committed_does_not_release_the_claim(
     # the retry finds both completed: no second effect
     assert worker_.handler(batch, None) == {"batchItemFailures": []}
     assert pipeline.stock("DESK") == {"reserved": 1, "reservations": 1}
+
+
+def test_a_completion_that_failed_is_written_when_the_batch_settles(pipeline: Pipeline) -> None:
+    # catches: Lifecycle._complete not flagging the record unsettled, so a completion that
+    # failed is never retried and a redelivery after the claim expires runs the effect again
+    runs: list[str] = []
+    worker_ = _plain("settles", runs).use(pipeline.deps("settles"))
+    order = placed()
+
+    def refuse_completion(params: dict[str, Any], **_: Any) -> None:
+        if params["Item"]["status"]["S"] == "COMPLETED":
+            raise RuntimeError("completion refused (injected)")
+
+    events = pipeline.clients.dynamodb.meta.events
+    events.register("provide-client-params.dynamodb.PutItem", refuse_completion)
+    assert worker_.handler(sqs_event(sqs_record(order, queue=QUEUE)), None) == {
+        "batchItemFailures": []
+    }
+    events.unregister("provide-client-params.dynamodb.PutItem", refuse_completion)
+    item = pipeline.clients.dynamodb.get_item(
+        TableName="sluice-idempotency", Key={"id": {"S": f"settles#{order.id}"}}
+    )["Item"]
+    assert item["status"]["S"] == "COMPLETED"

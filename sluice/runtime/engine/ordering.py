@@ -10,6 +10,7 @@ again, after the failed record. What running one record means is the lifecycle's
 
 from __future__ import annotations
 
+import os
 import threading
 from collections.abc import Callable, Iterable
 from concurrent.futures import ThreadPoolExecutor, wait
@@ -21,6 +22,14 @@ from sluice.runtime.spec import Source, WorkerSpec
 RunOne = Callable[[Job], None]
 
 _pools = threading.local()
+
+
+def _forget_pools() -> None:
+    """A forked child inherits its parent's pools but none of their threads: start afresh."""
+    _pools.__dict__.clear()
+
+
+os.register_at_fork(after_in_child=_forget_pools)
 
 
 def run_records(spec: WorkerSpec, run_one: RunOne, jobs: list[Job], leaders: list[Job]) -> None:
