@@ -12,6 +12,7 @@ import pytest
 from events import CATALOG, ORDER_PLACED, PAYMENT_CAPTURED
 from sluice.core import Envelope
 from sluice.runtime import (
+    BatchFailedError,
     InvalidEventError,
     PermanentError,
     RetryableError,
