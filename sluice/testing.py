@@ -33,8 +33,8 @@ from sluice.app import App
 from sluice.core import Envelope
 from sluice.local.inprocess import serialized_mock_aws
 from sluice.local.provision import Provisioned, provision
-from sluice.runtime import Clients, Deps, Settings, Telemetry, Worker
-from sluice.runtime.wiring import wire_worker
+from sluice.runtime import Clients, Deps, Worker
+from sluice.runtime.wiring import quiet_deps, wire_worker
 from sluice.topology import Topology
 
 REGION = "eu-west-1"
@@ -71,9 +71,7 @@ class LocalAws:
     def deps(self, worker: str) -> Deps:
         """Deps for a worker called ``worker`` (declared or not), as its function would have
         them; metrics off, logs to ``logs``."""
-        telemetry = Telemetry.for_worker(worker, stream=self.logs)
-        telemetry.metrics_enabled = False
-        return Deps(self.clients, Settings.from_env(self.environment), telemetry)
+        return quiet_deps(worker, self.clients, self.environment, log=self.logs)
 
     def worker(self, name: str) -> Worker:
         """A copy of the declared worker wired to this moto (the module's worker is untouched)."""
