@@ -199,7 +199,7 @@ def test_sigkill_anywhere_loses_nothing(sandbox: Sandbox) -> None:
         assert set(left) | set(delivered) == expected, "a message was lost"
         both = set(left) & set(delivered)
         assert len(both) <= 10, "more than one batch was sent but not deleted"
-        assert max(Counter(delivered).values()) == 1
+        assert max(Counter(delivered).values(), default=0) <= 1  # none yet if killed early
         # deleted from the DLQ only after its audit line was written
         assert audited >= len(set(delivered) - set(left))
 
