@@ -205,3 +205,35 @@ def test_once_json_matches_the_queue_depths_read_directly(sandbox: Running, tmp_
     for worker, name in queues.items():
         assert (rows[worker]["visible"], rows[worker]["in_flight"]) == _depths(sandbox, name)
     assert rows["relay"]["visible"] is None  # a stream worker has no queue
+
+
+def test_trace_finds_one_order_by_its_order_id_or_an_envelope_id(
+    sandbox: Running, tmp_path: Path
+) -> None:
+    # GIVEN an order that went all the way through the sandbox
+    order = sandbox.place()
+    sandbox.wait(lambda: sandbox.done(order))
+    sandbox.box.sink.flush()
+    [finished] = sandbox.lines(
+        correlation_id=order.correlation_id, worker="inventory", outcome="done"
+    )
+    env = {**os.environ, "SLUICE_STATE_DIR": str(tmp_path), "COLUMNS": "200"}
+
+    def trace(wanted: str) -> str:
+        done = subprocess.run(
+            [*SLUICE, "trace", wanted, "--log-file", str(sandbox.log_path)],
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=60,
+            check=False,
+        )
+        assert done.returncode == 0, done.stderr
+        return done.stdout.split("\n", 1)[1]  # the table without its title
+
+    # WHEN it is traced by correlation id, by order id and by the id of an envelope it caused
+    by_correlation = trace(order.correlation_id)
+    # THEN all three give the same hops, the relay's publish among them
+    assert trace(order.order_id) == by_correlation
+    assert trace(finished["event_id"]) == by_correlation
+    assert "event published" in by_correlation and "inventory" in by_correlation
