@@ -19,20 +19,21 @@ _SPAN = re.compile(r"^(\d+(?:\.\d+)?)(ms|s|m)?$")
 _SCALE = {"ms": 0.001, "s": 1.0, "m": 60.0, None: 1.0}
 DEFAULT_METRICS_EVERY_S = 60.0
 
-TOP_HELP = f"""A live view of every worker: queue depth (visible/in flight), oldest message, DLQ
-depth, processed / failed / dead-lettered / duplicates per minute, p50/p95 invocation time and
-concurrency. What an alarm would fire on is red (the thresholds of the CDK alarms).
-
-Keys: up/down select a worker, enter shows its newest dead letters (`sluice dlq show`),
-r previews a replay of its DLQ (`sluice dlq replay --dry-run`), q quits.
-
---local reads the sandbox's queues and its log. On AWS it reads queue attributes every
---interval and asks CloudWatch with ONE GetMetricData per --metrics-every for all workers
-({METRICS_PER_WORKER} metrics each). Cost: GetMetricData is ${USD_PER_1000_METRICS} per 1,000
-metrics requested (us-east-1 list price, CloudWatch pricing page), so watching 5 workers
-costs ${cost_per_hour(5, DEFAULT_METRICS_EVERY_S):.2f} an hour at the default --metrics-every
-60s, ${cost_per_hour(5, 2):.2f} an hour at 2s; CloudWatch's data is per minute anyway.
-GetQueueAttributes ($0.40 per million) adds well under a cent an hour."""
+TOP_HELP = (
+    "A live view of every worker: queue depth (visible/in flight), oldest message, DLQ depth, "
+    "processed / failed / dead-lettered / duplicates per minute, p50/p95 invocation time and "
+    "concurrency. What an alarm would fire on is red (the CDK alarms' thresholds).\n\n"
+    "Keys: up/down select a worker, enter shows its newest dead letters (`sluice dlq show`), "
+    "r previews a replay of its DLQ (`sluice dlq replay --dry-run`), q quits.\n\n"
+    "--local reads the sandbox's queues and its log. On AWS it reads queue attributes every "
+    "--interval, and CloudWatch with ONE GetMetricData for all workers "
+    f"({METRICS_PER_WORKER} metrics each) at most every --metrics-every.\n\n"
+    f"Cost: GetMetricData is ${USD_PER_1000_METRICS} per 1,000 metrics requested (us-east-1 "
+    "list price, CloudWatch pricing page): watching 5 workers costs "
+    f"${cost_per_hour(5, DEFAULT_METRICS_EVERY_S):.2f} an hour at the default --metrics-every "
+    f"60s, ${cost_per_hour(5, 2):.2f} at 2s (CloudWatch's data is per minute anyway). "
+    "GetQueueAttributes ($0.40 per million requests) adds well under a cent an hour."
+)
 
 
 def _span(text: str) -> float:
