@@ -7,6 +7,7 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
+from botocore.exceptions import BotoCoreError, ClientError
 
 from sluice.commands import dlq_view as render
 from sluice.commands.dlq import Local, Prefix
@@ -75,7 +76,11 @@ def top(
     except LookupError as exc:
         raise typer.BadParameter(str(exc)) from None
     if once:
-        snapshot = watcher.snapshot()
+        try:
+            snapshot = watcher.snapshot()
+        except (BotoCoreError, ClientError) as exc:
+            render.err.print(f"[red]error:[/] could not read {target.where}: {exc}")
+            raise typer.Exit(2) from None
         if json:
             render.emit_json(snapshot.to_json())
         else:
