@@ -37,7 +37,8 @@ TOP_HELP = (
 )
 
 
-def _span(text: str) -> float:
+def parse_span(text: str) -> float:
+    """``2s``, ``500ms``, ``1m`` or ``3`` (seconds) -> seconds, or a usage error."""
     match = _SPAN.match(text.strip())
     if match is None or float(match.group(1)) <= 0:
         raise typer.BadParameter(f"{text!r} is not a span such as 2s, 500ms or 1m")
@@ -64,7 +65,7 @@ def top(
     """Watch the pipeline live (see --help for keys and the AWS cost)."""
     from sluice.tools.top import aws_watcher, local_watcher
 
-    every, metrics_s = _span(interval), _span(metrics_every)
+    every, metrics_s = parse_span(interval), parse_span(metrics_every)
     target = connect(local=local, prefix=prefix)
     try:
         if local:

@@ -111,8 +111,8 @@ def test_top_shows_every_worker_and_the_poisoned_dlq_in_red(
     poison = _load_with_poison(sandbox)
     # WHEN `sluice top --local` runs in a 160x40 terminal
     command = " ".join([*SLUICE, "top", "--local", "--interval", "1s"])
-    tmux("new-session", "-d", "-s", "top", "-x", "160", "-y", "40", "-e",
-         f"SLUICE_STATE_DIR={env['SLUICE_STATE_DIR']}", command)  # fmt: skip
+    tmux("new-session", "-d", "-s", "top", "-x", "160", "-y", "40", "-e", "COLORTERM=",
+         "-e", f"SLUICE_STATE_DIR={env['SLUICE_STATE_DIR']}", command)  # fmt: skip
 
     def inventory_row() -> str | None:
         screen = tmux("capture-pane", "-p", "-t", "top")

@@ -10,10 +10,12 @@ from typing import Any
 
 import boto3
 import pytest
+import typer
 from botocore.stub import Stubber
 
 from app import APP
 from sluice import thresholds
+from sluice.commands.top import parse_span
 from sluice.runtime import WorkerSpec
 from sluice.tools.top import cloudwatch
 from sluice.tools.top.logwindow import LogWindow
@@ -218,3 +220,16 @@ def test_the_cost_of_watching_is_the_list_price_per_metric() -> None:
     assert cloudwatch.cost_per_hour(5, 60) == pytest.approx(0.03)
     assert cloudwatch.cost_per_hour(5, 2) == pytest.approx(0.90)
     assert len(cloudwatch.asks(TOPOLOGY, SPECS["relay"])) == cloudwatch.METRICS_PER_WORKER
+
+
+@pytest.mark.parametrize(
+    ("text", "seconds"), [("2s", 2.0), ("500ms", 0.5), ("1m", 60.0), ("3", 3.0)]
+)
+def test_intervals_read_as_spans(text: str, seconds: float) -> None:
+    assert parse_span(text) == seconds
+
+
+@pytest.mark.parametrize("text", ["0s", "-1s", "2h", "soon", ""])
+def test_a_bad_interval_is_refused_with_the_forms_it_takes(text: str) -> None:
+    with pytest.raises(typer.BadParameter, match="such as 2s, 500ms or 1m"):
+        parse_span(text)
