@@ -32,6 +32,7 @@ class TopScreen(App[None]):
         super().__init__()
         self.watcher = watcher
         self.interval_s = interval_s
+        self._busy = False
 
     def compose(self) -> ComposeResult:
         """The table, the detail pane and the key help."""
@@ -47,17 +48,25 @@ class TopScreen(App[None]):
         grid = self.query_one(DataTable)
         for key, label in COLUMNS:
             grid.add_column(label, key=key)
-        self.poll()
-        self.set_interval(self.interval_s, self.poll)
+        self.tick()
+        self.set_interval(self.interval_s, self.tick)
 
-    @work(thread=True, exclusive=True, group="poll")
-    def poll(self) -> None:
+    def tick(self) -> None:
+        """Start a refresh, unless the last one is still reading (a slow endpoint)."""
+        if not self._busy:
+            self._busy = True
+            self._poll()
+
+    @work(thread=True, group="poll")
+    def _poll(self) -> None:
         """Take a snapshot off the UI thread."""
         try:
             snapshot = self.watcher.snapshot()
         except Exception as exc:  # a failed refresh shows, and the next one tries again
             self.call_from_thread(self._say, f"[red]refresh failed:[/] {exc}")
             return
+        finally:
+            self._busy = False
         self.call_from_thread(self._show, snapshot)
 
     def _show(self, snapshot: Snapshot) -> None:
