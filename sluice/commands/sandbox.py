@@ -48,7 +48,12 @@ def up(
     console.print(
         f"[bold green]sandbox up[/] in {box.startup_s:.1f} s: API [cyan]{box.api_url}[/], "
         f"AWS endpoint [cyan]{box.endpoint_url}[/], log [cyan]{path}[/]\n"
-        "attach other commands with [bold]--local[/]; Ctrl-C stops everything"
+        + (
+            f"Lambda Invoke of [bold]{box.api_function}[/] at [cyan]{box.invoke_url}[/]\n"
+            if box.invoke_url
+            else ""
+        )
+        + "attach other commands with [bold]--local[/]; Ctrl-C stops everything"
     )
     try:
         stop.wait()

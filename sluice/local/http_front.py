@@ -99,6 +99,11 @@ class ApiServer:
         self._thread = threading.Thread(target=self._server.serve_forever, name="api", daemon=True)
 
     @property
+    def environments(self) -> queue.SimpleQueue[ProxyHandler]:
+        """The free execution environments (take one per invocation, put it back after)."""
+        return self._environments
+
+    @property
     def url(self) -> str:
         """The API's base URL."""
         return f"http://127.0.0.1:{self._server.server_address[1]}"

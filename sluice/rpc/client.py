@@ -20,7 +20,7 @@ from botocore.config import Config
 from sluice.rpc.errors import ThrottledError, refused
 from sluice.rpc.operations import Operations
 from sluice.rpc.transport import HttpTransport, InvokeTransport, Transport
-from sluice.rpc.types import Payload, Success
+from sluice.rpc.types import Answer, Payload, Success
 
 _ABSENT: Any = object()
 INVOKE_READ_TIMEOUT_S = 35
@@ -131,7 +131,7 @@ class ApiClient:
             raise refused(answer["problem"], op=op, correlation_id=answer["correlation_id"])
         return answer
 
-    def _send(self, payload: Payload) -> Any:
+    def _send(self, payload: Payload) -> Answer:
         for attempt in range(1, self.attempts + 1):
             try:
                 return self.transport.send(payload)

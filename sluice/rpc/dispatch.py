@@ -116,7 +116,9 @@ class DirectInvoke:
         if status >= 400:
             found = body if _is_problem(body) else problem(status, str(body))
             return _refusal(name, found, cid)
-        return Success(ok=True, op=name, status=status, body=body, headers=headers, correlation_id=cid)
+        return Success(
+            ok=True, op=name, status=status, body=body, headers=headers, correlation_id=cid
+        )
 
     @property
     def _correlation_key(self) -> str:

@@ -35,7 +35,12 @@ def problem(status: int, detail: str) -> Problem:
     """A problem document in the API's own terms (``urn:sluice:problem:...``)."""
     title = {400: "Invalid request", 404: "Not found"}.get(status, "Error")
     slug = title.lower().replace(" ", "-")
-    return {"type": f"urn:sluice:problem:{slug}", "title": title, "status": status, "detail": detail}
+    return {
+        "type": f"urn:sluice:problem:{slug}",
+        "title": title,
+        "status": status,
+        "detail": detail,
+    }
 
 
 @dataclass(frozen=True, slots=True)

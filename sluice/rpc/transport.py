@@ -84,7 +84,7 @@ class HttpTransport:
         credentials: Any,
         region: str,
         service: str = "execute-api",
-        timeout_s: float = 35.0,
+        timeout_s: int = 35,
     ) -> None:
         self.base_url = base_url.rstrip("/")
         self.operations = operations

@@ -14,9 +14,7 @@ from producers.operations import OPERATIONS
 from sluice.rpc import Payload
 
 
-def as_payload(
-    method: str, path: str, text: str | None, headers: dict[str, str]
-) -> Payload | str:
+def as_payload(method: str, path: str, text: str | None, headers: dict[str, str]) -> Payload | str:
     """The payload for ``method path`` with ``text`` and ``headers``, or why there is none."""
     for op in OPERATIONS.operations:
         pattern = re.sub(r"<(\w+)>", r"(?P<\1>[^/]+)", op.path)
