@@ -7,7 +7,11 @@ The sandbox serves the API function's Invoke API on its own port; boto3's Lambda
 from __future__ import annotations
 
 import json
+import os
+import subprocess
+import sys
 import uuid
+from pathlib import Path
 from typing import Any
 
 import boto3
@@ -147,3 +151,47 @@ def test_the_client_raises_typed_errors_from_real_answers(sandbox: Running, tran
         "items[0].quantity: must be at least 1, got 0; currency: must match [A-Z]{3}, got 'euro'"
     )
     assert isinstance(invalid.value, RefusedError) and invalid.value.correlation_id
+
+
+def _sluice(state_dir: Path, *args: str) -> subprocess.CompletedProcess[str]:
+    env = {**os.environ, "SLUICE_STATE_DIR": str(state_dir), "COLUMNS": "120"}
+    return subprocess.run(
+        [sys.executable, "-m", "sluice.cli", *args],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+
+
+def test_sluice_invoke_api_sends_a_payload_to_the_sandbox(sandbox: Running, tmp_path: Path) -> None:
+    # GIVEN the running sandbox's state, and an order placed over HTTP
+    sandbox.box.state(None).save(tmp_path / "sandbox.json")
+    status, placed = sandbox.client.request("POST", "/orders", ORDER)
+    assert status == 202
+    call = tmp_path / "get.json"
+    call.write_text(json.dumps({"op": "get_order", "params": {"order_id": placed["id"]}}))
+    # WHEN `sluice invoke api --payload FILE --local` reads it back through Lambda Invoke
+    done = _sluice(tmp_path, "invoke", "api", "--payload", str(call), "--local")
+    # THEN the answer is printed and the exit code is 0
+    assert done.returncode == 0, done.stderr
+    answer = json.loads(done.stdout)
+    assert (answer["ok"], answer["body"]["id"]) == (True, placed["id"])
+    # AND a refusal prints its problem and exits 1
+    call.write_text(json.dumps({"op": "get_order", "params": {"order_id": "ord-none"}}))
+    done = _sluice(tmp_path, "invoke", "api", "--payload", str(call), "--local")
+    assert done.returncode == 1
+    assert json.loads(done.stdout)["problem"]["detail"] == "no order 'ord-none'"
+
+
+def test_sluice_invoke_api_runs_in_process_without_a_sandbox(tmp_path: Path) -> None:
+    call = tmp_path / "place.json"
+    call.write_text(json.dumps({"op": "place_order", "body": ORDER, "correlation_id": "cli-7"}))
+    done = _sluice(tmp_path, "invoke", "api", "--payload", str(call))
+    assert done.returncode == 0, done.stderr
+    answer = json.loads(done.stdout)
+    assert (answer["ok"], answer["status"], answer["correlation_id"]) == (True, 202, "cli-7")
+    done = _sluice(tmp_path, "invoke", "inventory", "--payload", str(call))
+    assert done.returncode == 2
+    assert "give --event FILE for a worker, or --payload FILE for the API" in done.stderr
