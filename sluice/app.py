@@ -114,7 +114,9 @@ class Api:
     handler for the sandbox from injected clients, settings and a logger. ``tables`` are
     the logical tables the API reads and writes, with exactly ``table_actions`` (what its
     code calls: a storage-first API gets, puts and updates items); ``routes`` are mounted on
-    the gateway.
+    the gateway. Routes with an ``op`` name are also operations for direct callers: wrap
+    the proxy handler in ``sluice.rpc.DirectInvoke`` (in the Lambda entry and the factory)
+    and declare who may call in ``callers``.
     """
 
     handler: str
