@@ -18,7 +18,7 @@ import botocore.session
 from botocore.config import Config
 
 from sluice.rpc.errors import ThrottledError, refused
-from sluice.rpc.operations import Operations
+from sluice.rpc.operations import BadPayload, Operations
 from sluice.rpc.transport import HttpTransport, InvokeTransport, Transport
 from sluice.rpc.types import Answer, Payload, Success
 
@@ -114,7 +114,10 @@ class ApiClient:
         correlation_id: str | None = None,
     ) -> Success:
         """Call ``op`` and return its success, or raise the typed error of its refusal."""
-        self.operations.find(op)  # an unknown name fails here, before any request
+        try:
+            self.operations.find(op)  # an unknown name fails here, before any request
+        except BadPayload as exc:
+            raise refused(exc.problem, op=op, correlation_id=None) from None
         payload: Payload = {"op": op}
         if params:
             payload["params"] = dict(params)

@@ -27,19 +27,24 @@ def api_permissions(synth: Synth) -> list[dict[str, Any]]:
 
 
 def test_the_resource_policy_holds_exactly_the_declared_principals(synth: Synth) -> None:
+    gateway = [p for p in api_permissions(synth) if p["Principal"] == "apigateway.amazonaws.com"]
+    callers = [p for p in api_permissions(synth) if p not in gateway]
+    # THEN the callers' statements are exactly the declared principals, each invoke and URL
     found = sorted(
-        (p["Action"], p["Principal"], p.get("FunctionUrlAuthType", "-"))
-        for p in api_permissions(synth)
+        (p["Action"], p["Principal"], p.get("FunctionUrlAuthType", "-")) for p in callers
     )
     declared = sorted(CALLERS.principals)
     assert found == sorted(
         [("lambda:InvokeFunction", who, "-") for who in declared]
         + [("lambda:InvokeFunctionUrl", who, "AWS_IAM") for who in declared]
     )
-    # no wildcard, no organisation-wide or service grant slipped in
+    assert all(
+        set(p) <= {"Action", "FunctionName", "Principal", "FunctionUrlAuthType"} for p in callers
+    )
+    # AND the only other principal is the gateway, each grant tied to this API's own ARN
+    assert gateway and all(p["Action"] == "lambda:InvokeFunction" for p in gateway)
+    assert all("SourceArn" in p for p in gateway)
     assert all("*" not in str(p["Principal"]) for p in api_permissions(synth))
-    assert all(set(p) <= {"Action", "FunctionName", "Principal", "FunctionUrlAuthType"}
-               for p in api_permissions(synth))
 
 
 def test_the_function_url_uses_iam_auth(synth: Synth) -> None:
