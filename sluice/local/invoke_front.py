@@ -22,7 +22,7 @@ import re
 import threading
 import time
 import traceback
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from typing import Any
 from urllib.parse import unquote, urlsplit
 
@@ -30,12 +30,13 @@ from sluice.core import MalformedJsonError, parse_json
 from sluice.local.function import ACCOUNT, LambdaContext
 from sluice.local.http_front import ApiServer, ProxyHandler
 from sluice.local.logs import LogSink
+from sluice.local.serving import LocalServer
 
 _INVOCATIONS = re.compile(r"^/2015-03-31/functions/(?P<name>[^/]+)/invocations$")
 _ARN = re.compile(r"^arn:aws[a-z-]*:lambda:[a-z0-9-]+:\d{12}:function:(?P<name>[^:]+)(:.+)?$")
 
 
-class InvokeServer:
+class InvokeServer(LocalServer):
     """The Invoke API for one function, run by the HTTP front's execution environments."""
 
     def __init__(
@@ -54,27 +55,7 @@ class InvokeServer:
         self.region = region
         self.timeout_s = timeout_s
         self.arn = f"arn:aws:lambda:{region}:{ACCOUNT}:function:{function_name}"
-        self._server = ThreadingHTTPServer(("127.0.0.1", port), self._request_class())
-        self._server.daemon_threads = True
-        self._thread = threading.Thread(
-            target=self._server.serve_forever, name="invoke", daemon=True
-        )
-
-    @property
-    def url(self) -> str:
-        """The endpoint URL to give a Lambda client."""
-        return f"http://127.0.0.1:{self._server.server_address[1]}"
-
-    def start(self) -> InvokeServer:
-        """Serve in a background thread."""
-        self._thread.start()
-        return self
-
-    def stop(self) -> None:
-        """Stop serving."""
-        self._server.shutdown()
-        self._server.server_close()
-        self._thread.join()
+        super().__init__(self._request_class(), port=port, name="invoke")
 
     def resolve(self, given: str) -> bool:
         """Whether ``given`` (a name, an ARN, or ``name:qualifier``) is this function."""
