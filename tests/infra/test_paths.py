@@ -74,9 +74,7 @@ KINDS = ["alarm", "failure notice", "function", "subscription"]
 
 
 def test_the_reference_app_allows_every_path_and_nothing_beyond(synth: Synth) -> None:
-    assert path_check.kinds_of_paths(synth.raw, synth.topology) == sorted(
-        [*KINDS, "direct caller"]
-    )
+    assert path_check.kinds_of_paths(synth.raw, synth.topology) == sorted([*KINDS, "direct caller"])
     assert check(synth) == []
 
 
