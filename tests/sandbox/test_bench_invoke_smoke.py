@@ -1,4 +1,8 @@
-"""bench/bench_invoke.py runs in quick mode and reports both entry points side by side."""
+"""bench/bench_invoke.py runs in quick mode and reports both entry points side by side.
+
+It starts its own sandbox, so it runs before the package fixture's (the file name sorts first):
+a second sandbox in the same process takes over the workers' loggers.
+"""
 
 from __future__ import annotations
 
