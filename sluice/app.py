@@ -24,6 +24,7 @@ from pathlib import Path
 from typing import Any
 
 from sluice.core import Catalog
+from sluice.rpc import Operation, Operations
 from sluice.runtime import ConfigurationError, Registry, Worker, discover
 from sluice.runtime.idempotency import TTL_ATTRIBUTE
 
@@ -31,6 +32,7 @@ IDEMPOTENCY_TABLE = "idempotency"
 """The framework's own table: claims and completions of every idempotent worker."""
 _NAME = re.compile(r"^[a-z][a-z0-9_]{0,39}$")
 _ACCOUNT = re.compile(r"^[0-9]{12}$")
+_ROLE = re.compile(r"^arn:aws[a-z-]*:iam::[0-9]{12}:role/[\w+=,.@/-]+$")
 
 
 @dataclass(frozen=True, slots=True)
@@ -62,6 +64,42 @@ class Route:
     method: str
     path: str
     body: bool = False
+    op: str | None = None
+    """The operation's name for direct callers (``sluice.rpc``), e.g. ``"place_order"``."""
+
+
+@dataclass(frozen=True, slots=True)
+class DirectCallers:
+    """Who may call the API function directly (Lambda Invoke), besides through API Gateway.
+
+    ``roles`` are IAM role ARNs; ``accounts`` are 12-digit account ids, whose own IAM then
+    decides which of their principals may call. Each gets ``lambda:InvokeFunction`` on the
+    function's resource policy, naming exactly that principal (never ``*``).
+    ``function_url=True`` adds a function URL with ``AWS_IAM`` auth for the same callers.
+    """
+
+    roles: tuple[str, ...] = ()
+    accounts: tuple[str, ...] = ()
+    function_url: bool = False
+
+    def __post_init__(self) -> None:
+        for role in self.roles:
+            if not _ROLE.match(role):
+                raise ConfigurationError(
+                    f"direct caller {role!r}: give an IAM role ARN without wildcards, e.g. "
+                    "'arn:aws:iam::123456789012:role/billing-producer'"
+                )
+        for account in self.accounts:
+            if not _ACCOUNT.match(account):
+                raise ConfigurationError(
+                    f"direct caller account {account!r}: an AWS account id is 12 digits, as a "
+                    "string (DirectCallers(accounts=('123456789012',)))"
+                )
+
+    @property
+    def principals(self) -> tuple[str, ...]:
+        """Every declared principal: role ARNs, then account ids."""
+        return (*self.roles, *self.accounts)
 
 
 ApiFactory = Callable[..., Callable[[dict[str, Any], Any], dict[str, Any]]]
@@ -76,7 +114,9 @@ class Api:
     handler for the sandbox from injected clients, settings and a logger. ``tables`` are
     the logical tables the API reads and writes, with exactly ``table_actions`` (what its
     code calls: a storage-first API gets, puts and updates items); ``routes`` are mounted on
-    the gateway.
+    the gateway. Routes with an ``op`` name are also operations for direct callers: wrap
+    the proxy handler in ``sluice.rpc.DirectInvoke`` (in the Lambda entry and the factory)
+    and declare who may call in ``callers``.
     """
 
     handler: str
@@ -90,6 +130,15 @@ class Api:
     )
     name: str = "api"
     description: str = "The storage-first API"
+    callers: DirectCallers = field(default_factory=DirectCallers)
+    """Internal callers allowed to invoke the function directly (none by default)."""
+
+    @property
+    def operations(self) -> Operations:
+        """The routes that have an ``op`` name, as direct callers name them."""
+        return Operations(
+            tuple(Operation(r.op, r.method, r.path) for r in self.routes if r.op is not None)
+        )
 
 
 @dataclass(frozen=True)

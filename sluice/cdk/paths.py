@@ -8,7 +8,8 @@ source make, derived from the declaration and from what the runtime calls
 The paths: CloudWatch alarm -> alarms topic (topic and key policy); SNS -> each subscribed
 queue and each subscription DLQ (queue policy, key if any); each function -> what it
 calls; the stream mapping -> its failure bucket, and S3 -> the failure queue; producer
-accounts -> the events topic. EventBridge Scheduler paths come with schedules.
+accounts -> the events topic; declared direct callers -> the API function (and its URL).
+EventBridge Scheduler paths come with schedules.
 """
 
 from __future__ import annotations
@@ -90,7 +91,13 @@ class Paths:
 
     def everything(self) -> list[Path]:
         """Every service path of the stack."""
-        return [*self.alarms(), *self.subscriptions(), *self.failure_notices(), *self.producers()]
+        return [
+            *self.alarms(),
+            *self.subscriptions(),
+            *self.failure_notices(),
+            *self.producers(),
+            *self.direct_callers(),
+        ]
 
     def alarms(self) -> list[Path]:
         """CloudWatch publishes each alarm's state change to the alarms topic."""
@@ -161,6 +168,52 @@ class Paths:
                 path.allowed += calls
                 path.denied.append(
                     Request(who, "sns:Publish", topic, {"aws:SecureTransport": "false"})
+                )
+            paths.append(path)
+        return paths
+
+    def direct_callers(self) -> list[Path]:
+        """Each declared caller invokes the API function (and its URL, if any); no one else.
+
+        Look-alikes: the same role name in another account, another role of the caller's
+        account (unless the whole account is declared), other Lambda actions, and the
+        function URL with another auth type (or at all, when there is none).
+        """
+        api = self.topology.app.api
+        if api is None or not api.callers.principals:
+            return []
+        function = self.arn("AWS::Lambda::Function", self._function_name(api.name))
+        url = {"lambda:FunctionUrlAuthType": "AWS_IAM"}
+        callers = api.callers
+        paths = []
+        for declared in callers.principals:
+            account = declared if declared.isdigit() else declared.split(":")[4]
+            name = "producer" if declared.isdigit() else declared.rsplit("/", 1)[-1]
+            who = Principal(role_arn=f"arn:{PARTITION}:iam::{account}:role/{name}")
+            path = Path(f"{declared} -> {function}")
+            path.allowed.append(Request(who, "lambda:InvokeFunction", function))
+            url_call = Request(who, "lambda:InvokeFunctionUrl", function, url)
+            (path.allowed if callers.function_url else path.denied).append(url_call)
+            path.denied.append(
+                Request(
+                    who,
+                    "lambda:InvokeFunctionUrl",
+                    function,
+                    {"lambda:FunctionUrlAuthType": "NONE"},
+                )
+            )
+            path.denied += [
+                Request(who, action, function)
+                for action in ("lambda:UpdateFunctionCode", "lambda:GetFunction")
+            ]
+            elsewhere = f"arn:{PARTITION}:iam::{FOREIGN_ACCOUNT}:role/{name}"
+            path.denied.append(
+                Request(Principal(role_arn=elsewhere), "lambda:InvokeFunction", function)
+            )
+            if account not in callers.accounts:
+                other = f"arn:{PARTITION}:iam::{account}:role/{name}-look-alike"
+                path.denied.append(
+                    Request(Principal(role_arn=other), "lambda:InvokeFunction", function)
                 )
             paths.append(path)
         return paths

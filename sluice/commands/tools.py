@@ -28,26 +28,49 @@ class GraphFormat(StrEnum):
 
 
 def invoke(
-    worker: Annotated[str, typer.Argument(help="A worker name (see `sluice graph`).")],
+    worker: Annotated[
+        str, typer.Argument(help="A worker name (see `sluice graph`), or `api` for the API.")
+    ],
     event: Annotated[
-        str,
+        str | None,
         typer.Option(
             "--event",
             "-e",
             help="A Lambda event JSON file, or the name of one of the app's samples.",
         ),
-    ],
+    ] = None,
+    payload: Annotated[
+        Path | None,
+        typer.Option(
+            "--payload",
+            "-p",
+            help='A direct-invoke payload JSON file for the API, e.g. {"op": "get_order", '
+            '"params": {"order_id": "..."}}.',
+        ),
+    ] = None,
     local: Annotated[
-        bool, typer.Option(help="use the running sandbox (else in-process moto)")
+        bool,
+        typer.Option(help="use the running sandbox (the API: its Lambda Invoke endpoint)"),
     ] = False,
 ) -> None:
-    """Invoke one worker's handler once with an event, like `sam local invoke`."""
-    from sluice.tools.invoke import invoke_once, load_event
+    """Invoke one worker's handler once with an event, like `sam local invoke`, or the API
+    function with a direct payload. Exits 1 when the function crashed or refused the call."""
+    from sluice.tools.invoke import invoke_api, invoke_once, load_event, load_payload
 
     app = load_app()
-    response = invoke_once(worker, load_event(event, app), local=local, log=sys.stderr, app=app)
+    is_api = app.api is not None and worker == app.api.name
+    if (payload is None) == (event is None) or (payload is not None and not is_api):
+        raise typer.BadParameter(
+            "give --event FILE for a worker, or --payload FILE for the API "
+            f"(`sluice invoke {app.api.name if app.api else 'api'} --payload call.json`)"
+        )
+    if payload is not None:
+        response = invoke_api(load_payload(payload), local=local, log=sys.stderr, app=app)
+    else:
+        assert event is not None
+        response = invoke_once(worker, load_event(event, app), local=local, log=sys.stderr, app=app)
     typer.echo(json.dumps(response, indent=2, default=str))
-    if isinstance(response, dict) and "errorType" in response:
+    if isinstance(response, dict) and ("errorType" in response or response.get("ok") is False):
         raise typer.Exit(1)
 
 

@@ -17,6 +17,7 @@ from typing import Any
 
 from sluice.app import App, load_app
 from sluice.local.http_front import ApiServer, ProxyHandler
+from sluice.local.invoke_front import InvokeServer
 from sluice.local.logs import LoggedMetrics, LogSink
 from sluice.local.provision import Provisioned, provision
 from sluice.local.server import MotoServer
@@ -38,6 +39,8 @@ class Sandbox:
     """None: the app's own prefix."""
     port: int = 0
     api_port: int = 0
+    invoke_port: int = 0
+    """Where the API function's Lambda Invoke endpoint listens (0: a free port)."""
     sink: LogSink = field(default_factory=lambda: LogSink(None))
     api_handler: ProxyHandler | None = None
     region: str = SANDBOX_REGION
@@ -57,6 +60,7 @@ class Sandbox:
     clients: Clients | None = None
     provisioned: Provisioned | None = None
     api: ApiServer | None = None
+    invoke: InvokeServer | None = None
     workers: dict[str, Worker] = field(default_factory=dict)
     pollers: list[SqsPoller | StreamPoller] = field(default_factory=list)
     started_at: str = ""
@@ -104,6 +108,13 @@ class Sandbox:
                     region=self.region,
                     prefix=self.topology.prefix,
                 ).start()
+                self.invoke = InvokeServer(
+                    self.api,
+                    self.api_function,
+                    self.sink,
+                    region=self.region,
+                    port=self.invoke_port,
+                ).start()
         except BaseException:
             self.stop()
             raise
@@ -115,12 +126,16 @@ class Sandbox:
             correlation_id="-",
             endpoint_url=self.endpoint_url,
             api_url=self.api_url,
+            invoke_url=self.invoke_url,
             startup_ms=round(self.startup_s * 1000),
         )
         return self
 
     def stop(self) -> None:
         """Stop the API, then the pollers (in-flight batches finish), then the server."""
+        if self.invoke is not None:
+            self.invoke.stop()
+            self.invoke = None
         if self.api is not None:
             self.api.stop()
             self.api = None
@@ -151,6 +166,17 @@ class Sandbox:
         """The API's base URL ("" when the API is not served)."""
         return self.api.url if self.api is not None else ""
 
+    @property
+    def invoke_url(self) -> str:
+        """The Lambda Invoke endpoint of the API function ("" when the API is not served)."""
+        return self.invoke.url if self.invoke is not None else ""
+
+    @property
+    def api_function(self) -> str:
+        """The API function's name, as Lambda Invoke callers name it."""
+        name = self.app.api.name if self.app.api is not None else "api"
+        return f"{self.topology.prefix}-{name}"
+
     def environment(self) -> dict[str, str]:
         """The ``SLUICE_*`` variables a function deployed in this sandbox would have."""
         assert self.provisioned is not None
@@ -161,6 +187,7 @@ class Sandbox:
         return SandboxState(
             endpoint_url=self.endpoint_url,
             api_url=self.api_url,
+            invoke_url=self.invoke_url,
             region=self.region,
             prefix=self.topology.prefix,
             log_file=str(log_file) if log_file else None,
