@@ -25,8 +25,9 @@ FAKE_ENV = {
 
 
 # Under pytest-xdist (`make test` runs TEST_JOBS workers), these tiers stay whole on one worker:
-# their session fixtures (a CDK synth, a generated project) are paid once, not once per worker.
-WHOLE_TIERS = ("infra", "scaffold")
+# their session fixtures (a CDK synth, a generated project, a sandbox) are paid once, not once per
+# worker, and run in the order they are collected.
+WHOLE_TIERS = ("infra", "scaffold", "sandbox")
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
