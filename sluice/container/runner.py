@@ -210,6 +210,9 @@ class Runner:
     def _process(self, messages: list[dict[str, Any]]) -> None:
         records = [lambda_record(m, self.queue_arn, self.region) for m in messages]
         started = time.perf_counter()
+        now_ms = time.time() * 1000
+        for record in records:
+            self._delivered(record, now_ms)
         try:
             failed = self._invoke(records)
             self.heartbeat.untrack([r["receiptHandle"] for r in records])
@@ -234,6 +237,22 @@ class Runner:
             self.batches += 1
             self._busy(-len(records))
             self._release(len(records))
+
+    def _delivered(self, record: SqsRecord, now_ms: float) -> None:
+        """One line per record received: the hop ``sluice trace`` shows, as on Lambda's."""
+        attrs = record["attributes"]
+        sent = int(attrs.get("SentTimestamp", now_ms))
+        self.log.info(
+            "queue delivered",
+            extra={
+                "correlation_id": correlation_of(record),
+                "queue": self.queue_url.rsplit("/", 1)[-1],
+                "message_id": record["messageId"],
+                "receive_count": int(attrs.get("ApproximateReceiveCount", 1)),
+                "sent_ts": sent / 1000,
+                "queued_ms": round(now_ms - sent, 1),
+            },
+        )
 
     def _invoke(self, records: list[SqsRecord]) -> set[str]:
         """The worker's Lambda entry; a raised invocation fails every record, as on Lambda."""

@@ -14,6 +14,7 @@ import signal
 import subprocess
 import sys
 import threading
+import time
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
@@ -111,7 +112,7 @@ class Host:
         """From now until ``calm``: SIGKILL the host after a random pause, start a new one."""
 
         def loop() -> None:
-            while not self._stop.wait(self._rng.uniform(*every_s)):
+            while self._polling() and not self._stop.wait(self._rng.uniform(*every_s)):
                 how = self._rng.choice((signal.SIGKILL, signal.SIGTERM))
                 self._process.send_signal(how)
                 self._process.wait()
@@ -121,6 +122,17 @@ class Host:
 
         self._thread = threading.Thread(target=loop, name="killer", daemon=True)
         self._thread.start()
+
+    def _polling(self, timeout_s: float = 60.0) -> bool:
+        """Wait until the current process polls: each one dies at a random moment of its
+        working life, never while it is still importing (slow on a loaded machine)."""
+        log = self.logs / f"host-{self.kills}.log"
+        deadline = time.monotonic() + timeout_s
+        while time.monotonic() < deadline and not self._stop.is_set():
+            if log.exists() and '"work started"' in log.read_text():
+                return True
+            time.sleep(0.05)
+        return not self._stop.is_set()
 
     def calm(self) -> None:
         """Stop killing; the host that runs now keeps running."""
