@@ -9,13 +9,13 @@ runs, and stopping the sandbox drains it with SIGTERM.
 from __future__ import annotations
 
 import os
+from pathlib import Path
 
 import pytest
 
 from app import APP
 from sluice.local.containers import ContainerProcess
 from sluice.local.logs import LogSink
-from sluice.local.sandbox import Sandbox
 from sluice.local.sqs_poller import SqsPoller
 from sluice.ops.inspect import list_dlqs
 from sluice.runtime import Runtime
@@ -53,17 +53,29 @@ def test_graph_and_dlq_ls_say_it_runs_in_a_container(sandbox: Running) -> None:
     assert rows["sluice-audit-dlq"]["runtime"] == "lambda"
 
 
-def test_stopping_the_sandbox_drains_the_child_with_sigterm(tmp_path: object) -> None:
-    from pathlib import Path
-
-    log = Path(str(tmp_path)) / "sandbox.log"
-    box = Sandbox(app=APP, sink=LogSink(log), serve_api=False).start()
-    (child,) = [p for p in box.pollers if isinstance(p, ContainerProcess)]
+def test_stopping_a_container_worker_drains_it_with_sigterm(
+    sandbox: Running, tmp_path: Path
+) -> None:
+    # GIVEN a second receipts child on the running sandbox (what Sandbox.stop stops; a
+    # second Sandbox in this process would re-point the workers' loggers, so none here)
+    log = tmp_path / "child.log"
+    sink = LogSink(log)
+    box = sandbox.box
+    child = ContainerProcess(
+        APP.registry.get("receipts").spec,
+        root=APP.root,
+        endpoint_url=box.endpoint_url,
+        region=box.region,
+        prefix=box.topology.prefix,
+        sink=sink,
+    )
+    child.start()
     process = child.process
     assert process is not None
 
-    box.stop()
-    box.sink.close()
+    child.halt()
+    child.stop()
+    sink.close()
 
     assert process.returncode == 0, "SIGTERM: drained and exited 0 (a kill would be -9)"
     assert '"work stopped"' in log.read_text()
