@@ -9,6 +9,10 @@ exactly its grants, its alarms and dashboard row, and no function or event sourc
 from __future__ import annotations
 
 import copy
+import json
+import os
+import subprocess
+import sys
 from typing import Any
 
 import pytest
@@ -17,7 +21,7 @@ from sluice.cdk import defaults
 from sluice.cdk.container_worker import ContainerWorker, fargate_size
 from sluice.runtime import Runtime
 from tests.infra import path_check
-from tests.infra.conftest import REGISTRY, TOPOLOGY, Synth
+from tests.infra.conftest import REGISTRY, ROOT, TOPOLOGY, Synth
 from tests.infra.expect import expected_grants, role_grants
 
 pytestmark = pytest.mark.infra
@@ -60,8 +64,6 @@ def test_the_service_runs_sluice_work_on_arm64_fargate_from_the_dockerfile(synth
 
 
 def synth_assets(synth: Synth) -> list[dict[str, Any]]:
-    import json
-
     (manifest,) = synth.outdir.glob(f"{synth.stack_id}.assets.json")
     return list(json.loads(manifest.read_text())["dockerImages"].values())
 
@@ -136,3 +138,49 @@ def test_the_path_check_covers_the_task_role(synth: Synth) -> None:
     # THEN the check refuses the call sluice work makes
     wrong = path_check.check(broken, synth.topology)
     assert "refused: sluice-shipping: sqs:ChangeMessageVisibility on" in " ".join(wrong)
+
+
+def test_a_new_projects_worker_moves_to_a_container_by_one_declaration(
+    tmp_path_factory: pytest.TempPathFactory,
+) -> None:
+    # GIVEN a project made by `sluice new`, with its Dockerfile
+    project = tmp_path_factory.mktemp("new-container") / "acme"
+    made = subprocess.run(
+        [sys.executable, "-m", "sluice.cli", "new", str(project)],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert made.returncode == 0, made.stderr
+    assert (project / "Dockerfile").is_file() and (project / ".dockerignore").is_file()
+    # WHEN one line of the words worker's declaration changes
+    words = project / "workers" / "words.py"
+    source = words.read_text()
+    assert '    # runtime="container",' in source
+    words.write_text(source.replace('    # runtime="container",', '    runtime="container",'))
+    (project / ".cache" / "infra").mkdir(parents=True)
+    (project / ".cache" / "infra" / "layer").symlink_to(ROOT / ".cache" / "infra" / "layer")
+    outdir = tmp_path_factory.mktemp("new-container.out")
+    checked = subprocess.run(
+        [sys.executable, "-m", "tests.infra.path_check", str(project), str(outdir)],
+        capture_output=True,
+        text=True,
+        check=False,
+        cwd=ROOT,
+        env={**os.environ, "PYTHONPATH": str(ROOT)},
+    )
+    # THEN it synthesizes (no docker), as a Fargate service, every path allowed and no more
+    assert checked.returncode == 0, checked.stderr[-3000:]
+    assert json.loads(checked.stdout.splitlines()[-1])["wrong"] == []
+    (template,) = outdir.glob("*.template.json")
+    resources = json.loads(template.read_text())["Resources"].values()
+    services = [
+        r["Properties"]["ServiceName"] for r in resources if r["Type"] == "AWS::ECS::Service"
+    ]
+    functions = [
+        r["Properties"].get("FunctionName", "")
+        for r in resources
+        if r["Type"] == "AWS::Lambda::Function"
+    ]
+    assert [s.rsplit("-", 1)[-1] for s in services] == ["words"]
+    assert not any(f.endswith("-words") for f in functions)
