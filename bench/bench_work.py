@@ -211,7 +211,7 @@ def row(name: str, ours: list[float], peer_name: str, peer: list[float], at_leas
 
 def run(quick: bool) -> list[Row]:
     """The three consumers in turn, ``rounds`` times, on one server, in one run."""
-    count, loop_count, rounds = (150, 40, 1) if quick else (400, 80, 3)
+    count, loop_count, rounds = (200, 40, 1) if quick else (200, 80, 3)
     server = MotoServer(region=SANDBOX_REGION).start()
     measured: dict[str, list[Any]] = {"poller": [], "work": [], "loop": []}
     try:
