@@ -17,7 +17,7 @@ import importlib
 import re
 import sys
 import tomllib
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, replace
 from functools import cached_property
 from pathlib import Path
@@ -27,6 +27,7 @@ from sluice.core import Catalog
 from sluice.rpc import Operation, Operations
 from sluice.runtime import ConfigurationError, Registry, Worker, discover
 from sluice.runtime.idempotency import TTL_ATTRIBUTE
+from sluice.runtime.worker import placed, runtime_named
 
 IDEMPOTENCY_TABLE = "idempotency"
 """The framework's own table: claims and completions of every idempotent worker."""
@@ -166,6 +167,9 @@ class App:
     tracing: bool = False
     """X-Ray subsegments per record (the SDK costs ~140 ms of cold start); the functions
     and the API stage trace actively either way."""
+    runtimes: Mapping[str, Mapping[str, str]] = field(default_factory=dict, hash=False)
+    """Per-stage overrides of where workers run: ``{"dev": {"receipts": "lambda"}}``;
+    the stage ``"*"`` applies to every stage. ``for_stage`` applies them."""
     given_registry: Registry | None = field(default=None, repr=False, compare=False)
     """Set by ``with_registry``/``with_workers``; otherwise the workers package is read."""
 
@@ -219,6 +223,24 @@ class App:
     def with_registry(self, registry: Registry) -> App:
         """The same app with exactly these workers."""
         return replace(self, given_registry=registry)
+
+    def for_stage(self, stage: str) -> App:
+        """The app as deployed to ``stage`` (``prod``, ``dev``, ``sandbox``...): each
+        worker on the runtime ``runtimes`` gives it there, else on its own declaration."""
+        chosen = {**self.runtimes.get("*", {}), **self.runtimes.get(stage, {})}
+        if not chosen:
+            return self
+        unknown = sorted(set(chosen) - {w.spec.name for w in self.registry})
+        if unknown:
+            raise ConfigurationError(
+                f"App(runtimes=...) names {unknown}, which are not workers of the app "
+                f"(workers: {', '.join(w.spec.name for w in self.registry)})"
+            )
+        workers = [
+            placed(w, runtime_named(chosen[w.spec.name])) if w.spec.name in chosen else w
+            for w in self.registry
+        ]
+        return self.with_registry(Registry(workers))
 
     def _check(self, registry: Registry) -> None:
         """Every table a worker or the API names must be declared, and streamed if read so."""

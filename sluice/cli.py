@@ -23,6 +23,7 @@ COMMAND_MODULES = (
     "sluice.commands.tools",
     "sluice.commands.dlq",
     "sluice.commands.top",
+    "sluice.commands.work",
 )
 
 

@@ -125,6 +125,46 @@ class Alarms(Construct):
             ),
         )
 
+    def queue_age_in_service(
+        self, age: cloudwatch.IMetric, name: str, service: str, cluster: str
+    ) -> cloudwatch.Alarm:
+        """A container worker's oldest message waits too long: its tasks are behind."""
+        limit = defaults.QUEUE_AGE_THRESHOLD
+        return self._alarm(
+            f"{service}-queue-age",
+            age,
+            threshold=limit.to_seconds(),
+            periods=defaults.QUEUE_AGE_PERIODS,
+            description=(
+                f"The oldest message on {name} is older than {limit.to_minutes()} min: the "
+                f"{service} tasks are behind, at their max_tasks or retrying failures. "
+                f"First run: {_service(cluster, service)}"
+            ),
+        )
+
+    def backlog_without_tasks(
+        self, visible: cloudwatch.IMetric, running: cloudwatch.IMetric, service: str, cluster: str
+    ) -> cloudwatch.Alarm:
+        """Messages wait and no task of the service runs (crash loop, image, quota)."""
+        stranded = cloudwatch.MathExpression(
+            expression="IF(visible > 0 AND FILL(running, 0) < 1, 1, 0)",
+            using_metrics={"visible": visible, "running": running},
+            period=defaults.ALARM_PERIOD,
+            label="backlog with no running task",
+        )
+        return self._alarm(
+            f"{service}-no-tasks",
+            stranded,
+            threshold=1,
+            periods=defaults.QUEUE_AGE_PERIODS,
+            description=(
+                f"Messages wait for {service} but none of its tasks runs: tasks fail to start "
+                f"or crash (image, health check, quota). First run: "
+                f"{_service(cluster, service)}"
+            ),
+            missing=cloudwatch.TreatMissingData.BREACHING,
+        )
+
     def function(self, function: lambda_.IFunction, name: str) -> list[cloudwatch.Alarm]:
         """Failed invocations (whole batch failed, crash, timeout) and throttles."""
         period = defaults.ALARM_PERIOD
@@ -199,6 +239,10 @@ def _cloudwatch_here() -> iam.IPrincipal:
     return iam.ServicePrincipal("cloudwatch.amazonaws.com").with_conditions(
         {"StringEquals": {"aws:SourceAccount": Aws.ACCOUNT_ID}}
     )
+
+
+def _service(cluster: str, service: str) -> str:
+    return f"aws ecs describe-services --cluster {cluster} --services {service}"
 
 
 def _logs(function: str) -> str:

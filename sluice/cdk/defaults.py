@@ -56,6 +56,20 @@ API_MEMORY_MB = 256
 API_TIMEOUT = Duration.seconds(10)
 API_ACCESS_LOG_RETENTION = logs.RetentionDays.THREE_MONTHS
 
+# Container workers (``runtime="container"``): Fargate on arm64, built from the project's
+# Dockerfile; the service scales on backlog per task, aiming to clear a backlog within
+# this many seconds at the worker's declared throughput (target = throughput x this).
+CONTAINER_ARCHITECTURE = "ARM64"
+CONTAINER_DOCKERFILE = "Dockerfile"
+CONTAINER_BACKLOG_SECONDS = 60
+CONTAINER_HEALTH_FILE = "/tmp/sluice-work.alive"
+CONTAINER_HEALTH_MAX_AGE_S = 60
+CONTAINER_DRAIN_S = 25
+"""``sluice work --drain-s``: under the container's stop timeout, so the drain finishes."""
+CONTAINER_STOP_TIMEOUT = Duration.seconds(30)
+CONTAINER_SCALE_IN_COOLDOWN = Duration.minutes(5)
+CONTAINER_SCALE_OUT_COOLDOWN = Duration.minutes(1)
+
 # The one code asset holds the app's packages (``App.code``) and exactly these pieces of the
 # framework (relative to the folder holding the ``sluice`` package): what a function imports.
 FRAMEWORK_SHIPPED = ("sluice/__init__.py", "sluice/core", "sluice/publisher", "sluice/runtime")

@@ -7,9 +7,10 @@ source make, derived from the declaration and from what the runtime calls
 
 The paths: CloudWatch alarm -> alarms topic (topic and key policy); SNS -> each subscribed
 queue and each subscription DLQ (queue policy, key if any); each function -> what it
-calls; the stream mapping -> its failure bucket, and S3 -> the failure queue; producer
-accounts -> the events topic; declared direct callers -> the API function (and its URL).
-EventBridge Scheduler paths come with schedules.
+calls (a container worker's task role, the same calls less logging and tracing); the
+stream mapping -> its failure bucket, and S3 -> the failure queue; producer accounts -> the
+events topic; declared direct callers -> the API function (and its URL). EventBridge
+Scheduler paths come with schedules.
 """
 
 from __future__ import annotations
@@ -19,7 +20,7 @@ from dataclasses import dataclass, field
 
 from sluice.app import IDEMPOTENCY_TABLE
 from sluice.cdk.policy import ACCOUNT, PARTITION, REGION, Principal, Request, Template, service
-from sluice.runtime import Source, WorkerSpec
+from sluice.runtime import Runtime, Source, WorkerSpec
 from sluice.topology import Topology
 
 # What the shipped runtime calls, by the part of it a declaration switches on. A test reads
@@ -243,7 +244,8 @@ class Paths:
     def worker(self, spec: WorkerSpec) -> FunctionCalls:
         """A worker's calls: its event source's, the runtime's parts it uses, its own."""
         name = self._function_name(spec.name)
-        calls = self._basics(name)
+        # A container task's role writes no logs (its execution role's log driver does).
+        calls = [] if spec.runtime is Runtime.CONTAINER else self._basics(name)
         tables = self.topology.tables
         if spec.source is Source.STREAM:
             table = self.arn("AWS::DynamoDB::Table", tables[spec.table or ""])
@@ -280,9 +282,14 @@ class Paths:
         return [Request(who, action, resource, TLS) for action in actions]
 
     def _role(self, function: str) -> str:
+        """A function's role, or the task role of the ECS service of that name."""
         for logical in self.t.of_type("AWS::Lambda::Function"):
             if self.t.name(logical) == function:
                 return str(self.t.resolve(self.t.props(logical)["Role"]))
+        for ecs_service in self.t.of_type("AWS::ECS::Service").values():
+            if ecs_service["Properties"].get("ServiceName") == function:
+                task = ecs_service["Properties"]["TaskDefinition"]["Ref"]
+                return str(self.t.resolve(self.t.props(task)["TaskRoleArn"]))
         raise LookupError(function)
 
     def _function_name(self, name: str) -> str:

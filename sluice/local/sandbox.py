@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from sluice.app import App, load_app
+from sluice.local.containers import ContainerProcess
 from sluice.local.http_front import ApiServer, ProxyHandler
 from sluice.local.invoke_front import InvokeServer
 from sluice.local.logs import LoggedMetrics, LogSink
@@ -24,10 +25,13 @@ from sluice.local.server import MotoServer
 from sluice.local.sqs_poller import SqsPoller
 from sluice.local.stream_poller import StreamPoller
 from sluice.local.tally import Tally, queue_names
-from sluice.runtime import Clients, Middleware, Registry, Settings, Source, Worker
+from sluice.runtime import Clients, Middleware, Registry, Runtime, Settings, Source, Worker
 from sluice.runtime.wiring import wire_worker
 from sluice.target import SANDBOX_REGION, SandboxState, sandbox_session
 from sluice.topology import Topology
+
+SANDBOX_STAGE = "sandbox"
+"""The stage name ``App(runtimes=...)`` overrides apply to in the sandbox."""
 
 
 @dataclass
@@ -62,7 +66,8 @@ class Sandbox:
     api: ApiServer | None = None
     invoke: InvokeServer | None = None
     workers: dict[str, Worker] = field(default_factory=dict)
-    pollers: list[SqsPoller | StreamPoller] = field(default_factory=list)
+    pollers: list[SqsPoller | StreamPoller | ContainerProcess] = field(default_factory=list)
+    """The Lambda-style pollers, and a ``sluice work`` child per container worker."""
     started_at: str = ""
     startup_s: float = 0.0
 
@@ -238,12 +243,22 @@ class Sandbox:
             "region": self.region,
             "prefix": self.topology.prefix,
         }
+        placed = self.app.for_stage(SANDBOX_STAGE).registry
         for item in self.workers.values():
             spec = item.spec
-            poller: SqsPoller | StreamPoller
+            poller: SqsPoller | StreamPoller | ContainerProcess
             if spec.name in self.hosted_elsewhere:
                 continue
-            if spec.source is Source.STREAM:
+            if spec.name in placed and placed.get(spec.name).spec.runtime is Runtime.CONTAINER:
+                poller = ContainerProcess(
+                    spec,
+                    root=self.app.root,
+                    endpoint_url=self.endpoint_url,
+                    region=self.region,
+                    prefix=self.topology.prefix,
+                    sink=self.sink,
+                )
+            elif spec.source is Source.STREAM:
                 assert spec.table is not None
                 queue = self.topology.stream_failure_queue(spec)
                 arn = self.provisioned.stream_arns[spec.table]
