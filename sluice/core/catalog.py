@@ -44,7 +44,6 @@ class Catalog:
                     "`Annotated[type, rules(...)]` fields"
                 )
             self._by_key[key] = contract
-            self._decoders[key] = msgspec.json.Decoder(contract.model)
         self._latest: dict[str, int] = {}
         for event_type, version in self._by_key:
             self._latest[event_type] = max(version, self._latest.get(event_type, 0))
@@ -85,7 +84,7 @@ class Catalog:
         try:
             wire = _WIRE.decode(body)
             self.contract(wire.type, wire.version)
-            return from_wire(wire, self._decoders[wire.type, wire.version].decode(wire.data))
+            return from_wire(wire, self._decoder(wire.type, wire.version).decode(wire.data))
         except ContractError:
             raise
         except _FAST_PATH_FAILURES:
@@ -96,6 +95,14 @@ class Catalog:
         """Check ``envelope.data`` against its contract and return it typed."""
         contract = self.contract(envelope.type, envelope.version)
         return envelope.with_data(load(contract.model, envelope.data))
+
+    def _decoder(self, event_type: str, version: int) -> msgspec.json.Decoder[Any]:
+        """The contract's msgspec Decoder, built on first use (not at import: cold starts)."""
+        key = (event_type, version)
+        found = self._decoders.get(key)
+        if found is None:
+            found = self._decoders[key] = msgspec.json.Decoder(self._by_key[key].model)
+        return found
 
     def _require_type(self, event_type: str) -> None:
         if event_type not in self._latest:

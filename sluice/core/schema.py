@@ -112,12 +112,33 @@ def problems(tp: Any, value: object, path: str) -> list[str]:
     return found
 
 
-def _collect(tp: Any, value: object, path: str, found: list[str]) -> None:
+def _verdict(tp: Any, value: object) -> str | None:
+    """msgspec's first problem with ``value`` as a ``tp`` (path from ``$``), or None."""
     try:
-        msgspec.convert(value, tp)
-        return
+        msgspec.convert({"value": value}, _holder(tp))
     except msgspec.ValidationError as exc:
-        first = exc
+        text, _, where = str(exc).partition(" - at `$.value")
+        return f"{text} - at `${where}" if where else text
+    return None
+
+
+@cache
+def _holder(tp: Any) -> type[msgspec.Struct]:
+    """A one-field Struct around ``tp``: msgspec keeps a Struct's compiled checks, where
+    ``convert(value, Annotated[...])`` would compile the type again on every call."""
+    return msgspec.defstruct("Holder", [("value", tp)])
+
+
+@cache
+def _sized(metas: tuple[Any, ...]) -> Any:
+    """An array type carrying only ``metas`` (its length rules), not its items' type."""
+    return Annotated[(list[Any], *metas)]
+
+
+def _collect(tp: Any, value: object, path: str, found: list[str]) -> None:
+    first = _verdict(tp, value)
+    if first is None:
+        return
     before = len(found)
     base, metas = _unwrap(tp)
     origin = typing.get_origin(base)
@@ -126,7 +147,7 @@ def _collect(tp: Any, value: object, path: str, found: list[str]) -> None:
         _collect_fields(model, value, path, found)
     elif origin in (tuple, list) and isinstance(value, list):
         if metas:
-            _check_only(Annotated[(list[Any], *metas)], value, path, found)
+            _check_only(_sized(metas), value, path, found)
         for i, item in enumerate(value):
             _collect(typing.get_args(base)[0], item, f"{path}[{i}]", found)
     elif origin in (typing.Union, types.UnionType) and value is not None:
@@ -137,15 +158,14 @@ def _collect(tp: Any, value: object, path: str, found: list[str]) -> None:
         choices = ", ".join(repr(choice) for choice in typing.get_args(base))
         found.append(f"{path}: must be one of {choices}, got {value!r}")
     if len(found) == before:
-        found.append(_sentence(str(first), path, value))
+        found.append(_sentence(first, path, value))
 
 
 def _check_only(tp: Any, value: object, path: str, found: list[str]) -> None:
     """msgspec's verdict on ``value`` alone (e.g. an array's length), not its contents."""
-    try:
-        msgspec.convert(value, tp)
-    except msgspec.ValidationError as exc:
-        found.append(_sentence(str(exc), path, value))
+    problem = _verdict(tp, value)
+    if problem is not None:
+        found.append(_sentence(problem, path, value))
 
 
 def _collect_fields(
