@@ -140,25 +140,38 @@ def _collect(tp: Any, value: object, path: str, found: list[str]) -> None:
     if first is None:
         return
     before = len(found)
-    base, metas = _unwrap(tp)
-    origin = typing.get_origin(base)
-    model = origin if _is_struct(origin) else base
-    if _is_struct(model) and isinstance(value, dict):
-        _collect_fields(model, value, path, found)
-    elif origin in (tuple, list) and isinstance(value, list):
+    kind, inner, metas = _shape(tp)
+    if kind == "struct" and isinstance(value, dict):
+        _collect_fields(inner, value, path, found)
+    elif kind == "array" and isinstance(value, list):
         if metas:
             _check_only(_sized(metas), value, path, found)
         for i, item in enumerate(value):
-            _collect(typing.get_args(base)[0], item, f"{path}[{i}]", found)
-    elif origin in (typing.Union, types.UnionType) and value is not None:
-        inner = [arg for arg in typing.get_args(base) if arg is not type(None)]
-        if len(inner) == 1:
-            _collect(inner[0], value, path, found)
-    elif origin is typing.Literal:
-        choices = ", ".join(repr(choice) for choice in typing.get_args(base))
+            _collect(inner, item, f"{path}[{i}]", found)
+    elif kind == "optional" and value is not None:
+        _collect(inner, value, path, found)
+    elif kind == "literal":
+        choices = ", ".join(repr(choice) for choice in inner)
         found.append(f"{path}: must be one of {choices}, got {value!r}")
     if len(found) == before:
         found.append(_sentence(first, path, value))
+
+
+@cache
+def _shape(tp: Any) -> tuple[str, Any, tuple[Any, ...]]:
+    """How to walk a value of ``tp``: (kind, what is inside, the rules on it), once per type."""
+    base, metas = _unwrap(tp)
+    origin = typing.get_origin(base)
+    if _is_struct(origin) or _is_struct(base):
+        return "struct", origin if _is_struct(origin) else base, metas
+    if origin in (tuple, list):
+        return "array", typing.get_args(base)[0], metas
+    if origin in (typing.Union, types.UnionType):
+        inner = [arg for arg in typing.get_args(base) if arg is not type(None)]
+        return ("optional", inner[0], metas) if len(inner) == 1 else ("leaf", None, metas)
+    if origin is typing.Literal:
+        return "literal", typing.get_args(base), metas
+    return "leaf", None, metas
 
 
 def _check_only(tp: Any, value: object, path: str, found: list[str]) -> None:
