@@ -24,7 +24,7 @@ from sluice.core.envelope import Wire
 
 HANDWRITTEN = "hand-written validator (before)"
 PYDANTIC = "pydantic v2 model_validate_json"
-CALLS = 20
+CALLS = 5
 """Decodes per timed sample: well above the clock's resolution, short enough that few
 samples are cut by the scheduler on a busy machine (the median drops those)."""
 LINES = [
