@@ -6,6 +6,7 @@ holds only what is about orders.
 
 from events.orders import (
     CATALOG,
+    MAX_LINES,
     ORDER_CANCELLED,
     ORDER_PLACED,
     PAYMENT_CAPTURED,
@@ -17,6 +18,7 @@ from events.orders import (
 
 __all__ = [
     "CATALOG",
+    "MAX_LINES",
     "ORDER_CANCELLED",
     "ORDER_PLACED",
     "PAYMENT_CAPTURED",

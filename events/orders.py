@@ -2,36 +2,40 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from typing import Annotated
 
-from sluice.core.catalog import Catalog, Contract
-from sluice.core.schema import rules
+from sluice.core import Catalog, Contract, Model, rules
 
 ORDER_PLACED = "order.placed"
 ORDER_CANCELLED = "order.cancelled"
 PAYMENT_CAPTURED = "payment.captured"
 
-_ID = rules(min_len=1, max_len=128)
-_CURRENCY = rules(pattern="[A-Z]{3}")
+MAX_LINES = 99
+"""The inventory worker applies an order in one TransactWriteItems, which takes at most 100
+items: one update per distinct SKU plus the completion. More lines could never be applied."""
+
+Id = Annotated[str, rules(min_len=1, max_len=128)]
+Currency = Annotated[str, rules(pattern="[A-Z]{3}")]
 
 
-@dataclass(frozen=True, slots=True)
-class LineItem:
+class LineItem(Model):
     """One line of an order."""
 
-    sku: str = field(metadata=rules(min_len=1, max_len=64))
-    quantity: int = field(metadata=rules(min=1, max=1000))
-    unit_price_cents: int = field(metadata=rules(min=0, max=100_000_000))
+    sku: Annotated[str, rules(min_len=1, max_len=64)]
+    quantity: Annotated[int, rules(min=1, max=1000)]
+    unit_price_cents: Annotated[int, rules(min=0, max=100_000_000)]
 
 
-@dataclass(frozen=True, slots=True)
-class OrderPlaced:
+Lines = Annotated[tuple[LineItem, ...], rules(min_len=1, max_len=MAX_LINES)]
+
+
+class OrderPlaced(Model):
     """order.placed v1: a customer placed an order; stock must be reserved."""
 
-    order_id: str = field(metadata=_ID)
-    customer_id: str = field(metadata=_ID)
-    items: tuple[LineItem, ...] = field(metadata=rules(min_len=1, max_len=100))
-    currency: str = field(default="EUR", metadata=_CURRENCY)
+    order_id: Id
+    customer_id: Id
+    items: Lines
+    currency: Currency = "EUR"
 
     @property
     def total_cents(self) -> int:
@@ -39,25 +43,23 @@ class OrderPlaced:
         return sum(item.quantity * item.unit_price_cents for item in self.items)
 
 
-@dataclass(frozen=True, slots=True)
-class OrderCancelled:
+class OrderCancelled(Model):
     """order.cancelled v1: a placed order was cancelled; its stock must be released."""
 
-    order_id: str = field(metadata=_ID)
-    customer_id: str = field(metadata=_ID)
-    items: tuple[LineItem, ...] = field(metadata=rules(min_len=1, max_len=100))
-    reason: str | None = field(default=None, metadata=rules(max_len=500))
+    order_id: Id
+    customer_id: Id
+    items: Lines
+    reason: Annotated[str, rules(max_len=500)] | None = None
 
 
-@dataclass(frozen=True, slots=True)
-class PaymentCaptured:
+class PaymentCaptured(Model):
     """payment.captured v1: money moved for an account; the ledger applies it in order."""
 
-    payment_id: str = field(metadata=_ID)
-    account_id: str = field(metadata=_ID)
-    amount_cents: int = field(metadata=rules(min=1, max=100_000_000))
-    currency: str = field(default="EUR", metadata=_CURRENCY)
-    order_id: str | None = field(default=None, metadata=_ID)
+    payment_id: Id
+    account_id: Id
+    amount_cents: Annotated[int, rules(min=1, max=100_000_000)]
+    currency: Currency = "EUR"
+    order_id: Id | None = None
 
 
 CATALOG = Catalog(

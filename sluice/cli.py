@@ -24,6 +24,7 @@ COMMAND_MODULES = (
     "sluice.commands.dlq",
     "sluice.commands.top",
     "sluice.commands.work",
+    "sluice.commands.catalog",
 )
 
 

@@ -12,14 +12,13 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from events import OrderPlaced
+from events import MAX_LINES, OrderPlaced
 from producers.api.problems import (
     InvalidRequest,
     PayloadTooLarge,
     UnsupportedMediaType,
 )
-from sluice.core import MalformedJsonError, PayloadError, parse_json
-from sluice.core.schema import load
+from sluice.core import MalformedJsonError, PayloadError, json_type, load, parse_json
 
 MAX_BODY_BYTES = 256 * 1024
 MAX_REASON = 500
@@ -98,18 +97,28 @@ def order_request(event: Mapping[str, Any], headers: Mapping[str, str]) -> Order
         )
     doc = json_document(event, headers)
     if not isinstance(doc, dict):
-        raise InvalidRequest(f"the body must be a JSON object, got {type(doc).__name__}")
+        raise InvalidRequest(f"the body must be a JSON object, got {json_type(doc)}")
     problems = ["order_id: unknown field; the API assigns order ids"] if "order_id" in doc else []
     order_id = order_id_for(key, caller(event))
     try:
         order = load(OrderPlaced, {**doc, "order_id": order_id}, path="body")
     except PayloadError as exc:
-        problems += [p.removeprefix("body.") for p in exc.problems]
+        problems += [_explained(p.removeprefix("body.")) for p in exc.problems]
     if problems:
         raise InvalidRequest("; ".join(problems))
     canonical = json.dumps(doc, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
     digest = hashlib.sha256(canonical.encode()).hexdigest()
     return OrderRequest(order=order, request_hash=digest, idempotency_key=key)
+
+
+def _explained(problem: str) -> str:
+    """A problem, with the reason behind a limit that is not obvious from the contract."""
+    if problem.startswith(f"items: must have at most {MAX_LINES} "):
+        return (
+            f"{problem} (the order's stock is reserved in one DynamoDB transaction: one "
+            "update per distinct SKU plus the order's completion, at most 100 items)"
+        )
+    return problem
 
 
 def order_id_for(idempotency_key: str | None, caller_id: str | None = None) -> str:
@@ -144,7 +153,7 @@ def cancel_reason(event: Mapping[str, Any], headers: Mapping[str, str]) -> str |
         return None
     doc = json_document(event, headers)
     if not isinstance(doc, dict):
-        raise InvalidRequest(f"the body must be a JSON object, got {type(doc).__name__}")
+        raise InvalidRequest(f"the body must be a JSON object, got {json_type(doc)}")
     problems = [f"{name}: unknown field" for name in sorted(set(doc) - {"reason"})]
     reason = doc.get("reason")
     if reason is not None and (not isinstance(reason, str) or not 1 <= len(reason) <= MAX_REASON):

@@ -1,7 +1,7 @@
-"""The envelope core: the Envelope, versioned contracts, the schema checker, their errors.
+"""The envelope core: the Envelope, versioned contracts, payload models, their errors.
 
-It imports nothing else of Sluice's (nor any third-party package), so anything may depend
-on it: workers, producers in other services, the tools.
+It imports nothing else of Sluice's and one third-party package, msgspec (the models and
+their checks), so anything may depend on it: workers, producers in other services, the tools.
 """
 
 from sluice.core.catalog import Catalog, Contract
@@ -14,7 +14,7 @@ from sluice.core.errors import (
     UnknownEventTypeError,
     UnsupportedVersionError,
 )
-from sluice.core.schema import dump, load, rules
+from sluice.core.schema import Model, dump, json_type, load, problems, rules
 
 __all__ = [
     "Catalog",
@@ -23,14 +23,17 @@ __all__ = [
     "Envelope",
     "EnvelopeShapeError",
     "MalformedJsonError",
+    "Model",
     "PayloadError",
     "UnknownEventTypeError",
     "UnsupportedVersionError",
     "dump",
     "envelope_from_dict",
     "format_time",
+    "json_type",
     "load",
     "parse_json",
+    "problems",
     "rules",
     "utc_now",
 ]

@@ -6,15 +6,14 @@ import json
 import uuid
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
-from typing import Any, Generic, TypeVar
+from typing import Annotated, Any, Generic, TypeVar
+
+import msgspec
 
 from sluice.core.errors import EnvelopeShapeError, MalformedJsonError
-from sluice.core.schema import dump
+from sluice.core.schema import dump, json_type, problems, rules
 
 T = TypeVar("T")
-
-_FIELDS = ("id", "type", "version", "source", "time", "correlation_id", "causation_id", "data")
-_REQUIRED_STR = ("id", "type", "source", "correlation_id")
 
 
 def utc_now() -> datetime:
@@ -101,52 +100,49 @@ class Envelope(Generic[T]):
 
 
 def parse_json(body: str | bytes) -> Any:
-    """Parse JSON, or raise MalformedJsonError saying where it broke."""
+    """Parse JSON, or raise MalformedJsonError saying why: any failure, not only a syntax one
+    (nesting too deep for the parser, a number too long to convert, bytes that are not UTF-8)."""
     try:
         return json.loads(body)
-    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+    except (ValueError, RecursionError, TypeError) as exc:
         raise MalformedJsonError(f"body is not JSON: {exc}") from None
 
 
-def envelope_from_dict(doc: object) -> Envelope[Any]:
-    """Check the envelope's own fields (not the payload) and build it."""
-    if not isinstance(doc, dict):
-        raise EnvelopeShapeError(f"an envelope must be a JSON object, got {type(doc).__name__}")
-    problems = [f"{name}: required field is missing" for name in _FIELDS if name not in doc]
-    problems += [f"{name}: unknown field" for name in sorted(set(doc) - set(_FIELDS))]
-    for name in _REQUIRED_STR:
-        value = doc.get(name)
-        if name in doc and (not isinstance(value, str) or not value):
-            problems.append(f"{name}: must be a non-empty string, got {value!r}")
-    version = doc.get("version")
-    if "version" in doc and (type(version) is not int or version < 1):
-        problems.append(f"version: must be an integer >= 1, got {version!r}")
-    causation = doc.get("causation_id")
-    if causation is not None and not isinstance(causation, str):
-        problems.append(f"causation_id: must be a string or null, got {causation!r}")
-    moment = _parse_time(doc.get("time"), problems) if "time" in doc else None
-    if problems:
-        raise EnvelopeShapeError("not an envelope: " + "; ".join(problems))
-    assert moment is not None
+class Wire(msgspec.Struct, Generic[T], frozen=True, forbid_unknown_fields=True):
+    """The envelope as it travels: what ``Envelope`` holds, ``time`` still in RFC 3339."""
+
+    id: Annotated[str, rules(min_len=1)]
+    type: Annotated[str, rules(min_len=1)]
+    version: Annotated[int, rules(min=1)]
+    source: Annotated[str, rules(min_len=1)]
+    time: datetime
+    correlation_id: Annotated[str, rules(min_len=1)]
+    causation_id: str | None
+    data: T
+
+
+def from_wire(wire: Wire[Any], data: Any) -> Envelope[Any]:
+    """The Envelope a checked wire form carries, ``data`` typed (a time without zone is UTC)."""
+    moment = wire.time if wire.time.tzinfo else wire.time.replace(tzinfo=UTC)
     return Envelope(
-        id=doc["id"],
-        type=doc["type"],
-        version=doc["version"],
-        source=doc["source"],
-        time=moment,
-        correlation_id=doc["correlation_id"],
-        causation_id=causation,
-        data=doc["data"],
+        wire.id,
+        wire.type,
+        wire.version,
+        wire.source,
+        moment,
+        wire.correlation_id,
+        wire.causation_id,
+        data,
     )
 
 
-def _parse_time(value: object, problems: list[str]) -> datetime | None:
-    if isinstance(value, str):
-        try:
-            moment = datetime.fromisoformat(value)
-        except ValueError:
-            pass
-        else:
-            return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
-    problems.append(f"time: must be an RFC 3339 timestamp, got {value!r}")
-    return None
+def envelope_from_dict(doc: object) -> Envelope[Any]:
+    """Check the envelope's own fields (not the payload) and build it; every problem named."""
+    if not isinstance(doc, dict):
+        raise EnvelopeShapeError(f"an envelope must be a JSON object, got {json_type(doc)}")
+    try:
+        wire = msgspec.convert(doc, Wire[Any])
+    except msgspec.ValidationError:
+        found = problems(Wire[Any], doc, "")
+        raise EnvelopeShapeError("not an envelope: " + "; ".join(found)) from None
+    return from_wire(wire, wire.data)

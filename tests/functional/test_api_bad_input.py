@@ -49,7 +49,7 @@ CASES: list[tuple[str, str, str, Any, dict[str, str], int, str]] = [
         "[1, 2]",
         JSON,
         400,
-        "the body must be a JSON object, got list",
+        "the body must be a JSON object, got array",
     ),
     ("empty body", "POST", "/orders", "", JSON, 400, "the body is empty; send a JSON object"),
     (
@@ -68,7 +68,7 @@ CASES: list[tuple[str, str, str, Any, dict[str, str], int, str]] = [
         _json(customer_id=42),
         JSON,
         400,
-        "customer_id: must be a string, got int",
+        "customer_id: must be a string, got integer",
     ),
     (
         "empty customer",
@@ -77,7 +77,7 @@ CASES: list[tuple[str, str, str, Any, dict[str, str], int, str]] = [
         _json(customer_id=""),
         JSON,
         400,
-        "customer_id: must have at least 1 characters, got 0",
+        "customer_id: must have at least 1 character, got 0",
     ),
     (
         "missing items",
@@ -95,7 +95,7 @@ CASES: list[tuple[str, str, str, Any, dict[str, str], int, str]] = [
         _json(items=[]),
         JSON,
         400,
-        "items: must have at least 1 items, got 0",
+        "items: must have at least 1 item, got 0",
     ),
     (
         "items not a list",
@@ -169,6 +169,35 @@ CASES: list[tuple[str, str, str, Any, dict[str, str], int, str]] = [
         JSON,
         400,
         "currency: must match [A-Z]{3}, got 'euro'",
+    ),
+    (
+        "more lines than one transaction can apply",
+        "POST",
+        "/orders",
+        _json(items=[{**LINE, "sku": f"SKU-{n}"} for n in range(100)]),
+        JSON,
+        400,
+        "items: must have at most 99 items, got 100 (the order's stock is reserved in one "
+        "DynamoDB transaction: one update per distinct SKU plus the order's completion, "
+        "at most 100 items)",
+    ),
+    (
+        "nesting too deep to parse",
+        "POST",
+        "/orders",
+        "[" * 100_000,
+        JSON,
+        400,
+        "body is not JSON: maximum recursion depth exceeded",
+    ),
+    (
+        "a number too long to convert",
+        "POST",
+        "/orders",
+        '{"customer_id": ' + "9" * 4301 + "}",
+        JSON,
+        400,
+        "body is not JSON: Exceeds the limit (4300 digits) for integer string conversion",
     ),
     (
         "every problem at once",

@@ -218,4 +218,4 @@ def test_a_stored_item_that_breaks_the_contract_fails_only_its_record(
     errors = [json.loads(line) for line in pipeline.logs.getvalue().splitlines()]
     broken = next(line for line in errors if line["message"] == "stored item breaks its contract")
     assert broken["reason"] == "invalid_payload"
-    assert "data.items: must have at least 1 items, got 0" in broken["detail"]
+    assert "data.items: must have at least 1 item, got 0" in broken["detail"]

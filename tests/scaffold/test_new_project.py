@@ -28,12 +28,11 @@ CATALOG_LINE = "CATALOG = Catalog([Contract(NOTE_CREATED, 1, NoteCreated)])"
 ARCHIVED_EVENT = '''NOTE_ARCHIVED = "note.archived"
 
 
-@dataclass(frozen=True, slots=True)
-class NoteArchived:
+class NoteArchived(Model):
     """note.archived v1: a note was archived."""
 
-    note_id: str = field(metadata=rules(min_len=1, max_len=128))
-    reason: str = field(default="", metadata=rules(max_len=500))
+    note_id: Annotated[str, rules(min_len=1, max_len=128)]
+    reason: Annotated[str, rules(max_len=500)] = ""
 
 
 CATALOG = Catalog(

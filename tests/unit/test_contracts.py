@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 import json
+from dataclasses import dataclass
 
 import pytest
 
 from events import CATALOG, ORDER_PLACED, OrderPlaced
 from sluice.core import (
+    Catalog,
+    Contract,
     Envelope,
     EnvelopeShapeError,
     MalformedJsonError,
@@ -48,12 +51,17 @@ def _doc(**changes: object) -> dict[str, object]:
     ("body", "error", "fragment"),
     [
         ("{not json", MalformedJsonError, "body is not JSON"),
-        ("[1, 2]", EnvelopeShapeError, "must be a JSON object, got list"),
+        ("[1, 2]", EnvelopeShapeError, "must be a JSON object, got array"),
         (json.dumps({"hello": "world"}), EnvelopeShapeError, "id: required field is missing"),
-        (json.dumps(_doc(version="1")), EnvelopeShapeError, "version: must be an integer >= 1"),
-        (json.dumps(_doc(version=0)), EnvelopeShapeError, "version: must be an integer >= 1"),
+        (
+            json.dumps(_doc(version="1")),
+            EnvelopeShapeError,
+            "version: must be an integer, got string",
+        ),
+        ("null", EnvelopeShapeError, "an envelope must be a JSON object, got null"),
+        (json.dumps(_doc(version=0)), EnvelopeShapeError, "version: must be at least 1, got 0"),
         (json.dumps(_doc(time="yesterday")), EnvelopeShapeError, "time: must be an RFC 3339"),
-        (json.dumps(_doc(id="")), EnvelopeShapeError, "id: must be a non-empty string"),
+        (json.dumps(_doc(id="")), EnvelopeShapeError, "id: must have at least 1 character, got 0"),
         (json.dumps(_doc(extra=1)), EnvelopeShapeError, "extra: unknown field"),
         (json.dumps(_doc(type="order.shipped")), UnknownEventTypeError, "'order.shipped'"),
         (json.dumps(_doc(version=7)), UnsupportedVersionError, "knows up to v1"),
@@ -90,9 +98,9 @@ def test_payload_errors_list_every_problem_by_path() -> None:
         CATALOG.decode(bad)
     assert caught.value.problems == [
         "data.coupon: unknown field",
-        "data.order_id: must be a string, got int",
+        "data.order_id: must be a string, got integer",
         "data.customer_id: required field is missing",
-        "data.items[0].sku: must have at least 1 characters, got 0",
+        "data.items[0].sku: must have at least 1 character, got 0",
         "data.items[0].quantity: must be at least 1, got -1",
         "data.items[0].unit_price_cents: must be an integer, got boolean",
     ]
@@ -103,7 +111,7 @@ def test_empty_items_and_bad_currency_are_rejected() -> None:
     with pytest.raises(PayloadError) as caught:
         CATALOG.decode(_doc(data={**order_data("o"), "items": [], "currency": "euro"}))
     assert caught.value.problems == [
-        "data.items: must have at least 1 items, got 0",
+        "data.items: must have at least 1 item, got 0",
         "data.currency: must match [A-Z]{3}, got 'euro'",
     ]
 
@@ -112,3 +120,76 @@ def test_envelope_new_defaults_correlation_to_its_own_id() -> None:
     event = Envelope.new(ORDER_PLACED, order_data(), source="tests")
     assert event.correlation_id == event.id
     assert event.time.microsecond % 1000 == 0
+
+
+@pytest.mark.parametrize(
+    ("body", "fragment"),
+    [
+        ("[" * 100_000, "body is not JSON: maximum recursion depth exceeded"),
+        ('{"n": ' + "1" * 4301 + "}", "body is not JSON: Exceeds the limit (4300 digits)"),
+        (b'{"a": "\xff"}', "body is not JSON: 'utf-8' codec can't decode byte 0xff"),
+    ],
+    ids=["deep nesting", "4301 digits", "not utf-8"],
+)
+def test_any_parse_failure_is_malformed_json_with_a_reason(
+    body: str | bytes, fragment: str
+) -> None:
+    # GIVEN bytes the JSON parser fails on in ways other than a syntax error
+    # WHEN they are decoded, THEN the one contract error says why (nothing else escapes)
+    with pytest.raises(MalformedJsonError) as caught:
+        CATALOG.decode(body)
+    assert fragment in caught.value.detail
+    assert caught.value.reason == "malformed_json"
+
+
+def test_errors_name_json_types_never_python_ones() -> None:
+    with pytest.raises(PayloadError) as caught:
+        CATALOG.decode(_doc(data={**order_data("o"), "customer_id": None, "currency": 1.5}))
+    assert caught.value.problems == [
+        "data.customer_id: must be a string, got null",
+        "data.currency: must be a string, got number",
+    ]
+
+
+def test_envelope_problems_are_all_named_at_once() -> None:
+    doc = _doc(version=0, time="yesterday", source="")
+    del doc["id"]
+    with pytest.raises(EnvelopeShapeError) as caught:
+        CATALOG.decode(json.dumps(doc))
+    assert str(caught.value) == (
+        "not an envelope: id: required field is missing; version: must be at least 1, got 0; "
+        "source: must have at least 1 character, got 0; "
+        "time: must be an RFC 3339 timestamp, got 'yesterday'"
+    )
+
+
+def test_a_pattern_matches_the_whole_string() -> None:
+    with pytest.raises(PayloadError) as caught:
+        CATALOG.decode(_doc(data={**order_data("o"), "currency": "EUR\n"}))
+    assert caught.value.problems == ["data.currency: must match [A-Z]{3}, got 'EUR\\n'"]
+
+
+def test_an_order_has_at_most_the_lines_one_transaction_can_apply() -> None:
+    # GIVEN 100 lines of distinct SKUs: 100 stock updates + the completion = 101 items,
+    # one more than TransactWriteItems takes
+    lines = [{"sku": f"SKU-{n}", "quantity": 1, "unit_price_cents": 1} for n in range(100)]
+    with pytest.raises(PayloadError) as caught:
+        CATALOG.decode(_doc(data={**order_data("o"), "items": lines}))
+    assert caught.value.problems == ["data.items: must have at most 99 items, got 100"]
+    assert len(CATALOG.decode(_doc(data={**order_data("o"), "items": lines[:99]})).data.items) == 99
+
+
+def test_a_time_without_zone_is_utc_and_bytes_decode_like_text() -> None:
+    body = json.dumps(_doc(time="2026-11-23T18:44:20.123"))
+    decoded = CATALOG.decode(body.encode())
+    assert decoded.to_dict()["time"] == "2026-11-23T18:44:20.123Z"
+    assert decoded == CATALOG.decode(body)
+
+
+def test_a_catalog_refuses_a_model_that_is_not_a_payload_model() -> None:
+    @dataclass
+    class Plain:
+        name: str
+
+    with pytest.raises(TypeError, match=r"declare it as `class Name\(sluice.core.Model\)`"):
+        Catalog([Contract("x.happened", 1, Plain)])

@@ -2,18 +2,17 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from typing import Annotated
 
-from sluice.core import Catalog, Contract, rules
+from sluice.core import Catalog, Contract, Model, rules
 
 CART_CHECKED_OUT = "cart.checked_out"
 
 
-@dataclass(frozen=True, slots=True)
-class CartCheckedOut:
+class CartCheckedOut(Model):
     """cart.checked_out v1."""
 
-    cart_id: str = field(metadata=rules(min_len=1, max_len=64))
+    cart_id: Annotated[str, rules(min_len=1, max_len=64)]
 
 
 CATALOG = Catalog([Contract(CART_CHECKED_OUT, 1, CartCheckedOut)])
