@@ -3,22 +3,20 @@
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Annotated, Any
 
 from sluice.app import App
-from sluice.core import Catalog, Contract, Envelope, rules
+from sluice.core import Catalog, Contract, Envelope, Model, rules
 from sluice.runtime import Registry, Source, worker
 
 WORK_DONE = "work.requested"
 
 
-@dataclass(frozen=True, slots=True)
-class WorkRequested:
+class WorkRequested(Model):
     """work.requested v1: wait this long, as an IO call would."""
 
-    sleep_ms: int = field(default=50, metadata=rules(min=0, max=10_000))
+    sleep_ms: Annotated[int, rules(min=0, max=10_000)] = 50
 
 
 CATALOG = Catalog([Contract(WORK_DONE, 1, WorkRequested)])

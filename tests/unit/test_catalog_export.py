@@ -72,7 +72,9 @@ def sample_envelopes() -> list[tuple[str, dict[str, Any]]]:
     return found
 
 
-@pytest.mark.parametrize(("name", "doc"), sample_envelopes(), ids=lambda v: str(v)[:20])
+@pytest.mark.parametrize(
+    ("name", "doc"), sample_envelopes(), ids=lambda v: v if isinstance(v, str) else "doc"
+)
 def test_every_sample_satisfies_its_own_types_schema(name: str, doc: dict[str, Any]) -> None:
     assert accepted(doc) == [(doc["type"], doc["version"])], name
     CATALOG.decode(doc)  # and the catalog agrees

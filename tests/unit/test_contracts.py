@@ -72,6 +72,7 @@ def _doc(**changes: object) -> dict[str, object]:
         "list",
         "no-id",
         "version-str",
+        "null",
         "version-0",
         "bad-time",
         "empty-id",

@@ -68,7 +68,7 @@ def test_a_container_worker_says_so_and_an_unknown_runtime_is_ignored() -> None:
         def __getattr__(self, name: str) -> Any:
             return getattr(self.spec, name)
 
-    spec = SPECS["receipts"]
+    spec = SPECS["audit"]
     assert source_label(spec) == "sns-queue"
     assert source_label(Declared(spec, "container")) == "container"  # type: ignore[arg-type]
     assert source_label(Declared(spec, "lambda")) == "sns-queue"  # type: ignore[arg-type]

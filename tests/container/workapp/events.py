@@ -2,19 +2,18 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from typing import Annotated
 
-from sluice.core import Catalog, Contract, rules
+from sluice.core import Catalog, Contract, Model, rules
 
 JOB_REQUESTED = "job.requested"
 
 
-@dataclass(frozen=True, slots=True)
-class JobRequested:
+class JobRequested(Model):
     """job.requested v1."""
 
-    job: str = field(metadata=rules(min_len=1, max_len=64))
-    sleep_ms: int = field(default=0, metadata=rules(min=0, max=60_000))
+    job: Annotated[str, rules(min_len=1, max_len=64)]
+    sleep_ms: Annotated[int, rules(min=0, max=60_000)] = 0
     group: str = "g"
 
 
