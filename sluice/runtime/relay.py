@@ -6,10 +6,10 @@ it. The envelope id is the stream record's deterministic id, so re-reading a sha
 republishes the same ids and downstream idempotency absorbs them.
 
 Failure contract (what the worker answers Lambda): a record whose item breaks its
-contract, and a record whose publish still fails after the publisher's retries, are
-reported failed by id. Records between them are published, and the shard checkpoints at
-the first failure; re-reading publishes those again under the same ids, which the
-subscribers absorb.
+contract or makes ``to_event`` raise, and a record whose publish still fails after the
+publisher's retries, are reported failed by id. Records between them are published, and
+the shard checkpoints at the first failure; re-reading publishes those again under the
+same ids, which the subscribers absorb.
 """
 
 from __future__ import annotations
@@ -143,6 +143,17 @@ class Relay:
                 log.error(
                     "stored item breaks its contract",
                     extra={"event_id": record.id, "reason": exc.reason, "detail": exc.detail},
+                )
+                batch.broken.append(record.id)
+                continue
+            except Exception as exc:  # to_event is app code: any crash fails this record alone
+                log.exception(
+                    "stored item cannot be mapped to an event",
+                    extra={
+                        "event_id": record.id,
+                        "reason": "unmappable",
+                        "detail": f"{type(exc).__name__}: {exc}",
+                    },
                 )
                 batch.broken.append(record.id)
                 continue
