@@ -6,7 +6,14 @@ from sluice.publisher.errors import (
     PublisherError,
     PublishFailedError,
 )
-from sluice.publisher.messages import MAX_BYTES, MAX_ENTRIES, attributes, dedup_id, pack
+from sluice.publisher.messages import (
+    MAX_BYTES,
+    MAX_ENTRIES,
+    attributes,
+    dedup_id,
+    entry_size,
+    pack,
+)
 from sluice.publisher.publisher import GROUP_BLOCKED, Destination, Publisher, RetryPolicy
 from sluice.publisher.result import Failed, PublishResult, Sent
 
@@ -26,5 +33,6 @@ __all__ = [
     "Sent",
     "attributes",
     "dedup_id",
+    "entry_size",
     "pack",
 ]

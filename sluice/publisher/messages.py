@@ -84,6 +84,16 @@ def group_id(envelope: Envelope[Any], group_by: Mapping[str, str]) -> str:
     return hashlib.sha256(text.encode(errors="surrogatepass")).hexdigest()
 
 
+def entry_size(body: str, attributes: Mapping[str, Mapping[str, Any]]) -> int:
+    """A message's size as SQS and SNS count it: body plus each attribute's name, type and
+    value, in bytes."""
+    total = len(body.encode(errors="surrogatepass"))
+    for name, value in attributes.items():
+        data = value.get("BinaryValue") or str(value.get("StringValue", "")).encode()
+        total += len(name.encode()) + len(str(value.get("DataType", "")).encode()) + len(data)
+    return total
+
+
 def _escape(match: re.Match[str]) -> str:
     """The JSON escape of one character: the same string once decoded."""
     return f"\\u{ord(match.group()):04x}"
@@ -108,10 +118,7 @@ def to_message(
     attrs = attributes(envelope)
     for name, attribute in attrs.items():
         _check_attribute(envelope.id, name, attribute["StringValue"])
-    size = len(body.encode()) + sum(
-        len(name.encode()) + len(a["DataType"].encode()) + len(a["StringValue"].encode())
-        for name, a in attrs.items()
-    )
+    size = entry_size(body, attrs)
     if size > limit:
         raise OversizeError(envelope.id, size, limit)
     if not fifo:

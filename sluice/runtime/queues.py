@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from sluice.publisher import pack
+from sluice.publisher import entry_size, pack
 from sluice.runtime.errors import ConfigurationError
 from sluice.runtime.records import Inbound
 
@@ -170,12 +170,8 @@ class _Outgoing:
 
     @property
     def size(self) -> int:
-        """Body plus every attribute's name, type and value, in bytes."""
-        total = len(self.entry["MessageBody"].encode(errors="surrogatepass"))
-        for name, value in self.entry["MessageAttributes"].items():
-            data = value.get("BinaryValue") or value.get("StringValue", "").encode()
-            total += len(name.encode()) + len(value["DataType"].encode()) + len(data)
-        return total
+        """Bytes, as SQS counts them against a batch."""
+        return entry_size(self.entry["MessageBody"], self.entry["MessageAttributes"])
 
 
 def backoff_s(receive_count: int, base_s: float, cap_s: int) -> int:
