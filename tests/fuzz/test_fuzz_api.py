@@ -6,22 +6,17 @@ is a 5XX; every refusal is problem+json that says why.
 
 from __future__ import annotations
 
-import http.client
 import json
-import socket
 import string
 from collections.abc import Iterator
-from typing import Any
 
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from producers.api import OrdersApi, OrdersStore
 from sluice.local.http_front import ApiServer
-from sluice.local.logs import LogSink
 from tests.conftest import Pipeline
-from tests.factories import REGION
+from tests.fuzz.http import request, serve_api
 from tests.fuzz.strategies import bodies, json_values
 
 METHODS = st.sampled_from(["GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS"]) | st.text(
@@ -50,24 +45,8 @@ BODIES = st.one_of(st.binary(max_size=500), bodies.map(str.encode), ORDERS.map(s
 @pytest.fixture
 def front(pipeline: Pipeline) -> Iterator[ApiServer]:
     """The orders API over real HTTP on 127.0.0.1, on the pipeline's moto."""
-    api = OrdersApi(OrdersStore(pipeline.clients.dynamodb, pipeline.topology.table("orders")))
-    server = ApiServer([api.handler], LogSink(None), region=REGION, prefix="fuzz").start()
-    yield server
-    server.stop()
-
-
-def request(front: ApiServer, method: str, path: str, headers: dict[str, str], body: bytes) -> Any:
-    """One request on its own connection, bytes as given; the answer as http.client reads it."""
-    port = int(front.url.rsplit(":", 1)[1])
-    lines = [f"{method} {path} HTTP/1.1", "Host: 127.0.0.1", "Connection: close"]
-    lines += [f"{k}: {v}" for k, v in headers.items() if k.lower() != "content-length"]
-    lines.append(f"Content-Length: {len(body)}")
-    raw = ("\r\n".join(lines) + "\r\n\r\n").encode("latin-1") + body
-    with socket.create_connection(("127.0.0.1", port), timeout=30) as sock:
-        sock.sendall(raw)
-        answer = http.client.HTTPResponse(sock, method=method)
-        answer.begin()
-        return answer.status, dict(answer.getheaders()), answer.read()
+    with serve_api(pipeline) as server:
+        yield server
 
 
 @given(method=METHODS, path=PATHS, headers=HEADERS, body=BODIES)
@@ -82,25 +61,3 @@ def test_any_request_gets_a_clear_answer_and_never_a_5xx(
             problem = json.loads(raw)
             assert problem["status"] == status
             assert problem["detail"]
-
-
-def test_a_content_length_that_is_no_number_is_a_400_problem(front: ApiServer) -> None:
-    # catches: int("ten") raising inside the front, which dropped the connection
-    port = int(front.url.rsplit(":", 1)[1])
-    raw = b"POST /orders HTTP/1.1\r\nHost: x\r\nContent-Length: ten\r\n\r\n"
-    with socket.create_connection(("127.0.0.1", port), timeout=30) as sock:
-        sock.sendall(raw)
-        answer = http.client.HTTPResponse(sock, method="POST")
-        answer.begin()
-        assert answer.status == 400
-        assert json.loads(answer.read())["detail"] == (
-            "Content-Length must be a whole number of bytes"
-        )
-
-
-def test_a_json_body_that_is_no_utf8_is_a_400_problem(front: ApiServer) -> None:
-    # catches: the front decoding a text body as UTF-8 itself, which dropped the connection
-    headers = {"Content-Type": "application/json"}
-    status, answer_headers, raw = request(front, "POST", "/orders", headers, b'{"a": "\xff"}')
-    assert (status, answer_headers["Content-Type"]) == (400, "application/problem+json")
-    assert json.loads(raw)["detail"].startswith("body is not JSON")
