@@ -7,10 +7,14 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 
 from sluice.local.http_front import ApiServer
+from sluice.ops.export import import_file
+from sluice.target import Target
+from tests.badinput.test_findings import _changes_worker, _stream_record, wire
 from tests.conftest import Pipeline
 from tests.fuzz.http import request, send, serve_api
 
@@ -64,3 +68,42 @@ def test_api_malformed_request_line_is_a_400_problem(front: ApiServer) -> None:
     status, kind, detail = problem(send(front, raw, "GET"))
     assert (status, kind) == (400, "application/problem+json")
     assert detail.startswith("Bad request")
+
+
+@pytest.mark.parametrize(
+    "stamp", [":", 9.223372036854776e18], ids=["time ':'", "time 9.2e18 (OSError errno 75)"]
+)
+def test_stream_record_creation_times_the_fuzzer_found(pipeline: Pipeline, stamp: object) -> None:
+    # found: float(":") and fromtimestamp(9.2e18) raised out of the engine (whole batch failed)
+    seen: list[str] = []
+    records = [_stream_record("101", ApproximateCreationDateTime=stamp), _stream_record("102")]
+    answer = wire(pipeline, _changes_worker(seen)).handler({"Records": records}, None)
+    assert (seen, answer) == (["101", "102"], {"batchItemFailures": []})
+
+
+def test_import_line_that_is_no_utf8_is_skipped(pipeline: Pipeline, tmp_path: Path) -> None:
+    # found: b"\x80" raised UnicodeDecodeError out of the import, after nothing was sent
+    path = tmp_path / "dead.jsonl"
+    path.write_bytes(b"\x80\n")
+    report = import_file(
+        Target(pipeline.clients, pipeline.topology, local=True), path, "sluice-audit"
+    )
+    assert (report.sent, [s["line"] for s in report.skipped]) == (0, [1])
+    assert report.skipped[0]["reason"].startswith("line 1: not JSON (UnicodeDecodeError: ")
+
+
+def test_import_body_nested_too_deep_is_sent_and_audited(
+    pipeline: Pipeline, tmp_path: Path
+) -> None:
+    # found: the body was sent, then reading its envelope id raised RecursionError, so the
+    # send was never audited and the import died
+    deep = "[" * 100_000
+    path = tmp_path / "dead.jsonl"
+    path.write_text(json.dumps({"message_id": "m-1", "body": deep}) + "\n")
+    audit = tmp_path / "audit.jsonl"
+    target = Target(pipeline.clients, pipeline.topology, local=True)
+    report = import_file(target, path, "sluice-audit", audit=audit)
+    assert report.sent == 1
+    assert [m["Body"] for m in pipeline.drain("sluice-audit")] == [deep]
+    [line] = audit.read_text().splitlines()
+    assert json.loads(line)["envelope_id"] is None
