@@ -104,10 +104,12 @@ def _check_attribute(envelope_id: str, name: str, value: str) -> None:
     bad = _UNSENDABLE.search(value) or _CONTROL.search(value)
     if not value or bad:
         what = f"character {bad.group()!r}" if bad else "an empty value"
-        raise PublisherError(
+        error = PublisherError(
             f"envelope {envelope_id[:80]!r}: its {name} attribute holds {what}, which SQS and "
             "SNS refuse; fix the envelope's type or correlation id"
         )
+        error.envelope_id = envelope_id
+        raise error
 
 
 def to_message(

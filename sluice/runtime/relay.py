@@ -22,7 +22,7 @@ from typing import Any
 from aws_lambda_powertools.metrics import EphemeralMetrics, MetricUnit
 
 from sluice.core import Catalog, ContractError, Envelope
-from sluice.publisher import OversizeError, Publisher
+from sluice.publisher import Publisher, PublisherError
 from sluice.runtime.context import Deps
 from sluice.runtime.records import StreamChange
 from sluice.runtime.spec import Source
@@ -93,8 +93,11 @@ class Relay:
         publisher = Publisher.to_topic(deps.clients.sns, deps.settings.topic(), logger=log)
         try:
             result = publisher.publish(batch.events)
-        except OversizeError as exc:  # never publish half a batch
-            log.error("event too large to publish", extra={"event_id": exc.envelope_id})
+        except PublisherError as exc:  # too large, or unsendable: never publish half a batch
+            log.error(
+                "event cannot be published",
+                extra={"event_id": exc.envelope_id, "detail": str(exc)},
+            )
             return [*batch.broken, *(e.id for e in batch.events)]
         for failure in result.failed:
             log.error(

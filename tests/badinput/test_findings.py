@@ -18,6 +18,7 @@ from sluice.core import Envelope
 from sluice.ops.export import import_file
 from sluice.publisher import GROUP_BLOCKED, Publisher, RetryPolicy
 from sluice.runtime import (
+    BatchFailedError,
     ConfigurationError,
     PermanentError,
     Source,
@@ -469,3 +470,19 @@ def test_f5_a_claim_that_fails_is_logged(pipeline: Pipeline) -> None:
         "idempotency_unavailable",
     )
     assert "InternalServerError" in claim["exception"]
+
+
+def test_f1_the_relay_holds_a_batch_with_an_event_sqs_and_sns_would_refuse(
+    pipeline: Pipeline,
+) -> None:
+    # GIVEN a stored order whose correlation id holds a control character (SNS refuses it)
+    record = _stream_record("101")
+    record["dynamodb"]["NewImage"]["correlation_id"] = {"S": "corr\x01"}
+    # WHEN the relay runs it THEN the batch fails as a whole (the shard waits, and the event
+    # source bisects it), nothing is published, and the log says which event and why
+    with pytest.raises(BatchFailedError, match="batch_item_failed"):
+        pipeline.worker("relay").handler({"Records": [record]}, None)
+    assert pipeline.drain("sluice-audit") == []
+    logged = [json.loads(line) for line in pipeline.logs.getvalue().splitlines()]
+    [refused] = [r for r in logged if r["message"] == "event cannot be published"]
+    assert "its correlation_id attribute holds character '\\x01'" in refused["detail"]
