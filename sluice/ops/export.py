@@ -136,35 +136,24 @@ def _send(
     report: ImportReport,
     path: Path,
 ) -> None:
-    """Send in calls packed as the publisher packs them (10 entries, 256 KiB at most)."""
+    """Send in calls packed as the publisher packs them (10 entries, 256 KiB at most); a
+    call that fails costs only its own lines."""
     for chunk in pack(batch):
-        _send_call(target, destination=destination, batch=chunk, log=log, report=report, path=path)
-
-
-def _send_call(
-    target: Target,
-    *,
-    destination: Destination,
-    batch: list[Outgoing],
-    log: AuditLog,
-    report: ImportReport,
-    path: Path,
-) -> None:
-    try:
-        refused = destination.send(target.clients, batch)
-    except Exception as exc:  # this call's lines are reported failed; earlier calls stand
-        refused = {o.key: f"{type(exc).__name__}: {exc}" for o in batch}
-    sent = [o for o in batch if o.key not in refused]
-    report.sent += len(sent)
-    report.failed += [
-        {"line": int(key.split(":")[-1]), "reason": why} for key, why in refused.items()
-    ]
-    log.record(
-        [
-            AuditEntry("import", str(path), destination.name, o.key, _envelope_id(o.body))
-            for o in sent
+        try:
+            refused = destination.send(target.clients, chunk)
+        except Exception as exc:  # this call's lines are reported failed; others stand
+            refused = {o.key: f"{type(exc).__name__}: {exc}" for o in chunk}
+        sent = [o for o in chunk if o.key not in refused]
+        report.sent += len(sent)
+        report.failed += [
+            {"line": int(key.split(":")[-1]), "reason": why} for key, why in refused.items()
         ]
-    )
+        log.record(
+            [
+                AuditEntry("import", str(path), destination.name, o.key, _envelope_id(o.body))
+                for o in sent
+            ]
+        )
 
 
 def _line(source: str, message: DlqMessage) -> dict[str, Any]:

@@ -486,3 +486,26 @@ def test_f1_the_relay_holds_a_batch_with_an_event_sqs_and_sns_would_refuse(
     logged = [json.loads(line) for line in pipeline.logs.getvalue().splitlines()]
     [refused] = [r for r in logged if r["message"] == "event cannot be published"]
     assert "its correlation_id attribute holds character '\\x01'" in refused["detail"]
+
+
+def test_f3_dlq_import_packs_by_bytes_and_a_failed_call_costs_only_its_lines(
+    pipeline: Pipeline, tmp_path: Path
+) -> None:
+    # GIVEN three lines of 150 KB (one call each) and a queue whose second call fails
+    bodies = [f"{n}" + "x" * BIG for n in range(3)]
+    path = tmp_path / "dead.jsonl"
+    path.write_text(
+        "".join(
+            json.dumps({"message_id": f"m-{n}", "body": b}) + "\n" for n, b in enumerate(bodies)
+        )
+    )
+    CallFaults(pipeline.clients.sqs, "SendMessageBatch", times=1, code="InternalError", after=1)
+    # WHEN they are imported
+    target = Target(pipeline.clients, pipeline.topology, local=True)
+    report = import_file(target, path, "sluice-audit", audit=tmp_path / "audit.jsonl")
+    # THEN the first and the third arrived, and only the second is reported failed
+    assert report.sent == 2
+    assert [(f["line"], f["reason"][:40]) for f in report.failed] == [
+        (2, "ClientError: An error occurred (Internal")
+    ]
+    assert sorted(m["Body"] for m in pipeline.drain("sluice-audit")) == [bodies[0], bodies[2]]

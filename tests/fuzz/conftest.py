@@ -14,20 +14,15 @@ from hypothesis import HealthCheck, settings
 
 _SLOW = [HealthCheck.too_slow, HealthCheck.function_scoped_fixture, HealthCheck.data_too_large]
 
+_COMMON = {"deadline": None, "print_blob": True, "suppress_health_check": _SLOW}
 settings.register_profile(
     "ci",
-    max_examples=int(os.environ.get("SLUICE_FUZZ_EXAMPLES", "20")),
+    max_examples=int(os.environ.get("SLUICE_FUZZ_EXAMPLES", "15")),
     derandomize=True,
-    deadline=None,
     database=None,
-    print_blob=True,
-    suppress_health_check=_SLOW,
+    **_COMMON,
 )
 settings.register_profile(
-    "fuzz",
-    max_examples=int(os.environ.get("SLUICE_FUZZ_EXAMPLES", "1000")),
-    deadline=None,
-    print_blob=True,
-    suppress_health_check=_SLOW,
+    "fuzz", max_examples=int(os.environ.get("SLUICE_FUZZ_EXAMPLES", "1000")), **_COMMON
 )
 settings.load_profile(os.environ.get("SLUICE_FUZZ_PROFILE", "ci"))
