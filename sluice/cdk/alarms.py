@@ -18,6 +18,7 @@ from aws_cdk import aws_sns as sns
 from aws_cdk import aws_sqs as sqs
 from constructs import Construct
 
+from sluice import thresholds
 from sluice.cdk import defaults
 from sluice.topology import Dlq, DlqKind, Topology
 
@@ -88,7 +89,7 @@ class Alarms(Construct):
             queue.metric_approximate_number_of_messages_visible(
                 period=defaults.ALARM_PERIOD, statistic="Maximum"
             ),
-            threshold=0,
+            threshold=thresholds.DLQ_VISIBLE,
             periods=1,
             description=f"{meaning} {first}",
             missing=cloudwatch.TreatMissingData.IGNORE,
@@ -130,7 +131,7 @@ class Alarms(Construct):
         errors = self._alarm(
             f"{name}-errors",
             function.metric_errors(period=period, statistic="Sum"),
-            threshold=0,
+            threshold=thresholds.FUNCTION_ERRORS,
             periods=1,
             description=(
                 f"{name} invocations failed: the function crashed or timed out (or, reading "
@@ -141,7 +142,7 @@ class Alarms(Construct):
         throttles = self._alarm(
             f"{name}-throttles",
             function.metric_throttles(period=period, statistic="Sum"),
-            threshold=0,
+            threshold=thresholds.FUNCTION_THROTTLES,
             periods=1,
             description=(
                 f"{name} was throttled: concurrency is exhausted and records wait at the "

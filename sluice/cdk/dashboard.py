@@ -17,6 +17,7 @@ from aws_cdk import aws_sqs as sqs
 from constructs import Construct
 
 from sluice.cdk import defaults
+from sluice.runtime.telemetry import metric_dimensions
 from sluice.topology import Topology
 
 WIDTH = 6
@@ -84,7 +85,7 @@ def _sluice(worker: str, name: str, *, statistic: str = "Sum") -> cloudwatch.Met
     return cloudwatch.Metric(
         namespace=defaults.METRICS_NAMESPACE,
         metric_name=name,
-        dimensions_map={"service": worker, "worker": worker},
+        dimensions_map=metric_dimensions(worker),
         period=PERIOD,
         statistic=statistic,
         label=f"sluice {name}",

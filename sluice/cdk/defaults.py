@@ -11,6 +11,8 @@ from aws_cdk import Duration, RemovalPolicy
 from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_logs as logs
 
+from sluice import thresholds
+
 # Lambda: one runtime and one architecture for every function, and the layer built to match.
 RUNTIME = lambda_.Runtime.PYTHON_3_12
 ARCHITECTURE = lambda_.Architecture.ARM_64
@@ -36,14 +38,15 @@ KEY_PENDING_WINDOW = Duration.days(7)
 STREAM_FAILURE_RETENTION = DLQ_RETENTION
 
 # Alarms: a DLQ with anything in it is always worth a look.
-ALARM_PERIOD = Duration.minutes(1)
-QUEUE_AGE_THRESHOLD = Duration.minutes(5)
-QUEUE_AGE_PERIODS = 5
-ITERATOR_AGE_THRESHOLD = Duration.minutes(1)
-ITERATOR_AGE_PERIODS = 5
+# The numbers live in sluice.thresholds, which `sluice top` reads too.
+ALARM_PERIOD = Duration.seconds(thresholds.ALARM_PERIOD_S)
+QUEUE_AGE_THRESHOLD = Duration.seconds(thresholds.QUEUE_AGE_S)
+QUEUE_AGE_PERIODS = thresholds.QUEUE_AGE_PERIODS
+ITERATOR_AGE_THRESHOLD = Duration.seconds(thresholds.ITERATOR_AGE_S)
+ITERATOR_AGE_PERIODS = thresholds.ITERATOR_AGE_PERIODS
 # A dead letter nobody has looked at for this long pages again (SQS stops reporting an idle
 # queue's depth after about 6 hours, so the depth alarm alone cannot be trusted to stay on).
-DLQ_AGE_THRESHOLD = Duration.hours(12)
+DLQ_AGE_THRESHOLD = Duration.seconds(thresholds.DLQ_AGE_S)
 
 # API: throttling per stage (requests per second and burst), and the API function's size.
 API_STAGE = "v1"
