@@ -74,6 +74,12 @@ bench: install  ## Run the benchmarks and write bench/RESULTS.md
 chaos: $(STAMP)  ## The full-size fault-injection scenario
 	SLUICE_CHAOS_ORDERS=2000 $(BIN)/python -m pytest -q -m chaos tests/chaos
 
+# The fuzz tier runs in `make test` too, with few derandomized examples (tests/fuzz/conftest.py).
+.PHONY: fuzz
+FUZZ_EXAMPLES ?= 1000
+fuzz: $(STAMP)  ## Fuzz every entry point with many random examples (Hypothesis)
+	SLUICE_FUZZ_PROFILE=fuzz SLUICE_FUZZ_EXAMPLES=$(FUZZ_EXAMPLES) $(BIN)/python -m pytest -q tests/fuzz
+
 # mutmut mutates a copy of the tree in mutants/ (the sources are never touched, so an
 # interrupted run leaves nothing to undo) and resumes where it stopped; `make clean` forgets.
 MUTATE_JOBS ?= 2

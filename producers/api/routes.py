@@ -11,7 +11,7 @@ from typing import Any
 from aws_lambda_powertools import Logger
 from aws_lambda_powertools.event_handler import Response
 
-from producers.api.problems import PROBLEM_JSON, ApiProblem
+from producers.api.problems import PROBLEM_JSON, ApiProblem, NotFound
 from producers.api.storage import OrdersStore
 from producers.api.validation import CORRELATION_HEADER, cancel_reason, order_request
 from producers.operations import OPERATIONS
@@ -67,15 +67,30 @@ def place_order(request: Request) -> Response[str]:
 
 def get_order(request: Request, order_id: str) -> Response[str]:
     """GET /orders/{id}."""
-    return reply(200, request.store.get(order_id), request.correlation_id)
+    return reply(200, request.store.get(known_id(order_id)), request.correlation_id)
 
 
 def cancel_order(request: Request, order_id: str) -> Response[str]:
     """POST /orders/{id}/cancel: PLACED -> CANCELLED, once."""
+    known_id(order_id)
     reason = cancel_reason(request.event, request.headers)
     view = request.store.cancel(order_id, reason)
     request.logger.info("order cancelled", extra={"order_id": order_id})
     return reply(200, view, request.correlation_id)
+
+
+MAX_ORDER_ID = 128
+"""No order id is longer (the contract's limit): a longer one is no order, and is no key
+DynamoDB takes either (2048 bytes at most)."""
+
+
+def known_id(order_id: str) -> str:
+    """The order id, or NotFound for one no order can have."""
+    if len(order_id) > MAX_ORDER_ID:
+        raise NotFound(
+            f"no order with an id of {len(order_id)} characters (at most {MAX_ORDER_ID})"
+        )
+    return order_id
 
 
 Route = tuple[str, str, Callable[..., Response[str]]]

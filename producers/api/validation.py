@@ -83,9 +83,23 @@ def json_document(event: Mapping[str, Any], headers: Mapping[str, str]) -> Any:
     if not data.strip():
         raise InvalidRequest("the body is empty; send a JSON object")
     try:
-        return parse_json(data)
+        doc = parse_json(data)
     except MalformedJsonError as exc:
         raise InvalidRequest(exc.detail) from None
+    except Exception as exc:  # whatever bytes: deep nesting, 5000-digit numbers... are a 400
+        raise InvalidRequest(f"body is not JSON this API can read: {_cause(exc)}") from None
+    try:
+        json.dumps(doc, ensure_ascii=False).encode()
+    except UnicodeEncodeError:
+        raise InvalidRequest(
+            "the body holds a lone surrogate escape (e.g. \\ud800), which is no Unicode text"
+        ) from None
+    return doc
+
+
+def _cause(exc: Exception) -> str:
+    text = f"{type(exc).__name__}: {exc}"
+    return text if len(text) <= 200 else text[:197] + "..."
 
 
 def order_request(event: Mapping[str, Any], headers: Mapping[str, str]) -> OrderRequest:

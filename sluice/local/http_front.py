@@ -9,6 +9,7 @@ import time
 import uuid
 from collections.abc import Callable
 from datetime import UTC, datetime
+from http import HTTPStatus
 from http.server import BaseHTTPRequestHandler
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
@@ -19,6 +20,8 @@ from sluice.local.serving import LocalServer
 
 ProxyHandler = Callable[[dict[str, Any], Any], dict[str, Any]]
 STAGE = "local"
+MAX_PAYLOAD = 10 * 1024 * 1024
+"""API Gateway's request payload limit."""
 TEXT_TYPES = ("application/json", "text/", "application/xml", "application/x-www-form-urlencoded")
 
 
@@ -29,7 +32,9 @@ def proxy_event(
     url = urlsplit(target)
     query = parse_qs(url.query, keep_blank_values=True)
     content_type = (headers.get("Content-Type") or [""])[0]
-    is_text = not body or content_type.startswith(TEXT_TYPES)
+    # API Gateway passes text through and base64-encodes the rest; text that is no UTF-8
+    # goes as base64 too, so the handler sees every byte and judges them itself.
+    is_text = not body or (content_type.startswith(TEXT_TYPES) and _is_utf8(body))
     now = time.time()
     agent = (headers.get("User-Agent") or [""])[0]
     return {
@@ -70,6 +75,22 @@ def proxy_event(
         "body": (body.decode() if is_text else base64.b64encode(body).decode()) if body else None,
         "isBase64Encoded": bool(body) and not is_text,
     }
+
+
+def _is_utf8(body: bytes) -> bool:
+    try:
+        body.decode()
+    except UnicodeDecodeError:
+        return False
+    return True
+
+
+def _content_length(value: str | None) -> int | None:
+    """The body's length in bytes (0 when absent), or None if the header is not one."""
+    if value is None:
+        return 0
+    text = value.strip()
+    return int(text) if text.isascii() and text.isdigit() else None
 
 
 class ApiServer(LocalServer):
@@ -138,7 +159,13 @@ class ApiServer(LocalServer):
 
             def _serve(self) -> None:
                 started = time.perf_counter()
-                length = int(self.headers.get("Content-Length") or 0)
+                length = _content_length(self.headers.get("Content-Length"))
+                if length is None:
+                    self._refuse(400, "Content-Length must be a whole number of bytes")
+                    return
+                if length > MAX_PAYLOAD:
+                    self._refuse(413, f"the body is over API Gateway's {MAX_PAYLOAD} bytes")
+                    return
                 body = self.rfile.read(length) if length else b""
                 headers: dict[str, list[str]] = {}
                 for key, value in self.headers.items():
@@ -161,10 +188,37 @@ class ApiServer(LocalServer):
                         self.send_header(key, str(value))
                 self.send_header("Content-Length", str(len(raw)))
                 self.end_headers()
-                self.wfile.write(raw)
+                if self.command != "HEAD":
+                    self.wfile.write(raw)
                 front.log(event, status, out, raw, started)
 
-            do_GET = do_POST = do_PUT = do_PATCH = do_DELETE = _serve
+            do_GET = do_POST = do_PUT = do_PATCH = do_DELETE = do_HEAD = do_OPTIONS = _serve
+
+            def __getattr__(self, name: str) -> Any:
+                """Any other method goes to the API too, which answers it (405 or 404)."""
+                if name.startswith("do_"):
+                    return self._serve
+                raise AttributeError(name)
+
+            def send_error(
+                self, code: int, message: str | None = None, explain: str | None = None
+            ) -> None:
+                """http.server's own refusals (a malformed request line, headers too long...)
+                as problem+json too, rather than its HTML page."""
+                self._refuse(code, message or explain or "the request could not be read")
+
+            def _refuse(self, status: int, detail: str) -> None:
+                """A request the front cannot pass on: problem+json, and close."""
+                title = HTTPStatus(status).phrase
+                problem = {"title": title, "status": status, "detail": detail}
+                raw = json.dumps(problem).encode()
+                self.send_response(status)
+                self.send_header("Content-Type", "application/problem+json")
+                self.send_header("Content-Length", str(len(raw)))
+                self.send_header("Connection", "close")
+                self.end_headers()
+                self.wfile.write(raw)
+                self.close_connection = True
 
             def log_message(self, format: str, *args: Any) -> None:
                 """Requests are logged by the sandbox as structured lines instead."""

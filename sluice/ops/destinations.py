@@ -10,6 +10,7 @@ from botocore.exceptions import ClientError
 
 from sluice.ops.errors import DestinationError
 from sluice.ops.messages import DlqMessage
+from sluice.publisher import entry_size
 from sluice.runtime.records import unwrap_sns
 from sluice.target import Target
 
@@ -39,6 +40,11 @@ class Outgoing:
             group_id=message.group_id,
             dedup_seed=f"{source}|{message.message_id}|{sent}|{failed}",
         )
+
+    @property
+    def size(self) -> int:
+        """Body and attributes in bytes, as SQS and SNS count them against a batch."""
+        return entry_size(self.body, self.attributes)
 
     @property
     def dedup_id(self) -> str:

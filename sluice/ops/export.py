@@ -24,6 +24,7 @@ from sluice.ops.messages import (
     envelope_doc,
 )
 from sluice.ops.scan import Scanner
+from sluice.publisher import pack
 from sluice.target import Target, state_dir
 
 _BATCH = 10
@@ -102,12 +103,12 @@ def import_file(target: Target, path: Path, to: str, *, audit: Path | None = Non
     log = AuditLog.open(target, audit)
     report = ImportReport(destination.name)
     pending: list[Outgoing] = []
-    with path.open(encoding="utf-8") as lines:
-        for number, text in enumerate(lines, start=1):
-            if not text.strip():
+    with path.open("rb") as lines:
+        for number, raw in enumerate(lines, start=1):
+            if not raw.strip():
                 continue
             try:
-                pending.append(_outgoing(text, number, path))
+                pending.append(_outgoing(raw, number, path))
             except ValueError as exc:
                 report.skipped.append({"line": number, "reason": str(exc)})
                 continue
@@ -135,18 +136,24 @@ def _send(
     report: ImportReport,
     path: Path,
 ) -> None:
-    refused = destination.send(target.clients, batch)
-    sent = [o for o in batch if o.key not in refused]
-    report.sent += len(sent)
-    report.failed += [
-        {"line": int(key.split(":")[-1]), "reason": why} for key, why in refused.items()
-    ]
-    log.record(
-        [
-            AuditEntry("import", str(path), destination.name, o.key, _envelope_id(o.body))
-            for o in sent
+    """Send in calls packed as the publisher packs them (10 entries, 256 KiB at most); a
+    call that fails costs only its own lines."""
+    for chunk in pack(batch):
+        try:
+            refused = destination.send(target.clients, chunk)
+        except Exception as exc:  # this call's lines are reported failed; others stand
+            refused = {o.key: f"{type(exc).__name__}: {exc}" for o in chunk}
+        sent = [o for o in chunk if o.key not in refused]
+        report.sent += len(sent)
+        report.failed += [
+            {"line": int(key.split(":")[-1]), "reason": why} for key, why in refused.items()
         ]
-    )
+        log.record(
+            [
+                AuditEntry("import", str(path), destination.name, o.key, _envelope_id(o.body))
+                for o in sent
+            ]
+        )
 
 
 def _line(source: str, message: DlqMessage) -> dict[str, Any]:
@@ -162,18 +169,19 @@ def _line(source: str, message: DlqMessage) -> dict[str, Any]:
     }
 
 
-def _outgoing(text: str, number: int, path: Path) -> Outgoing:
+def _outgoing(raw: bytes, number: int, path: Path) -> Outgoing:
     """One export line -> a message to send, or ValueError saying what is wrong with it."""
     try:
-        doc = json.loads(text)
-    except ValueError as exc:
-        raise ValueError(f"line {number}: not JSON ({exc})") from None
+        doc = json.loads(raw.decode())
+    except (ValueError, RecursionError) as exc:  # not UTF-8, not JSON, or nested too deep
+        raise ValueError(f"line {number}: not JSON ({type(exc).__name__}: {exc})") from None
     if not isinstance(doc, dict) or not isinstance(doc.get("body"), str):
         raise ValueError(
             f"line {number}: needs a string 'body' (write lines with `sluice dlq export`)"
         )
     try:
         attributes = attributes_from_json(doc.get("attributes") or {})
+        _sendable(doc["body"], attributes)
     except ValueError as exc:
         raise ValueError(f"line {number}: {exc}") from None
     group = doc.get("group_id")
@@ -184,6 +192,16 @@ def _outgoing(text: str, number: int, path: Path) -> Outgoing:
         group_id=group if isinstance(group, str) else None,
         dedup_seed=f"import|{doc.get('source')}|{doc.get('message_id')}|{doc.get('sent_timestamp')}",
     )
+
+
+def _sendable(body: str, attributes: dict[str, Any]) -> None:
+    """ValueError for text SQS and SNS cannot take (a lone surrogate is no Unicode)."""
+    texts = [body, *attributes, *(str(a.get("StringValue", "")) for a in attributes.values())]
+    for text in texts:
+        try:
+            text.encode()
+        except UnicodeEncodeError:
+            raise ValueError("a lone surrogate escape (e.g. \\ud800) is no Unicode text") from None
 
 
 def _envelope_id(body: str) -> str | None:

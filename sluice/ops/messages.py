@@ -226,6 +226,8 @@ def envelope_doc(body: str) -> tuple[dict[str, Any] | None, str | None]:
         envelope_from_dict(doc)
     except ContractError as exc:
         return None, f"{exc.reason}: {exc.detail}"
+    except Exception as exc:  # any body: the parser may give up in its own way
+        return None, f"undecodable: {type(exc).__name__}: {str(exc)[:200]}"
     return dict(doc), None
 
 

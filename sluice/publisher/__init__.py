@@ -6,11 +6,19 @@ from sluice.publisher.errors import (
     PublisherError,
     PublishFailedError,
 )
-from sluice.publisher.messages import MAX_BYTES, MAX_ENTRIES, attributes, dedup_id
-from sluice.publisher.publisher import Destination, Publisher, RetryPolicy
+from sluice.publisher.messages import (
+    MAX_BYTES,
+    MAX_ENTRIES,
+    attributes,
+    dedup_id,
+    entry_size,
+    pack,
+)
+from sluice.publisher.publisher import GROUP_BLOCKED, Destination, Publisher, RetryPolicy
 from sluice.publisher.result import Failed, PublishResult, Sent
 
 __all__ = [
+    "GROUP_BLOCKED",
     "MAX_BYTES",
     "MAX_ENTRIES",
     "Destination",
@@ -25,4 +33,6 @@ __all__ = [
     "Sent",
     "attributes",
     "dedup_id",
+    "entry_size",
+    "pack",
 ]

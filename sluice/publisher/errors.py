@@ -11,6 +11,9 @@ if TYPE_CHECKING:
 class PublisherError(ValueError):
     """An envelope cannot be sent as it is; nothing was sent."""
 
+    envelope_id: str | None = None
+    """The envelope at fault, where one is."""
+
 
 class OversizeError(PublisherError):
     """An envelope (body plus attributes) is over the per-message limit."""
@@ -20,7 +23,7 @@ class OversizeError(PublisherError):
             f"envelope {envelope_id} is {size} bytes with its attributes; the limit is {limit} "
             "bytes (256 KiB). Store the payload elsewhere (e.g. S3) and send a reference."
         )
-        self.envelope_id = envelope_id
+        self.envelope_id: str | None = envelope_id
         self.size = size
 
 

@@ -91,6 +91,8 @@ class _Refusal:
 
 
 _HELD = _Refusal("GroupBlocked", "not sent: an earlier message of its group failed", False)
+GROUP_BLOCKED = "GroupBlocked"
+"""The code of an envelope not sent because an earlier one of its FIFO group was refused."""
 
 
 class Publisher:
@@ -100,6 +102,12 @@ class Publisher:
     manager, ``add(envelope)`` buffers, full batches go out as they fill, and leaving the
     block flushes the rest, then raises ``PublishFailedError`` if anything was not accepted.
     An envelope that can never be sent (too large, no FIFO group) raises before any call.
+
+    On a FIFO destination, order within a group holds for the publisher's whole life: a call
+    carries one message of a group, and once a message is refused for good its group is
+    blocked. Every later envelope of that group comes back failed (``GroupBlocked``),
+    unsent, until the caller has dealt with the refused one and calls ``release(group)``;
+    ``blocked_groups`` says which groups wait, and for which envelope.
     """
 
     def __init__(
@@ -120,6 +128,7 @@ class Publisher:
         self._rng = rng or random.Random()
         self._log = logger or _log
         self._buffer: list[Message] = []
+        self._blocked: dict[str, str] = {}
 
     @classmethod
     def to_topic(cls, sns: Any, topic_arn: str, **options: Any) -> Publisher:
@@ -138,12 +147,22 @@ class Publisher:
         self.result.merge(result)
         return result
 
+    @property
+    def blocked_groups(self) -> dict[str, str]:
+        """FIFO groups this publisher will not send to: group -> the envelope refused first."""
+        return dict(self._blocked)
+
+    def release(self, group: str) -> None:
+        """Send to ``group`` again: the caller has dealt with its refused envelope (resent it
+        first, or decided to go on without it)."""
+        self._blocked.pop(group, None)
+
     def add(self, envelope: Envelope[Any]) -> None:
         """Buffer one envelope; a full batch is sent as soon as it is full."""
         self._buffer.append(
             to_message(envelope, fifo=self.destination.fifo, group_by=self.group_by)
         )
-        batches = list(pack(self._buffer))
+        batches = list(self._pack(self._buffer))
         for batch in batches[:-1]:
             self.result.merge(self._send(batch))
         self._buffer = batches[-1]
@@ -179,17 +198,19 @@ class Publisher:
         for attempt in range(1, self.retry.attempts + 1):
             refused: list[tuple[Message, _Refusal]] = []
             blocked: set[str] = set()
-            for batch in pack(pending):
-                held = [m for m in batch if m.group_id is not None and m.group_id in blocked]
+            for batch in self._pack(pending):
+                held = [m for m in batch if m.group_id in blocked or m.group_id in self._blocked]
                 ready = [m for m in batch if m not in held]
                 answer = self._attempt(ready, result) if ready else []
-                refused += answer + [(m, _HELD) for m in held]
+                refused += answer + [(m, self._held(m)) for m in held]
                 blocked |= {m.group_id for m, _ in answer if m.group_id is not None}
+                self._block([(m, why) for m, why in answer if not why.retryable])
             last = attempt == self.retry.attempts
+            final = [(m, why) for m, why in refused if last or not why.retryable]
+            self._block(final)
             result.failed += [
                 Failed(m.envelope_id, why.code, why.message, why.sender_fault, attempt)
-                for m, why in refused
-                if last or not why.retryable
+                for m, why in final
             ]
             retry = {id(m) for m, why in refused if why.retryable}
             pending = [m for m in pending if id(m) in retry]
@@ -208,6 +229,39 @@ class Publisher:
             )
             self._sleep(pause)
         return result
+
+    def _pack(self, messages: list[Message]) -> list[list[Message]]:
+        """Calls to make: one message of a FIFO group per call, so none overtakes in a call."""
+        if not self.destination.fifo:
+            return list(pack(messages))
+        return list(pack(messages, key=lambda m: m.group_id))
+
+    def _held(self, message: Message) -> _Refusal:
+        """Why a message of a blocked group was not sent (for good if blocked for life)."""
+        first = self._blocked.get(message.group_id or "")
+        if first is None:
+            return _HELD
+        why = (
+            f"not sent: envelope {first} of group {message.group_id} was refused; deal with "
+            f"it, then call release({message.group_id!r})"
+        )
+        return _Refusal(GROUP_BLOCKED, why, True)
+
+    def _block(self, refused: list[tuple[Message, _Refusal]]) -> None:
+        """Refused for good: block each message's FIFO group for the publisher's life."""
+        for message, why in refused:
+            group = message.group_id
+            if group is not None and group not in self._blocked:
+                self._blocked[group] = message.envelope_id
+                self._log.error(
+                    "FIFO group blocked: nothing more of it is sent until release()",
+                    extra={
+                        "destination": self.destination.name,
+                        "group": group,
+                        "envelope_id": message.envelope_id,
+                        "code": why.code,
+                    },
+                )
 
     def _attempt(
         self, batch: list[Message], result: PublishResult

@@ -8,7 +8,11 @@ from typing import Any
 
 from botocore.exceptions import ClientError
 
+from sluice.runtime.errors import PermanentError
 from sluice.runtime.idempotency import IdempotencyStore
+
+MAX_ITEMS = 100
+"""TransactWriteItems' limit on the items of one transaction."""
 
 
 class AlreadyAppliedError(Exception):
@@ -29,7 +33,20 @@ class Effects:
         self.committed = False
 
     def transact(self, items: list[dict[str, Any]]) -> None:
-        """Run TransactWriteItems; with a claim, the completion is the last item."""
+        """Run TransactWriteItems; with a claim, the completion is the last item.
+
+        More than ``MAX_ITEMS`` items (the completion counted) is a PermanentError: DynamoDB
+        would refuse that transaction on every retry.
+        """
+        total = len(items) + (self._store is not None)
+        if total > MAX_ITEMS:
+            completion = " with the idempotency completion" if self._store is not None else ""
+            raise PermanentError(
+                f"the effect is {total} items{completion}; TransactWriteItems takes at most "
+                f"{MAX_ITEMS}. Split the event, or write the effect in steps that are each "
+                "idempotent",
+                reason="effect_too_large",
+            )
         if self._store is None:
             _write(self._db, items)
             return

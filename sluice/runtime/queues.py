@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
+from sluice.publisher import entry_size, pack
 from sluice.runtime.errors import ConfigurationError
 from sluice.runtime.records import Inbound
 
@@ -83,7 +84,12 @@ class QueueOps:
             return self._dlqs[source_arn]
 
     def dead_letter(self, letters: list[DeadLetter]) -> list[DeadLetter]:
-        """Send each record to its DLQ with the reason attached; returns those not sent."""
+        """Send each record to its DLQ with the reason attached; returns those not sent.
+
+        Calls are packed as the publisher packs them (10 entries and 256 KiB at most), and
+        each call stands alone: a call that fails costs only its own letters, never those
+        an earlier call already delivered.
+        """
         failed: list[DeadLetter] = []
         by_queue: dict[str, list[DeadLetter]] = {}
         for letter in letters:
@@ -91,17 +97,21 @@ class QueueOps:
         for source_arn, group in by_queue.items():
             try:
                 url = self.dlq_url(source_arn)
-            except ConfigurationError:
+                outgoing = [_Outgoing(x, self._entry(str(i), x, url)) for i, x in enumerate(group)]
+            except Exception:  # no DLQ, or SQS unreachable: the records stay on their queue
                 failed += group
                 continue
-            for start in range(0, len(group), _BATCH):
-                failed += self._send(url, group[start : start + _BATCH])
+            for batch in pack(outgoing):
+                failed += self._send(url, batch)
         return failed
 
-    def _send(self, url: str, letters: list[DeadLetter]) -> list[DeadLetter]:
-        entries = [self._entry(str(i), letter, url) for i, letter in enumerate(letters)]
-        answer = self._sqs.send_message_batch(QueueUrl=url, Entries=entries)
-        return [letters[int(f["Id"])] for f in answer.get("Failed", [])]
+    def _send(self, url: str, batch: list[_Outgoing]) -> list[DeadLetter]:
+        by_id = {o.entry["Id"]: o.letter for o in batch}
+        try:
+            answer = self._sqs.send_message_batch(QueueUrl=url, Entries=[o.entry for o in batch])
+        except Exception:  # this call's letters stay on their queue; the others are sent
+            return list(by_id.values())
+        return [by_id[f["Id"]] for f in answer.get("Failed", [])]
 
     def _entry(self, entry_id: str, letter: DeadLetter, url: str) -> dict[str, Any]:
         record = letter.inbound.raw
@@ -149,6 +159,19 @@ class QueueOps:
                     for i, r in enumerate(group[start : start + _BATCH])
                 ]
                 self._sqs.change_message_visibility_batch(QueueUrl=url, Entries=entries)
+
+
+@dataclass(frozen=True, slots=True)
+class _Outgoing:
+    """A letter as its SendMessageBatch entry, sized as SQS counts it."""
+
+    letter: DeadLetter
+    entry: dict[str, Any]
+
+    @property
+    def size(self) -> int:
+        """Bytes, as SQS counts them against a batch."""
+        return entry_size(self.entry["MessageBody"], self.entry["MessageAttributes"])
 
 
 def backoff_s(receive_count: int, base_s: float, cap_s: int) -> int:

@@ -7,13 +7,20 @@ DynamoDB stream record. Whatever the route, the worker function sees an ``Envelo
 from __future__ import annotations
 
 import json
+import math
 import uuid
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any
 
-from sluice.core import Catalog, Envelope, EnvelopeShapeError, parse_json
+from sluice.core import (
+    Catalog,
+    ContractError,
+    Envelope,
+    EnvelopeShapeError,
+    parse_json,
+)
 from sluice.runtime.errors import InvalidEventError
 from sluice.runtime.spec import Source
 
@@ -21,6 +28,11 @@ SQS = "aws:sqs"
 DYNAMODB = "aws:dynamodb"
 STREAM_NAMESPACE = uuid.UUID("5e1a1ce0-0000-4000-8000-57a3a3c0de00")
 STREAM_EVENT_PREFIX = "dynamodb."
+MAX_ID_BYTES = 1024
+"""The longest envelope id (UTF-8) a worker takes. DynamoDB caps a hash key at 2048 bytes;
+the claim key adds ``<worker>#`` and other stores may add their own prefix, so half is kept
+in reserve."""
+_DETAIL = 300
 
 
 @dataclass(frozen=True, slots=True)
@@ -92,41 +104,93 @@ def _sqs_inbound(record: dict[str, Any]) -> Inbound:
 
 
 def _stream_inbound(record: dict[str, Any]) -> Inbound:
-    body = record.get("dynamodb") or {}
+    body = record.get("dynamodb")
+    body = body if isinstance(body, dict) else {}  # a broken record fails when decoded
     created = _epoch_s(body.get("ApproximateCreationDateTime"))
     return Inbound(
         item_id=str(body.get("SequenceNumber", "")),
         raw=record,
         source_arn=record.get("eventSourceARN", ""),
-        sent_at_ms=int(created * 1000) if created else None,
+        sent_at_ms=_ms(created),
     )
+
+
+def _ms(seconds: float | None) -> int | None:
+    """Epoch seconds -> milliseconds; None for a time no record can have."""
+    if seconds is None or not math.isfinite(seconds) or not 0 < seconds < 1e11:
+        return None
+    return int(seconds * 1000)
 
 
 def _epoch_s(value: object) -> float | None:
     """Lambda sends epoch seconds; boto3's GetRecords gives a datetime. Accept both."""
     if isinstance(value, datetime):
         return value.timestamp()
-    return float(value) if isinstance(value, int | float | str) and value != "" else None
+    try:
+        return float(value) if isinstance(value, int | float | str) and value != "" else None
+    except ValueError:
+        return None
 
 
 def decode(inbound: Inbound, catalog: Catalog) -> Envelope[Any]:
-    """The record's envelope with typed data; ContractError if it breaks a contract."""
+    """The record's envelope with typed data; ContractError if it cannot be one.
+
+    This is the runtime's decode boundary: whatever a body makes the parser raise (a
+    ``RecursionError`` for ``[`` x 100 000, a ``ValueError`` for a 5000-digit number...)
+    comes out as a ContractError with the cause in its detail, so one bad record is a
+    permanent failure of its own and never fails its batch.
+    """
     if inbound.is_stream:
         try:
-            return stream_envelope(inbound.raw)
-        except (KeyError, TypeError, ValueError, AttributeError) as exc:
-            problem = f"{type(exc).__name__}: {exc}"
-            raise EnvelopeShapeError(f"malformed stream record: {problem}") from None
+            envelope: Envelope[Any] = stream_envelope(inbound.raw)
+        except Exception as exc:  # any shape of record: a failure of this record alone
+            raise EnvelopeShapeError(f"malformed stream record: {_cause(exc)}") from None
+        return envelope
     body = inbound.raw.get("body")
     if not isinstance(body, str):
         raise EnvelopeShapeError(f"SQS record has no string body (got {type(body).__name__})")
-    return catalog.decode(unwrap_sns(body))
+    try:
+        envelope = catalog.decode(unwrap_sns(body))
+    except ContractError:
+        raise
+    except Exception as exc:  # the parser or a validator gave up in its own way
+        raise UndecodableError(f"body cannot be decoded: {_cause(exc)}") from None
+    check_id(envelope.id)
+    return envelope
+
+
+class UndecodableError(ContractError):
+    """The body made the decoder raise something other than a contract error."""
+
+    reason = "undecodable"
+
+
+def check_id(event_id: str) -> None:
+    """Refuse an id that cannot be a key (over ``MAX_ID_BYTES``, or not valid Unicode)."""
+    try:
+        size = len(event_id.encode())
+    except UnicodeEncodeError:
+        raise EnvelopeShapeError(
+            "not an envelope: id: must be valid Unicode text (it holds a lone surrogate)"
+        ) from None
+    if size > MAX_ID_BYTES:
+        raise EnvelopeShapeError(
+            f"not an envelope: id: must be at most {MAX_ID_BYTES} bytes (UTF-8), got {size}"
+        )
+
+
+def _cause(exc: BaseException) -> str:
+    text = f"{type(exc).__name__}: {exc}"
+    return text if len(text) <= _DETAIL else text[: _DETAIL - 3] + "..."
 
 
 def unwrap_sns(body: str) -> str:
     """The inner message if ``body`` is an SNS notification (no raw delivery), else body."""
     if body.startswith("{") and '"TopicArn"' in body:
-        doc = parse_json(body)
+        try:
+            doc = parse_json(body)
+        except Exception:  # no notification we can read: whoever decodes the body says why
+            return body
         if isinstance(doc, dict) and doc.get("Type") == "Notification" and "Message" in doc:
             return str(doc["Message"])
     return body
@@ -135,7 +199,7 @@ def unwrap_sns(body: str) -> str:
 def stream_change(record: dict[str, Any]) -> StreamChange:
     """A stream record's change, images deserialized from DynamoDB's typed JSON."""
     body = record["dynamodb"]
-    created = _epoch_s(body.get("ApproximateCreationDateTime"))
+    stamp = _ms(_epoch_s(body.get("ApproximateCreationDateTime")))
     return StreamChange(
         table=table_from_arn(record.get("eventSourceARN", "")),
         event_name=record["eventName"],
@@ -143,7 +207,7 @@ def stream_change(record: dict[str, Any]) -> StreamChange:
         new_image=_plain(body["NewImage"]) if "NewImage" in body else None,
         old_image=_plain(body["OldImage"]) if "OldImage" in body else None,
         sequence_number=str(body["SequenceNumber"]),
-        created_at=datetime.fromtimestamp(created, UTC) if created else datetime.now(UTC),
+        created_at=datetime.fromtimestamp(stamp / 1000, UTC) if stamp else datetime.now(UTC),
     )
 
 
@@ -225,4 +289,6 @@ def _value(typed: dict[str, Any]) -> Any:
 
 def _number(text: str) -> int | float:
     number = Decimal(text)
+    if not number.is_finite() or not -130 <= number.adjusted() <= 125:
+        raise ValueError(f"{text[:40]!r} is not a DynamoDB number (38 digits, 1E-130..1E+125)")
     return int(number) if number == number.to_integral_value() else float(number)

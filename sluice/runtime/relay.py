@@ -6,10 +6,10 @@ it. The envelope id is the stream record's deterministic id, so re-reading a sha
 republishes the same ids and downstream idempotency absorbs them.
 
 Failure contract (what the worker answers Lambda): a record whose item breaks its
-contract, and a record whose publish still fails after the publisher's retries, are
-reported failed by id. Records between them are published, and the shard checkpoints at
-the first failure; re-reading publishes those again under the same ids, which the
-subscribers absorb.
+contract or makes ``to_event`` raise, and a record whose publish still fails after the
+publisher's retries, are reported failed by id. Records between them are published, and
+the shard checkpoints at the first failure; re-reading publishes those again under the
+same ids, which the subscribers absorb.
 """
 
 from __future__ import annotations
@@ -22,7 +22,7 @@ from typing import Any
 from aws_lambda_powertools.metrics import EphemeralMetrics, MetricUnit
 
 from sluice.core import Catalog, ContractError, Envelope
-from sluice.publisher import OversizeError, Publisher, Sent
+from sluice.publisher import Publisher, PublisherError, Sent
 from sluice.runtime.context import Deps
 from sluice.runtime.records import StreamChange
 from sluice.runtime.spec import Source
@@ -93,8 +93,11 @@ class Relay:
         publisher = Publisher.to_topic(deps.clients.sns, deps.settings.topic(), logger=log)
         try:
             result = publisher.publish(batch.events)
-        except OversizeError as exc:  # never publish half a batch
-            log.error("event too large to publish", extra={"event_id": exc.envelope_id})
+        except PublisherError as exc:  # too large, or unsendable: never publish half a batch
+            log.error(
+                "event cannot be published",
+                extra={"event_id": exc.envelope_id, "detail": str(exc)},
+            )
             return [*batch.broken, *(e.id for e in batch.events)]
         _log_published(log, batch.events, result.sent)
         for failure in result.failed:
@@ -144,6 +147,17 @@ class Relay:
                 log.error(
                     "stored item breaks its contract",
                     extra={"event_id": record.id, "reason": exc.reason, "detail": exc.detail},
+                )
+                batch.broken.append(record.id)
+                continue
+            except Exception as exc:  # to_event is app code: any crash fails this record alone
+                log.exception(
+                    "stored item cannot be mapped to an event",
+                    extra={
+                        "event_id": record.id,
+                        "reason": "unmappable",
+                        "detail": f"{type(exc).__name__}: {exc}",
+                    },
                 )
                 batch.broken.append(record.id)
                 continue

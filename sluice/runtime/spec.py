@@ -77,6 +77,8 @@ class WorkerSpec:
     backoff_base_s: float = 2.0
     """A failed record's next delivery waits 2^(receives-1) x this, up to the visibility."""
     idempotent: bool = True
+    """Claim each record's envelope id before running it. ``@worker(batch=True)`` defaults
+    to False: the engine has no single effect to claim for a whole batch."""
     idempotency_ttl_s: int = 14 * 24 * 3600
     """How long a completed event id is remembered: as long as a DLQ keeps messages."""
     batch: bool = False
@@ -157,6 +159,17 @@ def check_spec(spec: WorkerSpec, catalog: Catalog) -> None:
         raise ConfigurationError(f"{where}: timeout_margin_s must be below timeout_s")
     if (spec.source is Source.STREAM) != (spec.table is not None):
         raise ConfigurationError(f"{where}: stream workers, and only they, name a `table`")
+    if spec.batch and spec.source.is_fifo:
+        raise ConfigurationError(
+            f"{where}: batch=True cannot keep a FIFO queue's order (a failed record would not "
+            "hold back the rest of its group); take records one by one (omit batch=True)"
+        )
+    if spec.batch and spec.idempotent:
+        raise ConfigurationError(
+            f"{where}: batch=True workers get no idempotency from the engine (a batch is no "
+            "single effect to claim); pass idempotent=False and make the batch's effects "
+            "idempotent (e.g. writes keyed on each envelope id), or omit batch=True"
+        )
     _check_runtime(spec, where)
     if spec.source.is_fifo and not spec.group_by:
         raise ConfigurationError(f"{where}: FIFO workers name the `group_by` data field")

@@ -70,11 +70,13 @@ def worker(
     and checked against (``subscribes`` must name types it knows).
 
     The function takes ``(event)`` or ``(event, deps)``; with ``batch=True`` it takes the
-    list of envelopes instead and returns the ids of those that failed.
+    list of envelopes instead and returns the ids of those that failed (such a worker is
+    not idempotent by default, and cannot read a FIFO queue).
     """
 
     if "runtime" in settings:
         settings["runtime"] = runtime_named(settings["runtime"])
+    settings.setdefault("idempotent", not settings.get("batch", False))
 
     def declare(fn: Callable[..., Any]) -> Worker:
         types = frozenset(subscribes) if subscribes is not None else None

@@ -75,13 +75,15 @@ class EntryFaults:
 
 @dataclass
 class CallFaults:
-    """The first ``times`` calls of ``operation`` fail as a whole with ``code`` (HTTP 400)."""
+    """The first ``times`` calls of ``operation`` (after the first ``after``, which pass)
+    fail as a whole with ``code`` (HTTP 400)."""
 
     client: Any
     operation: str
     times: int
     code: str = "Throttling"
     calls: int = 0
+    after: int = 0
 
     def __post_init__(self) -> None:
         service = self.client.meta.service_model.service_id.hyphenize()
@@ -89,7 +91,7 @@ class CallFaults:
 
     def _answer(self, **_: Any) -> tuple[Any, dict[str, Any]] | None:
         self.calls += 1
-        if self.calls > self.times:
+        if not self.after < self.calls <= self.after + self.times:
             return None
         error = {"Error": {"Code": self.code, "Message": "injected"}, "ResponseMetadata": {}}
         return SimpleNamespace(status_code=400, headers={}), error

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+from functools import partial
 from typing import Any
 
 from sluice.runtime.context import Deps
 from sluice.runtime.engine.jobs import Deadline, Job, elect_leaders
 from sluice.runtime.engine.lifecycle import Declared, Lifecycle
 from sluice.runtime.engine.ordering import before_first_failure, run_records
-from sluice.runtime.engine.settling import settle
+from sluice.runtime.engine.settling import dead_letter, settle
 from sluice.runtime.idempotency import DynamoDBIdempotencyStore, IdempotencyStore
 from sluice.runtime.records import parse_batch
 from sluice.runtime.spec import Source, WorkerSpec
@@ -29,10 +30,15 @@ def run_batch(worker: Declared, event: Any, context: Any, deps: Deps) -> Partial
         stream = spec.source is Source.STREAM
         lifecycle.run_whole_batch(before_first_failure(jobs) if stream else jobs)
     else:
-        run_records(spec, lifecycle.run_one, jobs, leaders)
+        now = partial(_dead_letter_one, deps=deps)
+        run_records(spec, lifecycle.run_one, jobs, leaders, dead_letter=now)
     for job in jobs:
         job.follow_leader()
     return settle(jobs, spec, deps, store)
+
+
+def _dead_letter_one(job: Job, deps: Deps) -> None:
+    dead_letter([job], deps)
 
 
 def _store(spec: WorkerSpec, deps: Deps) -> IdempotencyStore | None:

@@ -41,6 +41,8 @@ class Job:
     """Its effects and completion were committed together (see ``Deps.transact``)."""
     unsettled: bool = False
     """Done, but its completion could not be written yet (settling retries it)."""
+    dead_lettered: bool = False
+    """A permanent failure already on its DLQ (FIFO sends each before its group goes on)."""
     leader: Job | None = None
     """Set on a copy of an envelope met earlier in the same batch."""
 

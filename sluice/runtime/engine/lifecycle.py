@@ -187,6 +187,11 @@ class Lifecycle:
             verdict = self.store.claim(self.key(job), until)
         except Exception as exc:  # the store is down: leave the record to the retries
             job.end(Outcome.RETRY, "idempotency_unavailable", f"{type(exc).__name__}: {exc}")
+            self.log.warning(
+                "could not claim the record; it will be retried",
+                exc_info=True,
+                extra={"message_id": job.inbound.item_id, "reason": "idempotency_unavailable"},
+            )
             return False
         if verdict is Claim.DUPLICATE:
             job.end(Outcome.DUPLICATE)

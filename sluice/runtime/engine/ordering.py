@@ -32,14 +32,28 @@ def _forget_pools() -> None:
 os.register_at_fork(after_in_child=_forget_pools)
 
 
-def run_records(spec: WorkerSpec, run_one: RunOne, jobs: list[Job], leaders: list[Job]) -> None:
-    """Run every pending record of the batch in the order its source demands."""
+def run_records(
+    spec: WorkerSpec,
+    run_one: RunOne,
+    jobs: list[Job],
+    leaders: list[Job],
+    dead_letter: RunOne | None = None,
+) -> None:
+    """Run every pending record of the batch in the order its source demands.
+
+    On FIFO queues ``dead_letter`` sends a permanent failure to its DLQ before the rest of
+    its group runs; if it cannot, the record becomes a retry and blocks its group.
+    """
     if spec.source.is_fifo:
-        run_groups(spec, run_one, jobs, key=lambda j: j.inbound.group_id or "")
+        run_groups(spec, run_one, jobs, key=_group_id, dead_letter=dead_letter)
     elif spec.source is Source.STREAM:
         run_groups(spec, run_one, jobs, key=lambda j: "shard")
     else:
         run_concurrently(spec, run_one, [j for j in leaders if j.outcome is Outcome.PENDING])
+
+
+def _group_id(job: Job) -> str:
+    return job.inbound.group_id or ""
 
 
 def run_concurrently(spec: WorkerSpec, run_one: RunOne, jobs: list[Job]) -> None:
@@ -53,12 +67,17 @@ def run_concurrently(spec: WorkerSpec, run_one: RunOne, jobs: list[Job]) -> None
 
 
 def run_groups(
-    spec: WorkerSpec, run_one: RunOne, jobs: list[Job], key: Callable[[Job], str]
+    spec: WorkerSpec,
+    run_one: RunOne,
+    jobs: list[Job],
+    key: Callable[[Job], str],
+    dead_letter: RunOne | None = None,
 ) -> None:
     """In order within each group; after a failure the rest of the group fails too.
 
     ``jobs`` is the whole batch in delivery order, so a record that already failed
-    (undecodable, or held by another invocation) blocks the records behind it.
+    (undecodable, or held by another invocation) blocks the records behind it. A permanent
+    failure lets its group go on only once ``dead_letter`` has it on its DLQ.
     """
     groups: dict[str, list[Job]] = {}
     for job in jobs:
@@ -71,6 +90,8 @@ def run_groups(
                     run_one(job)
             else:
                 job.follow_leader()
+            if dead_letter is not None and job.outcome is Outcome.PERMANENT:
+                dead_letter(job)
             if job.outcome.is_failure:
                 for rest in group[index + 1 :]:
                     rest.end(Outcome.RETRY, "group_blocked", f"after {job.inbound.item_id}")

@@ -29,7 +29,7 @@ def settle(
     """Write idempotency, dead-letter, back off, emit metrics, answer the failures."""
     if store is not None:
         _write_claims(jobs, spec, deps, store)
-    _dead_letter(jobs, deps)
+    dead_letter(jobs, deps)
     failures = [j for j in jobs if j.outcome.is_failure]
     if failures and spec.source.is_queue:
         try:
@@ -70,9 +70,9 @@ def _write_claims(jobs: list[Job], spec: WorkerSpec, deps: Deps, store: Idempote
             log.error("idempotency records not written", extra={"keys": unwritten})
 
 
-def _dead_letter(jobs: list[Job], deps: Deps) -> None:
+def dead_letter(jobs: list[Job], deps: Deps) -> None:
     """Send permanent failures to their DLQ; those it cannot take stay on their queue."""
-    permanent = [j for j in jobs if j.outcome is Outcome.PERMANENT]
+    permanent = [j for j in jobs if j.outcome is Outcome.PERMANENT and not j.dead_lettered]
     if not permanent:
         return
     letters = [DeadLetter(j.inbound, j.reason, j.detail) for j in permanent]
@@ -81,10 +81,17 @@ def _dead_letter(jobs: list[Job], deps: Deps) -> None:
     except Exception:
         deps.telemetry.logger.exception("could not reach the DLQ; the records stay on their queue")
         unsent = letters
-    for letter in unsent:
-        for job in permanent:
-            if job.inbound is letter.inbound:
-                job.outcome = Outcome.RETRY
+    kept = {id(letter.inbound) for letter in unsent}
+    for job in permanent:
+        if id(job.inbound) in kept:
+            job.outcome = Outcome.RETRY
+        else:
+            job.dead_lettered = True
+    if unsent:
+        deps.telemetry.logger.error(
+            "permanent failures not dead-lettered; they stay on their queue for a retry",
+            extra={"message_ids": [letter.inbound.item_id for letter in unsent]},
+        )
 
 
 def _emit(jobs: list[Job], deps: Deps) -> None:
