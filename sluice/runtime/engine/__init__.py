@@ -9,8 +9,8 @@
 
 Each part is its own module, so each can change alone: ``jobs`` (a record's state and the
 clock), ``lifecycle`` (one record: decode, claim, call, complete), ``ordering`` (which
-records run, in which order, on how many threads), ``settling`` (step 4) and ``batch``
-(the steps in order).
+records run, in which order, on how many threads; ``pacing`` says whether threads help),
+``settling`` (step 4) and ``batch`` (the steps in order).
 """
 
 from sluice.runtime.engine.batch import run_batch

@@ -4,6 +4,9 @@
 - FIFO queues: in order within each message group, groups side by side;
 - streams: in order within the shard.
 
+Threads only where they help: a worker whose records barely wait runs them one after the
+other on the invoking thread (``pacing``).
+
 Where order holds, a failure fails the rest of its group: the event source delivers them
 again, after the failed record. What running one record means is the lifecycle's business.
 """
@@ -14,12 +17,14 @@ import os
 import threading
 from collections.abc import Callable, Iterable
 from concurrent.futures import ThreadPoolExecutor, wait
-from typing import Any
+from typing import Any, TypeVar
 
 from sluice.runtime.engine.jobs import Job, Outcome
+from sluice.runtime.engine.pacing import pace_of, timed
 from sluice.runtime.spec import Source, WorkerSpec
 
 RunOne = Callable[[Job], None]
+T = TypeVar("T")
 
 _pools = threading.local()
 
@@ -58,12 +63,7 @@ def _group_id(job: Job) -> str:
 
 def run_concurrently(spec: WorkerSpec, run_one: RunOne, jobs: list[Job]) -> None:
     """Standard queues: up to ``max_concurrency`` records at once."""
-    threads = min(spec.max_concurrency, len(jobs))
-    if threads <= 1:
-        for job in jobs:
-            run_one(job)
-        return
-    _run_all(spec, run_one, jobs)
+    _spread(spec, run_one, jobs)
 
 
 def run_groups(
@@ -97,12 +97,7 @@ def run_groups(
                     rest.end(Outcome.RETRY, "group_blocked", f"after {job.inbound.item_id}")
                 return
 
-    threads = min(spec.max_concurrency, len(groups))
-    if threads <= 1:
-        for group in groups.values():
-            run_group(group)
-        return
-    _run_all(spec, run_group, groups.values())
+    _spread(spec, run_group, list(groups.values()))
 
 
 def before_first_failure(jobs: list[Job]) -> list[Job]:
@@ -115,9 +110,29 @@ def before_first_failure(jobs: list[Job]) -> list[Job]:
     return jobs
 
 
-def _run_all(spec: WorkerSpec, fn: Callable[[Any], None], items: Iterable[Any]) -> None:
+def _spread(spec: WorkerSpec, fn: Callable[[T], None], items: list[T]) -> None:
+    """``fn`` over ``items`` (records, or FIFO groups): on the worker's threads while its
+    records wait long enough to overlap, else one after the other on this thread."""
+    pace = pace_of(spec.name)
+    if min(spec.max_concurrency, len(items)) <= 1 or not pace.threads_help:
+        for item in items:
+            timed(pace, fn, item)
+        return
+    if pace.probes():  # the first one here, beside the others on the pool: measured
+        _run_all(spec, fn, items[1:], here=lambda: timed(pace, fn, items[0]))
+        return
+    _run_all(spec, fn, items)
+
+
+def _run_all(
+    spec: WorkerSpec,
+    fn: Callable[[Any], None],
+    items: Iterable[Any],
+    here: Callable[[], None] | None = None,
+) -> None:
     """Run ``fn`` over ``items`` on the worker's threads; return when all are done.
 
+    ``here`` runs on this thread meanwhile, and takes one of the ``max_concurrency`` places.
     Each invoking thread keeps one pool per worker for the life of the process: starting
     ``max_concurrency`` threads per batch cost ~0.4 ms a record (bench/bench_runtime.py).
     """
@@ -126,7 +141,22 @@ def _run_all(spec: WorkerSpec, fn: Callable[[Any], None], items: Iterable[Any]) 
     pool = pools.get(key)
     if pool is None:
         pool = pools[key] = ThreadPoolExecutor(key[1], thread_name_prefix=spec.name)
-    futures = [pool.submit(fn, item) for item in items]
-    wait(futures)
+    places = threading.BoundedSemaphore(spec.max_concurrency)
+
+    def in_place(item: Any) -> None:
+        with places:
+            fn(item)
+
+    if here is not None:
+        places.acquire()
+    futures = [pool.submit(in_place, item) for item in items]
+    try:
+        if here is not None:
+            try:
+                here()
+            finally:
+                places.release()
+    finally:
+        wait(futures)
     for future in futures:
         future.result()
