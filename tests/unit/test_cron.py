@@ -376,6 +376,7 @@ def test_fuzz_rate_is_strictly_later_and_one_period_apart(
     first = rate.next_fire(after, zone(tz))
     assert first is not None and after < first <= after + timedelta(seconds=rate_seconds(rate))
     second = rate.next_fire(first, zone(tz))
+    assert second is not None
     # (aware datetimes sharing a zone subtract as wall times: compare in UTC)
     apart = second.astimezone(UTC) - first.astimezone(UTC)
     assert apart == timedelta(seconds=rate_seconds(rate))
