@@ -10,6 +10,7 @@ from sluice.core.schema import rules
 ORDER_PLACED = "order.placed"
 ORDER_CANCELLED = "order.cancelled"
 PAYMENT_CAPTURED = "payment.captured"
+STOCK_AUDIT_REQUESTED = "stock.audit_requested"
 
 _ID = rules(min_len=1, max_len=128)
 _CURRENCY = rules(pattern="[A-Z]{3}")
@@ -60,10 +61,19 @@ class PaymentCaptured:
     order_id: str | None = field(default=None, metadata=_ID)
 
 
+@dataclass(frozen=True, slots=True)
+class StockAuditRequested:
+    """stock.audit_requested v1: a stock audit is due (fired nightly by a schedule)."""
+
+    scope: str = field(default="all", metadata=rules(min_len=1, max_len=64))
+    requested_by: str = field(default="schedule", metadata=rules(min_len=1, max_len=128))
+
+
 CATALOG = Catalog(
     [
         Contract(ORDER_PLACED, 1, OrderPlaced),
         Contract(ORDER_CANCELLED, 1, OrderCancelled),
         Contract(PAYMENT_CAPTURED, 1, PaymentCaptured),
+        Contract(STOCK_AUDIT_REQUESTED, 1, StockAuditRequested),
     ]
 )

@@ -26,6 +26,8 @@ from typing import Any
 from sluice.core import Catalog
 from sluice.runtime import ConfigurationError, Registry, Worker, discover
 from sluice.runtime.idempotency import TTL_ATTRIBUTE
+from sluice.schedule import Schedule as Schedule  # noqa: PLC0414 - re-exported with App
+from sluice.schedule import check_schedules, check_targets
 
 IDEMPOTENCY_TABLE = "idempotency"
 """The framework's own table: claims and completions of every idempotent worker."""
@@ -117,6 +119,8 @@ class App:
     tracing: bool = False
     """X-Ray subsegments per record (the SDK costs ~140 ms of cold start); the functions
     and the API stage trace actively either way."""
+    schedules: tuple[Schedule, ...] = ()
+    """Events fired on a schedule (EventBridge Scheduler on AWS, a scheduler in the sandbox)."""
     given_registry: Registry | None = field(default=None, repr=False, compare=False)
     """Set by ``with_registry``/``with_workers``; otherwise the workers package is read."""
 
@@ -141,6 +145,7 @@ class App:
                     else f"{IDEMPOTENCY_TABLE!r} is the framework's own table; pick another name"
                 )
             seen.add(table.name)
+        check_schedules(self.schedules, self.catalog)
 
     @cached_property
     def registry(self) -> Registry:
@@ -167,6 +172,14 @@ class App:
         """The same app with ``extra`` workers added (a test's own, say)."""
         return self.with_registry(self.registry.with_workers(*extra))
 
+    def schedule(self, name: str) -> Schedule:
+        """A schedule by name, or an error naming the declared ones."""
+        for schedule in self.schedules:
+            if schedule.name == name:
+                return schedule
+        known = ", ".join(s.name for s in self.schedules) or "none"
+        raise ConfigurationError(f"no schedule {name!r} is declared; schedules: {known}")
+
     def with_registry(self, registry: Registry) -> App:
         """The same app with exactly these workers."""
         return replace(self, given_registry=registry)
@@ -184,6 +197,7 @@ class App:
                         f"worker {spec.name!r} reads the stream of table {spec.table!r}, "
                         f"which has none: declare Table({spec.table!r}, ..., stream=True)"
                     )
+        check_targets(self.schedules, registry)
         if self.api is not None:
             uses += [("the API uses", t) for t in self.api.tables]
         for who, name in uses:
