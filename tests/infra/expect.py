@@ -183,7 +183,7 @@ def assert_acknowledgments_narrow(synth: Synth, api: ApiDeclaration | None) -> N
     """Each acknowledgment has its listed reason, sits on a resource, and is expected.
 
     The count of each rule follows from the declaration alone: one runtime pin per
-    function, one DLQ-is-a-DLQ per subscription or stream failure queue, and so on.
+    function, one DLQ-is-a-DLQ per subscription, stream failure queue or schedule, and so on.
     """
     (report,) = synth.report["pluginReports"]
     acknowledged = report["suppressedViolations"]
@@ -193,11 +193,15 @@ def assert_acknowledgments_narrow(synth: Synth, api: ApiDeclaration | None) -> N
         assert item["acknowledgedAt"] != synth.stack_id, "no stack-wide acknowledgments"
     specs = synth.registry.specs
     streams = [s for s in specs if s.source is Source.STREAM]
+    schedules = synth.topology.app.schedules
     expected = {
         nag.RUNTIME: len(specs) + (api is not None),
-        nag.IS_A_DLQ: len(streams) + len(synth.registry.by_source(Source.SNS_QUEUE)),
+        nag.IS_A_DLQ: len(streams)
+        + len(synth.registry.by_source(Source.SNS_QUEUE))
+        + len(schedules),  # a schedule's DLQ
         nag.WILDCARD_REQUIRED: len(specs) + (api is not None),
-        nag.KMS_DATA_KEYS: len([s for s in specs if s.publishes]),
+        nag.KMS_DATA_KEYS: len([s for s in specs if s.publishes])
+        + len([s for s in schedules if s.target is None]),  # a schedule publishing
         nag.NO_ACCESS_LOGS: len(streams),
         nag.FAILURE_OBJECTS: len(streams),
         nag.NOTIFICATIONS_HANDLER: 1 if streams else 0,
