@@ -9,6 +9,7 @@ import typer
 from rich.table import Table
 
 from sluice.app import load_app
+from sluice.commands.dlq import Json, Local, Prefix
 from sluice.commands.dlq_view import emit_json, err, out
 from sluice.runtime.errors import ConfigurationError
 from sluice.target import SandboxState, connect, state_dir
@@ -22,14 +23,6 @@ schedule = typer.Typer(
     ),
     no_args_is_help=True,
 )
-
-Local = Annotated[
-    bool, typer.Option("--local", help="Use the running sandbox (`sluice up`), not AWS.")
-]
-Prefix = Annotated[
-    str | None, typer.Option(help="Resource name prefix (default: sluice, or the sandbox's).")
-]
-Json = Annotated[bool, typer.Option("--json", help="Print one JSON document, for scripts.")]
 
 
 def register(app: typer.Typer) -> None:
