@@ -130,7 +130,14 @@ def test_the_check_catches_a_schedule_role_any_scheduler_may_assume(synth: Synth
 
 
 def test_the_shop_app_with_a_producer_account_allows_every_path(shop: Synth) -> None:
-    assert len(Paths(Template(shop.raw), shop.topology).producers()) == 2
+    paths = Paths(Template(shop.raw), shop.topology)
+    assert len(paths.producers()) == 2
+    # its schedule sends straight to a worker's queue: SendMessage there and to its DLQ
+    (role,) = paths.schedule_roles()
+    assert sorted((r.action, r.resource.rsplit(":", 1)[-1]) for r in role.calls) == [
+        ("sqs:SendMessage", "shop-hourly-nudge-schedule-dlq"),
+        ("sqs:SendMessage", "shop-notify"),
+    ]
     assert check(shop) == []
 
 
