@@ -16,8 +16,10 @@ export CDK_DISABLE_VERSION_CHECK := 1
 export AWS_EC2_METADATA_DISABLED := true
 
 PYTEST_FLAGS ?= -q
+# Test workers side by side (pytest-xdist): most tests wait on a server or a subprocess, not the CPU.
+TEST_JOBS ?= 3
 
-.PHONY: help install graphviz demo test lint fmt bench chaos mutate synth clean
+.PHONY: help install graphviz tmux demo test lint fmt bench chaos mutate synth clean
 
 help:  ## List the targets
 	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-8s %s\n", $$1, $$2}'
@@ -41,13 +43,20 @@ graphviz:  ## Install Graphviz (Debian package) if `dot` is missing
 	  { [ "$$CI" = true ] && echo "error: Graphviz could not be installed" >&2 && exit 1; } || \
 	  echo "warning: Graphviz not installed; png/svg graph tests will be skipped"
 
-install: $(STAMP) node_modules/.installed graphviz  ## Create .venv and node_modules
+# tmux is the real terminal the `sluice top` tests drive; installed only when missing (same rule).
+tmux:  ## Install tmux (Debian package) if it is missing
+	@command -v tmux >/dev/null || { command -v apt-get >/dev/null && \
+	  $(SUDO) apt-get update -qq && $(SUDO) apt-get install -y -qq tmux >/dev/null; } || \
+	  { [ "$$CI" = true ] && echo "error: tmux could not be installed" >&2 && exit 1; } || \
+	  echo "warning: tmux not installed; the sluice top terminal tests will be skipped"
+
+install: $(STAMP) node_modules/.installed graphviz tmux  ## Create .venv and node_modules
 
 demo: $(STAMP)  ## Run the whole pipeline locally and check it end to end
 	$(BIN)/sluice demo
 
 test: install  ## Run every test tier (unit, functional, sandbox, infra)
-	$(BIN)/python -m pytest $(PYTEST_FLAGS)
+	$(BIN)/python -m pytest -n $(TEST_JOBS) --dist loadgroup $(PYTEST_FLAGS)
 
 lint: $(STAMP)  ## ruff, mypy and the import layers
 	$(BIN)/ruff check .

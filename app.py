@@ -10,7 +10,7 @@ from pathlib import Path
 
 from events import CATALOG, STOCK_AUDIT_REQUESTED
 from producers.api import build
-from producers.api.routes import ROUTES
+from producers.operations import OPERATIONS, PLACE_ORDER
 from sluice.app import Api, App, Route, Schedule, Table
 
 APP = App(
@@ -25,8 +25,8 @@ APP = App(
         handler="producers.api.handler",
         factory=build,
         routes=tuple(
-            Route(method, path, body=method == "POST" and path == "/orders")
-            for method, path, _ in ROUTES
+            Route(op.method, op.path, body=op is PLACE_ORDER, op=op.name)
+            for op in OPERATIONS.operations
         ),
         tables=("orders",),
         description="Accepts orders and writes them to the orders table (storage first).",

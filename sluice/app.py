@@ -17,15 +17,17 @@ import importlib
 import re
 import sys
 import tomllib
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, replace
 from functools import cached_property
 from pathlib import Path
 from typing import Any
 
 from sluice.core import Catalog
+from sluice.rpc import Operation, Operations
 from sluice.runtime import ConfigurationError, Registry, Worker, discover
 from sluice.runtime.idempotency import TTL_ATTRIBUTE
+from sluice.runtime.worker import placed, runtime_named
 from sluice.schedule import Schedule as Schedule  # noqa: PLC0414 - re-exported with App
 from sluice.schedule import check_schedules, check_targets
 
@@ -33,6 +35,7 @@ IDEMPOTENCY_TABLE = "idempotency"
 """The framework's own table: claims and completions of every idempotent worker."""
 _NAME = re.compile(r"^[a-z][a-z0-9_]{0,39}$")
 _ACCOUNT = re.compile(r"^[0-9]{12}$")
+_ROLE = re.compile(r"^arn:aws[a-z-]*:iam::[0-9]{12}:role/[\w+=,.@/-]+$")
 
 
 @dataclass(frozen=True, slots=True)
@@ -64,6 +67,42 @@ class Route:
     method: str
     path: str
     body: bool = False
+    op: str | None = None
+    """The operation's name for direct callers (``sluice.rpc``), e.g. ``"place_order"``."""
+
+
+@dataclass(frozen=True, slots=True)
+class DirectCallers:
+    """Who may call the API function directly (Lambda Invoke), besides through API Gateway.
+
+    ``roles`` are IAM role ARNs; ``accounts`` are 12-digit account ids, whose own IAM then
+    decides which of their principals may call. Each gets ``lambda:InvokeFunction`` on the
+    function's resource policy, naming exactly that principal (never ``*``).
+    ``function_url=True`` adds a function URL with ``AWS_IAM`` auth for the same callers.
+    """
+
+    roles: tuple[str, ...] = ()
+    accounts: tuple[str, ...] = ()
+    function_url: bool = False
+
+    def __post_init__(self) -> None:
+        for role in self.roles:
+            if not _ROLE.match(role):
+                raise ConfigurationError(
+                    f"direct caller {role!r}: give an IAM role ARN without wildcards, e.g. "
+                    "'arn:aws:iam::123456789012:role/billing-producer'"
+                )
+        for account in self.accounts:
+            if not _ACCOUNT.match(account):
+                raise ConfigurationError(
+                    f"direct caller account {account!r}: an AWS account id is 12 digits, as a "
+                    "string (DirectCallers(accounts=('123456789012',)))"
+                )
+
+    @property
+    def principals(self) -> tuple[str, ...]:
+        """Every declared principal: role ARNs, then account ids."""
+        return (*self.roles, *self.accounts)
 
 
 ApiFactory = Callable[..., Callable[[dict[str, Any], Any], dict[str, Any]]]
@@ -78,7 +117,9 @@ class Api:
     handler for the sandbox from injected clients, settings and a logger. ``tables`` are
     the logical tables the API reads and writes, with exactly ``table_actions`` (what its
     code calls: a storage-first API gets, puts and updates items); ``routes`` are mounted on
-    the gateway.
+    the gateway. Routes with an ``op`` name are also operations for direct callers: wrap
+    the proxy handler in ``sluice.rpc.DirectInvoke`` (in the Lambda entry and the factory)
+    and declare who may call in ``callers``.
     """
 
     handler: str
@@ -92,6 +133,15 @@ class Api:
     )
     name: str = "api"
     description: str = "The storage-first API"
+    callers: DirectCallers = field(default_factory=DirectCallers)
+    """Internal callers allowed to invoke the function directly (none by default)."""
+
+    @property
+    def operations(self) -> Operations:
+        """The routes that have an ``op`` name, as direct callers name them."""
+        return Operations(
+            tuple(Operation(r.op, r.method, r.path) for r in self.routes if r.op is not None)
+        )
 
 
 @dataclass(frozen=True)
@@ -119,6 +169,9 @@ class App:
     tracing: bool = False
     """X-Ray subsegments per record (the SDK costs ~140 ms of cold start); the functions
     and the API stage trace actively either way."""
+    runtimes: Mapping[str, Mapping[str, str]] = field(default_factory=dict, hash=False)
+    """Per-stage overrides of where workers run: ``{"dev": {"receipts": "lambda"}}``;
+    the stage ``"*"`` applies to every stage. ``for_stage`` applies them."""
     schedules: tuple[Schedule, ...] = ()
     """Events fired on a schedule (EventBridge Scheduler on AWS, a scheduler in the sandbox)."""
     given_registry: Registry | None = field(default=None, repr=False, compare=False)
@@ -183,6 +236,24 @@ class App:
     def with_registry(self, registry: Registry) -> App:
         """The same app with exactly these workers."""
         return replace(self, given_registry=registry)
+
+    def for_stage(self, stage: str) -> App:
+        """The app as deployed to ``stage`` (``prod``, ``dev``, ``sandbox``...): each
+        worker on the runtime ``runtimes`` gives it there, else on its own declaration."""
+        chosen = {**self.runtimes.get("*", {}), **self.runtimes.get(stage, {})}
+        if not chosen:
+            return self
+        unknown = sorted(set(chosen) - {w.spec.name for w in self.registry})
+        if unknown:
+            raise ConfigurationError(
+                f"App(runtimes=...) names {unknown}, which are not workers of the app "
+                f"(workers: {', '.join(w.spec.name for w in self.registry)})"
+            )
+        workers = [
+            placed(w, runtime_named(chosen[w.spec.name])) if w.spec.name in chosen else w
+            for w in self.registry
+        ]
+        return self.with_registry(Registry(workers))
 
     def _check(self, registry: Registry) -> None:
         """Every table a worker or the API names must be declared, and streamed if read so."""

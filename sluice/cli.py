@@ -23,6 +23,8 @@ COMMAND_MODULES = (
     "sluice.commands.tools",
     "sluice.commands.dlq",
     "sluice.commands.schedule",
+    "sluice.commands.top",
+    "sluice.commands.work",
 )
 
 

@@ -191,6 +191,8 @@ def check_targets(schedules: tuple[Schedule, ...], registry: Registry) -> None:
     """Every target is a queue worker that accepts the event; the topic has a subscriber."""
     for schedule in schedules:
         where = f"schedule {schedule.name!r}"
+        if schedule.name in registry:  # DLQs and alarms are listed by worker or schedule name
+            raise ConfigurationError(f"{where} has a worker's name; give the schedule its own")
         if schedule.target is None:
             if not registry.subscribers(schedule.event_type):
                 raise ConfigurationError(

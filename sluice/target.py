@@ -39,6 +39,8 @@ class SandboxState:
     pid: int = 0
     started_at: str = ""
     extra: dict[str, str] = field(default_factory=dict)
+    invoke_url: str = ""
+    """The API function's Lambda Invoke endpoint (a Lambda client's ``endpoint_url``)."""
 
     def save(self, path: Path | None = None) -> Path:
         """Write the state file (atomically)."""

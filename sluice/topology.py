@@ -104,6 +104,14 @@ class Topology:
             fifo=spec.source.is_fifo,
         )
 
+    def function_name(self, name: str) -> str:
+        """A worker's (or the API's) Lambda function: ``inventory`` -> ``sluice-inventory``."""
+        return f"{self.prefix}-{name}"
+
+    def log_group(self, name: str) -> str:
+        """Where a function's logs go."""
+        return f"/aws/lambda/{self.function_name(name)}"
+
     def stream_failure_queue(self, spec: WorkerSpec) -> str:
         """A stream worker's on-failure destination."""
         return f"{self.prefix}-{spec.name}-stream-failures"

@@ -24,6 +24,21 @@ FAKE_ENV = {
 }
 
 
+# Under pytest-xdist (`make test` runs TEST_JOBS workers), these tiers stay whole on one worker:
+# their session fixtures (a CDK synth, a generated project, a sandbox) are paid once, not once per
+# worker, and run in the order they are collected.
+WHOLE_TIERS = ("infra", "scaffold", "sandbox")
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Group each test by its file, or by its tier where the tier shares a session fixture."""
+    for item in items:
+        parts = item.nodeid.split("/")
+        tier = parts[1] if len(parts) > 2 else ""
+        group = tier if tier in WHOLE_TIERS else item.nodeid.split("::")[0]
+        item.add_marker(pytest.mark.xdist_group(group))
+
+
 @pytest.fixture(autouse=True)
 def aws_env(monkeypatch: pytest.MonkeyPatch) -> None:
     """No test ever reaches real AWS: fake credentials, a fixed region, no IMDS."""

@@ -46,6 +46,10 @@ def write_receipt(transact: Transact, table: str, event: Envelope[OrderPlaced]) 
     batch_size=10,
     max_concurrency=10,
     writes=("state",),
+    runtime="container",  # IO-bound: one long-lived process per task (`sluice work receipts`)
+    min_tasks=1,
+    max_tasks=4,
+    throughput=50,
     description="Writes a receipt for every placed order.",
 )
 def receipts(event: Envelope[OrderPlaced], deps: Deps) -> None:

@@ -14,6 +14,7 @@ from aws_lambda_powertools.event_handler import Response
 from producers.api.problems import PROBLEM_JSON, ApiProblem
 from producers.api.storage import OrdersStore
 from producers.api.validation import CORRELATION_HEADER, cancel_reason, order_request
+from producers.operations import OPERATIONS
 from producers.orders import PLACED
 
 
@@ -78,10 +79,9 @@ def cancel_order(request: Request, order_id: str) -> Response[str]:
 
 
 Route = tuple[str, str, Callable[..., Response[str]]]
-ROUTES: tuple[Route, ...] = (
-    ("POST", "/orders", place_order),
-    ("GET", "/orders/<order_id>", get_order),
-    ("POST", "/orders/<order_id>/cancel", cancel_order),
+_FUNCTIONS = {fn.__name__: fn for fn in (place_order, get_order, cancel_order)}
+ROUTES: tuple[Route, ...] = tuple(
+    (op.method, op.path, _FUNCTIONS[op.name]) for op in OPERATIONS.operations
 )
 
 

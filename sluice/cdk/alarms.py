@@ -18,6 +18,7 @@ from aws_cdk import aws_sns as sns
 from aws_cdk import aws_sqs as sqs
 from constructs import Construct
 
+from sluice import thresholds
 from sluice.cdk import defaults
 from sluice.topology import Dlq, DlqKind, Topology
 
@@ -92,7 +93,7 @@ class Alarms(Construct):
             queue.metric_approximate_number_of_messages_visible(
                 period=defaults.ALARM_PERIOD, statistic="Maximum"
             ),
-            threshold=0,
+            threshold=thresholds.DLQ_VISIBLE,
             periods=1,
             description=f"{meaning} {first}",
             missing=cloudwatch.TreatMissingData.IGNORE,
@@ -128,13 +129,53 @@ class Alarms(Construct):
             ),
         )
 
+    def queue_age_in_service(
+        self, age: cloudwatch.IMetric, name: str, service: str, cluster: str
+    ) -> cloudwatch.Alarm:
+        """A container worker's oldest message waits too long: its tasks are behind."""
+        limit = defaults.QUEUE_AGE_THRESHOLD
+        return self._alarm(
+            f"{service}-queue-age",
+            age,
+            threshold=limit.to_seconds(),
+            periods=defaults.QUEUE_AGE_PERIODS,
+            description=(
+                f"The oldest message on {name} is older than {limit.to_minutes()} min: the "
+                f"{service} tasks are behind, at their max_tasks or retrying failures. "
+                f"First run: {_service(cluster, service)}"
+            ),
+        )
+
+    def backlog_without_tasks(
+        self, visible: cloudwatch.IMetric, running: cloudwatch.IMetric, service: str, cluster: str
+    ) -> cloudwatch.Alarm:
+        """Messages wait and no task of the service runs (crash loop, image, quota)."""
+        stranded = cloudwatch.MathExpression(
+            expression="IF(visible > 0 AND FILL(running, 0) < 1, 1, 0)",
+            using_metrics={"visible": visible, "running": running},
+            period=defaults.ALARM_PERIOD,
+            label="backlog with no running task",
+        )
+        return self._alarm(
+            f"{service}-no-tasks",
+            stranded,
+            threshold=1,
+            periods=defaults.QUEUE_AGE_PERIODS,
+            description=(
+                f"Messages wait for {service} but none of its tasks runs: tasks fail to start "
+                f"or crash (image, health check, quota). First run: "
+                f"{_service(cluster, service)}"
+            ),
+            missing=cloudwatch.TreatMissingData.BREACHING,
+        )
+
     def function(self, function: lambda_.IFunction, name: str) -> list[cloudwatch.Alarm]:
         """Failed invocations (whole batch failed, crash, timeout) and throttles."""
         period = defaults.ALARM_PERIOD
         errors = self._alarm(
             f"{name}-errors",
             function.metric_errors(period=period, statistic="Sum"),
-            threshold=0,
+            threshold=thresholds.FUNCTION_ERRORS,
             periods=1,
             description=(
                 f"{name} invocations failed: the function crashed or timed out (or, reading "
@@ -145,7 +186,7 @@ class Alarms(Construct):
         throttles = self._alarm(
             f"{name}-throttles",
             function.metric_throttles(period=period, statistic="Sum"),
-            threshold=0,
+            threshold=thresholds.FUNCTION_THROTTLES,
             periods=1,
             description=(
                 f"{name} was throttled: concurrency is exhausted and records wait at the "
@@ -202,6 +243,10 @@ def _cloudwatch_here() -> iam.IPrincipal:
     return iam.ServicePrincipal("cloudwatch.amazonaws.com").with_conditions(
         {"StringEquals": {"aws:SourceAccount": Aws.ACCOUNT_ID}}
     )
+
+
+def _service(cluster: str, service: str) -> str:
+    return f"aws ecs describe-services --cluster {cluster} --services {service}"
 
 
 def _logs(function: str) -> str:

@@ -19,6 +19,7 @@ from sluice.app import Api as ApiDeclaration
 from sluice.app import Route
 from sluice.cdk import defaults, nag
 from sluice.cdk.account import require_logs_role
+from sluice.cdk.direct_calls import DirectCalls
 from sluice.cdk.shared import Shared
 
 PATH_PARAMETER = re.compile(r"<(\w+)>")
@@ -84,6 +85,9 @@ class Api(Construct):
         for logical in declaration.tables:
             shared.store.table(logical).grant(self.function, *declaration.table_actions)
         shared.monitoring.watch_function(self.function, name)
+        self.direct = DirectCalls(
+            self, "DirectCalls", function=self.function, declaration=declaration.callers
+        )
         access_logs = logs.LogGroup(
             self,
             "AccessLogs",

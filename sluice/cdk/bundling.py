@@ -56,6 +56,8 @@ def shipped_files(app: App) -> dict[Path, Path]:
     found: dict[Path, Path] = {}
     entries = [(app.root, entry) for entry in app.code]
     entries += [(FRAMEWORK_ROOT, entry) for entry in defaults.FRAMEWORK_SHIPPED]
+    if app.api is not None:
+        entries += [(FRAMEWORK_ROOT, entry) for entry in defaults.API_SHIPPED]
     for root, entry in entries:
         path = root / entry
         if not path.exists():

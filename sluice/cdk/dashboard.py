@@ -17,6 +17,7 @@ from aws_cdk import aws_sqs as sqs
 from constructs import Construct
 
 from sluice.cdk import defaults
+from sluice.runtime.telemetry import metric_dimensions
 from sluice.topology import Topology
 
 WIDTH = 6
@@ -70,6 +71,42 @@ class Dashboard(Construct):
             ),
         )
 
+    def add_container(
+        self,
+        worker: str,
+        *,
+        running: cloudwatch.IMetric,
+        visible: cloudwatch.IMetric,
+        age: cloudwatch.IMetric,
+        dlqs: Sequence[tuple[str, sqs.IQueue]],
+    ) -> None:
+        """A container worker's row: what it did and failed, its tasks and backlog, its DLQs."""
+        self.board.add_widgets(
+            _graph(
+                f"{worker}: throughput",
+                _sluice(worker, "Processed"),
+                _sluice(worker, "Duplicates"),
+                right=[_sluice(worker, "InFlight", statistic="Maximum")],
+            ),
+            _graph(
+                f"{worker}: errors",
+                _sluice(worker, "Failed"),
+                _sluice(worker, "PermanentFailures"),
+                right=[_sluice(worker, "HeartbeatExtensions")],
+            ),
+            _graph(
+                f"{worker}: DLQ depth",
+                *[
+                    queue.metric_approximate_number_of_messages_visible(
+                        label=name, period=PERIOD, statistic="Maximum"
+                    )
+                    for name, queue in dlqs
+                ],
+            ),
+            _graph(f"{worker}: age", age),
+            _graph(f"{worker}: tasks and backlog", running, right=[visible]),
+        )
+
 
 def _graph(
     title: str, *left: cloudwatch.IMetric, right: Sequence[cloudwatch.IMetric] = ()
@@ -84,7 +121,7 @@ def _sluice(worker: str, name: str, *, statistic: str = "Sum") -> cloudwatch.Met
     return cloudwatch.Metric(
         namespace=defaults.METRICS_NAMESPACE,
         metric_name=name,
-        dimensions_map={"service": worker, "worker": worker},
+        dimensions_map=metric_dimensions(worker),
         period=PERIOD,
         statistic=statistic,
         label=f"sluice {name}",

@@ -11,6 +11,8 @@ from aws_cdk import Duration, RemovalPolicy
 from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_logs as logs
 
+from sluice import thresholds
+
 # Lambda: one runtime and one architecture for every function, and the layer built to match.
 RUNTIME = lambda_.Runtime.PYTHON_3_12
 ARCHITECTURE = lambda_.Architecture.ARM_64
@@ -36,14 +38,15 @@ KEY_PENDING_WINDOW = Duration.days(7)
 STREAM_FAILURE_RETENTION = DLQ_RETENTION
 
 # Alarms: a DLQ with anything in it is always worth a look.
-ALARM_PERIOD = Duration.minutes(1)
-QUEUE_AGE_THRESHOLD = Duration.minutes(5)
-QUEUE_AGE_PERIODS = 5
-ITERATOR_AGE_THRESHOLD = Duration.minutes(1)
-ITERATOR_AGE_PERIODS = 5
+# The numbers live in sluice.thresholds, which `sluice top` reads too.
+ALARM_PERIOD = Duration.seconds(thresholds.ALARM_PERIOD_S)
+QUEUE_AGE_THRESHOLD = Duration.seconds(thresholds.QUEUE_AGE_S)
+QUEUE_AGE_PERIODS = thresholds.QUEUE_AGE_PERIODS
+ITERATOR_AGE_THRESHOLD = Duration.seconds(thresholds.ITERATOR_AGE_S)
+ITERATOR_AGE_PERIODS = thresholds.ITERATOR_AGE_PERIODS
 # A dead letter nobody has looked at for this long pages again (SQS stops reporting an idle
 # queue's depth after about 6 hours, so the depth alarm alone cannot be trusted to stay on).
-DLQ_AGE_THRESHOLD = Duration.hours(12)
+DLQ_AGE_THRESHOLD = Duration.seconds(thresholds.DLQ_AGE_S)
 
 # Schedules: EventBridge Scheduler retries a failed send with backoff, then dead-letters it;
 # an event an hour late is dead-lettered rather than delivered.
@@ -58,8 +61,24 @@ API_MEMORY_MB = 256
 API_TIMEOUT = Duration.seconds(10)
 API_ACCESS_LOG_RETENTION = logs.RetentionDays.THREE_MONTHS
 
+# Container workers (``runtime="container"``): Fargate on arm64, built from the project's
+# Dockerfile; the service scales on backlog per task, aiming to clear a backlog within
+# this many seconds at the worker's declared throughput (target = throughput x this).
+CONTAINER_ARCHITECTURE = "ARM64"
+CONTAINER_DOCKERFILE = "Dockerfile"
+CONTAINER_BACKLOG_SECONDS = 60
+CONTAINER_HEALTH_FILE = "/tmp/sluice-work.alive"
+CONTAINER_HEALTH_MAX_AGE_S = 60
+CONTAINER_DRAIN_S = 25
+"""``sluice work --drain-s``: under the container's stop timeout, so the drain finishes."""
+CONTAINER_STOP_TIMEOUT = Duration.seconds(30)
+CONTAINER_SCALE_IN_COOLDOWN = Duration.minutes(5)
+CONTAINER_SCALE_OUT_COOLDOWN = Duration.minutes(1)
+
 # The one code asset holds the app's packages (``App.code``) and exactly these pieces of the
 # framework (relative to the folder holding the ``sluice`` package): what a function imports.
 FRAMEWORK_SHIPPED = ("sluice/__init__.py", "sluice/core", "sluice/publisher", "sluice/runtime")
+API_SHIPPED = ("sluice/rpc",)
+"""Shipped too when the app declares an API: its entry answers direct calls (DirectInvoke)."""
 # Folders never shipped, wherever they are: raw AWS event samples are test fixtures, not code.
 NOT_SHIPPED = frozenset({"samples", "__pycache__"})

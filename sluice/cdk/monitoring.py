@@ -9,6 +9,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 
 from aws_cdk import Duration
+from aws_cdk import aws_cloudwatch as cloudwatch
 from aws_cdk import aws_kms as kms
 from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_sqs as sqs
@@ -61,6 +62,36 @@ class Monitoring(Construct):
             self.alarms.queue_age(age, name, function_name)
         self.dashboard.add_worker(
             spec.name, function, age=age, dlqs=[(d.name, queues[d.name]) for d in dlqs]
+        )
+
+    def watch_container(
+        self,
+        spec: WorkerSpec,
+        service: str,
+        cluster: str,
+        queues: Mapping[str, sqs.IQueue],
+        running: cloudwatch.IMetric,
+    ) -> None:
+        """A container worker: its DLQs, its queue's age, and backlog with no running task."""
+        dlqs = [d for d in self.topology.dlqs() if d.worker == spec.name]
+        for dlq in dlqs:
+            self.alarms.dlq(queues[dlq.name], dlq)
+        name = self.topology.queues(spec).queue
+        queue = queues[name]
+        age = queue.metric_approximate_age_of_oldest_message(
+            period=defaults.ALARM_PERIOD, statistic="Maximum"
+        )
+        visible = queue.metric_approximate_number_of_messages_visible(
+            period=defaults.ALARM_PERIOD, statistic="Maximum"
+        )
+        self.alarms.queue_age_in_service(age, name, service, cluster)
+        self.alarms.backlog_without_tasks(visible, running, service, cluster)
+        self.dashboard.add_container(
+            spec.name,
+            running=running,
+            visible=visible,
+            age=age,
+            dlqs=[(d.name, queues[d.name]) for d in dlqs],
         )
 
     def watch_function(self, function: lambda_.IFunction, function_name: str) -> None:

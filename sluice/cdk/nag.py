@@ -26,6 +26,7 @@ NOTIFICATIONS_HANDLER = (
 )
 NO_COGNITO = "AwsSolutions::AwsSolutions-COG4"
 NO_WAF = "AwsSolutions::AwsSolutions-APIG3"
+PLAIN_ENVIRONMENT = "AwsSolutions::AwsSolutions-ECS2"
 
 REASONS: dict[str, str] = {
     RUNTIME: (
@@ -39,10 +40,11 @@ REASONS: dict[str, str] = {
         "all the rule sees); it is alarmed and read by `sluice dlq`."
     ),
     WILDCARD_REQUIRED: (
-        "dynamodb:ListStreams (stream readers) and xray:PutTraceSegments/PutTelemetryRecords "
-        "(traced functions) have no resource-level permissions, so AWS requires Resource '*'; "
-        "they only list stream ARNs or write traces. Reading records is scoped to the "
-        "table's stream ARN."
+        "dynamodb:ListStreams (stream readers), xray:PutTraceSegments/PutTelemetryRecords "
+        "(traced functions) and ecr:GetAuthorizationToken (a container task pulling its "
+        "image) have no resource-level permissions, so AWS requires Resource '*'; they only "
+        "list stream ARNs, write traces or fetch a registry token. Reading records is scoped "
+        "to the table's stream ARN, pulling layers to the image's repository."
     ),
     KMS_DATA_KEYS: (
         "Publishing to a KMS-encrypted SNS topic needs kms:GenerateDataKey* (GenerateDataKey "
@@ -74,6 +76,10 @@ REASONS: dict[str, str] = {
         "WAF is a per-deployment choice (rules and cost depend on who calls the API); IAM "
         "auth rejects unsigned requests and stage throttling caps the rate meanwhile. "
         "Associate a web ACL with the stage when the API is exposed to untrusted networks."
+    ),
+    PLAIN_ENVIRONMENT: (
+        "A container worker's environment holds resource names only (tables, topic ARN, "
+        "queue URL), the same SLUICE_* variables a worker function gets; no secrets."
     ),
 }
 

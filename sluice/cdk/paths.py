@@ -7,9 +7,11 @@ source make, derived from the declaration and from what the runtime calls
 
 The paths: CloudWatch alarm -> alarms topic (topic and key policy); SNS -> each subscribed
 queue and each subscription DLQ (queue policy, key if any); each function -> what it
-calls; the stream mapping -> its failure bucket, and S3 -> the failure queue; producer
-accounts -> the events topic; EventBridge Scheduler -> each schedule's role (its trust
-policy), and each schedule's role -> its topic or queue, the topic's key and its DLQ.
+calls (a container worker's task role, the same calls less logging and tracing); the
+stream mapping -> its failure bucket, and S3 -> the failure queue; producer accounts -> the
+events topic; declared direct callers -> the API function (and its URL); EventBridge
+Scheduler -> each schedule's role (its trust policy), and each schedule's role -> its
+topic or queue, the topic's key and its DLQ.
 """
 
 from __future__ import annotations
@@ -21,7 +23,7 @@ from typing import Any
 
 from sluice.app import IDEMPOTENCY_TABLE
 from sluice.cdk.policy import ACCOUNT, PARTITION, REGION, Principal, Request, Template, service
-from sluice.runtime import Source, WorkerSpec
+from sluice.runtime import Runtime, Source, WorkerSpec
 from sluice.topology import Topology
 
 # What the shipped runtime calls, by the part of it a declaration switches on. A test reads
@@ -98,6 +100,7 @@ class Paths:
             *self.subscriptions(),
             *self.failure_notices(),
             *self.producers(),
+            *self.direct_callers(),
             *self.schedules(),
         ]
 
@@ -214,6 +217,52 @@ class Paths:
             paths.append(path)
         return paths
 
+    def direct_callers(self) -> list[Path]:
+        """Each declared caller invokes the API function (and its URL, if any); no one else.
+
+        Look-alikes: the same role name in another account, another role of the caller's
+        account (unless the whole account is declared), other Lambda actions, and the
+        function URL with another auth type (or at all, when there is none).
+        """
+        api = self.topology.app.api
+        if api is None or not api.callers.principals:
+            return []
+        function = self.arn("AWS::Lambda::Function", self._function_name(api.name))
+        url = {"lambda:FunctionUrlAuthType": "AWS_IAM"}
+        callers = api.callers
+        paths = []
+        for declared in callers.principals:
+            account = declared if declared.isdigit() else declared.split(":")[4]
+            name = "producer" if declared.isdigit() else declared.rsplit("/", 1)[-1]
+            who = Principal(role_arn=f"arn:{PARTITION}:iam::{account}:role/{name}")
+            path = Path(f"{declared} -> {function}")
+            path.allowed.append(Request(who, "lambda:InvokeFunction", function))
+            url_call = Request(who, "lambda:InvokeFunctionUrl", function, url)
+            (path.allowed if callers.function_url else path.denied).append(url_call)
+            path.denied.append(
+                Request(
+                    who,
+                    "lambda:InvokeFunctionUrl",
+                    function,
+                    {"lambda:FunctionUrlAuthType": "NONE"},
+                )
+            )
+            path.denied += [
+                Request(who, action, function)
+                for action in ("lambda:UpdateFunctionCode", "lambda:GetFunction")
+            ]
+            elsewhere = f"arn:{PARTITION}:iam::{FOREIGN_ACCOUNT}:role/{name}"
+            path.denied.append(
+                Request(Principal(role_arn=elsewhere), "lambda:InvokeFunction", function)
+            )
+            if account not in callers.accounts:
+                other = f"arn:{PARTITION}:iam::{account}:role/{name}-look-alike"
+                path.denied.append(
+                    Request(Principal(role_arn=other), "lambda:InvokeFunction", function)
+                )
+            paths.append(path)
+        return paths
+
     def failure_bucket(self, spec: WorkerSpec) -> str:
         """The ARN of a stream worker's on-failure bucket, from its event source mapping."""
         function = self.arn("AWS::Lambda::Function", self._function_name(spec.name))
@@ -239,7 +288,8 @@ class Paths:
     def worker(self, spec: WorkerSpec) -> FunctionCalls:
         """A worker's calls: its event source's, the runtime's parts it uses, its own."""
         name = self._function_name(spec.name)
-        calls = self._basics(name)
+        # A container task's role writes no logs (its execution role's log driver does).
+        calls = [] if spec.runtime is Runtime.CONTAINER else self._basics(name)
         tables = self.topology.tables
         if spec.source is Source.STREAM:
             table = self.arn("AWS::DynamoDB::Table", tables[spec.table or ""])
@@ -276,9 +326,14 @@ class Paths:
         return [Request(who, action, resource, TLS) for action in actions]
 
     def _role(self, function: str) -> str:
+        """A function's role, or the task role of the ECS service of that name."""
         for logical in self.t.of_type("AWS::Lambda::Function"):
             if self.t.name(logical) == function:
                 return str(self.t.resolve(self.t.props(logical)["Role"]))
+        for ecs_service in self.t.of_type("AWS::ECS::Service").values():
+            if ecs_service["Properties"].get("ServiceName") == function:
+                task = ecs_service["Properties"]["TaskDefinition"]["Ref"]
+                return str(self.t.resolve(self.t.props(task)["TaskRoleArn"]))
         raise LookupError(function)
 
     def _function_name(self, name: str) -> str:

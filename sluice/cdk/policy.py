@@ -14,7 +14,10 @@ Templates are read as AWS would resolve them: ``Ref``, ``Fn::GetAtt``, ``Fn::Joi
 ``Fn::Select`` and the pseudo parameters become concrete names and ARNs (a resource without
 a physical name is named after its logical id). Conditions are evaluated for the string,
 ARN and Bool operators (with ``IfExists``) over the keys a request carries; the paths here
-use ``aws:SourceArn``, ``aws:SourceAccount`` and ``aws:SecureTransport``.
+use ``aws:SourceArn``, ``aws:SourceAccount``, ``aws:SecureTransport`` and
+``lambda:FunctionUrlAuthType``. A function's resource policy is built from its
+``AWS::Lambda::Permission`` resources as Lambda builds it. A role of the account that the
+template does not define has no identity policies here.
 
 Not modelled, and refused with ``NotModelledError`` rather than guessed: ``NotAction``,
 ``NotResource``, ``NotPrincipal``, numeric and date operators, set operators
@@ -175,9 +178,10 @@ class Template:
 
     def identity_statements(self, role_arn: str) -> list[dict[str, Any]]:
         """Every statement of the role's inline and attached (template) policies."""
-        (role,) = [
-            k for k in self.of_type("AWS::IAM::Role") if self.attribute(k, "Arn") == role_arn
-        ]
+        roles = [k for k in self.of_type("AWS::IAM::Role") if self.attribute(k, "Arn") == role_arn]
+        if not roles:  # a role of the account made elsewhere: its policies are not here
+            return []
+        (role,) = roles
         props = self.props(role)
         if props.get("ManagedPolicyArns"):
             raise NotModelledError(f"managed policies on {role}")
@@ -215,7 +219,60 @@ class Template:
                     kind_found = kind
                     document = resource["Properties"]["PolicyDocument"]
                     statements += [self.resolve(s) for s in _statements(document)]
+        if not statements:
+            statements = self.lambda_permissions(target)
+            kind_found = "AWS::Lambda::Function" if statements else None
         return kind_found, statements
+
+    def lambda_permissions(self, function_arn: str) -> list[dict[str, Any]]:
+        """A function's resource policy, as Lambda builds it from its permissions."""
+        found = []
+        for resource in self.of_type("AWS::Lambda::Permission").values():
+            props = self.resolve(resource["Properties"])
+            name = str(props["FunctionName"])
+            arn = name if name.startswith("arn:") else self._function_arn(name)
+            if arn != function_arn:
+                continue
+            found.append(_permission_statement(props, arn))
+        return found
+
+    def _function_arn(self, name: str) -> str:
+        return f"arn:{PARTITION}:lambda:{REGION}:{ACCOUNT}:function:{name}"
+
+
+# What each Lambda permission property becomes in the function's policy (Lambda's mapping).
+_PERMISSION_CONDITIONS = {
+    "SourceArn": ("ArnLike", "aws:SourceArn"),
+    "SourceAccount": ("StringEquals", "aws:SourceAccount"),
+    "FunctionUrlAuthType": ("StringEquals", "lambda:FunctionUrlAuthType"),
+    "PrincipalOrgID": ("StringEquals", "aws:PrincipalOrgID"),
+}
+
+
+def _permission_statement(props: Mapping[str, Any], function_arn: str) -> dict[str, Any]:
+    """One ``AWS::Lambda::Permission`` as the statement Lambda adds to the function's policy."""
+    if "EventSourceToken" in props or "InvokedViaFunctionUrl" in props:
+        raise NotModelledError("Lambda permission with EventSourceToken or InvokedViaFunctionUrl")
+    given = str(props["Principal"])
+    if given == "*":
+        who: Any = "*"
+    elif given.isdigit():
+        who = {"AWS": f"arn:{PARTITION}:iam::{given}:root"}
+    elif given.endswith(".amazonaws.com"):
+        who = {"Service": given}
+    else:
+        who = {"AWS": given}
+    condition: dict[str, dict[str, str]] = {}
+    for field_name, (operator, key) in _PERMISSION_CONDITIONS.items():
+        if field_name in props:
+            condition.setdefault(operator, {})[key] = str(props[field_name])
+    statement = {
+        "Effect": "Allow",
+        "Principal": who,
+        "Action": props["Action"],
+        "Resource": function_arn,
+    }
+    return {**statement, "Condition": condition} if condition else statement
 
 
 def _owner(arn: str) -> str:

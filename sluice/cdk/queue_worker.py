@@ -37,34 +37,7 @@ class QueueWorker(Construct):
         shared: Shared,
     ) -> None:
         super().__init__(scope, construct_id)
-        names = shared.topology.queues(spec)
-        self.dlq = dead_letter_queue(self, "Dlq", name=names.dlq, fifo=names.fifo)
-        self.queue = secure_queue(
-            self,
-            "Queue",
-            name=names.queue,
-            fifo=names.fifo,
-            visibility_timeout=Duration.seconds(spec.visibility_timeout_s),
-            retention_period=defaults.QUEUE_RETENTION,
-            dead_letter_queue=sqs.DeadLetterQueue(
-                queue=self.dlq, max_receive_count=spec.max_receive_count
-            ),
-        )
-        queues: dict[str, sqs.IQueue] = {names.queue: self.queue, names.dlq: self.dlq}
-        if names.subscription_dlq is not None:
-            subscription_dlq = dead_letter_queue(
-                self, "SubscriptionDlq", name=names.subscription_dlq
-            )
-            queues[names.subscription_dlq] = subscription_dlq
-            nag.acknowledge(subscription_dlq, nag.IS_A_DLQ)
-            shared.bus.topic.add_subscription(
-                subscriptions.SqsSubscription(
-                    self.queue,
-                    raw_message_delivery=True,
-                    dead_letter_queue=subscription_dlq,
-                    filter_policy=_filter_policy(shared.topology, spec),
-                )
-            )
+        self.queue, self.dlq, queues = worker_queues(self, spec, shared)
         self.function = shared.kit.worker(self, spec)
         self.function.add_event_source(
             sources.SqsEventSource(
@@ -82,6 +55,38 @@ class QueueWorker(Construct):
         self.dlq.grant(self.function, "sqs:SendMessage", "sqs:GetQueueUrl")
         shared.grant(self.function, spec)
         shared.watch(spec, self.function, queues)
+
+
+def worker_queues(
+    scope: Construct, spec: WorkerSpec, shared: Shared
+) -> tuple[sqs.Queue, sqs.Queue, dict[str, sqs.IQueue]]:
+    """A queue worker's queue, its DLQ and, if SNS-fed, its subscription and that's DLQ;
+    returns (queue, dlq, every queue by name). Lambda and container workers share it."""
+    names = shared.topology.queues(spec)
+    dlq = dead_letter_queue(scope, "Dlq", name=names.dlq, fifo=names.fifo)
+    queue = secure_queue(
+        scope,
+        "Queue",
+        name=names.queue,
+        fifo=names.fifo,
+        visibility_timeout=Duration.seconds(spec.visibility_timeout_s),
+        retention_period=defaults.QUEUE_RETENTION,
+        dead_letter_queue=sqs.DeadLetterQueue(queue=dlq, max_receive_count=spec.max_receive_count),
+    )
+    queues: dict[str, sqs.IQueue] = {names.queue: queue, names.dlq: dlq}
+    if names.subscription_dlq is not None:
+        subscription_dlq = dead_letter_queue(scope, "SubscriptionDlq", name=names.subscription_dlq)
+        queues[names.subscription_dlq] = subscription_dlq
+        nag.acknowledge(subscription_dlq, nag.IS_A_DLQ)
+        shared.bus.topic.add_subscription(
+            subscriptions.SqsSubscription(
+                queue,
+                raw_message_delivery=True,
+                dead_letter_queue=subscription_dlq,
+                filter_policy=_filter_policy(shared.topology, spec),
+            )
+        )
+    return queue, dlq, queues
 
 
 def _filter_policy(

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass
 
+from aws_cdk import aws_iam as iam
 from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_sqs as sqs
 
@@ -42,15 +43,16 @@ class Shared:
     monitoring: Monitoring
     stage: Stage
 
-    def grant(self, function: lambda_.Function, spec: WorkerSpec) -> None:
-        """Grant what the declaration says: idempotency, the tables it writes, publishing."""
+    def grant(self, function: lambda_.Function | iam.Role, spec: WorkerSpec) -> None:
+        """Grant what the declaration says: idempotency, the tables it writes, publishing
+        (to a function's role, or to a container task's role)."""
         if spec.idempotent:
             self.store.table(IDEMPOTENCY_TABLE).grant(function, *IDEMPOTENCY_ACTIONS)
         for logical in spec.writes:
             self.store.table(logical).grant(function, *WRITE_ACTIONS)
         if spec.publishes:
             self.bus.topic.grant_publish(function)
-            nag.acknowledge(function.role or function, nag.KMS_DATA_KEYS)
+            nag.acknowledge(getattr(function, "role", None) or function, nag.KMS_DATA_KEYS)
 
     def watch(
         self, spec: WorkerSpec, function: lambda_.IFunction, queues: Mapping[str, sqs.IQueue]

@@ -11,6 +11,7 @@ from constructs import Construct
 from sluice.cdk import defaults
 from sluice.cdk.api import Api
 from sluice.cdk.bundling import code_asset, dependencies_code
+from sluice.cdk.container_worker import ContainerWorker
 from sluice.cdk.event_bus import EventBus
 from sluice.cdk.event_store import EventStore
 from sluice.cdk.functions import FunctionKit
@@ -20,7 +21,7 @@ from sluice.cdk.schedules import Schedules
 from sluice.cdk.shared import Shared
 from sluice.cdk.stage import PROD, Stage
 from sluice.cdk.stream_relay import StreamRelay
-from sluice.runtime import Source
+from sluice.runtime import Runtime, Source
 from sluice.topology import Topology
 
 
@@ -65,9 +66,13 @@ class SluiceStack(Stack):
         shared = Shared(topology, kit, store, bus, monitoring, stage)
         queues = {}
         for spec in topology.registry.specs:
-            kind = StreamRelay if spec.source is Source.STREAM else QueueWorker
+            kind: type[StreamRelay | QueueWorker | ContainerWorker] = (
+                StreamRelay if spec.source is Source.STREAM else QueueWorker
+            )
+            if spec.runtime is Runtime.CONTAINER:
+                kind = ContainerWorker
             built = kind(self, spec.name, spec=spec, shared=shared)
-            if isinstance(built, QueueWorker):
+            if isinstance(built, QueueWorker | ContainerWorker):
                 queues[spec.name] = built.queue
         if app.schedules:
             Schedules(self, "Schedules", shared=shared, queues=queues)

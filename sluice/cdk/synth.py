@@ -47,6 +47,8 @@ def build(cdk_app: CdkApp, app: App) -> SluiceStack:
     CloudFormation name adds the context prefix when that differs (``Sluice-sluice-dev``).
     """
     prefix = prefix_of(cdk_app, app)
+    stage = stage_of(cdk_app)
+    app = app.for_stage(stage.name)
     parts = ["tables", "events topic", f"{len(app.registry)} workers", "alarms"]
     if app.api is not None:
         parts.insert(0, "storage-first API")
@@ -56,7 +58,7 @@ def build(cdk_app: CdkApp, app: App) -> SluiceStack:
         stack_name=stack_name(app.prefix, prefix),
         description=f"Sluice app {app.name}: {', '.join(parts)}.",
         topology=Topology(app, prefix),
-        stage=stage_of(cdk_app),
+        stage=stage,
     )
     if app.api is not None and cdk_app.node.try_find_child(ACCOUNT_STACK_ID) is None:
         AccountStack(

@@ -21,17 +21,28 @@ def emit_json(doc: Any) -> None:
 def dlq_table(rows: list[dict[str, Any]]) -> None:
     """``sluice dlq ls``."""
     table = Table(title="Dead-letter queues")
-    for column in ("DLQ", "kind", "source", "depth", "in flight", "oldest", "replayable"):
+    columns = ("DLQ", "kind", "source", "runs on", "depth", "in flight", "oldest", "replayable")
+    for column in columns:
         table.add_column(column, justify="right" if column in ("depth", "in flight") else "left")
     for row in rows:
         if not row["exists"]:
-            table.add_row(row["name"], row["kind"], row["source"], "[red]missing[/]", "", "", "")
+            table.add_row(
+                row["name"],
+                row["kind"],
+                row["source"],
+                row["runtime"],
+                "[red]missing[/]",
+                "",
+                "",
+                "",
+            )
             continue
         depth = str(row["depth"])
         table.add_row(
             row["name"],
             row["kind"],
             row["source"],
+            row["runtime"],
             f"[bold red]{depth}[/]" if row["depth"] else depth,
             str(row["in_flight"]),
             _age(row["oldest_age_s"]),

@@ -27,6 +27,9 @@ def log_path(given: Path | None) -> Path:
 def up(
     port: Annotated[int, typer.Option(help="moto server port (0: a free one)")] = 0,
     api_port: Annotated[int, typer.Option(help="HTTP API port (0: a free one)")] = 0,
+    invoke_port: Annotated[
+        int, typer.Option(help="the API function's Lambda Invoke endpoint port (0: a free one)")
+    ] = 0,
     log_file: LogFile = None,
     quiet: Annotated[bool, typer.Option(help="only the JSON log file, nothing on screen")] = False,
 ) -> None:
@@ -44,18 +47,26 @@ def up(
     box = Sandbox(
         port=port,
         api_port=api_port,
+        invoke_port=invoke_port,
         sink=LogSink(path, None if quiet else console),
         schedule_state=state_dir() / STATE_FILE,
     )
     try:
         box.start()
     except OSError as exc:
-        raise ConfigurationError(f"cannot serve the API on --api-port {api_port}: {exc}") from None
+        raise ConfigurationError(
+            f"cannot serve the API on --api-port {api_port} (or --invoke-port {invoke_port}): {exc}"
+        ) from None
     state_file = box.state(path).save()
     console.print(
         f"[bold green]sandbox up[/] in {box.startup_s:.1f} s: API [cyan]{box.api_url}[/], "
         f"AWS endpoint [cyan]{box.endpoint_url}[/], log [cyan]{path}[/]\n"
-        "attach other commands with [bold]--local[/]; Ctrl-C stops everything"
+        + (
+            f"Lambda Invoke of [bold]{box.api_function}[/] at [cyan]{box.invoke_url}[/]\n"
+            if box.invoke_url
+            else ""
+        )
+        + "attach other commands with [bold]--local[/]; Ctrl-C stops everything"
     )
     try:
         stop.wait()

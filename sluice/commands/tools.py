@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import sys
+from datetime import timedelta
 from enum import StrEnum
 from pathlib import Path
 from typing import Annotated
@@ -27,42 +28,90 @@ class GraphFormat(StrEnum):
 
 
 def invoke(
-    worker: Annotated[str, typer.Argument(help="A worker name (see `sluice graph`).")],
+    worker: Annotated[
+        str, typer.Argument(help="A worker name (see `sluice graph`), or `api` for the API.")
+    ],
     event: Annotated[
-        str,
+        str | None,
         typer.Option(
             "--event",
             "-e",
             help="A Lambda event JSON file, or the name of one of the app's samples.",
         ),
-    ],
+    ] = None,
+    payload: Annotated[
+        Path | None,
+        typer.Option(
+            "--payload",
+            "-p",
+            help='A direct-invoke payload JSON file for the API, e.g. {"op": "get_order", '
+            '"params": {"order_id": "..."}}.',
+        ),
+    ] = None,
     local: Annotated[
-        bool, typer.Option(help="use the running sandbox (else in-process moto)")
+        bool,
+        typer.Option(help="use the running sandbox (the API: its Lambda Invoke endpoint)"),
     ] = False,
 ) -> None:
-    """Invoke one worker's handler once with an event, like `sam local invoke`."""
-    from sluice.tools.invoke import invoke_once, load_event
+    """Invoke one worker's handler once with an event, like `sam local invoke`, or the API
+    function with a direct payload. Exits 1 when the function crashed or refused the call."""
+    from sluice.tools.invoke import invoke_api, invoke_once, load_event, load_payload
 
     app = load_app()
-    response = invoke_once(worker, load_event(event, app), local=local, log=sys.stderr, app=app)
+    is_api = app.api is not None and worker == app.api.name
+    if (payload is None) == (event is None) or (payload is not None and not is_api):
+        raise typer.BadParameter(
+            "give --event FILE for a worker, or --payload FILE for the API "
+            f"(`sluice invoke {app.api.name if app.api else 'api'} --payload call.json`)"
+        )
+    if payload is not None:
+        response = invoke_api(load_payload(payload), local=local, log=sys.stderr, app=app)
+    else:
+        assert event is not None
+        response = invoke_once(worker, load_event(event, app), local=local, log=sys.stderr, app=app)
     typer.echo(json.dumps(response, indent=2, default=str))
-    if isinstance(response, dict) and "errorType" in response:
+    if isinstance(response, dict) and ("errorType" in response or response.get("ok") is False):
         raise typer.Exit(1)
+
+
+TRACE_HELP = """Every hop of one request, in order: hop, where, outcome, detail, +ms.
+
+ID is the request's correlation id, the id of any envelope it caused, or another id logged
+next to it (an id the API logged). By default it reads the sandbox log; --aws runs two
+CloudWatch Logs Insights queries over every function's log group of the stack instead
+(Insights bills $0.005 per GB scanned at the us-east-1 list price: --since bounds it)."""
 
 
 def trace(
-    correlation_id: Annotated[str, typer.Argument(help="the request's correlation id")],
+    wanted: Annotated[str, typer.Argument(metavar="ID", help="correlation, envelope or other id")],
     log_file: LogFile = None,
+    aws: Annotated[
+        bool, typer.Option("--aws", help="Query CloudWatch Logs of the deployed stack.")
+    ] = False,
+    prefix: Annotated[
+        str | None, typer.Option(help="--aws: the stack's resource prefix (default: the app's).")
+    ] = None,
+    since: Annotated[int, typer.Option(min=1, help="--aws: search the last N hours of logs.")] = 24,
 ) -> None:
-    """Every hop of one request, in order, from the sandbox log."""
-    from sluice.tools.trace import hops, read
+    """Every hop of one request, in order, from the sandbox log (or --aws, CloudWatch Logs)."""
+    from sluice.tools.trace import correlation_ids, hops, read
 
-    path = log_file or _state_log() or log_path(None)
-    found = hops(read(path), correlation_id)
+    if aws:
+        from sluice.target import connect
+        from sluice.tools.insights import Insights
+
+        target = connect(local=False, prefix=prefix)
+        logs = target.clients.client("logs")
+        records = Insights(logs, target.topology).trace(wanted, timedelta(hours=since))
+        where = f"the log groups of {target.topology.prefix} in {target.region}"
+    else:
+        path = log_file or _state_log() or log_path(None)
+        records, where = list(read(path)), str(path)
+    found = hops(records, correlation_ids(records, wanted))
     if not found:
-        typer.secho(f"no hops for {correlation_id} in {path}", fg=typer.colors.RED, err=True)
+        typer.secho(f"no hops for {wanted} in {where}", fg=typer.colors.RED, err=True)
         raise typer.Exit(1)
-    table = Table(title=f"trace {correlation_id}", title_justify="left")
+    table = Table(title=f"trace {wanted}", title_justify="left")
     for column in ("+ms", "hop", "where", "outcome", "detail"):
         table.add_column(column, justify="right" if column == "+ms" else "left")
     first = found[0].ts
@@ -104,5 +153,5 @@ def _state_log() -> Path | None:
 def register(app: typer.Typer) -> None:
     """Mount the tool commands on the root command."""
     app.command()(invoke)
-    app.command()(trace)
+    app.command(help=TRACE_HELP)(trace)
     app.command()(graph)

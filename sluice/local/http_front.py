@@ -5,17 +5,17 @@ from __future__ import annotations
 import base64
 import json
 import queue
-import threading
 import time
 import uuid
 from collections.abc import Callable
 from datetime import UTC, datetime
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
 from sluice.local.function import ACCOUNT, LambdaContext
 from sluice.local.logs import LogSink
+from sluice.local.serving import LocalServer
 
 ProxyHandler = Callable[[dict[str, Any], Any], dict[str, Any]]
 STAGE = "local"
@@ -72,7 +72,7 @@ def proxy_event(
     }
 
 
-class ApiServer:
+class ApiServer(LocalServer):
     """A threaded HTTP server on 127.0.0.1 in front of a proxy handler.
 
     Each handler given is one execution environment: like a Lambda instance it serves one
@@ -94,25 +94,12 @@ class ApiServer:
         self.sink = sink
         self.region = region
         self.prefix = prefix
-        self._server = ThreadingHTTPServer(("127.0.0.1", port), self._request_class())
-        self._server.daemon_threads = True
-        self._thread = threading.Thread(target=self._server.serve_forever, name="api", daemon=True)
+        super().__init__(self._request_class(), port=port, name="api")
 
     @property
-    def url(self) -> str:
-        """The API's base URL."""
-        return f"http://127.0.0.1:{self._server.server_address[1]}"
-
-    def start(self) -> ApiServer:
-        """Serve in a background thread."""
-        self._thread.start()
-        return self
-
-    def stop(self) -> None:
-        """Stop serving."""
-        self._server.shutdown()
-        self._server.server_close()
-        self._thread.join()
+    def environments(self) -> queue.SimpleQueue[ProxyHandler]:
+        """The free execution environments (take one per invocation, put it back after)."""
+        return self._environments
 
     def call(self, event: dict[str, Any]) -> dict[str, Any]:
         """Invoke the handler with a fresh context; a crash is a 502, as API Gateway answers."""

@@ -16,7 +16,9 @@ from pathlib import Path
 from typing import Any
 
 from sluice.app import App, load_app
+from sluice.local.containers import ContainerProcess
 from sluice.local.http_front import ApiServer, ProxyHandler
+from sluice.local.invoke_front import InvokeServer
 from sluice.local.logs import LoggedMetrics, LogSink
 from sluice.local.provision import Provisioned, provision
 from sluice.local.scheduler import Clock, LocalScheduler, SystemClock
@@ -24,10 +26,13 @@ from sluice.local.server import MotoServer
 from sluice.local.sqs_poller import SqsPoller
 from sluice.local.stream_poller import StreamPoller
 from sluice.local.tally import Tally, queue_names
-from sluice.runtime import Clients, Middleware, Registry, Settings, Source, Worker
+from sluice.runtime import Clients, Middleware, Registry, Runtime, Settings, Source, Worker
 from sluice.runtime.wiring import wire_worker
 from sluice.target import SANDBOX_REGION, SandboxState, sandbox_session
 from sluice.topology import Topology
+
+SANDBOX_STAGE = "sandbox"
+"""The stage name ``App(runtimes=...)`` overrides apply to in the sandbox."""
 
 
 @dataclass
@@ -39,6 +44,8 @@ class Sandbox:
     """None: the app's own prefix."""
     port: int = 0
     api_port: int = 0
+    invoke_port: int = 0
+    """Where the API function's Lambda Invoke endpoint listens (0: a free port)."""
     sink: LogSink = field(default_factory=lambda: LogSink(None))
     api_handler: ProxyHandler | None = None
     region: str = SANDBOX_REGION
@@ -63,8 +70,10 @@ class Sandbox:
     clients: Clients | None = None
     provisioned: Provisioned | None = None
     api: ApiServer | None = None
+    invoke: InvokeServer | None = None
     workers: dict[str, Worker] = field(default_factory=dict)
-    pollers: list[SqsPoller | StreamPoller] = field(default_factory=list)
+    pollers: list[SqsPoller | StreamPoller | ContainerProcess] = field(default_factory=list)
+    """The Lambda-style pollers, and a ``sluice work`` child per container worker."""
     started_at: str = ""
     startup_s: float = 0.0
 
@@ -111,6 +120,13 @@ class Sandbox:
                     region=self.region,
                     prefix=self.topology.prefix,
                 ).start()
+                self.invoke = InvokeServer(
+                    self.api,
+                    self.api_function,
+                    self.sink,
+                    region=self.region,
+                    port=self.invoke_port,
+                ).start()
         except BaseException:
             self.stop()
             raise
@@ -122,12 +138,16 @@ class Sandbox:
             correlation_id="-",
             endpoint_url=self.endpoint_url,
             api_url=self.api_url,
+            invoke_url=self.invoke_url,
             startup_ms=round(self.startup_s * 1000),
         )
         return self
 
     def stop(self) -> None:
         """Stop the API, then the pollers (in-flight batches finish), then the server."""
+        if self.invoke is not None:
+            self.invoke.stop()
+            self.invoke = None
         if self.api is not None:
             self.api.stop()
             self.api = None
@@ -161,6 +181,17 @@ class Sandbox:
         """The API's base URL ("" when the API is not served)."""
         return self.api.url if self.api is not None else ""
 
+    @property
+    def invoke_url(self) -> str:
+        """The Lambda Invoke endpoint of the API function ("" when the API is not served)."""
+        return self.invoke.url if self.invoke is not None else ""
+
+    @property
+    def api_function(self) -> str:
+        """The API function's name, as Lambda Invoke callers name it."""
+        name = self.app.api.name if self.app.api is not None else "api"
+        return f"{self.topology.prefix}-{name}"
+
     def environment(self) -> dict[str, str]:
         """The ``SLUICE_*`` variables a function deployed in this sandbox would have."""
         assert self.provisioned is not None
@@ -171,6 +202,7 @@ class Sandbox:
         return SandboxState(
             endpoint_url=self.endpoint_url,
             api_url=self.api_url,
+            invoke_url=self.invoke_url,
             region=self.region,
             prefix=self.topology.prefix,
             log_file=str(log_file) if log_file else None,
@@ -238,12 +270,22 @@ class Sandbox:
             "region": self.region,
             "prefix": self.topology.prefix,
         }
+        placed = self.app.for_stage(SANDBOX_STAGE).registry
         for item in self.workers.values():
             spec = item.spec
-            poller: SqsPoller | StreamPoller
+            poller: SqsPoller | StreamPoller | ContainerProcess
             if spec.name in self.hosted_elsewhere:
                 continue
-            if spec.source is Source.STREAM:
+            if spec.name in placed and placed.get(spec.name).spec.runtime is Runtime.CONTAINER:
+                poller = ContainerProcess(
+                    spec,
+                    root=self.app.root,
+                    endpoint_url=self.endpoint_url,
+                    region=self.region,
+                    prefix=self.topology.prefix,
+                    sink=self.sink,
+                )
+            elif spec.source is Source.STREAM:
                 assert spec.table is not None
                 queue = self.topology.stream_failure_queue(spec)
                 arn = self.provisioned.stream_arns[spec.table]

@@ -9,8 +9,6 @@ leaves the whole batch, and SQS's own redrive moves a message to the DLQ after
 
 from __future__ import annotations
 
-import base64
-import json
 import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
@@ -19,9 +17,16 @@ from typing import Any
 from sluice.local.function import invoke
 from sluice.local.logs import LogSink
 from sluice.runtime import Worker
-from sluice.runtime.types import SqsMessageAttribute, SqsRecord
+from sluice.runtime.sqs_event import (
+    DELETE_ATTEMPTS,
+    correlation_of,
+    delete_messages,
+    lambda_attribute,
+    lambda_record,
+)
+from sluice.runtime.types import SqsRecord
 
-DELETE_ATTEMPTS = 3
+__all__ = ["DELETE_ATTEMPTS", "SqsPoller", "correlation_of", "lambda_attribute"]
 WAIT_S = 1
 """Long-poll wait per receive: short, so stopping is quick."""
 
@@ -157,69 +162,15 @@ class SqsPoller:
         A message left undeleted comes back only after the visibility timeout (6 x the
         function timeout), so a silently dropped delete looks like a stuck message.
         """
-        for start in range(0, len(records), 10):
-            chunk = {str(i): r for i, r in enumerate(records[start : start + 10])}
-            for attempt in range(DELETE_ATTEMPTS):
-                answer = self.sqs.delete_message_batch(
-                    QueueUrl=self.queue_url,
-                    Entries=[
-                        {"Id": k, "ReceiptHandle": r["receiptHandle"]} for k, r in chunk.items()
-                    ],
-                )
-                chunk = {f["Id"]: chunk[f["Id"]] for f in answer.get("Failed", [])}
-                if not chunk:
-                    break
-                time.sleep(0.05 * 2**attempt)
-            for record in chunk.values():
-                self.sink.event(
-                    "delete failed; the message returns after its visibility timeout",
-                    worker=self.spec.name,
-                    correlation_id=correlation_of(record),
-                    level="WARNING",
-                    message_id=record["messageId"],
-                )
+        for record in delete_messages(self.sqs, self.queue_url, records):
+            self.sink.event(
+                "delete failed; the message returns after its visibility timeout",
+                worker=self.spec.name,
+                correlation_id=correlation_of(record),
+                level="WARNING",
+                message_id=record["messageId"],
+            )
 
     def record(self, message: dict[str, Any]) -> SqsRecord:
         """A ReceiveMessage message -> a Lambda SQS event record."""
-        return {
-            "messageId": message["MessageId"],
-            "receiptHandle": message["ReceiptHandle"],
-            "body": message["Body"],
-            "attributes": dict(message.get("Attributes", {})),
-            "messageAttributes": {
-                name: lambda_attribute(value)
-                for name, value in (message.get("MessageAttributes") or {}).items()
-            },
-            "md5OfBody": message["MD5OfBody"],
-            "eventSource": "aws:sqs",
-            "eventSourceARN": self.queue_arn,
-            "awsRegion": self.region,
-        }
-
-
-def lambda_attribute(value: dict[str, Any]) -> SqsMessageAttribute:
-    """ReceiveMessage's attribute shape -> Lambda's lower-camel one."""
-    out: dict[str, Any] = {
-        "stringListValues": [],
-        "binaryListValues": [],
-        "dataType": value.get("DataType", "String"),
-    }
-    if "StringValue" in value:
-        out["stringValue"] = value["StringValue"]
-    if "BinaryValue" in value:
-        out["binaryValue"] = base64.b64encode(value["BinaryValue"]).decode()
-    return out  # type: ignore[return-value]
-
-
-def correlation_of(record: SqsRecord) -> str:
-    """The correlation id: the message attribute, else the envelope's field, else "-"."""
-    attribute = record["messageAttributes"].get("correlation_id", {}).get("stringValue")
-    if attribute:
-        return attribute
-    try:
-        doc = json.loads(record["body"])
-        if isinstance(doc, dict) and doc.get("Type") == "Notification":
-            doc = json.loads(doc.get("Message", "{}"))
-    except ValueError:
-        return "-"
-    return str(doc.get("correlation_id") or "-") if isinstance(doc, dict) else "-"
+        return lambda_record(message, self.queue_arn, self.region)

@@ -21,11 +21,13 @@ _AGE_METRIC = "ApproximateAgeOfOldestMessage"
 def list_dlqs(target: Target) -> list[dict[str, Any]]:
     """Every DLQ the registry declares: kind, worker, source, depth and oldest message age."""
     rows = []
+    registry = target.topology.registry
     for dlq in target.topology.dlqs():
         row: dict[str, Any] = {
             "name": dlq.name,
             "kind": dlq.kind.value,
             "worker": dlq.worker,
+            "runtime": registry.get(dlq.worker).spec.runtime.value,
             "source": dlq.source,
             "fifo": dlq.fifo,
             "depth": None,

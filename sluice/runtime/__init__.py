@@ -20,7 +20,7 @@ from sluice.runtime.errors import (
 from sluice.runtime.middleware import Middleware
 from sluice.runtime.records import StreamChange, stream_event_id
 from sluice.runtime.registry import Registry, discover
-from sluice.runtime.spec import Source, WorkerSpec
+from sluice.runtime.spec import Runtime, Source, WorkerSpec
 from sluice.runtime.telemetry import Telemetry
 from sluice.runtime.types import PartialBatchResponse
 from sluice.runtime.worker import Worker, worker
@@ -37,6 +37,7 @@ __all__ = [
     "PermanentError",
     "Registry",
     "RetryableError",
+    "Runtime",
     "Settings",
     "SluiceError",
     "Source",

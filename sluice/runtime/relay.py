@@ -22,7 +22,7 @@ from typing import Any
 from aws_lambda_powertools.metrics import EphemeralMetrics, MetricUnit
 
 from sluice.core import Catalog, ContractError, Envelope
-from sluice.publisher import OversizeError, Publisher
+from sluice.publisher import OversizeError, Publisher, Sent
 from sluice.runtime.context import Deps
 from sluice.runtime.records import StreamChange
 from sluice.runtime.spec import Source
@@ -96,6 +96,7 @@ class Relay:
         except OversizeError as exc:  # never publish half a batch
             log.error("event too large to publish", extra={"event_id": exc.envelope_id})
             return [*batch.broken, *(e.id for e in batch.events)]
+        _log_published(log, batch.events, result.sent)
         for failure in result.failed:
             log.error(
                 "event not published",
@@ -151,6 +152,22 @@ class Relay:
             else:
                 batch.events.append(event)
         return batch
+
+
+def _log_published(log: Any, events: list[Envelope[Any]], sent: list[Sent]) -> None:
+    """One line per published event, under its correlation id: ``sluice trace``'s relay hop."""
+    by_id = {e.id: e for e in events}
+    for done in sent:
+        event = by_id[done.envelope_id]
+        log.info(
+            "event published",
+            extra={
+                "correlation_id": event.correlation_id,
+                "event_id": event.id,
+                "event_type": event.type,
+                "message_id": done.message_id,
+            },
+        )
 
 
 def _count_ignored(deps: Deps, count: int) -> None:

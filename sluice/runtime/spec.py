@@ -36,6 +36,16 @@ class Source(StrEnum):
         return self is Source.FIFO_QUEUE
 
 
+class Runtime(StrEnum):
+    """Where a queue worker runs: the same function, envelope and engine either way."""
+
+    LAMBDA = "lambda"
+    """A Lambda function fed by an SQS event source mapping (the default)."""
+    CONTAINER = "container"
+    """Long-running ``sluice work`` processes: an ECS Fargate service on AWS, child
+    processes in the sandbox."""
+
+
 @dataclass(frozen=True, slots=True)
 class WorkerSpec:
     """Everything the infra, the sandbox and the tools need to know about one worker."""
@@ -76,6 +86,16 @@ class WorkerSpec:
     publishes: bool = False
     """True if the worker publishes to the events topic (the infra grants exactly that)."""
     description: str = ""
+    runtime: Runtime = Runtime.LAMBDA
+    """Where it runs; the app's ``runtimes`` may override it per stage."""
+    min_tasks: int = 1
+    """Container workers: the fewest tasks the service scales in to."""
+    max_tasks: int = 4
+    """Container workers: the most tasks the service scales out to."""
+    throughput: float = 10.0
+    """Container workers: records a second one task sustains; the scaling target follows."""
+    max_job_s: int = 3600
+    """Container workers: the heartbeat keeps a record invisible this long at most."""
 
     @property
     def handler_path(self) -> str:
@@ -137,5 +157,25 @@ def check_spec(spec: WorkerSpec, catalog: Catalog) -> None:
         raise ConfigurationError(f"{where}: timeout_margin_s must be below timeout_s")
     if (spec.source is Source.STREAM) != (spec.table is not None):
         raise ConfigurationError(f"{where}: stream workers, and only they, name a `table`")
+    _check_runtime(spec, where)
     if spec.source.is_fifo and not spec.group_by:
         raise ConfigurationError(f"{where}: FIFO workers name the `group_by` data field")
+
+
+def _check_runtime(spec: WorkerSpec, where: str) -> None:
+    """Containers consume queues; their task counts and throughput must make sense."""
+    if spec.runtime is Runtime.LAMBDA:
+        return
+    if not spec.source.is_queue:
+        raise ConfigurationError(
+            f"{where}: runtime='container' consumes an SQS queue; a stream worker runs on Lambda"
+        )
+    if not 1 <= spec.min_tasks <= spec.max_tasks <= 1000:
+        raise ConfigurationError(
+            f"{where}: container tasks need 1 <= min_tasks <= max_tasks <= 1000, "
+            f"got min_tasks={spec.min_tasks}, max_tasks={spec.max_tasks}"
+        )
+    if spec.throughput <= 0:
+        raise ConfigurationError(f"{where}: throughput (records/s per task) must be > 0")
+    if spec.max_job_s < spec.timeout_s:
+        raise ConfigurationError(f"{where}: max_job_s must be at least timeout_s")

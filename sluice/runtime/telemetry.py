@@ -13,6 +13,12 @@ from aws_lambda_powertools.metrics import EphemeralMetrics, MetricUnit
 
 NAMESPACE = "Sluice"
 TRACING_ENV = "SLUICE_TRACING"
+WORKER_DIMENSION = "worker"
+
+
+def metric_dimensions(worker: str) -> dict[str, str]:
+    """A worker's metric dimensions on Lambda (Powertools adds ``service``, the worker name)."""
+    return {"service": worker, WORKER_DIMENSION: worker}
 
 
 @dataclass
@@ -86,7 +92,7 @@ class Telemetry:
         if not self.metrics_enabled:
             return
         metrics = EphemeralMetrics(namespace=NAMESPACE)
-        metrics.add_dimension(name="worker", value=self.worker)
+        metrics.add_dimension(name=WORKER_DIMENSION, value=self.worker)
         metrics.add_metric(name="Processed", unit=MetricUnit.Count, value=counts.processed)
         metrics.add_metric(name="Failed", unit=MetricUnit.Count, value=counts.failed)
         metrics.add_metric(name="Duplicates", unit=MetricUnit.Count, value=counts.duplicates)

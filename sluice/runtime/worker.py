@@ -9,13 +9,14 @@ from __future__ import annotations
 
 import inspect
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from sluice.core import Catalog
 from sluice.runtime.context import Deps
 from sluice.runtime.engine import run_batch
-from sluice.runtime.spec import Source, WorkerSpec, check_spec
+from sluice.runtime.errors import ConfigurationError
+from sluice.runtime.spec import Runtime, Source, WorkerSpec, check_spec
 from sluice.runtime.types import PartialBatchResponse
 
 
@@ -72,6 +73,9 @@ def worker(
     list of envelopes instead and returns the ids of those that failed.
     """
 
+    if "runtime" in settings:
+        settings["runtime"] = runtime_named(settings["runtime"])
+
     def declare(fn: Callable[..., Any]) -> Worker:
         types = frozenset(subscribes) if subscribes is not None else None
         spec = WorkerSpec(
@@ -85,3 +89,21 @@ def worker(
         return Worker(spec=spec, fn=fn, catalog=catalog)
 
     return declare
+
+
+def runtime_named(value: str | Runtime) -> Runtime:
+    """``"lambda"`` or ``"container"`` as a ``Runtime``, or an error naming both."""
+    try:
+        return Runtime(value)
+    except ValueError:
+        known = ", ".join(repr(r.value) for r in Runtime)
+        raise ConfigurationError(f"runtime={value!r}: use one of {known}") from None
+
+
+def placed(declared: Worker, runtime: Runtime) -> Worker:
+    """The same worker, running on ``runtime`` (an app's per-stage override)."""
+    if declared.spec.runtime is runtime:
+        return declared
+    spec = replace(declared.spec, runtime=runtime)
+    check_spec(spec, declared.catalog)
+    return Worker(spec=spec, fn=declared.fn, catalog=declared.catalog)

@@ -19,7 +19,7 @@ from typing import Any
 from sluice.runtime import ConfigurationError
 
 SUFFIX = ".tmpl"
-RENAMED = {"gitignore": ".gitignore"}
+RENAMED = {"gitignore": ".gitignore", "dockerignore": ".dockerignore"}
 CDK_CLI = "2.1148.1"
 """The CDK CLI that reads the pinned aws-cdk-lib's cloud assembly (3.x cannot)."""
 _FIELD = re.compile(r"\{\{(\w+)\}\}")

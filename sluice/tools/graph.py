@@ -7,7 +7,7 @@ import shutil
 import subprocess
 from dataclasses import dataclass, field
 
-from sluice.runtime import ConfigurationError, Source
+from sluice.runtime import ConfigurationError, Runtime, Source
 from sluice.topology import Topology
 
 MERMAID_SHAPES = {
@@ -57,7 +57,8 @@ def flow(topology: Topology) -> Flow:
             out.edge(api, out.node(tables[table], "table"), "writes")
     topic = out.node(topology.topic, "topic")
     for spec in topology.registry.specs:
-        worker = out.node(spec.name, "worker")
+        container = spec.runtime is Runtime.CONTAINER
+        worker = out.node(f"{spec.name} (container)" if container else spec.name, "worker")
         if spec.source is Source.STREAM:
             table = spec.table or ""
             out.edge(out.node(tables[table], "table"), worker, f"stream, batch {spec.batch_size}")

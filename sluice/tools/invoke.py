@@ -1,4 +1,5 @@
-"""``sluice invoke``: one local invocation of a worker's real handler, like ``sam local invoke``."""
+"""``sluice invoke``: one local invocation of a worker's real handler, like ``sam local invoke``,
+or of the API function with a direct-invoke payload (``sluice invoke api --payload FILE``)."""
 
 from __future__ import annotations
 
@@ -9,13 +10,16 @@ from importlib import resources
 from pathlib import Path
 from typing import IO, Any
 
+from aws_lambda_powertools import Logger
+from botocore.config import Config
+
 from sluice.app import App, load_app
-from sluice.local.function import LambdaContext
+from sluice.local.function import ACCOUNT, LambdaContext
 from sluice.local.inprocess import serialized_mock_aws
 from sluice.local.provision import provision
-from sluice.runtime import Clients, ConfigurationError, Worker
+from sluice.runtime import Clients, ConfigurationError, Settings, Worker
 from sluice.runtime.wiring import wire_worker
-from sluice.target import SANDBOX_REGION, connect, sandbox_session
+from sluice.target import SANDBOX_REGION, SandboxState, connect, sandbox_session
 from sluice.topology import Topology
 
 
@@ -89,3 +93,55 @@ def _call(
         return worker.handler(event, context)
     except Exception as exc:  # Lambda answers a function error with this document
         return {"errorMessage": str(exc), "errorType": type(exc).__name__}
+
+
+def load_payload(source: Path) -> Any:
+    """A direct-invoke payload from a JSON file (any JSON: a bad one gets a problem answer)."""
+    try:
+        return json.loads(source.read_text())
+    except OSError as exc:
+        raise ConfigurationError(f"cannot read the payload {source}: {exc}") from None
+    except ValueError as exc:
+        raise ConfigurationError(f"{source} is not JSON: {exc}") from None
+
+
+def invoke_api(payload: Any, *, local: bool, log: IO[str], app: App | None = None) -> Any:
+    """Call the API function once with a direct payload: its answer, or Lambda's error document.
+
+    ``local`` goes through the running sandbox's Lambda Invoke endpoint, as a producer would;
+    otherwise the function runs here on in-process moto with the topology provisioned.
+    """
+    app = app or load_app()
+    if app.api is None:
+        raise ConfigurationError("the app declares no API: add App(api=Api(...)) to invoke it")
+    if local:
+        state = SandboxState.load()
+        if not state.invoke_url:
+            raise ConfigurationError(
+                "the running sandbox serves no Lambda Invoke endpoint: restart it with `sluice up`"
+            )
+        return _invoke_sandbox(payload, state, f"{state.prefix}-{app.api.name}")
+    topology = Topology(app)
+    with in_process_moto(topology) as (clients, topic_arn):
+        settings = Settings.from_env(topology.worker_environment(topic_arn))
+        logger = Logger(service=app.api.name, stream=log)
+        handler = app.api.factory(clients, settings, logger)
+        name = f"{topology.prefix}-{app.api.name}"
+        context = LambdaContext(
+            function_name=name,
+            memory_limit_in_mb=256,
+            invoked_function_arn=f"arn:aws:lambda:{SANDBOX_REGION}:{ACCOUNT}:function:{name}",
+            timeout_s=29,
+        )
+        try:
+            return handler(payload, context)
+        except Exception as exc:  # Lambda answers a function error with this document
+            return {"errorMessage": str(exc), "errorType": type(exc).__name__}
+
+
+def _invoke_sandbox(payload: Any, state: SandboxState, function_name: str) -> Any:
+    client = sandbox_session(state.region).client(
+        "lambda", endpoint_url=state.invoke_url, config=Config(retries={"total_max_attempts": 1})
+    )
+    response = client.invoke(FunctionName=function_name, Payload=json.dumps(payload).encode())
+    return json.loads(response["Payload"].read() or b"null")

@@ -1,4 +1,8 @@
-"""Follow one request through the sandbox log, hop by hop, by its correlation id."""
+"""Follow one request hop by hop: the sandbox log, or log records CloudWatch Logs found.
+
+A request is named by its correlation id, by the id of any envelope it caused, or by any
+other id a log line carries next to its correlation id (an id the API logged, say).
+"""
 
 from __future__ import annotations
 
@@ -38,11 +42,23 @@ def read(path: Path) -> Iterator[dict[str, Any]]:
                 yield record
 
 
-def hops(records: Iterable[dict[str, Any]], correlation_id: str) -> list[Hop]:
-    """Every hop of one request, in time order."""
+def correlation_ids(records: Iterable[dict[str, Any]], wanted: str) -> set[str]:
+    """The requests ``wanted`` names: the value of a line's ``correlation_id``, ``event_id``
+    or any other ``*id`` field (``resource_id``, an id the app logged)."""
+    found = set()
+    for record in records:
+        cid = record.get("correlation_id")
+        if cid and cid != "-" and any(k.endswith("id") and v == wanted for k, v in record.items()):
+            found.add(str(cid))
+    return found
+
+
+def hops(records: Iterable[dict[str, Any]], correlation_id: str | set[str]) -> list[Hop]:
+    """Every hop of one request (or of several), in time order."""
+    wanted = {correlation_id} if isinstance(correlation_id, str) else correlation_id
     found: list[Hop] = []
     for record in records:
-        if record.get("correlation_id") == correlation_id:
+        if record.get("correlation_id") in wanted:
             found += list(_hops_of(record))
     return sorted(found, key=lambda h: h.ts)
 

@@ -11,7 +11,7 @@ from dataclasses import dataclass, field, replace
 from typing import Any
 
 from sluice.core import Envelope
-from tests.badinput.entries import Api, Entry, Import, Publish, Queue, Relay
+from tests.badinput.entries import Api, Entry, Import, Invoke, Publish, Queue, Relay
 from tests.factories import REGION, cancelled, payment, placed, sns_wrapped
 
 ACCOUNT = "123456789012"
@@ -99,7 +99,7 @@ API, INV, REC, AUD, LED = (
     Queue("audit"),
     Queue("ledger"),
 )
-RELAY, PUB, IMPORT = Relay(), Publish(), Import()
+RELAY, PUB, IMPORT, INVOKE = Relay(), Publish(), Import(), Invoke()
 DLQ = {"dlq": 1, "dlq_says_worker": 1}
 """Dead-lettered as it came, by the worker that refused it; nothing left on the source."""
 STREAM = {"stream": 1, "failed_is_the_bad_one": 1, "published": 1}
@@ -451,6 +451,8 @@ CASES: list[Case] = [
         KEPT,
     ),
 ]
+CASES += [replace(case, entry=INVOKE) for case in CASES if case.entry is API]
+"""Every API case again over Lambda Invoke: the same request as a payload, the same error."""
 
 ELSEWHERE: dict[str, list[str]] = {
     "api": [
@@ -470,6 +472,13 @@ ELSEWHERE: dict[str, list[str]] = {
         "test_a_permanent_failure_that_cannot_reach_a_dlq_stays_on_its_queue",
         "tests/functional/test_engine.py::"
         "test_invocations_that_are_not_our_batches_raise_before_touching_anything",
+    ],
+    "invoke": [
+        # the HTTP matrix mirrored case by case, and the payload's own shape
+        "tests/functional/test_invoke_bad_input.py::"
+        "test_an_invoke_gets_the_same_problem_as_http_and_changes_nothing",
+        "tests/functional/test_invoke_bad_input.py::"
+        "test_a_malformed_payload_gets_a_problem_answer_not_a_crash",
     ],
     "relay": [
         "tests/functional/test_relay.py::"

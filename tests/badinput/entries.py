@@ -14,17 +14,20 @@ from pathlib import Path
 from typing import Any, Protocol
 
 from producers.api import OrdersApi, OrdersStore
+from producers.operations import OPERATIONS
 from sluice.local.logs import LogSink
 from sluice.local.sqs_poller import SqsPoller
 from sluice.local.stream_poller import StreamPoller
 from sluice.ops.errors import OpsError
 from sluice.ops.export import import_file
 from sluice.publisher import Publisher, PublisherError, PublishFailedError
+from sluice.rpc import DirectInvoke
 from sluice.runtime import ConfigurationError, SluiceError
 from sluice.target import Target
 from tests.conftest import Pipeline
 from tests.factories import REGION
 from tests.functional.http_events import api_event, body
+from tests.functional.invoke_events import as_payload
 
 LOG = LogSink(None)
 
@@ -74,6 +77,30 @@ class Api:
         for name, order_id in zip(("{placed}", "{cancelled}"), ids, strict=True):
             detail = detail.replace(order_id, name)
         return Seen(f"{answer['statusCode']} {detail}")
+
+
+@dataclass(frozen=True)
+class Invoke:
+    """The same Lambda entry, on direct-invoke payloads (``sluice.rpc``)."""
+
+    name: str = "invoke"
+
+    def prepare(self, pipeline: Pipeline, given: Any, tmp: Path) -> Any:
+        api, _, ids = Api().prepare(pipeline, given, tmp)
+        method, path, text, headers = given
+        path = path.format(placed=ids[0], cancelled=ids[1])
+        payload = as_payload(method, path, text, headers)
+        assert not isinstance(payload, str), payload
+        return DirectInvoke(api.handler, OPERATIONS), payload, ids
+
+    def run(self, pipeline: Pipeline, prepared: Any) -> Seen:
+        entry, payload, ids = prepared
+        answer = entry(payload, None)
+        assert answer["ok"] is False, answer
+        detail = str(answer["problem"]["detail"])
+        for name, order_id in zip(("{placed}", "{cancelled}"), ids, strict=True):
+            detail = detail.replace(order_id, name)
+        return Seen(f"{answer['status']} {detail}")
 
 
 _JSON = {"Content-Type": "application/json"}

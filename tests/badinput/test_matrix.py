@@ -38,7 +38,7 @@ def test_bad_input_gets_its_exact_error_and_nothing_is_lost(
 
 def test_the_matrix_covers_every_entry_point_and_names_the_cases_kept_elsewhere() -> None:
     entries = {case.entry.name for case in CASES}
-    assert entries == {"api", "queue", "relay", "publisher", "import"} == set(ELSEWHERE)
+    assert entries == {"api", "invoke", "queue", "relay", "publisher", "import"} == set(ELSEWHERE)
     assert len(CASES) >= 40
     assert len({(c.entry.name, c.id) for c in CASES}) == len(CASES)
     root = Path(__file__).parents[2]

@@ -1,25 +1,28 @@
-"""A worker's poller in a process of its own, so the chaos suite can SIGKILL it for real.
+"""A container worker's process, so the chaos suite can kill it for real.
 
-``python -m tests.chaos.host WORKER ENDPOINT REGION LOG`` polls WORKER's queue on the
-sandbox at ENDPOINT, as the sandbox's own poller would, until it is killed. ``Host`` starts
-one, kills it with SIGKILL at seeded random moments and starts it again.
+``python -m tests.chaos.host WORKER ENDPOINT REGION LOG`` runs WORKER as ``sluice work``
+runs it (``sluice.container.Runner``: long polling, heartbeat, drain on SIGTERM) against
+the sandbox at ENDPOINT, until it is killed. ``Host`` starts one, kills it at seeded random
+moments (SIGKILL, or SIGTERM and its drain) and starts it again.
 """
 
 from __future__ import annotations
 
+import os
 import random
 import signal
 import subprocess
 import sys
 import threading
+import time
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
 from app import APP
+from sluice.container import Runner, WorkSettings
 from sluice.core import Envelope
 from sluice.local.logs import LogSink
-from sluice.local.sqs_poller import SqsPoller
 from sluice.runtime import Clients, Registry, Source, Worker
 from sluice.runtime.wiring import wire_worker
 from sluice.target import sandbox_session
@@ -28,6 +31,8 @@ from tests.chaos.faults import POISON_RATE, PoisonFaults
 
 TIMEOUT_S = 5
 """Worker timeout in the chaos registry: a crashed batch comes back after 6x this."""
+DRAIN_S = 2.0
+"""SIGTERM: records in flight get this long, then go back to the queue at once."""
 
 
 def chaos_registry() -> Registry:
@@ -69,8 +74,18 @@ def serve(worker: str, endpoint: str, region: str, log: Path) -> None:
         middleware=(HostedPoison(log.parent / "poison-fixed"),),
     )
     queue = clients.sqs.get_queue_url(QueueName=topology.queues(wired.spec).queue)["QueueUrl"]
-    SqsPoller(wired, clients.sqs, queue, sink=sink, region=region, prefix=topology.prefix).start()
-    signal.pause()
+    runner = Runner(
+        wired,
+        clients.sqs,
+        queue,
+        region=region,
+        settings=WorkSettings(concurrency=20, wait_s=1, drain_s=DRAIN_S),
+    )
+    signal.signal(signal.SIGTERM, lambda *_: runner.stop())
+    clean = runner.run()
+    sink.flush()
+    if not clean:  # threads still hold records handed back: leave without joining them
+        os._exit(0)
 
 
 class Host:
@@ -80,6 +95,8 @@ class Host:
         self.command = [sys.executable, "-m", __name__, worker, endpoint, region]
         self.logs = logs
         self.kills = 0
+        self.signals: list[signal.Signals] = []
+        """What ended each killed process: SIGKILL, or SIGTERM (a drain)."""
         self._rng = random.Random(seed)
         self._stop = threading.Event()
         self._process = self._start()
@@ -95,14 +112,27 @@ class Host:
         """From now until ``calm``: SIGKILL the host after a random pause, start a new one."""
 
         def loop() -> None:
-            while not self._stop.wait(self._rng.uniform(*every_s)):
-                self._process.send_signal(signal.SIGKILL)
+            while self._polling() and not self._stop.wait(self._rng.uniform(*every_s)):
+                how = self._rng.choice((signal.SIGKILL, signal.SIGTERM))
+                self._process.send_signal(how)
                 self._process.wait()
+                self.signals.append(how)
                 self.kills += 1
                 self._process = self._start()
 
         self._thread = threading.Thread(target=loop, name="killer", daemon=True)
         self._thread.start()
+
+    def _polling(self, timeout_s: float = 60.0) -> bool:
+        """Wait until the current process polls: each one dies at a random moment of its
+        working life, never while it is still importing (slow on a loaded machine)."""
+        log = self.logs / f"host-{self.kills}.log"
+        deadline = time.monotonic() + timeout_s
+        while time.monotonic() < deadline and not self._stop.is_set():
+            if log.exists() and '"work started"' in log.read_text():
+                return True
+            time.sleep(0.05)
+        return not self._stop.is_set()
 
     def calm(self) -> None:
         """Stop killing; the host that runs now keeps running."""

@@ -12,6 +12,7 @@ from __future__ import annotations
 import json
 import os
 import random
+import signal
 import time
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -123,12 +124,14 @@ def test_every_effect_applies_exactly_once_under_faults(chaos: Chaos, tmp_path: 
     client = JsonClient(chaos.box.api_url)
     poison = chaos.faults.poison
 
-    chaos.host.kill_at_random(every_s=(0.5, 3.0))  # SIGKILL, mid-batch or idle, and restart
+    # receipts runs as a container (`sluice work`): SIGKILL or SIGTERM it at random, restart
+    chaos.host.kill_at_random(every_s=(0.5, 3.0))
     orders = place_orders(client, ORDERS, rate=RATE, threads=8)
     figures["place_s"] = round(time.monotonic() - began, 1)
     figures["cancel_wait_s"] = round(cancel_applied(chaos.world, client, orders, ORDERS // 10), 1)
     chaos.host.calm()
     figures["receipts_process_killed"] = chaos.host.kills
+    figures["receipts_process_drained"] = chaos.host.signals.count(signal.SIGTERM)
     assert chaos.host.kills >= 2, "the receipts process was not killed"
 
     def healthy(event_type: str, order: Order) -> bool:

@@ -40,6 +40,17 @@ def _without(field: str) -> str:
         (_with(version=2), "unsupported_version", "order.placed v2 is not supported"),
         (_with(type="payment.captured"), "invalid_payload", "data.payment_id: required"),
     ],
+    # Fixed ids: the bodies hold fresh uuids, and every pytest-xdist worker must collect alike.
+    ids=[
+        "xml",
+        "string",
+        "no-correlation-id",
+        "version-one",
+        "bad-payload",
+        "unknown-type",
+        "version-2",
+        "other-type-payload",
+    ],
 )
 def test_a_bad_record_lands_in_the_dlq_with_its_reason(
     pipeline: Pipeline, body: str, reason: str, detail: str

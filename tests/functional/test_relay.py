@@ -124,6 +124,11 @@ def test_inserts_and_cancellations_become_events_and_the_rest_is_ignored(
         2,
         {"MODIFY": 1, "REMOVE": 1},
     )
+    # AND each published event has its own line under its correlation id (a trace hop on AWS)
+    published = [line for line in summary if line["message"] == "event published"]
+    assert sorted((p["event_id"], p["correlation_id"], p["event_type"]) for p in published) == (
+        sorted((e["id"], e["correlation_id"], e["type"]) for e in events)
+    )
 
 
 def test_rereading_the_stream_publishes_the_same_ids(pipeline: Pipeline, api: OrdersApi) -> None:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 import os
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -21,12 +21,25 @@ from aws_cdk.assertions import Template  # noqa: E402
 
 from app import APP  # noqa: E402
 from sluice.app import App as SluiceApp  # noqa: E402
+from sluice.app import DirectCallers  # noqa: E402
 from sluice.cdk import build  # noqa: E402
 from sluice.runtime import Registry  # noqa: E402
 from sluice.topology import Topology  # noqa: E402
 from tests.infra.extra_workers import EXTRA  # noqa: E402
 
-TEST_APP = APP.with_workers(*EXTRA)
+CALLERS = DirectCallers(
+    roles=(
+        "arn:aws:iam::111122223333:role/billing-producer",  # this stack's account (policy.ACCOUNT)
+        "arn:aws:iam::210987654321:role/batch-import",
+    ),
+    accounts=("333344445555",),
+    function_url=True,
+)
+"""Internal callers of the API function, so the template and path tests see its policy."""
+TEST_APP = replace(
+    APP.with_workers(*EXTRA),
+    api=replace(APP.api, callers=CALLERS) if APP.api is not None else None,
+)
 REGISTRY = TEST_APP.registry
 TOPOLOGY = Topology(TEST_APP)
 

@@ -17,7 +17,7 @@ from sluice.app import Api as ApiDeclaration
 from sluice.cdk import nag
 from sluice.cdk.api import gateway_routes
 from sluice.cdk.shared import IDEMPOTENCY_ACTIONS, WRITE_ACTIONS
-from sluice.runtime import Source, WorkerSpec
+from sluice.runtime import Runtime, Source, WorkerSpec
 from tests.infra.conftest import Synth
 
 LOGS = {"logs:CreateLogStream", "logs:PutLogEvents"}
@@ -40,6 +40,7 @@ WILDCARD_ALLOWED = {
     "dynamodb:ListStreams": "has no resource-level permissions (stream event sources need it)",
     "xray:PutTraceSegments": "has no resource-level permissions (active tracing)",
     "xray:PutTelemetryRecords": "has no resource-level permissions (active tracing)",
+    "ecr:GetAuthorizationToken": "has no resource-level permissions (a task pulling its image)",
 }
 # In a KMS key policy, Resource "*" means "this key" (AWS requires exactly that form); who
 # may use it is then the question: the account (delegating to IAM) and CloudWatch alarms.
@@ -80,7 +81,11 @@ def listed(value: Any) -> list[Any]:
 def grants(synth: Synth, function_name: str) -> set[tuple[str, str]]:
     """Every (action, resource) the function's role is allowed."""
     function = synth.functions()[synth.function_id(function_name)]
-    role_id = function["Properties"]["Role"]["Fn::GetAtt"][0]
+    return role_grants(synth, function["Properties"]["Role"]["Fn::GetAtt"][0])
+
+
+def role_grants(synth: Synth, role_id: str) -> set[tuple[str, str]]:
+    """Every (action, resource) a role is allowed."""
     role = synth.raw["Resources"][role_id]["Properties"]
     assert "ManagedPolicyArns" not in role and "Policies" not in role
     found: set[tuple[str, str]] = set()
@@ -97,14 +102,19 @@ def grants(synth: Synth, function_name: str) -> set[tuple[str, str]]:
 
 
 def expected_grants(synth: Synth, spec: WorkerSpec) -> set[tuple[str, str]]:
-    """What the declaration says the worker may do, and nothing else."""
+    """What the declaration says the worker may do, and nothing else.
+
+    A container task's role writes no logs (the execution role's log driver does) and
+    traces nothing; a function's role does both."""
     topology = synth.topology
     function = synth.function_name(spec.name)
-    logs = synth.logical_id("AWS::Logs::LogGroup", LogGroupName=f"/aws/lambda/{function}")
     table = {
         t: synth.logical_id("AWS::DynamoDB::Table", TableName=n) for t, n in topology.tables.items()
     }
-    want = {(a, f"{logs}.Arn") for a in LOGS} | {(a, "*") for a in XRAY}
+    want: set[tuple[str, str]] = set()
+    if spec.runtime is Runtime.LAMBDA:
+        logs = synth.logical_id("AWS::Logs::LogGroup", LogGroupName=f"/aws/lambda/{function}")
+        want |= {(a, f"{logs}.Arn") for a in LOGS} | {(a, "*") for a in XRAY}
     if spec.source is Source.STREAM:
         bucket = failure_bucket_id(synth, spec)
         want |= {(a, f"{table[spec.table or '']}.StreamArn") for a in STREAM_READ}
@@ -192,14 +202,18 @@ def assert_acknowledgments_narrow(synth: Synth, api: ApiDeclaration | None) -> N
         assert item["reason"] == nag.REASONS[item["acknowledgedId"]]
         assert item["acknowledgedAt"] != synth.stack_id, "no stack-wide acknowledgments"
     specs = synth.registry.specs
+    functions = [s for s in specs if s.runtime is Runtime.LAMBDA]
+    containers = len(specs) - len(functions)
     streams = [s for s in specs if s.source is Source.STREAM]
     schedules = synth.topology.app.schedules
     expected = {
-        nag.RUNTIME: len(specs) + (api is not None),
+        nag.RUNTIME: len(functions) + (api is not None),
         nag.IS_A_DLQ: len(streams)
         + len(synth.registry.by_source(Source.SNS_QUEUE))
         + len(schedules),  # a schedule's DLQ
+        # X-Ray for each function; the image pull for each container's execution role
         nag.WILDCARD_REQUIRED: len(specs) + (api is not None),
+        nag.PLAIN_ENVIRONMENT: containers,
         nag.KMS_DATA_KEYS: len([s for s in specs if s.publishes])
         + len([s for s in schedules if s.target is None]),  # a schedule publishing
         nag.NO_ACCESS_LOGS: len(streams),

@@ -44,4 +44,20 @@ def mirror(records: list[Envelope[Any]]) -> list[str]:
     return []
 
 
-EXTRA = (refunds, mirror)
+@worker(
+    catalog=CATALOG,
+    subscribes=[ORDER_CANCELLED],
+    name="shipping",
+    runtime="container",
+    min_tasks=2,
+    max_tasks=7,
+    throughput=20,
+    memory_mb=1024,
+    writes=("state",),
+    description="Test-only: a container worker (sluice work on Fargate).",
+)
+def shipping(event: Envelope[Any]) -> None:
+    """Never runs: only its declaration matters to the infra."""
+
+
+EXTRA = (refunds, mirror, shipping)

@@ -49,6 +49,7 @@ def kinds_of_paths(raw: dict[str, Any], topology: Topology) -> list[str]:
     paths = Paths(Template(raw), topology)
     found = {"alarm" for _ in paths.alarms()} | {"subscription" for _ in paths.subscriptions()}
     found |= {"failure notice" for _ in paths.failure_notices()}
+    found |= {"direct caller" for _ in paths.direct_callers()}
     found |= {"schedule" for _ in paths.schedules()}
     return sorted(found | {"function" for _ in paths.functions()})
 

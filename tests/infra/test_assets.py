@@ -15,6 +15,7 @@ from aws_cdk import App
 from app import APP
 from sluice.cdk import build
 from sluice.cdk.bundling import REQUIREMENTS, shipped_files
+from sluice.runtime import Runtime
 from tests.conftest import needs_tool
 from tests.infra.conftest import ROOT, TEST_APP, Synth
 
@@ -49,6 +50,7 @@ def test_code_asset_holds_exactly_the_runtime_packages(synth: Synth) -> None:
         "core",
         "publisher",
         "runtime",
+        "rpc",  # the app declares an API
     }
     assert files_under(code) == {str(p) for p in shipped_files(TEST_APP)}
     assert not any(f.endswith(".pyc") or "samples" in f for f in files_under(code))
@@ -131,7 +133,17 @@ def test_npx_cdk_synth_works_offline_through_cdk_json(synth: Synth, tmp_path: Pa
         for r in template["Resources"].values()
         if r["Type"] == "AWS::Lambda::Function" and "FunctionName" in r["Properties"]
     }
-    assert names == {f"sluice-dev-{w.spec.name}" for w in APP.registry} | {"sluice-dev-api"}
+    on_lambda = {w.spec.name for w in APP.registry if w.spec.runtime is Runtime.LAMBDA}
+    assert names == {f"sluice-dev-{name}" for name in on_lambda} | {"sluice-dev-api"}
+    services = {
+        r["Properties"]["ServiceName"]
+        for r in template["Resources"].values()
+        if r["Type"] == "AWS::ECS::Service"
+    }
+    # the container worker's image asset is staged by `cdk synth`, with no docker
+    assert services == {f"sluice-dev-{w.spec.name}" for w in APP.registry} - {
+        f"sluice-dev-{name}" for name in on_lambda
+    }
     alarms = {
         r["Properties"]["AlarmName"]: r["Properties"]["AlarmDescription"]
         for r in template["Resources"].values()

@@ -153,3 +153,16 @@ def test_the_api_answers_a_sample_request(
     event = json.loads((SAMPLES / "apigw_rest_v1.json").read_text())
     result = run(synth, runtime_dir, aws, APP.api.handler, event, tracing=tracing)
     assert 200 <= result["answer"]["statusCode"] < 500, result["answer"]
+
+
+def test_the_api_answers_a_direct_invoke_payload_from_its_asset(
+    synth: Synth, runtime_dir: Path, aws: str
+) -> None:
+    # GIVEN the deployed code asset WHEN the API's entry gets a payload, not a proxy event
+    assert APP.api is not None
+    payload = {"op": "get_order", "params": {"order_id": "ord-nowhere"}, "correlation_id": "c-9"}
+    result = run(synth, runtime_dir, aws, APP.api.handler, payload, tracing=False)
+    # THEN it answers with the route's problem (the table is reached: a 404, not a crash)
+    assert result["answer"]["ok"] is False, result["answer"]
+    assert result["answer"]["problem"]["detail"] == "no order 'ord-nowhere'"
+    assert result["answer"]["correlation_id"] == "c-9"

@@ -74,7 +74,9 @@ KINDS = ["alarm", "failure notice", "function", "subscription"]
 
 
 def test_the_reference_app_allows_every_path_and_nothing_beyond(synth: Synth) -> None:
-    assert path_check.kinds_of_paths(synth.raw, synth.topology) == sorted([*KINDS, "schedule"])
+    assert path_check.kinds_of_paths(synth.raw, synth.topology) == sorted(
+        [*KINDS, "direct caller", "schedule"]
+    )
     assert check(synth) == []
 
 
@@ -262,3 +264,44 @@ def test_worker_writes_are_exactly_what_their_transactions_hold() -> None:
                     "ConditionCheck",
                 }
     assert {f"dynamodb:{k}Item" for k in kinds} == set(RUNTIME_CALLS["writes"])
+
+
+def api_permissions(raw: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    """The Lambda permissions of the API function, by logical id."""
+    return {
+        k: v
+        for k, v in raw["Resources"].items()
+        if v["Type"] == "AWS::Lambda::Permission"
+        and "Api" in json.dumps(v["Properties"]["FunctionName"])
+    }
+
+
+def test_each_declared_direct_caller_is_a_checked_path(synth: Synth) -> None:
+    paths = Paths(Template(synth.raw), synth.topology).direct_callers()
+    assert [p.name.split(" -> ")[0] for p in paths] == [
+        "arn:aws:iam::111122223333:role/billing-producer",
+        "arn:aws:iam::210987654321:role/batch-import",
+        "333344445555",
+    ]
+    assert all(len(p.allowed) == 2 and len(p.denied) >= 4 for p in paths)
+
+
+def test_the_check_catches_a_wildcard_invoke_permission(synth: Synth) -> None:
+    # GIVEN one of the API's permissions widened to any principal
+    broken = copy.deepcopy(synth.raw)
+    logical = sorted(api_permissions(broken))[0]
+    broken["Resources"][logical]["Properties"]["Principal"] = "*"
+    # THEN the look-alikes (the role name in another account, another role) get in
+    allowed = [w for w in check(synth, broken) if w.startswith("allowed:")]
+    invokes = [w for w in allowed if w.endswith(": lambda:InvokeFunction {}")]
+    assert len(invokes) >= 3, allowed
+
+
+def test_the_check_catches_a_source_account_condition_on_a_direct_caller(synth: Synth) -> None:
+    # GIVEN every invoke permission conditioned on SourceAccount (only services carry the key)
+    broken = copy.deepcopy(synth.raw)
+    for permission in api_permissions(broken).values():
+        permission["Properties"]["SourceAccount"] = {"Ref": "AWS::AccountId"}
+    # THEN every declared caller is refused
+    refused = [w for w in check(synth, broken) if w.startswith("refused:")]
+    assert len([w for w in refused if w.endswith(": lambda:InvokeFunction")]) == 3, refused

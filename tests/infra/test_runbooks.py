@@ -50,9 +50,23 @@ def test_every_aws_first_command_names_what_the_stack_has(synth: Synth) -> None:
         str(g["Properties"].get("LogGroupName"))
         for g in synth.resources("AWS::Logs::LogGroup").values()
     }
+    clusters = {
+        str(c["Properties"].get("ClusterName"))
+        for c in synth.resources("AWS::ECS::Cluster").values()
+    }
+    services = {
+        str(s["Properties"].get("ServiceName"))
+        for s in synth.resources("AWS::ECS::Service").values()
+    }
     for alarm, words in first_commands(synth).items():
         if words[0] != "aws":
             continue
-        assert words[1:3] in (["logs", "tail"], ["lambda", "get-account-settings"]), words
+        assert words[1:3] in (
+            ["logs", "tail"],
+            ["lambda", "get-account-settings"],
+            ["ecs", "describe-services"],
+        ), words
         if words[1:3] == ["logs", "tail"]:
             assert words[3] in groups, (alarm, words)
+        if words[1:3] == ["ecs", "describe-services"]:
+            assert words[4] in clusters and words[6] in services, (alarm, words)

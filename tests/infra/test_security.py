@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 
 from app import APP
+from sluice.runtime import Runtime
 from tests.infra.conftest import REGISTRY, TOPOLOGY, Synth
 from tests.infra.expect import (
     assert_acknowledgments_narrow,
@@ -18,7 +19,7 @@ from tests.infra.expect import (
 pytestmark = pytest.mark.infra
 
 
-@pytest.mark.parametrize("name", [s.name for s in REGISTRY.specs])
+@pytest.mark.parametrize("name", [s.name for s in REGISTRY.specs if s.runtime is Runtime.LAMBDA])
 def test_each_worker_role_holds_exactly_what_its_declaration_implies(
     synth: Synth, name: str
 ) -> None:

@@ -9,7 +9,7 @@ from aws_cdk.assertions import Match
 
 from app import APP
 from sluice.cdk.api import GatewayRoute, gateway_routes
-from sluice.runtime import Source
+from sluice.runtime import Runtime, Source
 from sluice.runtime.context import ENV_TOPIC
 from sluice.topology import STREAM_FAILURE_RETENTION_DAYS, Dlq
 from tests.infra.conftest import REGISTRY, TOPOLOGY, Synth
@@ -18,6 +18,8 @@ from tests.infra.expect import failure_bucket_id
 pytestmark = pytest.mark.infra
 
 QUEUE_WORKERS = [s.name for s in REGISTRY.specs if s.source.is_queue]
+LAMBDAS = [s for s in REGISTRY.specs if s.runtime is Runtime.LAMBDA]
+QUEUE_FUNCTIONS = [s.name for s in LAMBDAS if s.source.is_queue]
 STREAM_WORKERS = [s.name for s in REGISTRY.specs if s.source is Source.STREAM]
 DLQS = TOPOLOGY.dlqs()
 FOURTEEN_DAYS = 14 * 24 * 3600
@@ -36,7 +38,7 @@ def test_the_test_workers_are_in_the_registry_the_app_was_built_from(synth: Synt
     # THEN the app built from the registry made functions for them too (no infra change)
     names = {v["Properties"]["FunctionName"] for v in synth.functions().values()}
     assert {"sluice-refunds", "sluice-mirror"} <= names
-    assert names == {f"sluice-{s.name}" for s in REGISTRY.specs} | {"sluice-api"}
+    assert names == {f"sluice-{s.name}" for s in LAMBDAS} | {"sluice-api"}
 
 
 @pytest.mark.parametrize("name", QUEUE_WORKERS)
@@ -96,7 +98,7 @@ def test_queue_worker_subscription_has_the_exact_filter_policy(synth: Synth, nam
     assert subscription.get("FilterPolicyScope", "MessageAttributes") == "MessageAttributes"
 
 
-@pytest.mark.parametrize("name", [s.name for s in REGISTRY.specs])
+@pytest.mark.parametrize("name", [s.name for s in LAMBDAS])
 def test_worker_function_matches_its_declaration(synth: Synth, name: str) -> None:
     spec = REGISTRY.get(name).spec
     synth.template.has_resource_properties(
@@ -122,7 +124,7 @@ def test_worker_function_matches_its_declaration(synth: Synth, name: str) -> Non
     )
 
 
-@pytest.mark.parametrize("name", QUEUE_WORKERS)
+@pytest.mark.parametrize("name", QUEUE_FUNCTIONS)
 def test_queue_event_source_reports_item_failures(synth: Synth, name: str) -> None:
     spec = REGISTRY.get(name).spec
     names = TOPOLOGY.queues(spec)
@@ -257,7 +259,7 @@ def test_every_alarm_notifies_the_alarms_topic_and_names_a_first_command(synth: 
 
 def test_each_function_queue_and_stream_has_its_alarms(synth: Synth) -> None:
     alarms = alarms_of(synth)
-    functions = [f"sluice-{s.name}" for s in REGISTRY.specs] + ["sluice-api"]
+    functions = [f"sluice-{s.name}" for s in LAMBDAS] + ["sluice-api"]
     for function in functions:
         assert alarms[f"{function}-errors"]["MetricName"] == "Errors"
         assert alarms[f"{function}-throttles"]["MetricName"] == "Throttles"

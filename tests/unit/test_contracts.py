@@ -58,6 +58,19 @@ def _doc(**changes: object) -> dict[str, object]:
         (json.dumps(_doc(type="order.shipped")), UnknownEventTypeError, "'order.shipped'"),
         (json.dumps(_doc(version=7)), UnsupportedVersionError, "knows up to v1"),
     ],
+    # Fixed ids: the documents hold fresh uuids, and every pytest-xdist worker must collect alike.
+    ids=[
+        "not-json",
+        "list",
+        "no-id",
+        "version-str",
+        "version-0",
+        "bad-time",
+        "empty-id",
+        "extra-field",
+        "unknown-type",
+        "version-7",
+    ],
 )
 def test_decode_names_what_is_wrong(body: str, error: type[Exception], fragment: str) -> None:
     with pytest.raises(error) as caught:

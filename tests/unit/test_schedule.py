@@ -76,6 +76,7 @@ def test_the_app_checks_schedules_against_its_catalog(
         (declare(target="stocktaker"), "targets worker 'stocktaker', which does not exist"),
         (declare(target="relay"), "targets 'relay', which reads a stream"),
         (declare(target="inventory"), "which does not subscribe to it"),
+        (declare(name="stocktake"), "schedule 'stocktake' has a worker's name"),
     ],
 )
 def test_the_app_checks_targets_against_its_workers(schedule: Schedule, says: str) -> None:

@@ -1,0 +1,1 @@
+"""The app ``bench/bench_work.py`` consumes: one IO-bound worker, nothing else."""

@@ -1,0 +1,49 @@
+"""The bench app: ``io``, a worker whose records each wait ``sleep_ms`` (IO stand-in)."""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from sluice.app import App
+from sluice.core import Catalog, Contract, Envelope, rules
+from sluice.runtime import Registry, Source, worker
+
+WORK_DONE = "work.requested"
+
+
+@dataclass(frozen=True, slots=True)
+class WorkRequested:
+    """work.requested v1: wait this long, as an IO call would."""
+
+    sleep_ms: int = field(default=50, metadata=rules(min=0, max=10_000))
+
+
+CATALOG = Catalog([Contract(WORK_DONE, 1, WorkRequested)])
+
+
+@worker(
+    catalog=CATALOG,
+    source=Source.SQS_QUEUE,
+    name="io",
+    runtime="container",
+    batch_size=10,
+    max_concurrency=10,
+    max_invocations=5,
+    idempotent=False,
+)
+def io(event: Envelope[Any]) -> None:
+    """Wait ``sleep_ms``: the IO-bound record both consumers run."""
+    time.sleep(event.data.sleep_ms / 1000)
+
+
+APP = App(
+    name="benchwork",
+    catalog=CATALOG,
+    workers="bench.work",
+    prefix="benchwork",
+    root=Path(__file__).resolve().parents[2],
+    given_registry=Registry([io]),
+)

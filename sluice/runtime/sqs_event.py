@@ -1,0 +1,108 @@
+"""SQS messages as Lambda sees them, and deleting the ones a batch settled.
+
+Shared by every consumer that feeds the engine from ``ReceiveMessage``: the sandbox's
+Lambda-style poller and ``sluice work``. Each ``delete_messages`` entry SQS refuses is
+retried; one left undeleted comes back after its visibility timeout, never lost.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import time
+from collections.abc import Sequence
+from typing import Any
+
+from sluice.runtime.types import SqsMessageAttribute, SqsRecord
+
+DELETE_ATTEMPTS = 3
+RECEIVE_ATTRIBUTES: dict[str, Any] = {
+    "AttributeNames": ["All"],
+    "MessageAttributeNames": ["All"],
+}
+"""What every receive asks for: the engine reads receive counts, timestamps and groups."""
+
+
+def lambda_record(message: dict[str, Any], queue_arn: str, region: str) -> SqsRecord:
+    """A ReceiveMessage message -> a Lambda SQS event record."""
+    return {
+        "messageId": message["MessageId"],
+        "receiptHandle": message["ReceiptHandle"],
+        "body": message["Body"],
+        "attributes": dict(message.get("Attributes", {})),
+        "messageAttributes": {
+            name: lambda_attribute(value)
+            for name, value in (message.get("MessageAttributes") or {}).items()
+        },
+        "md5OfBody": message["MD5OfBody"],
+        "eventSource": "aws:sqs",
+        "eventSourceARN": queue_arn,
+        "awsRegion": region,
+    }
+
+
+def queue_arn_of(queue_url: str, region: str) -> str:
+    """``https://host/<account>/<name>`` -> the queue's ARN."""
+    account, name = queue_url.rsplit("/", 2)[-2:]
+    return f"arn:aws:sqs:{region}:{account}:{name}"
+
+
+def lambda_attribute(value: dict[str, Any]) -> SqsMessageAttribute:
+    """ReceiveMessage's attribute shape -> Lambda's lower-camel one."""
+    out: dict[str, Any] = {
+        "stringListValues": [],
+        "binaryListValues": [],
+        "dataType": value.get("DataType", "String"),
+    }
+    if "StringValue" in value:
+        out["stringValue"] = value["StringValue"]
+    if "BinaryValue" in value:
+        out["binaryValue"] = base64.b64encode(value["BinaryValue"]).decode()
+    return out  # type: ignore[return-value]
+
+
+def correlation_of(record: SqsRecord) -> str:
+    """The correlation id: the message attribute, else the envelope's field, else "-"."""
+    attribute = record["messageAttributes"].get("correlation_id", {}).get("stringValue")
+    if attribute:
+        return attribute
+    try:
+        doc = json.loads(record["body"])
+        if isinstance(doc, dict) and doc.get("Type") == "Notification":
+            doc = json.loads(doc.get("Message", "{}"))
+    except ValueError:
+        return "-"
+    return str(doc.get("correlation_id") or "-") if isinstance(doc, dict) else "-"
+
+
+def delete_messages(sqs: Any, queue_url: str, records: Sequence[SqsRecord]) -> list[SqsRecord]:
+    """Delete ``records``, ten per call, retrying refused entries; returns those left."""
+    left: list[SqsRecord] = []
+    for start in range(0, len(records), 10):
+        chunk = {str(i): r for i, r in enumerate(records[start : start + 10])}
+        for attempt in range(DELETE_ATTEMPTS):
+            answer = sqs.delete_message_batch(
+                QueueUrl=queue_url,
+                Entries=[{"Id": k, "ReceiptHandle": r["receiptHandle"]} for k, r in chunk.items()],
+            )
+            chunk = {f["Id"]: chunk[f["Id"]] for f in answer.get("Failed", [])}
+            if not chunk:
+                break
+            time.sleep(0.05 * 2**attempt)
+        left += chunk.values()
+    return left
+
+
+def change_visibility(sqs: Any, queue_url: str, handles: Sequence[str], seconds: int) -> int:
+    """Set the visibility of messages by receipt handle; returns how many SQS accepted."""
+    accepted = 0
+    for start in range(0, len(handles), 10):
+        answer = sqs.change_message_visibility_batch(
+            QueueUrl=queue_url,
+            Entries=[
+                {"Id": str(i), "ReceiptHandle": h, "VisibilityTimeout": seconds}
+                for i, h in enumerate(handles[start : start + 10])
+            ],
+        )
+        accepted += len(answer.get("Successful", []))
+    return accepted

@@ -1,0 +1,183 @@
+"""``sluice work`` as a real process on a real moto server: drain, crash, heartbeat, FIFO.
+
+GIVEN jobs on a queue with a 2 s visibility timeout, WHEN runners are signalled, killed or
+run side by side, THEN no message is lost and every effect is applied exactly once.
+"""
+
+from __future__ import annotations
+
+import json
+import signal
+import threading
+import time
+from collections.abc import Iterator
+from http.server import BaseHTTPRequestHandler, HTTPServer
+from typing import Any
+
+import pytest
+
+from tests.container.conftest import VISIBILITY_S, Work
+
+pytestmark = pytest.mark.container
+
+
+def jobs(count: int, sleep_ms: int, prefix: str = "j") -> list[dict[str, Any]]:
+    return [{"job": f"{prefix}{i}", "sleep_ms": sleep_ms} for i in range(count)]
+
+
+def test_sigterm_mid_batch_finishes_in_flight_and_hands_back_the_rest_at_once(
+    work: Work,
+) -> None:
+    queue, sent = work.queue("jobs"), jobs(40, 400)
+    queue.send(sent)
+    names = [j["job"] for j in sent]
+    runner = work.start("jobs", "--concurrency", "4", "--drain-s", "10")
+    work.wait_for(lambda: sum(work.applied(names).values()) >= 4, 30)
+
+    runner.signal(signal.SIGTERM)
+
+    assert runner.wait(timeout=15) == 0
+    visible, in_flight = queue.counts()
+    done = work.applied(names)
+    assert in_flight == 0, "unfinished messages must be visible again at once"
+    assert set(done.values()) <= {0, 1}
+    assert visible == list(done.values()).count(0), "every unapplied job is back on the queue"
+    stopped = [r for r in runner.lines() if r.get("message") == "work stopped"]
+    assert stopped and stopped[0]["handed_back"] == 0, "in-flight records finished in time"
+
+    work.start("jobs", "--concurrency", "10")
+    work.wait_for(lambda: all(n == 1 for n in work.applied(names).values()), 60)
+    work.wait_for(lambda: queue.counts() == (0, 0), 10)
+    assert set(work.applied(names).values()) == {1}
+
+
+def test_sigterm_past_the_drain_deadline_hands_records_in_flight_back(work: Work) -> None:
+    queue, sent = work.queue("jobs"), jobs(3, 5000, "slow")
+    queue.send(sent)
+    runner = work.start("jobs", "--concurrency", "3", "--drain-s", "0.5")
+    work.wait_for(lambda: work.effect("start#slow0").get("n", 0) >= 1, 20)
+
+    began = time.monotonic()
+    runner.signal(signal.SIGTERM)
+
+    assert runner.wait(timeout=10) == 0
+    assert time.monotonic() - began < 4, "the drain deadline bounds the shutdown"
+    assert queue.counts() == (3, 0), "the unfinished jobs are visible again at once"
+    assert set(work.applied([j["job"] for j in sent]).values()) == {0}
+
+
+def test_sigkill_mid_batch_messages_return_after_the_visibility_timeout(work: Work) -> None:
+    queue, sent = work.queue("jobs"), jobs(30, 300, "k")
+    queue.send(sent)
+    names = [j["job"] for j in sent]
+    runner = work.start("jobs", "--concurrency", "6")
+    work.wait_for(lambda: sum(work.applied(names).values()) >= 3, 30)
+
+    runner.signal(signal.SIGKILL)
+    runner.wait(timeout=5)
+
+    assert queue.counts()[1] > 0, "what the killed runner held is invisible for now"
+    work.start("jobs", "--concurrency", "10")
+    work.wait_for(lambda: queue.counts() == (0, 0), 60)
+    assert set(work.applied(names).values()) == {1}, "every effect exactly once"
+
+
+def test_a_job_of_three_visibility_timeouts_runs_once_with_no_copy_in_parallel(
+    work: Work,
+) -> None:
+    queue = work.queue("jobs")
+    queue.send([{"job": "long", "sleep_ms": 3 * VISIBILITY_S * 1000}])
+    first = work.start("jobs", "--concurrency", "2")
+    second = work.start("jobs", "--concurrency", "2")
+
+    work.wait_for(lambda: work.applied(["long"])["long"] == 1, 30)
+    time.sleep(VISIBILITY_S + 0.5)  # a copy let go too early would have started by now
+
+    assert work.effect("start#long") == {"n": 1}, "no second copy ever started"
+    assert work.applied(["long"]) == {"long": 1}
+    assert queue.counts() == (0, 0)
+    for runner in (first, second):
+        runner.signal(signal.SIGTERM)
+        assert runner.wait(timeout=10) == 0
+    extended = [
+        r["heartbeat_extensions"]
+        for r in (*first.lines(), *second.lines())
+        if r.get("message") == "work metrics"
+    ]
+    assert sum(extended) >= 3, "the heartbeat extended the job's visibility"
+
+
+def test_two_runners_on_one_fifo_queue_keep_each_groups_order(work: Work) -> None:
+    queue = work.queue("ordered")
+    groups = ["a", "b", "c", "d"]
+    sent = [{"job": f"{g}{i:02d}", "sleep_ms": 20, "group": g} for i in range(12) for g in groups]
+    queue.send(sent)
+
+    work.start("ordered", "--concurrency", "4")
+    work.start("ordered", "--concurrency", "4")
+
+    work.wait_for(lambda: queue.counts() == (0, 0), 60)
+    for group in groups:
+        assert work.effect(f"group#{group}")["seq"] == [f"{group}{i:02d}" for i in range(12)]
+
+
+class FakeAgent(BaseHTTPRequestHandler):
+    """The ECS agent's task-protection endpoint: records each PUT body."""
+
+    calls: list[dict[str, Any]] = []
+
+    def do_PUT(self) -> None:
+        length = int(self.headers["Content-Length"])
+        body = json.loads(self.rfile.read(length))
+        FakeAgent.calls.append({"path": self.path, **body})
+        self.send_response(200)
+        self.send_header("Content-Type", "application/json")
+        self.end_headers()
+        self.wfile.write(b'{"protection": {}}')
+
+    def log_message(self, *args: Any) -> None:
+        """Quiet."""
+
+
+@pytest.fixture
+def agent() -> Iterator[str]:
+    FakeAgent.calls = []
+    server = HTTPServer(("127.0.0.1", 0), FakeAgent)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{server.server_address[1]}/v3/task"
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
+def test_scale_in_protection_is_held_while_busy_and_released_when_idle(
+    work: Work, agent: str
+) -> None:
+    queue, sent = work.queue("jobs"), jobs(4, 1500, "p")
+    runner = work.start("jobs", "--concurrency", "4", env={"ECS_AGENT_URI": agent})
+    assert FakeAgent.calls == [], "idle at start: nothing to protect"
+
+    queue.send(sent)
+    work.wait_for(lambda: bool(FakeAgent.calls), 10)
+    first = FakeAgent.calls[0]
+    busy_applied = sum(work.applied([j["job"] for j in sent]).values())
+
+    assert first["path"] == "/v3/task/task-protection/v1/state"
+    assert first["ProtectionEnabled"] is True and first["ExpiresInMinutes"] >= 1
+    assert busy_applied < len(sent), "protected while the records were in flight"
+    work.wait_for(lambda: queue.counts() == (0, 0), 30)
+    work.wait_for(lambda: FakeAgent.calls[-1]["ProtectionEnabled"] is False, 10)
+    runner.signal(signal.SIGTERM)
+    assert runner.wait(timeout=10) == 0
+
+
+def test_without_an_ecs_agent_protection_is_silently_off(work: Work) -> None:
+    queue = work.queue("jobs")
+    runner = work.start("jobs", "--concurrency", "2")
+    queue.send(jobs(2, 10, "q"))
+    work.wait_for(lambda: queue.counts() == (0, 0), 20)
+    runner.signal(signal.SIGTERM)
+    assert runner.wait(timeout=10) == 0
+    assert not [r for r in runner.lines() if r.get("level") in ("WARNING", "ERROR")]

@@ -1,0 +1,1 @@
+"""The work app's workers."""
