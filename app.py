@@ -8,10 +8,10 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from events import CATALOG
+from events import CATALOG, STOCK_AUDIT_REQUESTED
 from producers.api import build
 from producers.operations import OPERATIONS, PLACE_ORDER
-from sluice.app import Api, App, Route, Table
+from sluice.app import Api, App, Route, Schedule, Table
 
 APP = App(
     name="orders",
@@ -32,6 +32,16 @@ APP = App(
         description="Accepts orders and writes them to the orders table (storage first).",
     ),
     code=("events", "producers", "workers"),
+    schedules=(
+        Schedule(
+            "nightly-stocktake",
+            "cron(0 2 * * ? *)",
+            STOCK_AUDIT_REQUESTED,
+            {"scope": "all", "requested_by": "nightly-stocktake"},
+            timezone="Europe/Paris",
+            description="A stock audit every night at 02:00 Paris time.",
+        ),
+    ),
     samples="events",
     demo="demo:OrdersDemo",
     root=Path(__file__).resolve().parent,

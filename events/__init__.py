@@ -1,4 +1,5 @@
-"""The orders app's event contracts: order placed and cancelled, payment captured.
+"""The orders app's event contracts: order placed and cancelled, payment captured, and the
+nightly stock audit.
 
 The envelope, the catalog and the schema rules come from ``sluice.core``; this package
 holds only what is about orders.
@@ -10,10 +11,12 @@ from events.orders import (
     ORDER_CANCELLED,
     ORDER_PLACED,
     PAYMENT_CAPTURED,
+    STOCK_AUDIT_REQUESTED,
     LineItem,
     OrderCancelled,
     OrderPlaced,
     PaymentCaptured,
+    StockAuditRequested,
 )
 
 __all__ = [
@@ -22,8 +25,10 @@ __all__ = [
     "ORDER_CANCELLED",
     "ORDER_PLACED",
     "PAYMENT_CAPTURED",
+    "STOCK_AUDIT_REQUESTED",
     "LineItem",
     "OrderCancelled",
     "OrderPlaced",
     "PaymentCaptured",
+    "StockAuditRequested",
 ]

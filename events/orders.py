@@ -9,6 +9,7 @@ from sluice.core import Catalog, Contract, Model, rules
 ORDER_PLACED = "order.placed"
 ORDER_CANCELLED = "order.cancelled"
 PAYMENT_CAPTURED = "payment.captured"
+STOCK_AUDIT_REQUESTED = "stock.audit_requested"
 
 MAX_LINES = 99
 """The inventory worker applies an order in one TransactWriteItems, which takes at most 100
@@ -62,10 +63,18 @@ class PaymentCaptured(Model):
     order_id: Id | None = None
 
 
+class StockAuditRequested(Model):
+    """stock.audit_requested v1: a stock audit is due (fired nightly by a schedule)."""
+
+    scope: Annotated[str, rules(min_len=1, max_len=64)] = "all"
+    requested_by: Annotated[str, rules(min_len=1, max_len=128)] = "schedule"
+
+
 CATALOG = Catalog(
     [
         Contract(ORDER_PLACED, 1, OrderPlaced),
         Contract(ORDER_CANCELLED, 1, OrderCancelled),
         Contract(PAYMENT_CAPTURED, 1, PaymentCaptured),
+        Contract(STOCK_AUDIT_REQUESTED, 1, StockAuditRequested),
     ]
 )

@@ -28,6 +28,8 @@ from sluice.rpc import Operation, Operations
 from sluice.runtime import ConfigurationError, Registry, Worker, discover
 from sluice.runtime.idempotency import TTL_ATTRIBUTE
 from sluice.runtime.worker import placed, runtime_named
+from sluice.schedule import Schedule as Schedule  # noqa: PLC0414 - re-exported with App
+from sluice.schedule import check_schedules, check_targets
 
 IDEMPOTENCY_TABLE = "idempotency"
 """The framework's own table: claims and completions of every idempotent worker."""
@@ -170,6 +172,8 @@ class App:
     runtimes: Mapping[str, Mapping[str, str]] = field(default_factory=dict, hash=False)
     """Per-stage overrides of where workers run: ``{"dev": {"receipts": "lambda"}}``;
     the stage ``"*"`` applies to every stage. ``for_stage`` applies them."""
+    schedules: tuple[Schedule, ...] = ()
+    """Events fired on a schedule (EventBridge Scheduler on AWS, a scheduler in the sandbox)."""
     given_registry: Registry | None = field(default=None, repr=False, compare=False)
     """Set by ``with_registry``/``with_workers``; otherwise the workers package is read."""
 
@@ -194,6 +198,7 @@ class App:
                     else f"{IDEMPOTENCY_TABLE!r} is the framework's own table; pick another name"
                 )
             seen.add(table.name)
+        check_schedules(self.schedules, self.catalog)
 
     @cached_property
     def registry(self) -> Registry:
@@ -219,6 +224,14 @@ class App:
     def with_workers(self, *extra: Worker) -> App:
         """The same app with ``extra`` workers added (a test's own, say)."""
         return self.with_registry(self.registry.with_workers(*extra))
+
+    def schedule(self, name: str) -> Schedule:
+        """A schedule by name, or an error naming the declared ones."""
+        for schedule in self.schedules:
+            if schedule.name == name:
+                return schedule
+        known = ", ".join(s.name for s in self.schedules) or "none"
+        raise ConfigurationError(f"no schedule {name!r} is declared; schedules: {known}")
 
     def with_registry(self, registry: Registry) -> App:
         """The same app with exactly these workers."""
@@ -255,6 +268,7 @@ class App:
                         f"worker {spec.name!r} reads the stream of table {spec.table!r}, "
                         f"which has none: declare Table({spec.table!r}, ..., stream=True)"
                     )
+        check_targets(self.schedules, registry)
         if self.api is not None:
             uses += [("the API uses", t) for t in self.api.tables]
         for who, name in uses:

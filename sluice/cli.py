@@ -22,6 +22,7 @@ COMMAND_MODULES = (
     "sluice.commands.sandbox",
     "sluice.commands.tools",
     "sluice.commands.dlq",
+    "sluice.commands.schedule",
     "sluice.commands.top",
     "sluice.commands.work",
     "sluice.commands.catalog",

@@ -14,6 +14,7 @@ from typing import Any
 from sluice.app import App
 from sluice.runtime import Registry, Source, WorkerSpec
 from sluice.runtime.context import ENV_TOPIC, table_variable
+from sluice.schedule import Action, Schedule
 
 DEFAULT_PREFIX = "sluice"
 STREAM_FAILURE_RETENTION_DAYS = 14
@@ -31,6 +32,8 @@ class DlqKind(StrEnum):
     """An SNS subscription's DLQ, for messages SNS could not deliver to the queue."""
     STREAM_FAILURE = "stream-failure"
     """A stream worker's failure queue: on-failure records, or S3 notifications naming them."""
+    SCHEDULE = "schedule"
+    """A schedule's DLQ: fires EventBridge Scheduler could not deliver, after its retries."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -40,8 +43,10 @@ class Dlq:
     name: str
     kind: DlqKind
     worker: str
+    """The worker it catches for (the schedule's name, for SCHEDULE)."""
     source: str
-    """The queue it catches for (QUEUE), the topic (SUBSCRIPTION) or the table (STREAM)."""
+    """The queue it catches for (QUEUE), the topic (SUBSCRIPTION), the table (STREAM), or
+    the topic or queue a schedule sends to (SCHEDULE)."""
     fifo: bool = False
 
 
@@ -111,6 +116,23 @@ class Topology:
         """A stream worker's on-failure destination."""
         return f"{self.prefix}-{spec.name}-stream-failures"
 
+    def schedule_dlq(self, schedule: Schedule) -> str:
+        """Where EventBridge Scheduler (or the sandbox's scheduler) puts undeliverable fires."""
+        return f"{self.prefix}-{schedule.name.replace('_', '-')}-schedule-dlq"
+
+    def schedule_target(self, schedule: Schedule) -> str:
+        """The topic or queue name a schedule sends to."""
+        return self.schedule_route(schedule)[1]
+
+    def schedule_route(self, schedule: Schedule) -> tuple[Action, str, str | None]:
+        """How a schedule sends: the API, the topic or queue name, and a FIFO group id."""
+        if schedule.target is None:
+            return Action.PUBLISH, self.topic, None
+        spec = self.registry.get(schedule.target).spec
+        names = self.queues(spec)
+        group = str(schedule.payload[spec.group_by])[:128] if names.fifo and spec.group_by else None
+        return Action.SEND_MESSAGE, names.queue, group
+
     @staticmethod
     def filter_policy(spec: WorkerSpec) -> dict[str, Any] | None:
         """The SNS filter policy (MessageAttributes scope), or None to receive everything."""
@@ -139,6 +161,10 @@ class Topology:
                 found.append(
                     Dlq(names.subscription_dlq, DlqKind.SUBSCRIPTION, spec.name, self.topic)
                 )
+        found += [
+            Dlq(self.schedule_dlq(s), DlqKind.SCHEDULE, s.name, self.schedule_target(s))
+            for s in self.app.schedules
+        ]
         return found
 
     def dlq(self, name: str) -> Dlq:
@@ -148,7 +174,7 @@ class Topology:
             if name == dlq.name:
                 return dlq
         for dlq in everything:
-            if name == dlq.worker and dlq.kind is not DlqKind.SUBSCRIPTION:
+            if name == dlq.worker and dlq.kind in (DlqKind.QUEUE, DlqKind.STREAM_FAILURE):
                 return dlq
         known = ", ".join(d.name for d in everything)
         raise LookupError(f"no DLQ named {name!r}; the DLQs are: {known}")

@@ -35,6 +35,10 @@ DLQ_MEANING = {
         "{worker} gave up on a batch of the {source} stream (retries or record age "
         "exhausted); the message names the shard and sequence range to replay."
     ),
+    DlqKind.SCHEDULE: (
+        "EventBridge Scheduler could not deliver schedule {worker}'s event to {source} after "
+        "its retries (role, key or a missing target; ERROR_CODE says which)."
+    ),
 }
 
 

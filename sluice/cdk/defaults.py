@@ -48,6 +48,11 @@ ITERATOR_AGE_PERIODS = thresholds.ITERATOR_AGE_PERIODS
 # queue's depth after about 6 hours, so the depth alarm alone cannot be trusted to stay on).
 DLQ_AGE_THRESHOLD = Duration.seconds(thresholds.DLQ_AGE_S)
 
+# Schedules: EventBridge Scheduler retries a failed send with backoff, then dead-letters it;
+# an event an hour late is dead-lettered rather than delivered.
+SCHEDULE_RETRY_ATTEMPTS = 10
+SCHEDULE_MAX_EVENT_AGE = Duration.hours(1)
+
 # API: throttling per stage (requests per second and burst), and the API function's size.
 API_STAGE = "v1"
 API_RATE_LIMIT = 100

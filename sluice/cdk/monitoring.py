@@ -19,7 +19,7 @@ from sluice.cdk import defaults
 from sluice.cdk.alarms import Alarms
 from sluice.cdk.dashboard import Dashboard
 from sluice.runtime import Source, WorkerSpec
-from sluice.topology import Topology
+from sluice.topology import DlqKind, Topology
 
 
 class Monitoring(Construct):
@@ -41,7 +41,11 @@ class Monitoring(Construct):
         queues: Mapping[str, sqs.IQueue],
     ) -> None:
         """Alarm on the worker's DLQs, its backlog (or stream lag) and its function."""
-        dlqs = [d for d in self.topology.dlqs() if d.worker == spec.name]
+        dlqs = [
+            d
+            for d in self.topology.dlqs()
+            if d.worker == spec.name and d.kind is not DlqKind.SCHEDULE
+        ]
         for dlq in dlqs:
             self.alarms.dlq(queues[dlq.name], dlq)
         self.alarms.function(function, function_name)

@@ -9,14 +9,17 @@ The paths: CloudWatch alarm -> alarms topic (topic and key policy); SNS -> each 
 queue and each subscription DLQ (queue policy, key if any); each function -> what it
 calls (a container worker's task role, the same calls less logging and tracing); the
 stream mapping -> its failure bucket, and S3 -> the failure queue; producer accounts -> the
-events topic; declared direct callers -> the API function (and its URL). EventBridge
-Scheduler paths come with schedules.
+events topic; declared direct callers -> the API function (and its URL); EventBridge
+Scheduler -> each schedule's role (its trust policy), and each schedule's role -> its
+topic or queue, the topic's key and its DLQ.
 """
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterable
 from dataclasses import dataclass, field
+from typing import Any
 
 from sluice.app import IDEMPOTENCY_TABLE
 from sluice.cdk.policy import ACCOUNT, PARTITION, REGION, Principal, Request, Template, service
@@ -98,6 +101,47 @@ class Paths:
             *self.failure_notices(),
             *self.producers(),
             *self.direct_callers(),
+            *self.schedules(),
+        ]
+
+    def schedules(self) -> list[Path]:
+        """EventBridge Scheduler assumes each schedule's role, for that schedule only."""
+        scheduler = service("scheduler.amazonaws.com")
+        paths = []
+        for props in self._schedules():
+            role = str(props["Target"]["RoleArn"])
+            source = {"aws:SourceAccount": ACCOUNT, "aws:SourceArn": _schedule_arn(props)}
+            path = Path(f"scheduler {props['Name']} -> {role}")
+            path.allowed.append(Request(scheduler, "sts:AssumeRole", role, source))
+            other = {**source, "aws:SourceArn": _schedule_arn({"Name": "someone-else"})}
+            foreign = {**source, "aws:SourceAccount": FOREIGN_ACCOUNT}
+            path.denied += [Request(scheduler, "sts:AssumeRole", role, c) for c in (other, foreign)]
+            paths.append(path)
+        return paths
+
+    def schedule_roles(self) -> list[FunctionCalls]:
+        """Each schedule's role with its calls: the send its target makes, and its DLQ."""
+        found = []
+        for props in self._schedules():
+            target = props["Target"]
+            who = Principal(role_arn=str(target["RoleArn"]))
+            request = json.loads(target["Input"])
+            calls = [Request(who, "sqs:SendMessage", target["DeadLetterConfig"]["Arn"], TLS)]
+            if str(target["Arn"]).endswith(":sns:publish"):
+                topic = str(request["TopicArn"])
+                calls.append(Request(who, "sns:Publish", topic, TLS))
+                key = self.key_of_topic(topic.rsplit(":", 1)[-1])
+                calls += [Request(who, a, key, TLS) for a in DATA_KEYS]
+            else:
+                queue = self.arn("AWS::SQS::Queue", str(request["QueueUrl"]).rsplit("/", 1)[-1])
+                calls.append(Request(who, "sqs:SendMessage", queue, TLS))
+            found.append(FunctionCalls(f"schedule {props['Name']}", who.role_arn or "", calls))
+        return found
+
+    def _schedules(self) -> list[dict[str, Any]]:
+        return [
+            self.t.resolve(r["Properties"])
+            for r in self.t.of_type("AWS::Scheduler::Schedule").values()
         ]
 
     def alarms(self) -> list[Path]:
@@ -301,6 +345,11 @@ class Paths:
                 key = self.t.props(logical).get("KmsMasterKeyId")
                 return None if key is None else str(self.t.resolve(key))
         raise LookupError(queue_arn)
+
+
+def _schedule_arn(props: dict[str, Any]) -> str:
+    group = props.get("GroupName", "default")
+    return f"arn:{PARTITION}:scheduler:{REGION}:{ACCOUNT}:schedule/{group}/{props['Name']}"
 
 
 def _look_alikes(

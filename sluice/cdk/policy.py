@@ -197,6 +197,9 @@ class Template:
             kind, props = resource["Type"], resource.get("Properties", {})
             if kind == "AWS::KMS::Key" and self.attribute(logical, "Arn") == arn:
                 return kind, [self.resolve(s) for s in _statements(props["KeyPolicy"])]
+            if kind == "AWS::IAM::Role" and self.attribute(logical, "Arn") == arn:  # its trust
+                trust = props["AssumeRolePolicyDocument"]
+                return kind, [self.resolve(s) for s in _statements(trust)]
         attached = {
             "AWS::SQS::QueuePolicy": ("Queues", "AWS::SQS::Queue"),
             "AWS::SNS::TopicPolicy": ("Topics", "AWS::SNS::Topic"),

@@ -17,6 +17,7 @@ from sluice.cdk.event_store import EventStore
 from sluice.cdk.functions import FunctionKit
 from sluice.cdk.monitoring import Monitoring
 from sluice.cdk.queue_worker import QueueWorker
+from sluice.cdk.schedules import Schedules
 from sluice.cdk.shared import Shared
 from sluice.cdk.stage import PROD, Stage
 from sluice.cdk.stream_relay import StreamRelay
@@ -63,13 +64,18 @@ class SluiceStack(Stack):
             tracing=app.tracing,
         )
         shared = Shared(topology, kit, store, bus, monitoring, stage)
+        queues = {}
         for spec in topology.registry.specs:
             kind: type[StreamRelay | QueueWorker | ContainerWorker] = (
                 StreamRelay if spec.source is Source.STREAM else QueueWorker
             )
             if spec.runtime is Runtime.CONTAINER:
                 kind = ContainerWorker
-            kind(self, spec.name, spec=spec, shared=shared)
+            built = kind(self, spec.name, spec=spec, shared=shared)
+            if isinstance(built, QueueWorker | ContainerWorker):
+                queues[spec.name] = built.queue
+        if app.schedules:
+            Schedules(self, "Schedules", shared=shared, queues=queues)
         if app.api is not None:
             Api(self, "Api", declaration=app.api, shared=shared)
         monitoring.alarms.allow_alarms()

@@ -42,11 +42,14 @@ def up(
     stop = threading.Event()
     for sig in (signal.SIGINT, signal.SIGTERM):
         signal.signal(sig, lambda *_: stop.set())
+    from sluice.local.scheduler import STATE_FILE
+
     box = Sandbox(
         port=port,
         api_port=api_port,
         invoke_port=invoke_port,
         sink=LogSink(path, None if quiet else console),
+        schedule_state=state_dir() / STATE_FILE,
     )
     try:
         box.start()

@@ -59,6 +59,9 @@ def provision(clients: Clients, topology: Topology) -> Provisioned:
             done.failure_buckets[name] = _failure_bucket(clients, name, done.queue_urls[name])
         else:
             _worker_queues(clients, topology, spec, topic_arn, done)
+    for schedule in topology.app.schedules:  # standard queues: the Scheduler's DLQ rule
+        name = topology.schedule_dlq(schedule)
+        done.queue_urls[name] = _queue(sqs, name, {"MessageRetentionPeriod": str(DLQ_RETENTION_S)})
     for table in tables:
         if table.stream:
             found = db.describe_table(TableName=topology.table(table.name))["Table"]

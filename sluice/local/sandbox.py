@@ -21,6 +21,7 @@ from sluice.local.http_front import ApiServer, ProxyHandler
 from sluice.local.invoke_front import InvokeServer
 from sluice.local.logs import LoggedMetrics, LogSink
 from sluice.local.provision import Provisioned, provision
+from sluice.local.scheduler import Clock, LocalScheduler, SystemClock
 from sluice.local.server import MotoServer
 from sluice.local.sqs_poller import SqsPoller
 from sluice.local.stream_poller import StreamPoller
@@ -60,6 +61,11 @@ class Sandbox:
     """Queue workers whose poller another process runs against this sandbox (the chaos
     suite kills and restarts such a process); the sandbox provisions them but polls none."""
     tally: Tally = field(default_factory=Tally)
+    clock: Clock = field(default_factory=SystemClock)
+    """What the scheduler reads the time from (a ``ManualClock`` in tests)."""
+    schedule_state: Path | None = None
+    """Where the scheduler keeps each schedule's last fired slot (None: in memory only)."""
+    scheduler: LocalScheduler | None = None
     server: MotoServer | None = None
     clients: Clients | None = None
     provisioned: Provisioned | None = None
@@ -104,6 +110,7 @@ class Sandbox:
                     middleware=self.middleware,
                 )
             self._start_pollers()
+            self._start_scheduler()
             if self.serve_api and (self.api_handler or self.app.api):
                 handlers = [self.api_handler] if self.api_handler else self._api_handlers()
                 self.api = ApiServer(
@@ -144,6 +151,9 @@ class Sandbox:
         if self.api is not None:
             self.api.stop()
             self.api = None
+        if self.scheduler is not None:
+            self.scheduler.stop()
+            self.scheduler = None
         for poller in self.pollers:
             poller.halt()
         for poller in self.pollers:
@@ -235,6 +245,23 @@ class Sandbox:
             logger.registered_handler.setStream(self.sink)  # type: ignore[attr-defined]
             handlers.append(api.factory(self.clients, settings, logger))
         return handlers
+
+    def _start_scheduler(self) -> None:
+        assert self.clients is not None and self.provisioned is not None
+        if not self.app.schedules:
+            return
+        provisioned = self.provisioned
+        self.scheduler = LocalScheduler(
+            self.clients,
+            self.topology,
+            lambda name: (
+                provisioned.topic_arn if name == self.topology.topic else self.queue_url(name)
+            ),
+            self.app.schedules,
+            clock=self.clock,
+            state=self.schedule_state,
+            sink=self.sink,
+        ).start()
 
     def _start_pollers(self) -> None:
         assert self.clients is not None and self.provisioned is not None

@@ -27,7 +27,10 @@ def find(target: Target, name: str) -> OpenDlq:
 
 
 def home_queue(target: Target, dlq: Dlq) -> str:
-    """Where a replay sends by default: the worker queue the message failed on."""
+    """Where a replay sends by default: the worker queue the message failed on (or the
+    topic or queue a schedule sends to)."""
+    if dlq.kind is DlqKind.SCHEDULE:
+        return dlq.source
     if dlq.kind is DlqKind.STREAM_FAILURE:
         raise UnsupportedError(
             f"{dlq.name} holds stream on-failure records; they are replayed through the "

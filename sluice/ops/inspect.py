@@ -27,7 +27,11 @@ def list_dlqs(target: Target) -> list[dict[str, Any]]:
             "name": dlq.name,
             "kind": dlq.kind.value,
             "worker": dlq.worker,
-            "runtime": registry.get(dlq.worker).spec.runtime.value,
+            "runtime": (  # a schedule's DLQ is fed by EventBridge Scheduler, not a worker
+                "scheduler"
+                if dlq.kind is DlqKind.SCHEDULE
+                else registry.get(dlq.worker).spec.runtime.value
+            ),
             "source": dlq.source,
             "fifo": dlq.fifo,
             "depth": None,

@@ -10,6 +10,7 @@ from typing import Any
 
 from sluice.core import ContractError, parse_json
 from sluice.core.envelope import envelope_from_dict
+from sluice.ops import scheduled
 from sluice.ops.s3_notices import Notice, notice
 from sluice.runtime import queues
 from sluice.runtime.records import unwrap_sns
@@ -65,11 +66,16 @@ class DlqMessage:
     """A metadata-only on-failure record's batch info."""
     notice: Notice | None = None
     """An S3 notification naming on-failure records kept in a bucket."""
+    scheduler: dict[str, Any] = field(default_factory=dict)
+    """EventBridge Scheduler's attributes of a schedule's dead-letter event (ERROR_CODE...);
+    ``body`` and ``attributes`` are then the envelope and attributes it failed to send."""
 
     @classmethod
     def from_sqs(cls, message: dict[str, Any]) -> DlqMessage:
         """Decode a ReceiveMessage entry."""
-        body = str(message.get("Body", ""))
+        body, attributes, scheduler = scheduled.unwrap(
+            str(message.get("Body", "")), dict(message.get("MessageAttributes") or {})
+        )
         stream = stream_batch(body)
         announced = None if stream else notice(body)
         doc, problem = (None, None) if stream or announced else envelope_doc(body)
@@ -79,12 +85,13 @@ class DlqMessage:
             message_id=message["MessageId"],
             receipt_handle=message["ReceiptHandle"],
             body=body,
-            attributes=dict(message.get("MessageAttributes") or {}),
+            attributes=attributes,
             system={k: str(v) for k, v in (message.get("Attributes") or {}).items()},
             envelope=doc,
             problem=problem,
             stream=stream,
             notice=announced,
+            scheduler=scheduler,
         )
 
     @property
@@ -99,12 +106,13 @@ class DlqMessage:
 
     @property
     def failure(self) -> dict[str, str]:
-        """The ``sluice.failure_*`` attributes the engine attached, by short name."""
+        """The ``sluice.failure_*`` attributes the engine attached (or the Scheduler's
+        error code and message), by short name."""
         return {
             short: str(self.attributes[name].get("StringValue", ""))
             for name, short in _FAILURE_NAMES.items()
             if name in self.attributes
-        }
+        } | scheduled.failure(self.scheduler)
 
     @property
     def failed_at(self) -> datetime | None:

@@ -193,7 +193,7 @@ def assert_acknowledgments_narrow(synth: Synth, api: ApiDeclaration | None) -> N
     """Each acknowledgment has its listed reason, sits on a resource, and is expected.
 
     The count of each rule follows from the declaration alone: one runtime pin per
-    function, one DLQ-is-a-DLQ per subscription or stream failure queue, and so on.
+    function, one DLQ-is-a-DLQ per subscription, stream failure queue or schedule, and so on.
     """
     (report,) = synth.report["pluginReports"]
     acknowledged = report["suppressedViolations"]
@@ -205,13 +205,17 @@ def assert_acknowledgments_narrow(synth: Synth, api: ApiDeclaration | None) -> N
     functions = [s for s in specs if s.runtime is Runtime.LAMBDA]
     containers = len(specs) - len(functions)
     streams = [s for s in specs if s.source is Source.STREAM]
+    schedules = synth.topology.app.schedules
     expected = {
         nag.RUNTIME: len(functions) + (api is not None),
-        nag.IS_A_DLQ: len(streams) + len(synth.registry.by_source(Source.SNS_QUEUE)),
+        nag.IS_A_DLQ: len(streams)
+        + len(synth.registry.by_source(Source.SNS_QUEUE))
+        + len(schedules),  # a schedule's DLQ
         # X-Ray for each function; the image pull for each container's execution role
         nag.WILDCARD_REQUIRED: len(specs) + (api is not None),
         nag.PLAIN_ENVIRONMENT: containers,
-        nag.KMS_DATA_KEYS: len([s for s in specs if s.publishes]),
+        nag.KMS_DATA_KEYS: len([s for s in specs if s.publishes])
+        + len([s for s in schedules if s.target is None]),  # a schedule publishing
         nag.NO_ACCESS_LOGS: len(streams),
         nag.FAILURE_OBJECTS: len(streams),
         nag.NOTIFICATIONS_HANDLER: 1 if streams else 0,

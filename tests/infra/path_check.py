@@ -33,7 +33,7 @@ def check(raw: dict[str, Any], topology: Topology) -> list[str]:
             for r in path.denied
             if decide(t, r)
         ]
-    for function in paths.functions():
+    for function in [*paths.functions(), *paths.schedule_roles()]:
         wrong += [
             f"refused: {function.function}: {r.action} on {r.resource}"
             for r in function.calls
@@ -50,6 +50,7 @@ def kinds_of_paths(raw: dict[str, Any], topology: Topology) -> list[str]:
     found = {"alarm" for _ in paths.alarms()} | {"subscription" for _ in paths.subscriptions()}
     found |= {"failure notice" for _ in paths.failure_notices()}
     found |= {"direct caller" for _ in paths.direct_callers()}
+    found |= {"schedule" for _ in paths.schedules()}
     return sorted(found | {"function" for _ in paths.functions()})
 
 

@@ -25,6 +25,7 @@ import pytest
 from moto.server import ThreadedMotoServer
 
 from app import APP
+from events import ORDER_PLACED
 from sluice.local.provision import provision
 from sluice.runtime import Clients, Source, WorkerSpec
 from sluice.runtime.telemetry import TRACING_ENV
@@ -80,13 +81,18 @@ def event_for(spec: WorkerSpec) -> dict[str, Any]:
         event: dict[str, Any] = json.loads((SAMPLES / "dynamodb_insert.json").read_text())
         return event
     sample = "sqs_fifo.json" if spec.source.is_fifo else "sqs_sns_wrapped.json"
-    event = json.loads((SAMPLES / sample).read_text())
+    if not spec.source.is_fifo and not spec.accepts(ORDER_PLACED):  # what a schedule fires
+        sample = "sqs_scheduled.json"
+    text = (SAMPLES / sample).read_text()
+    # a slot's id is fixed; a UUID in its place lets ``fresh`` make each run a new event
+    event = json.loads(SLOT_ID.sub(f"schedule:\\1:{uuid.uuid4()}", text))
     queue = TOPOLOGY.queues(spec).queue
     for record in event["Records"]:
         record["eventSourceARN"] = f"arn:aws:sqs:{REGION}:{MOTO_ACCOUNT}:{queue}"
     return event
 
 
+SLOT_ID = re.compile(r"schedule:([a-z0-9_-]+):\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ")
 UUID = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")
 
 

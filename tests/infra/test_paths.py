@@ -74,12 +74,72 @@ KINDS = ["alarm", "failure notice", "function", "subscription"]
 
 
 def test_the_reference_app_allows_every_path_and_nothing_beyond(synth: Synth) -> None:
-    assert path_check.kinds_of_paths(synth.raw, synth.topology) == sorted([*KINDS, "direct caller"])
+    assert path_check.kinds_of_paths(synth.raw, synth.topology) == sorted(
+        [*KINDS, "direct caller", "schedule"]
+    )
     assert check(synth) == []
 
 
+def test_each_schedule_role_sends_exactly_its_event_and_dead_letters(synth: Synth) -> None:
+    paths = Paths(Template(synth.raw), synth.topology)
+    (role,) = paths.schedule_roles()
+    assert role.function == "schedule sluice-nightly-stocktake"
+    assert sorted(r.action for r in role.calls) == [
+        "kms:Decrypt",
+        "kms:GenerateDataKey",
+        "sns:Publish",
+        "sqs:SendMessage",
+    ]
+    (trust,) = paths.schedules()
+    assert [r.action for r in trust.allowed] == ["sts:AssumeRole"]
+    assert len(trust.denied) == 2  # another schedule, another account
+
+
+def _schedule_role_statements(raw: dict[str, Any]) -> list[dict[str, Any]]:
+    (schedule,) = [r for r in raw["Resources"].values() if r["Type"] == "AWS::Scheduler::Schedule"]
+    role = schedule["Properties"]["Target"]["RoleArn"]["Fn::GetAtt"][0]
+    return [
+        statement
+        for r in raw["Resources"].values()
+        if r["Type"] == "AWS::IAM::Policy" and {"Ref": role} in r["Properties"]["Roles"]
+        for statement in r["Properties"]["PolicyDocument"]["Statement"]
+    ]
+
+
+def test_the_check_catches_a_schedule_that_cannot_reach_its_dlq(synth: Synth) -> None:
+    broken = copy.deepcopy(synth.raw)
+    for statement in _schedule_role_statements(broken):
+        if statement["Action"] == "sqs:SendMessage":
+            statement["Action"] = "sqs:GetQueueUrl"
+    found = check(synth, broken)
+    assert any(
+        w.startswith("refused: schedule sluice-nightly-stocktake: sqs:SendMessage") for w in found
+    )
+    assert any(
+        w.startswith("unused: schedule sluice-nightly-stocktake: sqs:GetQueueUrl") for w in found
+    )
+
+
+def test_the_check_catches_a_schedule_role_any_scheduler_may_assume(synth: Synth) -> None:
+    broken = copy.deepcopy(synth.raw)
+    for resource in broken["Resources"].values():
+        if resource["Type"] == "AWS::IAM::Role":
+            for statement in resource["Properties"]["AssumeRolePolicyDocument"]["Statement"]:
+                if statement["Principal"] == {"Service": "scheduler.amazonaws.com"}:
+                    statement.pop("Condition")
+    found = check(synth, broken)
+    assert any(w.startswith("allowed: scheduler sluice-nightly-stocktake") for w in found)
+
+
 def test_the_shop_app_with_a_producer_account_allows_every_path(shop: Synth) -> None:
-    assert len(Paths(Template(shop.raw), shop.topology).producers()) == 2
+    paths = Paths(Template(shop.raw), shop.topology)
+    assert len(paths.producers()) == 2
+    # its schedule sends straight to a worker's queue: SendMessage there and to its DLQ
+    (role,) = paths.schedule_roles()
+    assert sorted((r.action, r.resource.rsplit(":", 1)[-1]) for r in role.calls) == [
+        ("sqs:SendMessage", "shop-hourly-nudge-schedule-dlq"),
+        ("sqs:SendMessage", "shop-notify"),
+    ]
     assert check(shop) == []
 
 

@@ -64,13 +64,20 @@ def checkov(template: Path) -> tuple[list[Finding], int]:
 
 
 def dead_letter_queues(raw: dict[str, Any]) -> set[str]:
-    """Queues that are a redrive, subscription or S3-notification target."""
+    """Queues that are a redrive, subscription, S3-notification or schedule DLQ target."""
     text = json.dumps(
         [
-            r["Properties"].get("RedrivePolicy") or r["Properties"].get("NotificationConfiguration")
+            r["Properties"].get("RedrivePolicy")
+            or r["Properties"].get("NotificationConfiguration")
+            or r["Properties"].get("Target", {}).get("DeadLetterConfig")
             for r in raw["Resources"].values()
             if r["Type"]
-            in ("AWS::SQS::Queue", "AWS::SNS::Subscription", "Custom::S3BucketNotifications")
+            in (
+                "AWS::SQS::Queue",
+                "AWS::SNS::Subscription",
+                "Custom::S3BucketNotifications",
+                "AWS::Scheduler::Schedule",
+            )
         ]
     )
     return {

@@ -63,4 +63,4 @@ def test_sluice_demo_without_a_demo_fails_before_starting_anything(
 def test_fan_out_counts_what_each_subscription_lets_through() -> None:
     expected = fan_out(APP.registry, {ORDER_PLACED: 7, ORDER_CANCELLED: 2})
 
-    assert expected == {"audit": 9, "inventory": 9, "receipts": 7}
+    assert expected == {"audit": 9, "inventory": 9, "receipts": 7, "stocktake": 0}

@@ -54,6 +54,7 @@ def test_discover_finds_every_example_worker_with_its_handler_path() -> None:
         "audit": "workers.audit.handler",
         "inventory": "workers.inventory.handler",
         "ledger": "workers.ledger.handler",
+        "stocktake": "workers.stocktake.handler",
         "receipts": "workers.receipts.handler",
     }
     assert {s.name for s in registry.subscribers(ORDER_PLACED)} == {

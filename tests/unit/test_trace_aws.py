@@ -42,7 +42,8 @@ def test_the_queries_read_as_written() -> None:
         "| limit 10000"
     )
     assert insights.log_groups(Topology(APP, "dev")) == [
-        f"/aws/lambda/dev-{n}" for n in ("audit", "inventory", "ledger", "receipts", "relay", "api")
+        f"/aws/lambda/dev-{n}"
+        for n in ("audit", "inventory", "ledger", "receipts", "relay", "stocktake", "api")
     ]
 
 

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from sluice.app import App, Table
-from tests.infra.shop.events import CATALOG
+from sluice.app import App, Schedule, Table
+from tests.infra.shop.events import CART_CHECKED_OUT, CATALOG
 
 ROOT = Path(__file__).resolve().parents[3]
 
@@ -17,5 +17,15 @@ SHOP = App(
     # Shipped from the project root, so the functions import it as the tests do.
     code=("tests/infra/shop",),
     prefix="shop",
+    # Straight to one worker's queue (the reference app's schedule publishes to the topic).
+    schedules=(
+        Schedule(
+            "hourly-nudge",
+            "rate(1 hour)",
+            CART_CHECKED_OUT,
+            {"cart_id": "scheduled"},
+            target="notify",
+        ),
+    ),
     root=ROOT,
 )
