@@ -170,10 +170,10 @@ class _Mover:
         if not self.destination.fifo:
             return [chunk]
         calls: list[list[DlqMessage]] = []
-        queued: Counter[str] = Counter()
+        queued: Counter[str | None] = Counter()
         for message in chunk:
-            turn = queued[message.group_id] if message.group_id else 0
-            if message.group_id:
+            turn = queued[message.group_id]
+            if message.group_id:  # no group (from a standard DLQ): no order to keep
                 queued[message.group_id] += 1
             if turn == len(calls):
                 calls.append([])

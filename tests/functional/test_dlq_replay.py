@@ -466,3 +466,17 @@ def test_a_refused_fifo_send_is_not_overtaken_inside_its_own_batch_call(ops: Ops
     assert ops.envelope_ids("sluice-ledger-dlq.fifo") == [p2.id, p3.id, p4.id]
     # AND no call held two messages of one group; after p2's refusal, nothing more was sent
     assert sends.groups == [["acct-1", "acct-2"], ["acct-1", "acct-2"]]
+
+
+def test_messages_without_a_group_go_to_a_fifo_destination_ten_per_call(ops: Ops) -> None:
+    # catches: messages of a standard DLQ (no group, so no order to keep) sent to a FIFO
+    # queue one per call, as if they were all one group
+    events = [placed() for _ in range(12)]
+    ops.dead_letter("inventory", events)
+    sends = EntryFaults(ops.target.clients.sqs, "SendMessageBatch", fails=lambda _: False)
+
+    report = _replay(ops, to="sluice-ledger.fifo")
+
+    assert report["counts"]["moved"] == 12
+    assert sends.groups == [["sluice-replay"] * 10, ["sluice-replay"] * 2]
+    assert sorted(ops.envelope_ids("sluice-ledger.fifo")) == sorted(e.id for e in events)
