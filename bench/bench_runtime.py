@@ -8,6 +8,7 @@ server's CPU never competes with the measured code for this interpreter's GIL.
 
 from __future__ import annotations
 
+import asyncio
 import statistics
 import time
 from collections import Counter
@@ -23,6 +24,7 @@ from workers.inventory import adjust_stock, inventory
 
 PEER = "Powertools BatchProcessor + idempotent_function"
 PEER_MODULE = "Powertools worker module (bench/peers)"
+PEER_ASYNC = "Powertools AsyncBatchProcessor (asyncio.gather)"
 BATCH = 10
 IO_WAIT_S = 0.05
 DEFAULT_THREADS = WorkerSpec("default", __name__, Source.SNS_QUEUE, None).max_concurrency
@@ -39,6 +41,16 @@ def touch(event: Envelope[Any]) -> None:
         raise ValueError("order_id is empty")
 
 
+async def wait_for_io_async(event: Envelope[Any]) -> None:
+    """``wait_for_io`` as a coroutine, for Powertools' concurrent processor."""
+    await asyncio.sleep(IO_WAIT_S)
+
+
+async def touch_async(event: Envelope[Any]) -> None:
+    """``touch`` as a coroutine, for Powertools' concurrent processor."""
+    touch(event)
+
+
 def run(quick: bool) -> list[Row]:
     """Every foundation benchmark; ``quick`` takes a few seconds."""
     with sides() as both:
@@ -50,6 +62,7 @@ def run(quick: bool) -> list[Row]:
             _cpu_light(both, repeat=3 if quick else 40, idempotent=True),
             _cpu_light(both, repeat=3 if quick else 40, idempotent=True, threads=1),
             _cpu_light(both, repeat=10 if quick else 200, idempotent=False),
+            *_concurrent_peers(both, quick),
             *_idempotency_cost(both),
         ]
     return rows + _cold_start(repeat=2 if quick else 9)
@@ -109,6 +122,38 @@ def _cpu_light(
         max_ratio=1.0,
         note=f"batches of {BATCH}; wall time per batch / {BATCH}",
     )
+
+
+def _concurrent_peers(both: Sides, quick: bool) -> list[Row]:
+    """The rows without idempotency again, against Powertools' concurrent processor."""
+    io = both.async_pair("bench_io_async", wait_for_io, wait_for_io_async, threads=BATCH)
+    ours, theirs = _timed_pair(io, repeat=2 if quick else 15)
+    light = both.async_pair("bench_bare_async", touch, touch_async, threads=DEFAULT_THREADS)
+    light_ours, light_theirs = _timed_pair(light, repeat=10 if quick else 200)
+    both_at_once = "both sides run the batch's records at once"
+    return [
+        compare(
+            f"IO-bound batch: {BATCH} records x {IO_WAIT_S * 1000:.0f} ms, no idempotency, "
+            "concurrent on both sides",
+            "ms/batch",
+            scaled(ours, 1000),
+            PEER_ASYNC,
+            scaled(theirs, 1000),
+            max_ratio=1.0,
+            note=f"{both_at_once}: Sluice on {BATCH} threads (time.sleep), Powertools as "
+            "coroutines (asyncio.sleep); a real record would need an async client there",
+        ),
+        compare(
+            "CPU-light record, no idempotency, concurrent on both sides",
+            "us/record",
+            scaled(light_ours, 1e6 / BATCH),
+            PEER_ASYNC,
+            scaled(light_theirs, 1e6 / BATCH),
+            max_ratio=1.0,
+            note=f"{both_at_once}: Sluice on {DEFAULT_THREADS} threads, Powertools as "
+            f"coroutines on one loop; batches of {BATCH}; wall time per batch / {BATCH}",
+        ),
+    ]
 
 
 def _idempotency_cost(both: Sides) -> list[Row]:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import time
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Awaitable, Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
@@ -13,7 +13,7 @@ import boto3
 from aws_lambda_powertools import Logger
 
 from bench.harness import CallCounter, NullStream
-from bench.peers.powertools import PowertoolsWorker
+from bench.peers.powertools import PowertoolsAsyncWorker, PowertoolsWorker
 from events import CATALOG, ORDER_PLACED
 from sluice import testing
 from sluice.core import Envelope
@@ -28,6 +28,7 @@ KEYS = {"idempotency": ("id",), "state": ("pk", "sk")}
 QUEUE_ARN = f"arn:aws:sqs:{REGION}:123456789012:bench"
 
 Work = Callable[[Envelope[Any]], None]
+AsyncWork = Callable[[Envelope[Any]], Awaitable[None]]
 
 
 @dataclass
@@ -54,7 +55,7 @@ class Pair:
     """One workload on both sides, each with a counter on its DynamoDB client."""
 
     sluice: Worker
-    peer: PowertoolsWorker
+    peer: PowertoolsWorker | PowertoolsAsyncWorker
     sluice_calls: CallCounter
     peer_calls: CallCounter
 
@@ -71,23 +72,29 @@ class Sides:
 
     def pair(self, name: str, work: Work, *, idempotent: bool = True, threads: int = 10) -> Pair:
         """``work`` as a Sluice worker and as a Powertools worker."""
-        declared = worker(
-            catalog=CATALOG,
-            subscribes=[ORDER_PLACED],
-            name=name,
-            batch_size=10,
-            max_concurrency=threads,
-            idempotent=idempotent,
-        )(work)
+        declared = _declare(name, work, idempotent=idempotent, threads=threads)
         return self.wrap(declared, work, idempotent=idempotent)
+
+    def async_pair(self, name: str, work: Work, peer_work: AsyncWork, *, threads: int) -> Pair:
+        """``work`` as a Sluice worker and ``peer_work`` (its coroutine twin) under Powertools'
+        ``AsyncBatchProcessor``; neither side idempotent (Powertools' idempotency is sync)."""
+        ours, clients = self._wired(_declare(name, work, idempotent=False, threads=threads))
+        peer = PowertoolsAsyncWorker(
+            peer_work, logger=Logger(service=f"peer_async_{name}", stream=NullStream())
+        )
+        return Pair(ours, peer, CallCounter(clients.dynamodb), CallCounter(self.dynamodb()))
+
+    def _wired(self, sluice: Worker) -> tuple[Worker, Clients]:
+        """A copy of ``sluice`` wired to this server with clients of its own, logging nowhere."""
+        clients = Clients(self.clients.session, endpoint_url=self.clients.endpoint_url)
+        env = {table_variable(k): v for k, v in TABLES.items()}
+        return wire_worker(sluice, clients, env, log=NullStream()), clients
 
     def wrap(
         self, sluice: Worker, work: Work, *, peer_client: Any = None, idempotent: bool = True
     ) -> Pair:
         """A copy of ``sluice`` wired here, and ``work`` in Powertools; both log to nowhere."""
-        clients = Clients(self.clients.session, endpoint_url=self.clients.endpoint_url)
-        env = {table_variable(k): v for k, v in TABLES.items()}
-        ours = wire_worker(sluice, clients, env, log=NullStream())
+        ours, clients = self._wired(sluice)
         peer_client = peer_client or self.dynamodb()
         peer = PowertoolsWorker(
             work,
@@ -97,6 +104,18 @@ class Sides:
             idempotent=idempotent,
         )
         return Pair(ours, peer, CallCounter(clients.dynamodb), CallCounter(peer_client))
+
+
+def _declare(name: str, work: Work, *, idempotent: bool, threads: int) -> Worker:
+    """``work`` declared as an order.placed worker taking batches of 10."""
+    return worker(
+        catalog=CATALOG,
+        subscribes=[ORDER_PLACED],
+        name=name,
+        batch_size=10,
+        max_concurrency=threads,
+        idempotent=idempotent,
+    )(work)
 
 
 @contextmanager

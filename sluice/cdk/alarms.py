@@ -9,6 +9,7 @@ statement once every alarm exists.
 from __future__ import annotations
 
 from aws_cdk import Aws, Duration
+from aws_cdk import aws_apigateway as apigw
 from aws_cdk import aws_cloudwatch as cloudwatch
 from aws_cdk import aws_cloudwatch_actions as actions
 from aws_cdk import aws_iam as iam
@@ -194,6 +195,21 @@ class Alarms(Construct):
             ),
         )
         return [errors, throttles]
+
+    def api_errors(self, api: apigw.RestApi, name: str, access_logs: str) -> cloudwatch.Alarm:
+        """The gateway answered 5XX: an answer the client cannot act on, whoever caused it."""
+        return self._alarm(
+            f"{name}-5xx",
+            api.metric_server_error(period=defaults.ALARM_PERIOD, statistic="Sum"),
+            threshold=0,
+            periods=1,
+            description=(
+                f"The {name} API answered 5XX: its function crashed, timed out or was "
+                "throttled, or the gateway could not invoke it (bad input is a 4XX, never a "
+                f"5XX). First run: aws logs tail {access_logs} --since 15m "
+                "--filter-pattern '{ $.status = 5* }'"
+            ),
+        )
 
     def iterator_age(
         self, age: cloudwatch.IMetric, name: str, table: str, max_age: Duration

@@ -88,10 +88,11 @@ class Api(Construct):
         self.direct = DirectCalls(
             self, "DirectCalls", function=self.function, declaration=declaration.callers
         )
+        access_log_group = f"/aws/apigateway/{name}/access"
         access_logs = logs.LogGroup(
             self,
             "AccessLogs",
-            log_group_name=f"/aws/apigateway/{name}/access",
+            log_group_name=access_log_group,
             retention=defaults.API_ACCESS_LOG_RETENTION,
             removal_policy=RemovalPolicy.DESTROY,
         )
@@ -129,6 +130,7 @@ class Api(Construct):
         # Referenced, so CloudFormation resolves it: no prerequisite, no deploy.
         CfnOutput(self, "AccountLogsRole", value=require_logs_role(self))
         self._routes(gateway_routes(declaration))
+        shared.monitoring.watch_api(self.rest, name, access_log_group)
         nag.acknowledge(self.rest.deployment_stage, nag.NO_WAF)
 
     def _routes(self, routes: list[GatewayRoute]) -> None:

@@ -9,6 +9,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 
 from aws_cdk import Duration
+from aws_cdk import aws_apigateway as apigw
 from aws_cdk import aws_cloudwatch as cloudwatch
 from aws_cdk import aws_kms as kms
 from aws_cdk import aws_lambda as lambda_
@@ -97,3 +98,7 @@ class Monitoring(Construct):
     def watch_function(self, function: lambda_.IFunction, function_name: str) -> None:
         """Errors and throttles of a function that is not a worker (the API function)."""
         self.alarms.function(function, function_name)
+
+    def watch_api(self, api: apigw.RestApi, name: str, access_logs: str) -> None:
+        """The gateway's 5XX answers (``access_logs``: its access log group's name)."""
+        self.alarms.api_errors(api, name, access_logs)

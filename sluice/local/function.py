@@ -94,7 +94,7 @@ def invoke(
     result = Result(context=context)
     try:
         response = worker.handler(event, context)
-    except Exception as exc:  # a raised exception fails the whole batch, as in Lambda
+    except BaseException as exc:  # any raise (sys.exit too) fails the whole batch, as in Lambda
         result.error = f"{type(exc).__name__}: {exc}"
     else:
         failures = (response or {}).get("batchItemFailures") or []

@@ -97,7 +97,7 @@ class StreamPoller:
                 records = [self.lambda_record(r) for r in page.get("Records", [])]
                 if records:
                     self.deliver(shard_id, records, attempt=0)
-            except Exception as exc:  # server busy or going away: read the same records again
+            except BaseException as exc:  # whatever broke, the reader lives on: read again
                 if not self._stop.is_set():
                     self.sink.event(
                         "shard read failed; retrying from the checkpoint",

@@ -7,6 +7,7 @@ envelope id, and FIFO destinations get a deterministic deduplication id.
 
 from __future__ import annotations
 
+from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Protocol
@@ -154,7 +155,30 @@ class _Mover:
             if self.options.dry_run:
                 self.report.moved += [_row(m) for m in chunk]
                 continue
-            self._move_chunk(scan, chunk)
+            for call in self._calls(chunk):
+                self._move_chunk(scan, call)
+
+    def _calls(self, chunk: list[DlqMessage]) -> list[list[DlqMessage]]:
+        """The batch calls for ``chunk``: one, or for a FIFO destination, as many as it takes
+        to send at most one message of each group per call, each group's in order.
+
+        SQS and SNS accept or refuse each entry of a batch on its own. Two messages of one
+        group in one call could see the first refused and the second accepted, overtaking
+        it; one per call lets a refusal block the rest of its group before they are sent.
+        A one-group DLQ therefore replays one message per call.
+        """
+        if not self.destination.fifo:
+            return [chunk]
+        calls: list[list[DlqMessage]] = []
+        queued: Counter[str | None] = Counter()
+        for message in chunk:
+            turn = queued[message.group_id]
+            if message.group_id:  # no group (from a standard DLQ): no order to keep
+                queued[message.group_id] += 1
+            if turn == len(calls):
+                calls.append([])
+            calls[turn].append(message)
+        return calls
 
     def _move_chunk(self, scan: Scanner, chunk: list[DlqMessage]) -> None:
         blocked = [m for m in chunk if m.group_id in self.blocked_groups]

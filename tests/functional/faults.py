@@ -33,6 +33,8 @@ class EntryFaults:
     sender_fault: bool = False
     calls: list[list[str]] = field(default_factory=list)
     """The entry ids of every call as the client made it (before any was taken out)."""
+    groups: list[list[str | None]] = field(default_factory=list)
+    """The entries' MessageGroupId (None on standard queues) of every call, likewise."""
     _refusals: dict[str, int] = field(default_factory=dict)
     _dropped: list[str] = field(default_factory=list)
 
@@ -46,6 +48,7 @@ class EntryFaults:
     def _take_out(self, params: dict[str, Any], **_: Any) -> None:
         entries = params[_ENTRIES[self.operation]]
         self.calls.append([e["Id"] for e in entries])
+        self.groups.append([e.get("MessageGroupId") for e in entries])
         self._dropped = []
         kept = []
         for entry in entries:

@@ -84,3 +84,14 @@ def test_capacity_rows_follow_dynamodb_pricing(rows: list[Row]) -> None:
     assert by_name[f"DynamoDB request cost per {new}"].ratio == pytest.approx(26 / 20)
     duplicate = by_name["DynamoDB request cost per duplicate, inventory worker"]
     assert (duplicate.sluice, duplicate.peer) == (1, 5)
+
+
+def test_the_rows_without_idempotency_also_face_powertools_concurrent_processor(
+    rows: list[Row],
+) -> None:
+    concurrent = [r.name for r in rows if r.peer_name == bench_runtime.PEER_ASYNC]
+    assert [n.split(",")[0].split(":")[0] for n in concurrent] == [
+        "IO-bound batch",
+        "CPU-light record",
+    ]
+    assert all("no idempotency" in n for n in concurrent)

@@ -66,6 +66,30 @@ def test_a_completion_past_its_ttl_counts_as_gone(pipeline: Pipeline) -> None:
     assert _store(pipeline).claim("w#old", _now_ms() + HOUR_MS) is Claim.CLAIMED
 
 
+def test_a_refused_claim_is_never_reported_as_claimed(pipeline: Pipeline) -> None:
+    # catches: trusting the old item's own verdict after DynamoDB refused the write. An item
+    # in a state the condition does not take over (here a status it does not know, with its
+    # expiry passed) looks claimable to Seen.claim, but the write did not happen
+    pipeline.clients.dynamodb.put_item(
+        TableName=pipeline.topology.table("idempotency"),
+        Item={
+            "id": {"S": "w#odd"},
+            "status": {"S": "PAUSED"},
+            "in_progress_expiry": {"N": str(_now_ms() - 1000)},
+            TTL_ATTRIBUTE: {"N": str(int(time.time()) + 3600)},
+        },
+    )
+    assert _store(pipeline).claim("w#odd", _now_ms() + HOUR_MS) is Claim.IN_PROGRESS
+
+
+def test_a_refusal_without_the_old_item_is_in_progress(pipeline: Pipeline) -> None:
+    # catches: reading the old item when DynamoDB returned none (deleted meanwhile)
+    store = _store(pipeline)
+    refused = "ConditionalCheckFailedException"
+    CallFaults(pipeline.clients.dynamodb, "PutItem", times=1, code=refused)
+    assert store.claim("w#gone", _now_ms() + HOUR_MS) is Claim.IN_PROGRESS
+
+
 def test_concurrent_duplicates_run_a_plain_worker_once(pipeline: Pipeline) -> None:
     # GIVEN a worker whose effect is not transactional (completion is a separate write),
     # and two invocations delivering the same event at the same moment, so neither one's

@@ -436,3 +436,47 @@ def test_a_refused_delete_is_reported_as_in_both_queues(ops: Ops) -> None:
     # nothing lost: each is in both queues, and audited as sent
     assert sorted(ops.envelope_ids(SOURCE)) == sorted(e.id for e in events)
     assert sorted(a["envelope_id"] for a in ops.audit()) == sorted(e.id for e in events)
+
+
+def test_a_refused_fifo_send_is_not_overtaken_inside_its_own_batch_call(ops: Ops) -> None:
+    # catches: one SendMessageBatch holding several messages of a group, where SQS refuses
+    # an early one and accepts the later ones, which then overtake it on the destination
+    p1, p2, p3, p4 = (payment("acct-1", n, f"p{n}") for n in range(1, 5))
+    q1, q2 = payment("acct-2", 8, "q1"), payment("acct-2", 9, "q2")
+    ops.dead_letter("ledger", [p1, p2, p3, p4], group_id="acct-1")
+    ops.dead_letter("ledger", [q1, q2], group_id="acct-2")
+    sends = EntryFaults(ops.target.clients.sqs, "SendMessageBatch", fails=lambda b: p2.id in b)
+
+    # WHEN a replay runs at full speed (up to 10 messages a call)
+    report = _replay(ops, "sluice-ledger-dlq.fifo")
+
+    # THEN p2 failed, p3 and p4 were held back, and acct-2 went on
+    reasons = {f["message_id"]: f["reason"] for f in report["failed"]}
+    assert sorted(reasons.values()) == [
+        "an earlier message of its FIFO group failed to send",
+        "an earlier message of its FIFO group failed to send",
+        "send failed: InternalError: injected",
+    ]
+    moved = ops.pipeline.drain("sluice-ledger.fifo")
+    by_group = {
+        g: [json.loads(m["Body"])["id"] for m in moved if m["Attributes"]["MessageGroupId"] == g]
+        for g in ("acct-1", "acct-2")
+    }
+    assert by_group == {"acct-1": [p1.id], "acct-2": [q1.id, q2.id]}
+    assert ops.envelope_ids("sluice-ledger-dlq.fifo") == [p2.id, p3.id, p4.id]
+    # AND no call held two messages of one group; after p2's refusal, nothing more was sent
+    assert sends.groups == [["acct-1", "acct-2"], ["acct-1", "acct-2"]]
+
+
+def test_messages_without_a_group_go_to_a_fifo_destination_ten_per_call(ops: Ops) -> None:
+    # catches: messages of a standard DLQ (no group, so no order to keep) sent to a FIFO
+    # queue one per call, as if they were all one group
+    events = [placed() for _ in range(12)]
+    ops.dead_letter("inventory", events)
+    sends = EntryFaults(ops.target.clients.sqs, "SendMessageBatch", fails=lambda _: False)
+
+    report = _replay(ops, to="sluice-ledger.fifo")
+
+    assert report["counts"]["moved"] == 12
+    assert sends.groups == [["sluice-replay"] * 10, ["sluice-replay"] * 2]
+    assert sorted(ops.envelope_ids("sluice-ledger.fifo")) == sorted(e.id for e in events)

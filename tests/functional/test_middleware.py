@@ -67,3 +67,11 @@ def test_middleware_loads_from_configuration() -> None:
         load_middleware("no.such.module:thing")
     with pytest.raises(ConfigurationError, match="did not return a Middleware"):
         load_middleware("tests.functional.test_middleware:not_middleware")
+
+
+def test_a_comma_list_loads_each_in_order_and_skips_blank_entries() -> None:
+    # catches: splitting on anything but commas, or stopping at the first blank entry
+    veto = "tests.functional.test_middleware:Veto"
+    loaded = load_middleware(f" {veto}, ,{veto} ")
+    assert len(loaded) == 2 and all(isinstance(m, Veto) for m in loaded)
+    assert loaded[0] is not loaded[1]

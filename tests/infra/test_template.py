@@ -273,6 +273,23 @@ def test_each_function_queue_and_stream_has_its_alarms(synth: Synth) -> None:
             assert age["Dimensions"][0]["Value"] == {"Fn::GetAtt": [queue, "QueueName"]}
 
 
+def test_the_gateway_alarms_on_one_5xx_answer_in_a_minute(synth: Synth) -> None:
+    alarm = alarms_of(synth)["sluice-api-5xx"]
+    (rest,) = synth.resources("AWS::ApiGateway::RestApi").values()
+    assert (alarm["Namespace"], alarm["MetricName"]) == ("AWS/ApiGateway", "5XXError")
+    assert alarm["Dimensions"] == [{"Name": "ApiName", "Value": rest["Properties"]["Name"]}]
+    assert (alarm["Statistic"], alarm["Threshold"], alarm["ComparisonOperator"]) == (
+        "Sum",
+        0,
+        "GreaterThanThreshold",
+    )
+    assert (alarm["Period"], alarm["EvaluationPeriods"]) == (60, 1)
+    assert alarm["AlarmDescription"].endswith(
+        "First run: aws logs tail /aws/apigateway/sluice-api/access --since 15m "
+        "--filter-pattern '{ $.status = 5* }'"
+    )
+
+
 def test_dashboard_has_a_row_per_worker(synth: Synth) -> None:
     (board,) = synth.resources("AWS::CloudWatch::Dashboard").values()
     body = str(board["Properties"]["DashboardBody"])
