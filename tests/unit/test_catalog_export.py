@@ -119,6 +119,7 @@ def test_cli_prints_and_writes_the_same_schemas(tmp_path: Path) -> None:
         "order.cancelled.v1.schema.json",
         "order.placed.v1.schema.json",
         "payment.captured.v1.schema.json",
+        "stock.audit_requested.v1.schema.json",
     ]
     on_disk = json.loads((tmp_path / "order.placed.v1.schema.json").read_text())
     assert on_disk == SCHEMAS["order.placed"]["1"]
