@@ -265,7 +265,7 @@ CASES: list[Case] = [
         "unknown type",
         envelope(ORDER, type="order.shipped"),
         "unknown_event_type: unknown event type 'order.shipped'; "
-        "known types: order.cancelled, order.placed, payment.captured",
+        "known types: order.cancelled, order.placed, payment.captured, stock.audit_requested",
         DLQ,
     ),
     Case(

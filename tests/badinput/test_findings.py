@@ -12,14 +12,15 @@ from typing import Any
 
 import pytest
 
-from events import CATALOG, ORDER_PLACED, PAYMENT_CAPTURED
+from events import CATALOG, ORDER_PLACED, PAYMENT_CAPTURED, LineItem
 from producers.api import OrdersApi, OrdersStore
-from sluice.core import Envelope
+from sluice.core import ContractError, Envelope
 from sluice.ops.export import import_file
 from sluice.publisher import GROUP_BLOCKED, Publisher, RetryPolicy
 from sluice.runtime import (
     BatchFailedError,
     ConfigurationError,
+    Deps,
     PermanentError,
     Source,
     StreamChange,
@@ -40,6 +41,7 @@ from tests.factories import (
 )
 from tests.functional.faults import CallFaults, EntryFaults
 from tests.functional.http_events import api_event, body
+from workers.inventory import adjust_stock
 
 INVENTORY = "sluice-inventory"
 LEDGER = "sluice-ledger.fifo"
@@ -248,18 +250,22 @@ def test_f1_the_api_answers_404_to_an_order_id_no_key_can_hold(pipeline: Pipelin
 # --- finding 2: an effect over TransactWriteItems' 100 items is permanent, not retried ---
 
 
-def test_f2_an_order_of_100_skus_is_dead_lettered_as_too_large_not_retried(
+def test_f2_an_effect_of_more_than_100_items_is_dead_lettered_as_too_large_not_retried(
     pipeline: Pipeline,
 ) -> None:
-    # GIVEN an order of 100 distinct SKUs (100 updates + the completion = 101 items)
-    big = placed("o-big")
-    lines = [{"sku": f"SKU-{n}", "quantity": 1, "unit_price_cents": 1} for n in range(100)]
-    big = Envelope.new(ORDER_PLACED, {**big.data, "items": lines}, source="tests")
-    small = placed("o-small", sku="S")
-    records = [sqs_record(e, queue=INVENTORY) for e in (big, small)]
-    # WHEN inventory gets it directly (the API refuses such orders at the door)
-    answer = pipeline.worker("inventory").handler(sqs_event(*records), None)
-    # THEN it is dead-lettered with the reason, and the neighbour applied
+    # GIVEN a worker whose effect for one order is 100 updates (+ the completion = 101 items);
+    # the orders contract stops such orders at the API (MAX_LINES), so a test worker makes it
+    @worker(catalog=CATALOG, subscribes=[ORDER_PLACED], name="bulk", writes=("state",))
+    def bulk(event: Envelope[Any], deps: Deps) -> None:
+        lines = event.data.items
+        if event.data.order_id == "o-big":
+            lines = [LineItem(sku=f"SKU-{n}", quantity=1, unit_price_cents=1) for n in range(100)]
+        adjust_stock(deps.transact, deps.settings.table("state"), lines, release=False)
+
+    records = [sqs_record(placed(o, sku="S"), queue=INVENTORY) for o in ("o-big", "o-small")]
+    # WHEN the batch runs
+    answer = wire(pipeline, bulk).handler(sqs_event(*records), None)
+    # THEN the big one is dead-lettered with the reason, and the neighbour applied
     assert answer == {"batchItemFailures": []}
     assert pipeline.stock("S")["reserved"] == 1
     assert pipeline.stock("SKU-0") == {}
@@ -269,6 +275,15 @@ def test_f2_an_order_of_100_skus_is_dead_lettered_as_too_large_not_retried(
         "the effect is 101 items with the idempotency completion; TransactWriteItems takes "
         "at most 100."
     )
+
+
+def test_f2_an_order_no_transaction_could_apply_is_refused_at_the_api() -> None:
+    lines = [{"sku": f"SKU-{n}", "quantity": 1, "unit_price_cents": 1} for n in range(100)]
+    # WHEN an order of 100 distinct SKUs is decoded (as the API and every worker do)
+    with pytest.raises(ContractError, match=r"data.items: must have at most 99 items"):
+        CATALOG.validate(
+            Envelope.new(ORDER_PLACED, {**order_data("o"), "items": lines}, source="tests")
+        )
 
 
 # --- finding 3: DLQ sends are packed by bytes; one failed call costs only its letters ---

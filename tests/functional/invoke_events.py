@@ -32,7 +32,7 @@ def as_payload(method: str, path: str, text: str | None, headers: dict[str, str]
             return "a payload's body is always JSON (no media type to get wrong)"
         try:
             payload["body"] = json.loads(text)
-        except ValueError:
+        except (ValueError, RecursionError):
             return "a payload's body is always JSON (it cannot hold malformed text)"
     elif text is not None:
         return "a payload's body is always JSON (it cannot hold an empty text)"

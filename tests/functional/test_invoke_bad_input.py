@@ -36,6 +36,9 @@ NOT_EXPRESSIBLE = {
     "put an order",
     "cancel body not json",
     "cancel wrong content type",
+    # Lambda parses an Invoke payload before the function sees it; these never parse
+    "a number too long to convert",
+    "nesting too deep to parse",
 }
 MIRRORED = [case for case in CASES if not isinstance(as_payload(*case[1:5]), str)]
 

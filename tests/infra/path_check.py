@@ -8,6 +8,8 @@ prints what the check found as JSON.
 from __future__ import annotations
 
 import json
+import os
+import subprocess
 import sys
 from pathlib import Path
 from typing import Any
@@ -52,6 +54,40 @@ def kinds_of_paths(raw: dict[str, Any], topology: Topology) -> list[str]:
     found |= {"direct caller" for _ in paths.direct_callers()}
     found |= {"schedule" for _ in paths.schedules()}
     return sorted(found | {"function" for _ in paths.functions()})
+
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def new_project(where: Path) -> Path:
+    """A project made by ``sluice new`` in ``where``/acme."""
+    project = where / "acme"
+    made = subprocess.run(
+        [sys.executable, "-m", "sluice.cli", "new", str(project)],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert made.returncode == 0, made.stderr
+    return project
+
+
+def check_elsewhere(project: Path, outdir: Path) -> dict[str, Any]:
+    """Synthesize ``project`` into ``outdir`` and check it, in a process of its own."""
+    # the layer cache is shared with the reference app's: no second pip run
+    (project / ".cache" / "infra").mkdir(parents=True)
+    (project / ".cache" / "infra" / "layer").symlink_to(ROOT / ".cache" / "infra" / "layer")
+    checked = subprocess.run(
+        [sys.executable, "-m", "tests.infra.path_check", str(project), str(outdir)],
+        capture_output=True,
+        text=True,
+        check=False,
+        cwd=ROOT,
+        env={**os.environ, "PYTHONPATH": str(ROOT)},
+    )
+    assert checked.returncode == 0, checked.stderr[-3000:]
+    result: dict[str, Any] = json.loads(checked.stdout.splitlines()[-1])
+    return result
 
 
 def main(project: Path, outdir: Path) -> dict[str, Any]:

@@ -10,9 +10,6 @@ from __future__ import annotations
 
 import copy
 import json
-import os
-import subprocess
-import sys
 from typing import Any
 
 import pytest
@@ -21,7 +18,7 @@ from sluice.cdk import defaults
 from sluice.cdk.container_worker import ContainerWorker, fargate_size
 from sluice.runtime import Runtime
 from tests.infra import path_check
-from tests.infra.conftest import REGISTRY, ROOT, TOPOLOGY, Synth
+from tests.infra.conftest import REGISTRY, TOPOLOGY, Synth
 from tests.infra.expect import expected_grants, role_grants
 
 pytestmark = pytest.mark.infra
@@ -144,34 +141,16 @@ def test_a_new_projects_worker_moves_to_a_container_by_one_declaration(
     tmp_path_factory: pytest.TempPathFactory,
 ) -> None:
     # GIVEN a project made by `sluice new`, with its Dockerfile
-    project = tmp_path_factory.mktemp("new-container") / "acme"
-    made = subprocess.run(
-        [sys.executable, "-m", "sluice.cli", "new", str(project)],
-        capture_output=True,
-        text=True,
-        check=False,
-    )
-    assert made.returncode == 0, made.stderr
+    project = path_check.new_project(tmp_path_factory.mktemp("new-container"))
     assert (project / "Dockerfile").is_file() and (project / ".dockerignore").is_file()
     # WHEN one line of the words worker's declaration changes
     words = project / "workers" / "words.py"
     source = words.read_text()
     assert '    # runtime="container",' in source
     words.write_text(source.replace('    # runtime="container",', '    runtime="container",'))
-    (project / ".cache" / "infra").mkdir(parents=True)
-    (project / ".cache" / "infra" / "layer").symlink_to(ROOT / ".cache" / "infra" / "layer")
     outdir = tmp_path_factory.mktemp("new-container.out")
-    checked = subprocess.run(
-        [sys.executable, "-m", "tests.infra.path_check", str(project), str(outdir)],
-        capture_output=True,
-        text=True,
-        check=False,
-        cwd=ROOT,
-        env={**os.environ, "PYTHONPATH": str(ROOT)},
-    )
     # THEN it synthesizes (no docker), as a Fargate service, every path allowed and no more
-    assert checked.returncode == 0, checked.stderr[-3000:]
-    assert json.loads(checked.stdout.splitlines()[-1])["wrong"] == []
+    assert path_check.check_elsewhere(project, outdir)["wrong"] == []
     (template,) = outdir.glob("*.template.json")
     resources = json.loads(template.read_text())["Resources"].values()
     services = [

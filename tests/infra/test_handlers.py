@@ -58,6 +58,29 @@ def runtime_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 @pytest.fixture(scope="module")
+def layer(synth: Synth, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The layer as this interpreter can load it. Its compiled modules are built for Lambda's
+    arm64 Python 3.12 (tests/infra/test_assets.py checks their tags), so a package that has
+    some, and that this environment holds at the very same version, comes from here (msgspec).
+    Others stay the layer's (wrapt falls back to pure Python)."""
+    built = layer_dir(synth) / "python"
+    folder = tmp_path_factory.mktemp("layer")
+    site = Path(pytest.__file__).parent.parent
+    here = set()
+    for package in built.iterdir():
+        if any(package.rglob("*.so")):
+            here |= {
+                dist.name.split("-")[0]
+                for dist in built.glob(f"{package.name}-*.dist-info")
+                if (site / dist.name).is_dir()
+            }
+    assert "msgspec" in here, "the layer's msgspec is not this environment's version"
+    for entry in built.iterdir():
+        (folder / entry.name).symlink_to(site / entry.name if entry.name in here else entry)
+    return folder
+
+
+@pytest.fixture(scope="module")
 def aws() -> Iterator[str]:
     """A moto server with the reference app's topology; its endpoint URL."""
     with socket.socket() as probe:
@@ -105,7 +128,14 @@ def fresh(event: dict[str, Any]) -> dict[str, Any]:
 
 
 def run(
-    synth: Synth, runtime: Path, url: str, handler: str, event: dict[str, Any], *, tracing: bool
+    layer: Path,
+    synth: Synth,
+    runtime: Path,
+    url: str,
+    handler: str,
+    event: dict[str, Any],
+    *,
+    tracing: bool,
 ) -> dict[str, Any]:
     env = {
         "PATH": os.environ["PATH"],
@@ -123,7 +153,7 @@ def run(
         **({TRACING_ENV: "true"} if tracing else {}),
     }
     command = [sys.executable, "-I", "-S", str(Path(__file__).parent / "handler_run.py")]
-    command += [str(code_dir(synth)), str(layer_dir(synth) / "python"), str(runtime), handler]
+    command += [str(code_dir(synth)), str(layer), str(runtime), handler]
     command.append(json.dumps(fresh(event)))
     done = subprocess.run(
         command, env=env, capture_output=True, text=True, timeout=120, check=False
@@ -136,10 +166,12 @@ def run(
 @pytest.mark.parametrize("tracing", [False, True], ids=["plain", "tracing"])
 @pytest.mark.parametrize("name", [w.spec.name for w in APP.registry])
 def test_each_worker_runs_a_sample_event_with_only_its_function_s_packages(
-    synth: Synth, runtime_dir: Path, aws: str, name: str, tracing: bool
+    layer: Path, synth: Synth, runtime_dir: Path, aws: str, name: str, tracing: bool
 ) -> None:
     spec = APP.registry.get(name).spec
-    result = run(synth, runtime_dir, aws, spec.handler_path, event_for(spec), tracing=tracing)
+    result = run(
+        layer, synth, runtime_dir, aws, spec.handler_path, event_for(spec), tracing=tracing
+    )
     assert result["answer"] == {"batchItemFailures": []}
     # a batch worker takes the whole batch at once: no per-record subsegment
     assert ("aws_xray_sdk" in result["modules"]) is (tracing and not spec.batch)
@@ -147,21 +179,21 @@ def test_each_worker_runs_a_sample_event_with_only_its_function_s_packages(
 
 @pytest.mark.parametrize("tracing", [False, True], ids=["plain", "tracing"])
 def test_the_api_answers_a_sample_request(
-    synth: Synth, runtime_dir: Path, aws: str, tracing: bool
+    layer: Path, synth: Synth, runtime_dir: Path, aws: str, tracing: bool
 ) -> None:
     assert APP.api is not None
     event = json.loads((SAMPLES / "apigw_rest_v1.json").read_text())
-    result = run(synth, runtime_dir, aws, APP.api.handler, event, tracing=tracing)
+    result = run(layer, synth, runtime_dir, aws, APP.api.handler, event, tracing=tracing)
     assert 200 <= result["answer"]["statusCode"] < 500, result["answer"]
 
 
 def test_the_api_answers_a_direct_invoke_payload_from_its_asset(
-    synth: Synth, runtime_dir: Path, aws: str
+    layer: Path, synth: Synth, runtime_dir: Path, aws: str
 ) -> None:
     # GIVEN the deployed code asset WHEN the API's entry gets a payload, not a proxy event
     assert APP.api is not None
     payload = {"op": "get_order", "params": {"order_id": "ord-nowhere"}, "correlation_id": "c-9"}
-    result = run(synth, runtime_dir, aws, APP.api.handler, payload, tracing=False)
+    result = run(layer, synth, runtime_dir, aws, APP.api.handler, payload, tracing=False)
     # THEN it answers with the route's problem (the table is reached: a 404, not a crash)
     assert result["answer"]["ok"] is False, result["answer"]
     assert result["answer"]["problem"]["detail"] == "no order 'ord-nowhere'"

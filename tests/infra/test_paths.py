@@ -11,9 +11,6 @@ from __future__ import annotations
 import ast
 import copy
 import json
-import os
-import subprocess
-import sys
 from dataclasses import replace
 from typing import Any
 
@@ -33,29 +30,8 @@ pytestmark = pytest.mark.infra
 @pytest.fixture(scope="module")
 def scaffolded(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
     """A project made by ``sluice new``, synthesized and checked in its own process."""
-    project = tmp_path_factory.mktemp("new") / "acme"
-    made = subprocess.run(
-        [sys.executable, "-m", "sluice.cli", "new", str(project)],
-        capture_output=True,
-        text=True,
-        check=False,
-    )
-    assert made.returncode == 0, made.stderr
-    # the layer cache is shared with the reference app's: no second pip run
-    (project / ".cache" / "infra").mkdir(parents=True)
-    (project / ".cache" / "infra" / "layer").symlink_to(ROOT / ".cache" / "infra" / "layer")
-    outdir = tmp_path_factory.mktemp("new.out")
-    checked = subprocess.run(
-        [sys.executable, "-m", "tests.infra.path_check", str(project), str(outdir)],
-        capture_output=True,
-        text=True,
-        check=False,
-        cwd=ROOT,
-        env={**os.environ, "PYTHONPATH": str(ROOT)},
-    )
-    assert checked.returncode == 0, checked.stderr[-3000:]
-    result: dict[str, Any] = json.loads(checked.stdout.splitlines()[-1])
-    return result
+    project = path_check.new_project(tmp_path_factory.mktemp("new"))
+    return path_check.check_elsewhere(project, tmp_path_factory.mktemp("new.out"))
 
 
 @pytest.fixture(scope="module")

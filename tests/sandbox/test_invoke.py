@@ -96,7 +96,7 @@ def test_a_refusal_is_an_answer_not_a_function_error(sandbox: Running) -> None:
     assert answer["problem"] == {
         "type": "urn:sluice:problem:invalid-request",
         "title": "Invalid request",
-        "detail": "items: must have at least 1 items, got 0",
+        "detail": "items: must have at least 1 item, got 0",
         "status": 400,
     }
 

@@ -44,7 +44,9 @@ def test_a_record_older_than_the_maximum_age_goes_to_the_failure_queue(tmp_path:
     # GIVEN a stream worker that keeps failing, whose records may be at most 1 s old
     # (AWS's floor is 60 s; the declaration check is bypassed to keep the test short)
     aged = Worker(replace(laggard.spec, max_record_age_s=1), laggard.fn, laggard.catalog)
-    with Sandbox(app=APP.with_registry(Registry([aged])), serve_api=False) as box:
+    with Sandbox(
+        app=replace(APP, schedules=()).with_registry(Registry([aged])), serve_api=False
+    ) as box:
         assert box.clients is not None
         # WHEN an order is written to the streamed table
         box.clients.dynamodb.put_item(

@@ -7,6 +7,7 @@ from __future__ import annotations
 import json
 import threading
 import time
+from dataclasses import replace
 from urllib.parse import unquote_plus
 
 import pytest
@@ -58,7 +59,9 @@ def crashy(event: Envelope[StreamChange]) -> None:
 def test_a_crashing_stream_handler_is_retried_bisected_and_handed_over(kind: str) -> None:
     crash[:] = [CRASHES[kind]]
     handled.clear()
-    with Sandbox(app=APP.with_registry(Registry([crashy])), serve_api=False) as box:
+    with Sandbox(
+        app=replace(APP, schedules=()).with_registry(Registry([crashy])), serve_api=False
+    ) as box:
         assert box.clients is not None
         table = box.topology.table("orders")
         # GIVEN a crashing order and a good one behind it, in the same stream batch

@@ -23,7 +23,7 @@ from tests.sandbox.conftest import Running
 
 pytestmark = pytest.mark.sandbox
 SLUICE = [sys.executable, "-m", "sluice.cli"]
-WORKERS = ("audit", "inventory", "ledger", "receipts", "relay")
+WORKERS = ("audit", "inventory", "ledger", "receipts", "relay", "stocktake")
 # An SGR sequence that sets a red foreground: basic, bright, 256-colour or true colour.
 RED = re.compile(
     r"\x1b\[(?:[0-9;]*;)?(?:31|91|38;5;(?:1|9|124|160|196|197)|38;2;2[0-9]{2};[0-9]{1,2};[0-9]{1,2})m"
