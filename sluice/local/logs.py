@@ -8,10 +8,11 @@ with ``ts`` (epoch seconds) so ``sluice trace`` can order and time the hops.
 from __future__ import annotations
 
 import json
+import logging
 import threading
 import time
-from collections.abc import Callable
-from dataclasses import asdict
+from collections.abc import Callable, Iterable
+from dataclasses import asdict, dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import IO, Any
@@ -127,6 +128,28 @@ def pretty(record: dict[str, Any]) -> Text:
     if rest:
         line.append(" " + " ".join(f"{k}={v}" for k, v in rest.items()), style="dim")
     return line
+
+
+@dataclass(frozen=True)
+class Streams:
+    """Where each worker logger's handlers wrote before a sandbox pointed them at its sink.
+
+    Powertools keeps one logger per service (worker) name in a process, so a second sandbox
+    in one process takes its workers' lines; ``restore`` gives them back when it stops.
+    """
+
+    saved: dict[logging.StreamHandler[Any], Any]
+
+    def restore(self) -> None:
+        """Point each handler back at the stream it had."""
+        for handler, stream in self.saved.items():
+            handler.setStream(stream)
+
+
+def worker_streams(names: Iterable[str]) -> Streams:
+    """The current streams of the named workers' loggers."""
+    handlers = (h for name in names for h in logging.getLogger(name).handlers)
+    return Streams({h: h.stream for h in handlers if isinstance(h, logging.StreamHandler)})
 
 
 class LoggedMetrics(Telemetry):

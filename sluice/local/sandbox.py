@@ -19,7 +19,7 @@ from sluice.app import App, load_app
 from sluice.local.containers import ContainerProcess
 from sluice.local.http_front import ApiServer, ProxyHandler
 from sluice.local.invoke_front import InvokeServer
-from sluice.local.logs import LoggedMetrics, LogSink
+from sluice.local.logs import LoggedMetrics, LogSink, Streams, worker_streams
 from sluice.local.provision import Provisioned, provision
 from sluice.local.scheduler import Clock, LocalScheduler, SystemClock
 from sluice.local.server import MotoServer
@@ -76,6 +76,7 @@ class Sandbox:
     """The Lambda-style pollers, and a ``sluice work`` child per container worker."""
     started_at: str = ""
     startup_s: float = 0.0
+    _streams: Streams = field(default_factory=lambda: Streams({}), repr=False)
 
     @property
     def registry(self) -> Registry:
@@ -100,6 +101,7 @@ class Sandbox:
         try:
             self.provisioned = provision(self.clients, self.topology)
             environment = self.environment()
+            self._streams = worker_streams(item.spec.name for item in self.registry)
             for item in self.registry:
                 self.workers[item.spec.name] = wire_worker(
                     item,
@@ -163,6 +165,7 @@ class Sandbox:
             self.server.stop()
             self.server = None
         self.sink.flush()
+        self._streams.restore()  # another sandbox of this process logs where it did before
 
     def __enter__(self) -> Sandbox:
         return self.start()
