@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager
 from dataclasses import dataclass, field
 from typing import IO, Any
 
@@ -63,18 +63,9 @@ class Telemetry:
             tracing = os.environ.get(TRACING_ENV, "").lower() == "true"
         return cls(worker=worker, logger=logger, tracing=tracing)
 
-    @contextmanager
-    def record_scope(self, **keys: Any) -> Iterator[None]:
+    def record_scope(self, **keys: Any) -> AbstractContextManager[None]:
         """Every log line inside carries ``keys`` (correlation_id, event_id, event_type)."""
-        self.logger.thread_safe_append_keys(**keys)
-        try:
-            if self.tracing:
-                with self._subsegment(keys):
-                    yield
-            else:
-                yield
-        finally:
-            self.logger.thread_safe_clear_keys()
+        return _RecordScope(self, keys)
 
     @contextmanager
     def _subsegment(self, keys: dict[str, Any]) -> Iterator[None]:
@@ -106,3 +97,30 @@ class Telemetry:
                 name="MessageAge", unit=MetricUnit.Milliseconds, value=counts.oldest_age_ms
             )
         metrics.flush_metrics()
+
+
+class _RecordScope:
+    """``Telemetry.record_scope``: a plain class, as it runs once per record (no generator)."""
+
+    __slots__ = ("_keys", "_segment", "_telemetry")
+
+    def __init__(self, telemetry: Telemetry, keys: dict[str, Any]) -> None:
+        self._telemetry, self._keys = telemetry, keys
+        self._segment: AbstractContextManager[None] | None = None
+
+    def __enter__(self) -> None:
+        self._telemetry.logger.thread_safe_append_keys(**self._keys)
+        if self._telemetry.tracing:
+            try:
+                self._segment = self._telemetry._subsegment(self._keys)
+                self._segment.__enter__()
+            except BaseException:
+                self._telemetry.logger.thread_safe_clear_keys()
+                raise
+
+    def __exit__(self, *exc: Any) -> None:
+        try:
+            if self._segment is not None:
+                self._segment.__exit__(*exc)
+        finally:
+            self._telemetry.logger.thread_safe_clear_keys()

@@ -115,8 +115,11 @@ def _spread(spec: WorkerSpec, fn: Callable[[T], None], items: list[T]) -> None:
     records wait long enough to overlap, else one after the other on this thread."""
     pace = pace_of(spec.name)
     if min(spec.max_concurrency, len(items)) <= 1 or not pace.threads_help:
-        for item in items:
-            timed(pace, fn, item)
+        for index, item in enumerate(items):  # the first of each batch keeps the pace known
+            if index:
+                fn(item)
+            else:
+                timed(pace, fn, item)
         return
     if pace.probes():  # the first one here, beside the others on the pool: measured
         _run_all(spec, fn, items[1:], here=lambda: timed(pace, fn, items[0]))

@@ -10,8 +10,9 @@ record less the CPU time its thread spent on it. While records wait less than
 Only records run on the invoking thread are measured: on a pool their wall time would count
 the GIL held by their neighbours as waiting. A worker that runs on threads measures the
 first record of one batch in ``PROBE_EVERY`` there, so a worker whose records stop waiting
-finds out; a worker that runs inline measures every record, so one whose records start
-waiting goes back to threads. A worker nothing is known of yet probes its first batch.
+finds out; a worker that runs inline measures the first record of every batch, so one whose
+records start waiting goes back to threads. A worker nothing is known of yet probes its first
+batch.
 """
 
 from __future__ import annotations

@@ -95,6 +95,8 @@ def dead_letter(jobs: list[Job], deps: Deps) -> None:
 
 
 def _emit(jobs: list[Job], deps: Deps) -> None:
+    if not deps.telemetry.metrics_enabled:  # nothing would be flushed: count nothing
+        return
     counts = BatchCounts()
     now_ms = int(time.time() * 1000)
     for job in jobs:
