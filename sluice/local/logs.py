@@ -155,6 +155,11 @@ def worker_streams(names: Iterable[str]) -> Streams:
 class LoggedMetrics(Telemetry):
     """Telemetry whose per-batch metrics become one log line instead of an EMF document."""
 
+    @property
+    def wants_counts(self) -> bool:
+        """Always: the sandbox logs every batch's counts (the tally and `sluice top` read them)."""
+        return True
+
     def emit(self, counts: BatchCounts) -> None:
         """Log the batch's figures (the sandbox has no CloudWatch to read EMF)."""
         self.logger.info("batch metrics", extra={"metrics": asdict(counts)})

@@ -63,6 +63,11 @@ class Telemetry:
             tracing = os.environ.get(TRACING_ENV, "").lower() == "true"
         return cls(worker=worker, logger=logger, tracing=tracing)
 
+    @property
+    def wants_counts(self) -> bool:
+        """Whether ``emit`` does anything with a batch's counts (EMF here)."""
+        return self.metrics_enabled
+
     def record_scope(self, **keys: Any) -> AbstractContextManager[None]:
         """Every log line inside carries ``keys`` (correlation_id, event_id, event_type)."""
         return _RecordScope(self, keys)

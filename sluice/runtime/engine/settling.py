@@ -95,7 +95,7 @@ def dead_letter(jobs: list[Job], deps: Deps) -> None:
 
 
 def _emit(jobs: list[Job], deps: Deps) -> None:
-    if not deps.telemetry.metrics_enabled:  # nothing would be flushed: count nothing
+    if not deps.telemetry.wants_counts:  # nothing would read them: count nothing
         return
     counts = BatchCounts()
     now_ms = int(time.time() * 1000)
