@@ -117,33 +117,28 @@ class Alarms(Construct):
 
     def queue_age(self, age: cloudwatch.IMetric, name: str, function: str) -> cloudwatch.Alarm:
         """The oldest message (``age``, seconds) waits too long: the worker is behind."""
-        limit = defaults.QUEUE_AGE_THRESHOLD
-        return self._alarm(
-            f"{function}-queue-age",
-            age,
-            threshold=limit.to_seconds(),
-            periods=defaults.QUEUE_AGE_PERIODS,
-            description=(
-                f"The oldest message on {name} is older than {limit.to_minutes()} min: "
-                f"{function} is behind, throttled or retrying failures. "
-                f"First run: {_logs(function)}"
-            ),
-        )
+        behind = f"{function} is behind, throttled or retrying failures"
+        return self._queue_age(age, name, function, behind, _logs(function))
 
     def queue_age_in_service(
         self, age: cloudwatch.IMetric, name: str, service: str, cluster: str
     ) -> cloudwatch.Alarm:
         """A container worker's oldest message waits too long: its tasks are behind."""
+        behind = f"the {service} tasks are behind, at their max_tasks or retrying failures"
+        return self._queue_age(age, name, service, behind, _service(cluster, service))
+
+    def _queue_age(
+        self, age: cloudwatch.IMetric, name: str, owner: str, behind: str, first: str
+    ) -> cloudwatch.Alarm:
         limit = defaults.QUEUE_AGE_THRESHOLD
         return self._alarm(
-            f"{service}-queue-age",
+            f"{owner}-queue-age",
             age,
             threshold=limit.to_seconds(),
             periods=defaults.QUEUE_AGE_PERIODS,
             description=(
-                f"The oldest message on {name} is older than {limit.to_minutes()} min: the "
-                f"{service} tasks are behind, at their max_tasks or retrying failures. "
-                f"First run: {_service(cluster, service)}"
+                f"The oldest message on {name} is older than {limit.to_minutes()} min: "
+                f"{behind}. First run: {first}"
             ),
         )
 
