@@ -15,6 +15,7 @@ from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
 from sluice.local.function import ACCOUNT, LambdaContext
+from sluice.local.isolation import isolate_powertools_routers
 from sluice.local.logs import LogSink
 from sluice.local.serving import LocalServer
 
@@ -109,6 +110,7 @@ class ApiServer(LocalServer):
         prefix: str,
         port: int = 0,
     ) -> None:
+        isolate_powertools_routers()  # environments are threads here, processes on Lambda
         self._environments: queue.SimpleQueue[ProxyHandler] = queue.SimpleQueue()
         for handler in handlers:
             self._environments.put(handler)

@@ -5,8 +5,11 @@ from __future__ import annotations
 import base64
 import hashlib
 import json
+import math
 import random
 import threading
+import time
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -142,8 +145,20 @@ class QueueOps:
             entry["MessageDeduplicationId"] = digest[:64]
         return entry
 
-    def back_off(self, records: list[Inbound], base_s: float, cap_s: int) -> None:
-        """Delay each failed record's next delivery by 2^(receives-1) x base, jittered."""
+    def back_off(
+        self,
+        records: list[Inbound],
+        base_s: float,
+        cap_s: int,
+        held_until_ms: Mapping[str, int] | None = None,
+    ) -> None:
+        """Delay each failed record's next delivery by 2^(receives-1) x base, jittered, and
+        at least until the claim that ``held_until_ms`` names for it lapses (capped)."""
+        held, now_ms = held_until_ms or {}, time.time() * 1000
+
+        def lapse(record: Inbound) -> int:
+            return math.ceil((held.get(record.item_id, 0) - now_ms) / 1000)
+
         by_queue: dict[str, list[Inbound]] = {}
         for record in records:
             by_queue.setdefault(record.source_arn, []).append(record)
@@ -154,7 +169,10 @@ class QueueOps:
                     {
                         "Id": str(i),
                         "ReceiptHandle": r.raw["receiptHandle"],
-                        "VisibilityTimeout": backoff_s(r.receive_count, base_s, cap_s),
+                        "VisibilityTimeout": min(
+                            cap_s,
+                            max(backoff_s(r.receive_count, base_s, cap_s), lapse(r)),
+                        ),
                     }
                     for i, r in enumerate(group[start : start + _BATCH])
                 ]

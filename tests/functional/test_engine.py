@@ -186,6 +186,42 @@ def test_retries_back_off_by_receive_count(pipeline: Pipeline) -> None:
     assert 8 <= entry["VisibilityTimeout"] <= 16
 
 
+def test_a_record_held_elsewhere_comes_back_when_that_claim_lapses(pipeline: Pipeline) -> None:
+    # GIVEN a copy of an event whose claim another invocation holds for 60 s more (that
+    # invocation may have crashed): backoff alone (1-2 s on a 1st receive) would spend the
+    # copy's receives while the claim lives, and SQS would dead-letter a healthy event
+    sqs = pipeline.clients.sqs
+    url = pipeline.url(QUEUE)
+    order = placed()
+    sqs.send_message(QueueUrl=url, MessageBody=order.to_json())
+    message = sqs.receive_message(QueueUrl=url, AttributeNames=["All"])["Messages"][0]
+    record = sqs_record(message["Body"], queue=QUEUE, receipt_handle=message["ReceiptHandle"])
+    calls: list[dict[str, Any]] = []
+    sqs.meta.events.register(
+        "provide-client-params.sqs.ChangeMessageVisibilityBatch",
+        lambda params, **_: calls.append(params),
+    )
+
+    @worker(catalog=CATALOG, subscribes=[ORDER_PLACED], name="held", backoff_base_s=2)
+    def held(event: Envelope[Any]) -> None:
+        raise AssertionError("a held event must not run")
+
+    pipeline.clients.dynamodb.put_item(
+        TableName="sluice-idempotency",
+        Item={
+            "id": {"S": f"held#{order.id}"},
+            "status": {"S": "IN_PROGRESS"},
+            "in_progress_expiry": {"N": str(int(time.time() * 1000) + 60_000)},
+            "expiration": {"N": str(int(time.time()) + 3600)},
+        },
+    )
+    answer = wire(pipeline, held).handler(sqs_event(record), None)
+    assert answer == {"batchItemFailures": [{"itemIdentifier": record["messageId"]}]}
+    # THEN it stays away until the claim lapses (60 s), not for its backoff of 1-2 s
+    [entry] = calls[0]["Entries"]
+    assert 59 <= entry["VisibilityTimeout"] <= 61
+
+
 def test_correlation_ids_stay_with_their_records_across_threads(pipeline: Pipeline) -> None:
     @worker(catalog=CATALOG, subscribes=[ORDER_PLACED], name="chatty", max_concurrency=8)
     def chatty(event: Envelope[Any], deps: Any) -> None:

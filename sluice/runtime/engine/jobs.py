@@ -45,6 +45,8 @@ class Job:
     """A permanent failure already on its DLQ (FIFO sends each before its group goes on)."""
     leader: Job | None = None
     """Set on a copy of an envelope met earlier in the same batch."""
+    held_until_ms: int = 0
+    """Another invocation's claim on it lapses then: its retry waits at least that long."""
 
     @property
     def key(self) -> str:

@@ -95,8 +95,9 @@ class Lifecycle:
             verdict = known.claim(now_ms) if known else Claim.CLAIMED
             if verdict is Claim.DUPLICATE:
                 job.end(Outcome.DUPLICATE)
-            elif verdict is Claim.IN_PROGRESS:
+            elif verdict is Claim.IN_PROGRESS and known is not None:
                 job.end(Outcome.RETRY, "in_progress", "another invocation holds this event")
+                job.held_until_ms = known.in_progress_expiry_ms
 
     def run_one(self, job: Job) -> None:
         """Claim, call the function, complete, and classify what it raised."""
@@ -198,6 +199,7 @@ class Lifecycle:
             self.log.info("record duplicate", extra={"outcome": "duplicate"})
         elif verdict is Claim.IN_PROGRESS:
             job.end(Outcome.RETRY, "in_progress", "another invocation holds this event")
+            job.held_until_ms = until  # the holder's claim lapses no later than ours would
         job.claimed = verdict is Claim.CLAIMED
         return job.claimed
 

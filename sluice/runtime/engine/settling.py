@@ -3,9 +3,12 @@
 In this order: write the idempotency records left over (completions that failed, claims
 of failed records to release), dead-letter the permanent failures with their reason, back
 off the retries by receive count, emit the batch's metrics, and answer
-``batchItemFailures``. A queue's records are always answered by id, all of them if all
-failed: SQS retries them the same way, and the invocation is no Lambda Error, so the Errors
-alarm pages only for crashes and timeouts. A stream batch whose every record failed fails
+``batchItemFailures``. A record another invocation holds waits until that claim lapses: a
+live claim costs it one receive, not its whole redrive budget.
+
+A queue's records are always answered by id, all of them if all failed: SQS retries them
+the same way, and the invocation is no Lambda Error, so the Errors alarm pages only for
+crashes and timeouts. A stream batch whose every record failed fails
 the invocation: its shard is blocked, which an operator must hear about.
 """
 
@@ -37,6 +40,7 @@ def settle(
                 [j.inbound for j in failures],
                 base_s=spec.backoff_base_s,
                 cap_s=spec.visibility_timeout_s,
+                held_until_ms={j.inbound.item_id: j.held_until_ms for j in failures},
             )
         except Exception:  # backoff is a courtesy; the visibility timeout still applies
             deps.telemetry.logger.warning("could not back off failed records", exc_info=True)
