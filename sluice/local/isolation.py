@@ -61,5 +61,5 @@ def isolate_powertools_routers() -> bool:
         (meta,),
         {"_sluice_per_thread": True, **{n: _PerThread(n) for n in _REQUEST_ATTRIBUTES}},
     )
-    BaseRouter.__class__ = per_thread  # class reads and writes
+    BaseRouter.__class__ = per_thread  # type: ignore[method-assign]  # class reads and writes
     return True
