@@ -76,6 +76,12 @@ class ContainerProcess:
 
     def start(self) -> None:
         """Start the child and wait until it polls; its lines go to the sink as they come."""
+        self.launch()
+        self.wait_ready()
+
+    def launch(self) -> None:
+        """Start the child without waiting (``wait_ready`` waits): the sandbox starts the
+        rest of itself while the child imports."""
         self.process = subprocess.Popen(
             self.command,
             cwd=self.root,
@@ -89,6 +95,10 @@ class ContainerProcess:
             target=self._pipe, name=f"container-{self.spec.name}", daemon=True
         )
         self._reader.start()
+
+    def wait_ready(self) -> None:
+        """Wait until the launched child polls its queue."""
+        assert self.process is not None, "launch() first"
         if not self._ready.wait(READY_TIMEOUT_S):
             self.stop()
             raise ConfigurationError(

@@ -1,6 +1,7 @@
-"""Two moto costs that grow with the data, cut to what a request touches (same results).
+"""moto costs cut to what a request needs (same results); each is pinned by a test.
 
 Loaded only in the sandbox's moto child process (``server``); profiles in bench/profiles/.
+Two costs grow with the data:
 
 - TransactWriteItems: moto 5.2 backs up every table a transaction names with
   ``copy.deepcopy`` (once per item), so each transaction costs O(items in the table). Here
@@ -10,6 +11,18 @@ Loaded only in the sandbox's moto child process (``server``); profiles in bench/
 - ReceiveMessage: moto checks each message's retention by computing *all* the queue's
   attributes (which counts every message), so a receive costs O(messages x depth). Here
   the retention period is read from the queue directly.
+
+- SQS's clock: a message's ``visible`` and ``delayed`` each read the time through moto's
+  ``unix_time``, which builds two datetimes and subtracts them; every receive, every count
+  of a queue and (through ``Queue.attributes``) every send asks that of every message on
+  the queue. Here "now" is ``time.time()``, the same instant in the same unit; a given
+  datetime still goes through moto's own conversion.
+
+One is paid on every request:
+
+- Routing: moto's server finds a request's service by listing its own package folder
+  (``os.listdir`` and an ``isdir`` per service, about 150) on every request. The folder
+  does not change while the server runs, so the listing is taken once.
 """
 
 from __future__ import annotations
@@ -22,9 +35,38 @@ _Snapshot = tuple[Any, Any, Any, Any]
 
 
 def install() -> None:
-    """Apply both."""
+    """Apply all four."""
     _transactions()
     _retention()
+    _sqs_clock()
+    _routing()
+
+
+def _sqs_clock() -> None:
+    """SQS reads the current time from ``time.time()``, not through two datetimes."""
+    import time
+
+    from moto.core import utils
+    from moto.sqs import models
+
+    convert = utils.unix_time
+
+    def unix_time(dt: Any = None) -> float:
+        return time.time() if dt is None else convert(dt)
+
+    def unix_time_millis(dt: Any = None) -> float:
+        return unix_time(dt) * 1000.0
+
+    models.unix_time = unix_time  # type: ignore[attr-defined]
+    models.unix_time_millis = unix_time_millis  # type: ignore[attr-defined]
+
+
+def _routing() -> None:
+    """List moto's service modules once, not on every request."""
+    from moto import backends
+
+    modules = tuple(backends.list_of_moto_modules())
+    backends.list_of_moto_modules = lambda: modules  # type: ignore[assignment]
 
 
 def _retention() -> None:

@@ -129,6 +129,7 @@ class Sandbox:
                     region=self.region,
                     port=self.invoke_port,
                 ).start()
+            self._containers_ready()
         except BaseException:
             self.stop()
             raise
@@ -304,4 +305,12 @@ class Sandbox:
                 url = self.queue_url(self.topology.queues(spec).queue)
                 poller = SqsPoller(item, self.clients.sqs, url, **common)
             self.pollers.append(poller)
-            poller.start()
+            if isinstance(poller, ContainerProcess):
+                poller.launch()  # it imports while the rest starts; ready() waits for it
+            else:
+                poller.start()
+
+    def _containers_ready(self) -> None:
+        for poller in self.pollers:
+            if isinstance(poller, ContainerProcess):
+                poller.wait_ready()

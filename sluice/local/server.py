@@ -132,6 +132,9 @@ def _serve(port: int) -> None:
     class Handler(MotoRequestHandler):
         disable_nagle_algorithm = True  # small header and body writes must not wait for ACKs
 
+        def log_request(self, code: int | str = "-", size: int | str = "-") -> None:
+            """No access log: werkzeug's logger is at ERROR, yet each line was formatted."""
+
     app = _OneAtATime(DomainDispatcherApplication(create_backend_app))
     server = make_server("127.0.0.1", port, app, threaded=True, request_handler=Handler)
     thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.1})

@@ -1,0 +1,59 @@
+"""Each speedup in ``sluice.local.moto_speedups`` rests on moto code read at one version.
+
+A moto upgrade that changes any of that code fails here, naming the speedup to re-read
+before the fingerprint is updated. The sandbox, chaos and bad-input suites prove the
+speedups keep moto's results; these tests prove they still patch what they were written
+against.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import inspect
+import time
+from collections.abc import Callable
+from typing import Any
+
+import pytest
+from moto import backends
+from moto.core import utils
+from moto.dynamodb.models import DynamoDBBackend
+from moto.moto_server.werkzeug_app import DomainDispatcherApplication
+from moto.sqs.models import Message, SQSBackend
+
+PINNED: list[tuple[str, Callable[..., Any], str]] = [
+    # _transactions: moto's backup step asks `name in self.tables` of each table it copies
+    ("transactions", DynamoDBBackend.transact_write_items, "81db2cb7d94e39c9"),
+    # _retention: the method replaced outright
+    ("retention", SQSBackend.is_message_valid_based_on_retention_period, "cca23b94a5f3af9d"),
+    # _sqs_clock: "now" as moto computes it, and the two readers on every message
+    ("sqs clock", utils.unix_time, "f0576ec9e5f586e5"),
+    ("sqs clock", Message.visible.fget, "5129b573308de62a"),  # type: ignore[attr-defined]
+    ("sqs clock", Message.delayed.fget, "e2fd48abf582683a"),  # type: ignore[attr-defined]
+    # _routing: the listing cached, and the router that calls it on every request
+    ("routing", backends.list_of_moto_modules, "4f741a10b06500e8"),
+    ("routing", DomainDispatcherApplication.get_backend_for_host, "1f41972c1e4e660f"),
+]
+
+
+@pytest.mark.parametrize(
+    ("speedup", "code", "fingerprint"),
+    PINNED,
+    ids=[f"{speedup}:{code.__qualname__}" for speedup, code, _ in PINNED],
+)
+def test_the_patched_moto_code_is_the_code_the_speedup_was_written_for(
+    speedup: str, code: Callable[..., Any], fingerprint: str
+) -> None:
+    source = inspect.getsource(code)
+    found = hashlib.sha256(source.encode()).hexdigest()[:16]
+    assert found == fingerprint, (
+        f"moto changed {code.__module__}.{code.__qualname__}: re-read the {speedup!r} "
+        "speedup in sluice/local/moto_speedups.py against it, then update this fingerprint"
+    )
+
+
+def test_the_sqs_clock_reads_the_same_instant_as_moto() -> None:
+    # the speedup's "now" must be moto's "now", in seconds since the epoch
+    moto_now = utils.unix_time()
+    assert abs(time.time() - moto_now) < 0.5
+
