@@ -1,10 +1,10 @@
-"""Crash safety: SIGKILL a replay of 500 messages anywhere, and nothing is lost.
+"""Crash safety: SIGKILL a replay of 200 messages (20 batches) anywhere, and nothing is lost.
 
 Each round starts ``sluice dlq replay --local`` in a subprocess against the sandbox's moto
 server (a child process, as ``sluice up`` runs it), kills it at a point spread over the
 move, then checks that every message is in the source DLQ or in the destination (or both:
 sent, not yet deleted) and that a second replay completes. Rounds alternate direction
-between two DLQs, so the 500 messages are seeded once (moto's SendMessage slows with
+between two DLQs, so the 200 messages are seeded once (moto's SendMessage slows with
 depth). In-process ``mock_aws`` is never started here: it would wipe a threaded server.
 """
 
@@ -38,7 +38,7 @@ from sluice.target import SandboxState
 from sluice.topology import Topology
 from tests.factories import REGION, order_data
 
-MESSAGES = 500
+MESSAGES = 200
 ROUNDS = 10
 HOLD_S = 1
 QUEUES = ("sluice-audit-dlq", "sluice-receipts-dlq")
