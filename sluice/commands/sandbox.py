@@ -69,7 +69,10 @@ def up(
         + "attach other commands with [bold]--local[/]; Ctrl-C stops everything"
     )
     try:
-        stop.wait()
+        # Wake up every second: a signal may be delivered to any thread, and only the main
+        # thread runs Python's handler, which an untimed wait would never let it do.
+        while not stop.wait(1.0):
+            pass
     finally:
         console.print("[bold]stopping[/]: API, pollers (batches in flight finish), moto server")
         box.stop()

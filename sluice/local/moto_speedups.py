@@ -66,7 +66,7 @@ def _routing() -> None:
     from moto import backends
 
     modules = tuple(backends.list_of_moto_modules())
-    backends.list_of_moto_modules = lambda: modules  # type: ignore[assignment]
+    backends.list_of_moto_modules = lambda: modules  # type: ignore[assignment, unused-ignore]
 
 
 def _retention() -> None:

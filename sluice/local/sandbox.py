@@ -112,7 +112,6 @@ class Sandbox:
                     middleware=self.middleware,
                 )
             self._start_pollers()
-            self._start_scheduler()
             if self.serve_api and (self.api_handler or self.app.api):
                 handlers = [self.api_handler] if self.api_handler else self._api_handlers()
                 self.api = ApiServer(
@@ -130,6 +129,7 @@ class Sandbox:
                     port=self.invoke_port,
                 ).start()
             self._containers_ready()
+            self._start_scheduler()  # last: a due slot fires once every consumer is up
         except BaseException:
             self.stop()
             raise

@@ -150,7 +150,8 @@ def _serve(port: int) -> None:
     watcher = threading.Thread(target=wait_for_eof, daemon=True)
     watcher.start()
     print(READY, server.server_port, flush=True)
-    done.wait()
+    while not done.wait(1.0):  # timed: the signal handler runs only when the main thread wakes
+        pass
     server.shutdown()
     thread.join()
 
