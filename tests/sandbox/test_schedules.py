@@ -128,8 +128,13 @@ def test_an_undeliverable_fire_is_dead_lettered_and_replayed(
     )
     clock = ManualClock(START)
     app = app_with(direct)
+    # stocktake's queue is read by this test alone (no poller), so the replayed message waits
     with Sandbox(
-        app=app, clock=clock, sink=LogSink(tmp_path / "sandbox.log"), serve_api=False
+        app=app,
+        clock=clock,
+        sink=LogSink(tmp_path / "sandbox.log"),
+        serve_api=False,
+        hosted_elsewhere=("stocktake",),
     ) as box:
         assert box.scheduler is not None and box.clients is not None
         queue = box.topology.schedule_target(direct)
