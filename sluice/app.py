@@ -25,7 +25,7 @@ from typing import Any
 
 from sluice.core import Catalog
 from sluice.rpc import Operation, Operations
-from sluice.runtime import ConfigurationError, Registry, Worker, discover
+from sluice.runtime import ConfigurationError, Registry, Runtime, Worker, WorkerSpec, discover
 from sluice.runtime.idempotency import TTL_ATTRIBUTE
 from sluice.runtime.worker import placed, runtime_named
 from sluice.schedule import Schedule as Schedule  # noqa: PLC0414 - re-exported with App
@@ -254,6 +254,12 @@ class App:
             for w in self.registry
         ]
         return self.with_registry(Registry(workers))
+
+    def runtimes_of(self, spec: WorkerSpec) -> frozenset[Runtime]:
+        """Where a worker runs in some stage: its declaration and every stage's override."""
+        name = spec.name
+        chosen = {runtime_named(c[name]) for c in self.runtimes.values() if name in c}
+        return frozenset({spec.runtime, *chosen})
 
     def _check(self, registry: Registry) -> None:
         """Every table a worker or the API names must be declared, and streamed if read so."""

@@ -112,6 +112,19 @@ class Topology:
         """Where a function's logs go."""
         return f"/aws/lambda/{self.function_name(name)}"
 
+    @property
+    def container_cluster(self) -> str:
+        """The ECS cluster every container worker of the stack runs in."""
+        return f"{self.prefix}-workers"
+
+    def container_service(self, name: str) -> str:
+        """A container worker's ECS service: ``receipts`` -> ``sluice-receipts``."""
+        return f"{self.prefix}-{name}"
+
+    def container_log_group(self, name: str) -> str:
+        """Where a container worker's tasks log."""
+        return f"/sluice/containers/{self.container_service(name)}"
+
     def stream_failure_queue(self, spec: WorkerSpec) -> str:
         """A stream worker's on-failure destination."""
         return f"{self.prefix}-{spec.name}-stream-failures"

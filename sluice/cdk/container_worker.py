@@ -51,7 +51,7 @@ class ContainerWorker(Construct):
         topology = shared.topology
         fleet = Fleet.of(self, topology)
         self.queue, self.dlq, queues = worker_queues(self, spec, shared)
-        self.service_name = f"{topology.prefix}-{spec.name}"
+        self.service_name = topology.container_service(spec.name)
         self.role = iam.Role(
             self,
             "TaskRole",
@@ -76,7 +76,7 @@ class ContainerWorker(Construct):
         log_group = logs.LogGroup(
             self,
             "Logs",
-            log_group_name=f"/sluice/containers/{self.service_name}",
+            log_group_name=topology.container_log_group(spec.name),
             retention=defaults.LOG_RETENTION,
             removal_policy=RemovalPolicy.DESTROY,
         )

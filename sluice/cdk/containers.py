@@ -51,7 +51,7 @@ class Fleet(Construct):
                 )
             },
         )
-        self.cluster_name = f"{topology.prefix}-workers"
+        self.cluster_name = topology.container_cluster
         """The cluster's name as a plain string (runbook lines and metric dimensions)."""
         self.cluster = ecs.Cluster(
             self,

@@ -19,7 +19,7 @@ from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from sluice.runtime import ConfigurationError
+from sluice.runtime import ConfigurationError, Runtime
 from sluice.topology import Topology
 
 SAFE_ID = re.compile(r"^[A-Za-z0-9._:@/+=-]{1,200}$")
@@ -55,11 +55,18 @@ def hops_query(correlation_ids: list[str]) -> str:
 
 
 def log_groups(topology: Topology) -> list[str]:
-    """Every function's log group the stack declares: each worker's, and the API's."""
-    names = [spec.name for spec in topology.registry.specs]
+    """Every log group the stack declares: each worker's (its function's, and its container
+    service's where some stage runs it as a container), and the API's."""
+    groups = []
+    for spec in topology.registry.specs:
+        runtimes = topology.app.runtimes_of(spec)
+        if Runtime.LAMBDA in runtimes:
+            groups.append(topology.log_group(spec.name))
+        if Runtime.CONTAINER in runtimes:
+            groups.append(topology.container_log_group(spec.name))
     if topology.app.api is not None:
-        names.append(topology.app.api.name)
-    return [topology.log_group(name) for name in names]
+        groups.append(topology.log_group(topology.app.api.name))
+    return groups
 
 
 def records(results: list[list[dict[str, str]]]) -> list[dict[str, Any]]:
@@ -116,14 +123,22 @@ class Insights:
 
     def existing_groups(self) -> list[str]:
         """The stack's log groups that exist (a function never invoked has none yet)."""
-        prefix = f"/aws/lambda/{self.topology.prefix}-"
-        pages = self.logs.get_paginator("describe_log_groups").paginate(logGroupNamePrefix=prefix)
-        there = {g["logGroupName"] for page in pages for g in page.get("logGroups", [])}
+        prefixes = [
+            self.topology.log_group(""),  # /aws/lambda/<prefix>-
+            self.topology.container_log_group(""),  # /sluice/containers/<prefix>-
+        ]
+        paginator = self.logs.get_paginator("describe_log_groups")
+        there = {
+            group["logGroupName"]
+            for prefix in prefixes
+            for page in paginator.paginate(logGroupNamePrefix=prefix)
+            for group in page.get("logGroups", [])
+        }
         groups = [g for g in log_groups(self.topology) if g in there]
         if not groups:
             raise ConfigurationError(
-                f"no log group of the stack exists under {prefix}*: is it deployed in this "
-                f"region, with this --prefix?"
+                f"no log group of the stack exists under {' or '.join(p + '*' for p in prefixes)}:"
+                " is it deployed in this region, with this --prefix?"
             )
         return groups[:MAX_GROUPS]
 

@@ -209,6 +209,51 @@ def test_one_get_metric_data_asks_for_every_worker_and_is_parsed_back() -> None:
     assert breaches(SPECS["relay"], Depth(), figures["relay"]) == ["age"]
 
 
+def test_a_container_worker_shows_its_running_tasks_not_lambda_figures() -> None:
+    # GIVEN receipts, which runs as an ECS service (Container Insights on for the cluster)
+    now = datetime(2026, 11, 30, 10, 0, tzinfo=UTC)
+    args, index = cloudwatch.request(TOPOLOGY, [SPECS["receipts"]], now)
+    metrics = {q["Id"]: q["MetricStat"]["Metric"] for q in args["MetricDataQueries"]}
+    # THEN no Lambda metric is asked for, and its concurrency is the running task count
+    assert {m["Namespace"] for m in metrics.values()} == {
+        "Sluice",
+        "ECS/ContainerInsights",
+        "AWS/SQS",
+    }
+    assert metrics["w0_concurrency_tasks"] == {
+        "Namespace": "ECS/ContainerInsights",
+        "MetricName": "RunningTaskCount",
+        "Dimensions": [
+            {"Name": "ClusterName", "Value": TOPOLOGY.container_cluster},
+            {"Name": "ServiceName", "Value": "sluice-receipts"},
+        ],
+    }
+    assert TOPOLOGY.container_cluster == "sluice-workers"
+    now_minus = [now - timedelta(minutes=1)]
+    answer = {
+        "MetricDataResults": [
+            {"Id": "w0_concurrency_tasks", "Timestamps": now_minus, "Values": [3.0]}
+        ]
+    }
+    assert cloudwatch.parse(answer, index)["receipts"].concurrency == 3.0
+
+
+def test_a_worker_on_both_runtimes_takes_whichever_answers() -> None:
+    app = dataclasses.replace(APP, runtimes={"prod": {"inventory": "container"}})
+    topology = Topology(app)
+    args, index = cloudwatch.request(topology, [SPECS["inventory"]], datetime.now(UTC))
+    ids = {q["Id"] for q in args["MetricDataQueries"]}
+    assert {"w0_concurrency", "w0_concurrency_tasks", "w0_p50_ms"} <= ids
+    stamp = [datetime.now(UTC)]
+    answer = {
+        "MetricDataResults": [
+            {"Id": "w0_concurrency", "Timestamps": [], "Values": []},
+            {"Id": "w0_concurrency_tasks", "Timestamps": stamp, "Values": [2.0]},
+        ]
+    }
+    assert cloudwatch.parse(answer, index)["inventory"].concurrency == 2.0
+
+
 def test_too_many_workers_for_one_call_is_refused_with_the_fix() -> None:
     many = [dataclasses.replace(SPECS["audit"], name=f"w{i}") for i in range(51)]
     with pytest.raises(ValueError, match="exceed GetMetricData's 500 per call"):

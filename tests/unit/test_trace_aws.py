@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -23,8 +24,15 @@ WINDOW = {
     "startTime": int((NOW - timedelta(hours=24)).timestamp()),
     "endTime": int(NOW.timestamp()),
 }
-# Every function of the stack has a log group but the ledger, which never ran.
-GROUPS = [f"/aws/lambda/sluice-{n}" for n in ("audit", "inventory", "receipts", "relay", "api")]
+# Every function of the stack has a log group but the ledger, which never ran; receipts runs
+# as a container (Fargate), so its group is its service's.
+GROUPS = [
+    "/aws/lambda/sluice-audit",
+    "/aws/lambda/sluice-inventory",
+    "/sluice/containers/sluice-receipts",
+    "/aws/lambda/sluice-relay",
+    "/aws/lambda/sluice-api",
+]
 
 
 def test_the_queries_read_as_written() -> None:
@@ -42,16 +50,35 @@ def test_the_queries_read_as_written() -> None:
         "| limit 10000"
     )
     assert insights.log_groups(Topology(APP, "dev")) == [
-        f"/aws/lambda/dev-{n}"
-        for n in ("audit", "inventory", "ledger", "receipts", "relay", "stocktake", "api")
+        "/aws/lambda/dev-audit",
+        "/aws/lambda/dev-inventory",
+        "/aws/lambda/dev-ledger",
+        "/sluice/containers/dev-receipts",
+        "/aws/lambda/dev-relay",
+        "/aws/lambda/dev-stocktake",
+        "/aws/lambda/dev-api",
     ]
 
 
+def test_a_worker_a_stage_moves_to_containers_is_traced_in_both_groups() -> None:
+    # inventory is a function as declared; one stage runs it as a container
+    app = replace(APP, runtimes={"prod": {"inventory": "container"}})
+    groups = insights.log_groups(Topology(app, "dev"))
+    assert "/aws/lambda/dev-inventory" in groups
+    assert "/sluice/containers/dev-inventory" in groups
+
+
 def _stubbed(stub: Stubber, wanted: str) -> None:
+    functions = [g for g in GROUPS if g.startswith("/aws/lambda/")]
     stub.add_response(
         "describe_log_groups",
-        {"logGroups": [{"logGroupName": g} for g in [*GROUPS, "/aws/lambda/sluice-other"]]},
+        {"logGroups": [{"logGroupName": g} for g in [*functions, "/aws/lambda/sluice-other"]]},
         {"logGroupNamePrefix": "/aws/lambda/sluice-"},
+    )
+    stub.add_response(
+        "describe_log_groups",
+        {"logGroups": [{"logGroupName": "/sluice/containers/sluice-receipts"}]},
+        {"logGroupNamePrefix": "/sluice/containers/sluice-"},
     )
     for query, answer in (
         (insights.resolve_query(wanted), RECORDED["resolve"]),
@@ -108,6 +135,7 @@ def test_an_id_that_could_break_the_query_is_refused() -> None:
 def test_a_failed_query_and_a_missing_stack_say_so() -> None:
     logs = boto3.client("logs", region_name="eu-west-1")
     with Stubber(logs) as stub:
+        stub.add_response("describe_log_groups", {"logGroups": []})
         stub.add_response("describe_log_groups", {"logGroups": []})
         with pytest.raises(ConfigurationError, match="no log group of the stack exists"):
             insights.Insights(logs, Topology(APP)).trace("abc", timedelta(hours=1), NOW)

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sluice.runtime import Source, WorkerSpec
+from sluice.runtime import Runtime, Source, WorkerSpec
 from sluice.runtime.telemetry import NAMESPACE, metric_dimensions
 from sluice.tools.top.rows import Figures
 from sluice.topology import Topology
@@ -41,20 +41,37 @@ class Ask:
 
 
 def asks(topology: Topology, spec: WorkerSpec) -> list[Ask]:
-    """What one worker's row needs from CloudWatch."""
+    """What one worker's row needs from CloudWatch.
+
+    The runtime's counts come from EMF on either runtime. A function adds Lambda's
+    Duration, concurrency, errors and throttles; a container worker its service's running
+    task count (Container Insights, on for the cluster) as its concurrency.
+    """
     emf = metric_dimensions(spec.name)
-    fn = {"FunctionName": topology.function_name(spec.name)}
     found = [
         Ask("processed", NAMESPACE, "Processed", emf, "Sum", per_minute=True),
         Ask("failed", NAMESPACE, "Failed", emf, "Sum", per_minute=True),
         Ask("dead_lettered", NAMESPACE, "PermanentFailures", emf, "Sum", per_minute=True),
         Ask("duplicates", NAMESPACE, "Duplicates", emf, "Sum", per_minute=True),
-        Ask("p50_ms", "AWS/Lambda", "Duration", fn, "p50"),
-        Ask("p95_ms", "AWS/Lambda", "Duration", fn, "p95"),
-        Ask("concurrency", "AWS/Lambda", "ConcurrentExecutions", fn, "Maximum"),
-        Ask("errors", "AWS/Lambda", "Errors", fn, "Sum"),
-        Ask("throttles", "AWS/Lambda", "Throttles", fn, "Sum"),
     ]
+    runtimes = topology.app.runtimes_of(spec)
+    if Runtime.LAMBDA in runtimes:
+        fn = {"FunctionName": topology.function_name(spec.name)}
+        found += [
+            Ask("p50_ms", "AWS/Lambda", "Duration", fn, "p50"),
+            Ask("p95_ms", "AWS/Lambda", "Duration", fn, "p95"),
+            Ask("concurrency", "AWS/Lambda", "ConcurrentExecutions", fn, "Maximum"),
+            Ask("errors", "AWS/Lambda", "Errors", fn, "Sum"),
+            Ask("throttles", "AWS/Lambda", "Throttles", fn, "Sum"),
+        ]
+    if Runtime.CONTAINER in runtimes:
+        service = {
+            "ClusterName": topology.container_cluster,
+            "ServiceName": topology.container_service(spec.name),
+        }
+        found.append(
+            Ask("concurrency", "ECS/ContainerInsights", "RunningTaskCount", service, "Maximum")
+        )
     if spec.source is Source.STREAM:
         found.append(Ask("age_s", "AWS/Lambda", "IteratorAge", fn, "Maximum", scale=0.001))
     else:
@@ -64,6 +81,7 @@ def asks(topology: Topology, spec: WorkerSpec) -> list[Ask]:
 
 
 METRICS_PER_WORKER = 10
+"""A function's asks; a container worker's are 6 (a worker on both runtimes asks 11)."""
 
 
 def cost_per_hour(workers: int, every_s: float) -> float:
@@ -80,7 +98,7 @@ def request(
     index: dict[str, tuple[str, Ask]] = {}
     for w, spec in enumerate(specs):
         for ask in asks(topology, spec):
-            query_id = f"w{w}_{ask.figure}"
+            query_id = f"w{w}_{ask.figure}" + ("_tasks" if ask.namespace.startswith("ECS") else "")
             index[query_id] = (spec.name, ask)
             queries.append(
                 {
@@ -124,7 +142,9 @@ def parse(response: dict[str, Any], index: dict[str, tuple[str, Ask]]) -> dict[s
             figure = round(sum(v for _, v in points) * 60 / WINDOW_S, 2)
         else:
             figure = points[-1][1] * ask.scale if points else None
-        values.setdefault(worker, {})[ask.figure] = figure
+        figures = values.setdefault(worker, {})
+        if figure is not None or ask.figure not in figures:  # a function or a service answers
+            figures[ask.figure] = figure
     return {worker: Figures(**figures) for worker, figures in values.items()}
 
 
