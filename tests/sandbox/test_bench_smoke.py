@@ -20,3 +20,8 @@ def test_the_sandbox_benchmark_reports_every_figure() -> None:
         assert math.isfinite(rows[name].sluice) and rows[name].sluice > 0, rows[name]
     assert rows["sandbox e2e latency p50"].runs == 30
     assert rows["sandbox startup"].met is not None
+    # the targets are rows of their own: latency at half the unpaced rate, the long run
+    half = rows["sandbox e2e latency p99, paced at half the unpaced rate"]
+    assert half.target == "< 2 s" and half.met is not None
+    (long,) = [r for r in rows.values() if r.name.startswith("sandbox e2e throughput, ")]
+    assert long.peer == throughput.sluice and long.target == "ratio >= 0.8"
