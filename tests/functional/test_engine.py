@@ -160,20 +160,31 @@ def test_too_little_time_left_leaves_records_unstarted(pipeline: Pipeline) -> No
     }
 
 
-def test_retries_back_off_by_receive_count(pipeline: Pipeline) -> None:
-    # GIVEN a real message on the queue, received for the 3rd time
+def _received(
+    pipeline: Pipeline, event: Envelope[Any], receive_count: int = 1
+) -> tuple[dict[str, Any], list[dict[str, Any]]]:
+    """``event`` really on the queue and received; the visibility changes made from now on."""
     sqs = pipeline.clients.sqs
     url = pipeline.url(QUEUE)
-    sqs.send_message(QueueUrl=url, MessageBody=placed().to_json())
+    sqs.send_message(QueueUrl=url, MessageBody=event.to_json())
     message = sqs.receive_message(QueueUrl=url, AttributeNames=["All"])["Messages"][0]
     record = sqs_record(
-        message["Body"], queue=QUEUE, receipt_handle=message["ReceiptHandle"], receive_count=3
+        message["Body"],
+        queue=QUEUE,
+        receipt_handle=message["ReceiptHandle"],
+        receive_count=receive_count,
     )
     calls: list[dict[str, Any]] = []
     sqs.meta.events.register(
         "provide-client-params.sqs.ChangeMessageVisibilityBatch",
         lambda params, **_: calls.append(params),
     )
+    return record, calls
+
+
+def test_retries_back_off_by_receive_count(pipeline: Pipeline) -> None:
+    # GIVEN a real message on the queue, received for the 3rd time
+    record, calls = _received(pipeline, placed(), receive_count=3)
 
     @worker(catalog=CATALOG, subscribes=[ORDER_PLACED], name="flaky", backoff_base_s=4)
     def flaky(event: Envelope[Any]) -> None:
@@ -182,7 +193,7 @@ def test_retries_back_off_by_receive_count(pipeline: Pipeline) -> None:
     assert len(wire(pipeline, flaky).handler(sqs_event(record), None)["batchItemFailures"]) == 1
     # THEN its visibility is 2^(3-1) x 4 = 16 s, jittered into [8, 16]
     [entry] = calls[0]["Entries"]
-    assert entry["ReceiptHandle"] == message["ReceiptHandle"]
+    assert entry["ReceiptHandle"] == record["receiptHandle"]
     assert 8 <= entry["VisibilityTimeout"] <= 16
 
 
@@ -190,17 +201,8 @@ def test_a_record_held_elsewhere_comes_back_when_that_claim_lapses(pipeline: Pip
     # GIVEN a copy of an event whose claim another invocation holds for 60 s more (that
     # invocation may have crashed): backoff alone (1-2 s on a 1st receive) would spend the
     # copy's receives while the claim lives, and SQS would dead-letter a healthy event
-    sqs = pipeline.clients.sqs
-    url = pipeline.url(QUEUE)
     order = placed()
-    sqs.send_message(QueueUrl=url, MessageBody=order.to_json())
-    message = sqs.receive_message(QueueUrl=url, AttributeNames=["All"])["Messages"][0]
-    record = sqs_record(message["Body"], queue=QUEUE, receipt_handle=message["ReceiptHandle"])
-    calls: list[dict[str, Any]] = []
-    sqs.meta.events.register(
-        "provide-client-params.sqs.ChangeMessageVisibilityBatch",
-        lambda params, **_: calls.append(params),
-    )
+    record, calls = _received(pipeline, order)
 
     @worker(catalog=CATALOG, subscribes=[ORDER_PLACED], name="held", backoff_base_s=2)
     def held(event: Envelope[Any]) -> None:
