@@ -56,4 +56,3 @@ def test_the_sqs_clock_reads_the_same_instant_as_moto() -> None:
     # the speedup's "now" must be moto's "now", in seconds since the epoch
     moto_now = utils.unix_time()
     assert abs(time.time() - moto_now) < 0.5
-
