@@ -1,6 +1,7 @@
 """moto costs cut to what a request needs (same results); each is pinned by a test.
 
 Loaded only in the sandbox's moto child process (``server``); profiles in bench/profiles/.
+``docs/moto-upstream.md`` describes each as the change we would propose to moto itself.
 Two costs grow with the data:
 
 - TransactWriteItems: moto 5.2 backs up every table a transaction names with
