@@ -2,7 +2,7 @@
 
 Loaded only in the sandbox's moto child process (``server``); profiles in bench/profiles/.
 ``docs/moto-upstream.md`` describes each as the change we would propose to moto itself.
-Two costs grow with the data:
+Three costs grow with the data:
 
 - TransactWriteItems: moto 5.2 backs up every table a transaction names with
   ``copy.deepcopy`` (once per item), so each transaction costs O(items in the table). Here

@@ -50,17 +50,17 @@ def provision(clients: Clients, topology: Topology) -> Provisioned:
     sns.create_topic(Name=topology.alarms_topic)
     done = Provisioned(topic_arn=topic_arn, tables=topology.tables)
 
-    def table(table: Table) -> None:
-        name = topology.table(table.name)
-        _table(db, name, table.keys, stream=table.stream)
-        if table.ttl_attribute:
+    def table(declared: Table) -> None:
+        name = topology.table(declared.name)
+        _table(db, name, declared.keys, stream=declared.stream)
+        if declared.ttl_attribute:
             db.update_time_to_live(
                 TableName=name,
-                TimeToLiveSpecification={"Enabled": True, "AttributeName": table.ttl_attribute},
+                TimeToLiveSpecification={"Enabled": True, "AttributeName": declared.ttl_attribute},
             )
-        if table.stream:
+        if declared.stream:
             found = db.describe_table(TableName=name)["Table"]
-            done.stream_arns[table.name] = found["LatestStreamArn"]
+            done.stream_arns[declared.name] = found["LatestStreamArn"]
 
     def queues(spec: WorkerSpec) -> None:
         if spec.source is not Source.STREAM:

@@ -306,7 +306,7 @@ class Sandbox:
                 poller = SqsPoller(item, self.clients.sqs, url, **common)
             self.pollers.append(poller)
             if isinstance(poller, ContainerProcess):
-                poller.launch()  # it imports while the rest starts; ready() waits for it
+                poller.launch()  # it imports while the rest starts; _containers_ready() waits
             else:
                 poller.start()
 
