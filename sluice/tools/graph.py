@@ -17,6 +17,7 @@ MERMAID_SHAPES = {
     "queue": ("[/", "/]"),
     "dlq": ("[/", "/]"),
     "worker": ("[[", "]]"),
+    "schedule": (">", "]"),
 }
 DOT_SHAPES = {
     "actor": 'shape=oval, style=filled, fillcolor="#eeeeee"',
@@ -25,6 +26,7 @@ DOT_SHAPES = {
     "queue": 'shape=box, style="filled,rounded", fillcolor="#dcfce7"',
     "dlq": 'shape=box, style="filled,rounded", fillcolor="#fee2e2"',
     "worker": 'shape=component, style=filled, fillcolor="#ede9fe"',
+    "schedule": 'shape=note, style=filled, fillcolor="#fce7f3"',
 }
 
 
@@ -35,9 +37,9 @@ class Flow:
     nodes: dict[str, tuple[str, str]] = field(default_factory=dict)
     edges: list[tuple[str, str, str, bool]] = field(default_factory=list)
 
-    def node(self, label: str, kind: str) -> str:
-        """Add a node once; its id is derived from kind and label."""
-        ident = re.sub(r"\W", "_", f"{kind}_{label}")
+    def node(self, label: str, kind: str, key: str | None = None) -> str:
+        """Add a node once; its id is derived from kind and ``key`` (default: the label)."""
+        ident = re.sub(r"\W", "_", f"{kind}_{key or label}")
         self.nodes.setdefault(ident, (label, kind))
         return ident
 
@@ -79,6 +81,16 @@ def flow(topology: Topology) -> Flow:
             out.edge(worker, topic, "publish")
         for logical in spec.writes:
             out.edge(worker, out.node(tables[logical], "table"), "writes")
+    for schedule in topology.app.schedules:
+        when = f"{schedule.name}: {schedule.expression} {schedule.timezone}"
+        fires = out.node(when, "schedule", key=schedule.name)
+        if schedule.target is None:
+            out.edge(fires, topic, schedule.event_type)
+        else:
+            target = topology.registry.get(schedule.target).spec
+            out.edge(fires, out.node(topology.queues(target).queue, "queue"), schedule.event_type)
+        dlq = out.node(topology.schedule_dlq(schedule), "dlq")
+        out.edge(fires, dlq, "undeliverable, after its retries", True)
     return out
 
 

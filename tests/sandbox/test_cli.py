@@ -120,6 +120,11 @@ def test_graph_prints_the_flow_as_mermaid(tmp_path: Path) -> None:
     assert 'topic_sluice_events -->|"order.placed"| queue_sluice_receipts' in text
     assert "table_sluice_orders -->|" in text and 'worker_relay -->|"publish"|' in text
     assert 'queue_sluice_ledger_fifo -.->|"after 5 receives"| dlq_sluice_ledger_dlq_fifo' in text
+    # the scheduled producer, what it sends where, and where an undeliverable fire goes
+    assert 'schedule_nightly_stocktake>"nightly-stocktake: cron(0 2 * * ? *) Europe/Paris"]' in text
+    assert 'schedule_nightly_stocktake -->|"stock.audit_requested"| topic_sluice_events' in text
+    assert "schedule_nightly_stocktake -.->" in text
+    assert "dlq_sluice_nightly_stocktake_schedule_dlq" in text
 
 
 @needs_tool(
