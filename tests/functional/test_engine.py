@@ -197,12 +197,22 @@ def test_retries_back_off_by_receive_count(pipeline: Pipeline) -> None:
     assert 8 <= entry["VisibilityTimeout"] <= 16
 
 
-def test_a_record_held_elsewhere_comes_back_when_that_claim_lapses(pipeline: Pipeline) -> None:
+@pytest.mark.parametrize(
+    ("receive_count", "low", "high"),
+    [
+        (1, 1, 2),  # a copy met while the holder works: the usual backoff, 2^0 x 2 jittered
+        (3, 4, 8),
+        (4, 59, 61),  # its next delivery is its last (max_receive_count 5): wait out the claim
+    ],
+)
+def test_a_record_held_elsewhere_waits_out_the_claim_before_its_last_delivery(
+    pipeline: Pipeline, receive_count: int, low: int, high: int
+) -> None:
     # GIVEN a copy of an event whose claim another invocation holds for 60 s more (that
-    # invocation may have crashed): backoff alone (1-2 s on a 1st receive) would spend the
-    # copy's receives while the claim lives, and SQS would dead-letter a healthy event
+    # invocation may have crashed): backoff alone would spend the copy's receives while the
+    # claim lives (1-2, 2-4, 4-8, 8-16 s), and SQS would dead-letter a healthy event
     order = placed()
-    record, calls = _received(pipeline, order)
+    record, calls = _received(pipeline, order, receive_count=receive_count)
 
     @worker(catalog=CATALOG, subscribes=[ORDER_PLACED], name="held", backoff_base_s=2)
     def held(event: Envelope[Any]) -> None:
@@ -219,9 +229,9 @@ def test_a_record_held_elsewhere_comes_back_when_that_claim_lapses(pipeline: Pip
     )
     answer = wire(pipeline, held).handler(sqs_event(record), None)
     assert answer == {"batchItemFailures": [{"itemIdentifier": record["messageId"]}]}
-    # THEN it stays away until the claim lapses (60 s), not for its backoff of 1-2 s
+    # THEN early copies back off as usual; the last one stays away until the claim lapses
     [entry] = calls[0]["Entries"]
-    assert 59 <= entry["VisibilityTimeout"] <= 61
+    assert low <= entry["VisibilityTimeout"] <= high
 
 
 def test_correlation_ids_stay_with_their_records_across_threads(pipeline: Pipeline) -> None:

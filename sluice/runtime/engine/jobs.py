@@ -46,7 +46,7 @@ class Job:
     leader: Job | None = None
     """Set on a copy of an envelope met earlier in the same batch."""
     held_until_ms: int = 0
-    """Another invocation's claim on it lapses then: its retry waits at least that long."""
+    """Another invocation's claim on it lapses then (its last retry waits at least that long)."""
 
     @property
     def key(self) -> str:

@@ -3,8 +3,10 @@
 In this order: write the idempotency records left over (completions that failed, claims
 of failed records to release), dead-letter the permanent failures with their reason, back
 off the retries by receive count, emit the batch's metrics, and answer
-``batchItemFailures``. A record another invocation holds waits until that claim lapses: a
-live claim costs it one receive, not its whole redrive budget.
+``batchItemFailures``. A record another invocation holds is backed off as usual (the holder
+usually finishes first, and the copy is then a duplicate), until its next delivery would be
+its last before SQS's redrive: that one waits until the claim lapses, so the event of a
+holder that died is taken over, not dead-lettered without a reason.
 
 A queue's records are always answered by id, all of them if all failed: SQS retries them
 the same way, and the invocation is no Lambda Error, so the Errors alarm pages only for
@@ -40,7 +42,11 @@ def settle(
                 [j.inbound for j in failures],
                 base_s=spec.backoff_base_s,
                 cap_s=spec.visibility_timeout_s,
-                held_until_ms={j.inbound.item_id: j.held_until_ms for j in failures},
+                held_until_ms={
+                    j.inbound.item_id: j.held_until_ms
+                    for j in failures
+                    if j.inbound.receive_count + 1 >= spec.max_receive_count
+                },
             )
         except Exception:  # backoff is a courtesy; the visibility timeout still applies
             deps.telemetry.logger.warning("could not back off failed records", exc_info=True)
