@@ -10,7 +10,8 @@ engine's. The runner adds what a long-lived consumer owes its queue:
   ``max_job_s``;
 - successes deleted; failures left to the engine's backoff;
 - on ``stop()`` (SIGTERM): no new receive, records not started are skipped, records in
-  flight get ``drain_s`` to finish; whatever is left is handed back with visibility 0;
+  flight get ``drain_s`` to finish; whatever is left is handed back with visibility 0 and
+  its idempotency claims abandoned, so another task runs it at once;
 - ECS scale-in protection while anything is in flight (``protection``);
 - a health file touched after every receive (``health``).
 
@@ -33,6 +34,7 @@ from sluice.container.health import HealthFile
 from sluice.container.heartbeat import Heartbeat
 from sluice.container.protection import ScaleInProtection
 from sluice.runtime import Worker
+from sluice.runtime.engine.batch import idempotency_store
 from sluice.runtime.sqs_event import (
     RECEIVE_ATTRIBUTES,
     change_visibility,
@@ -63,15 +65,18 @@ class WorkSettings:
 
 
 class RunContext:
-    """What the engine reads as the Lambda ``context``.
+    """What the engine reads as the Lambda ``context``, one per batch.
 
     The remaining time is the queue's visibility timeout (an idempotency claim expires that
     long after it is taken, so a crashed task's claims lapse as its messages come back), and
-    0 once draining: records not yet started are then skipped and handed back.
+    0 once draining: records not yet started are then skipped and handed back. The engine
+    notes each key it claims in ``sluice_claims``, so a drain that gives up the batch can
+    abandon its claims.
     """
 
     def __init__(self, runner: Runner) -> None:
         self._runner = runner
+        self.sluice_claims: set[str] = set()
 
     def get_remaining_time_in_millis(self) -> int:
         """0 while draining, else the visibility timeout."""
@@ -125,6 +130,8 @@ class Runner:
             for i in range(receivers)
         ]
         self._pool = ThreadPoolExecutor(self.settings.concurrency, f"work-{self.spec.name}")
+        self._running: set[RunContext] = set()
+        """The contexts of the batches in flight (their claims, should the drain give up)."""
 
     def stop(self) -> None:
         """Begin the drain (what SIGTERM does); safe from a signal handler."""
@@ -162,6 +169,7 @@ class Runner:
         self.heartbeat.stop()
         if unfinished:
             change_visibility(self.sqs, self.queue_url, unfinished, 0)
+            self._abandon_claims()
         self.protection.update(False)
         self._report()
         self.log.info(
@@ -256,12 +264,36 @@ class Runner:
 
     def _invoke(self, records: list[SqsRecord]) -> set[str]:
         """The worker's Lambda entry; a raised invocation fails every record, as on Lambda."""
+        context = RunContext(self)
+        self._running.add(context)
         try:
-            answer = self.worker.handler({"Records": records}, RunContext(self))
+            answer = self.worker.handler({"Records": records}, context)
         except Exception:
             self.log.exception("invocation raised; every record of it will be retried")
             return {r["messageId"] for r in records}
+        finally:
+            self._running.discard(context)
         return {str(f["itemIdentifier"]) for f in (answer or {}).get("batchItemFailures") or []}
+
+    def _abandon_claims(self) -> None:
+        """Forget the claims of the records handed back unfinished, so their copies run at
+        once instead of waiting out a claim no one will complete.
+
+        The process exits right after the drain (``sluice work`` leaves without joining the
+        threads), so this is the moment a crash would have let the claims lapse anyway. A
+        record that completes meanwhile keeps its completion: only claims still in
+        progress are forgotten.
+        """
+        keys = [key for context in list(self._running) for key in list(context.sluice_claims)]
+        store = idempotency_store(self.spec, self.worker.deps)
+        if not keys or store is None:
+            return
+        try:
+            forgotten = store.abandon(keys)
+        except Exception as exc:  # they lapse with the visibility timeout instead
+            self._warn("claims not abandoned", error=f"{type(exc).__name__}: {exc}")
+            return
+        self.log.info("claims abandoned", extra={"claims": forgotten})
 
     def _busy(self, delta: int) -> None:
         with self._count:

@@ -10,6 +10,8 @@ message twice, and the copies reach SQS under different message ids.
   them cannot double an effect, and completion costs no request of its own. Otherwise one
   PutItem marks it complete right after the function returns.
 - Failed ids are released in one BatchWriteItem at the end, so a retry may claim them.
+- A consumer that gives up records still running (``sluice work`` past its drain deadline,
+  just before it exits) abandons their claims, so the copies it hands back run at once.
 
 Powertools spends PutItem + UpdateItem per new record and a PutItem per duplicate; see
 ``bench/`` for both, side by side.
@@ -77,6 +79,10 @@ class IdempotencyStore:
 
     def settle(self, completed: Iterable[str], released: Iterable[str]) -> list[str]:
         """Mark ``completed`` done and forget ``released``; returns keys it could not write."""
+        raise NotImplementedError
+
+    def abandon(self, keys: Iterable[str]) -> int:
+        """Forget the claims on ``keys`` still in progress (a completed key stays); how many."""
         raise NotImplementedError
 
 
@@ -171,6 +177,24 @@ class DynamoDBIdempotencyStore(IdempotencyStore):
         for start in range(0, len(writes), _WRITE_CHUNK):
             left += self._write(writes[start : start + _WRITE_CHUNK])
         return [_write_key(w) for w in left]
+
+    def abandon(self, keys: Iterable[str]) -> int:
+        forgotten = 0
+        for key in dict.fromkeys(keys):
+            try:
+                self._client.delete_item(
+                    TableName=self._table,
+                    Key={"id": {"S": key}},
+                    ConditionExpression="#s = :in_progress",
+                    ExpressionAttributeNames={"#s": "status"},
+                    ExpressionAttributeValues={":in_progress": {"S": IN_PROGRESS}},
+                )
+            except ClientError as exc:
+                if exc.response["Error"]["Code"] != "ConditionalCheckFailedException":
+                    raise
+                continue  # completed meanwhile, or never ours to forget
+            forgotten += 1
+        return forgotten
 
     def _write(self, chunk: list[dict[str, Any]]) -> list[dict[str, Any]]:
         for attempt in range(_ATTEMPTS):

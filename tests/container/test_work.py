@@ -66,6 +66,32 @@ def test_sigterm_past_the_drain_deadline_hands_records_in_flight_back(work: Work
     assert set(work.applied([j["job"] for j in sent]).values()) == {0}
 
 
+def test_records_given_up_at_the_drain_deadline_run_at_once_elsewhere(work: Work) -> None:
+    # GIVEN a queue whose visibility timeout (so each claim's lifetime) is a minute, and
+    # three slow jobs running when SIGTERM comes with a drain deadline of half a second
+    queue, sent = work.queue("jobs"), jobs(3, 4000, "given-up")
+    work.clients.sqs.set_queue_attributes(
+        QueueUrl=queue.url, Attributes={"VisibilityTimeout": "60"}
+    )
+    queue.send(sent)
+    names = [j["job"] for j in sent]
+    runner = work.start("jobs", "--concurrency", "3", "--drain-s", "0.5")
+    work.wait_for(lambda: all(work.effect(f"start#{n}").get("n", 0) for n in names), 20)
+    runner.signal(signal.SIGTERM)
+    assert runner.wait(timeout=10) == 0
+    # THEN their claims were abandoned with them, not left to lapse in a minute
+    abandoned = [r for r in runner.lines() if r.get("message") == "claims abandoned"]
+    assert abandoned and abandoned[0]["claims"] == 3
+    held = work.clients.dynamodb.scan(TableName=work.topology.table("idempotency"))["Items"]
+    assert [i for i in held if i["status"]["S"] == "IN_PROGRESS"] == []
+    # AND another runner applies each of them once, well within the claims' minute
+    began = time.monotonic()
+    work.start("jobs", "--concurrency", "3")
+    work.wait_for(lambda: all(n == 1 for n in work.applied(names).values()), 30)
+    assert time.monotonic() - began < 30
+    assert set(work.applied(names).values()) == {1}
+
+
 def test_sigkill_mid_batch_messages_return_after_the_visibility_timeout(work: Work) -> None:
     queue, sent = work.queue("jobs"), jobs(30, 300, "k")
     queue.send(sent)

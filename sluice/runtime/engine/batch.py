@@ -6,7 +6,7 @@ from functools import partial
 from typing import Any
 
 from sluice.runtime.context import Deps
-from sluice.runtime.engine.jobs import Deadline, Job, elect_leaders
+from sluice.runtime.engine.jobs import CLAIMS, Deadline, Job, elect_leaders
 from sluice.runtime.engine.lifecycle import Declared, Lifecycle
 from sluice.runtime.engine.ordering import before_first_failure, run_records
 from sluice.runtime.engine.settling import dead_letter, settle
@@ -21,8 +21,8 @@ def run_batch(worker: Declared, event: Any, context: Any, deps: Deps) -> Partial
     spec = worker.spec
     jobs = [Job(inbound) for inbound in parse_batch(event, spec.source, spec.name)]
     deadline = Deadline(context, spec.timeout_s, spec.timeout_margin_s)
-    store = _store(spec, deps)
-    lifecycle = Lifecycle(worker, deps, deadline, store)
+    store = idempotency_store(spec, deps)
+    lifecycle = Lifecycle(worker, deps, deadline, store, claims=getattr(context, CLAIMS, None))
     lifecycle.decode(jobs)
     leaders = elect_leaders(jobs)
     lifecycle.precheck(leaders)
@@ -41,7 +41,7 @@ def _dead_letter_one(job: Job, deps: Deps) -> None:
     dead_letter([job], deps)
 
 
-def _store(spec: WorkerSpec, deps: Deps) -> IdempotencyStore | None:
+def idempotency_store(spec: WorkerSpec, deps: Deps) -> IdempotencyStore | None:
     """The idempotency table, for workers that take records one by one."""
     if not spec.idempotent or spec.batch:
         return None

@@ -10,6 +10,11 @@ from typing import Any
 from sluice.core import Envelope
 from sluice.runtime.records import Inbound
 
+CLAIMS = "sluice_claims"
+"""A context attribute: if the invocation's context has a set by this name, the engine adds
+each key it claims to it (``sluice work`` abandons those still held when it gives records
+up at its drain deadline). Lambda's context has none."""
+
 
 class Outcome(Enum):
     """How one record ended."""

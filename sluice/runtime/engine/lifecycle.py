@@ -40,7 +40,12 @@ class Lifecycle:
     """The steps a record goes through, sharing the worker, its dependencies and the clock."""
 
     def __init__(
-        self, worker: Declared, deps: Deps, deadline: Deadline, store: IdempotencyStore | None
+        self,
+        worker: Declared,
+        deps: Deps,
+        deadline: Deadline,
+        store: IdempotencyStore | None,
+        claims: set[str] | None = None,
     ) -> None:
         self.worker = worker
         self.spec = worker.spec
@@ -48,6 +53,8 @@ class Lifecycle:
         self.log = deps.telemetry.logger
         self.deadline = deadline
         self.store = store
+        self.claims = claims
+        """The keys this invocation claimed, where its context keeps them (``jobs.CLAIMS``)."""
 
     def key(self, job: Job) -> str:
         """The job's idempotency key."""
@@ -201,6 +208,8 @@ class Lifecycle:
             job.end(Outcome.RETRY, "in_progress", "another invocation holds this event")
             job.held_until_ms = until  # the holder's claim lapses no later than ours would
         job.claimed = verdict is Claim.CLAIMED
+        if job.claimed and self.claims is not None:
+            self.claims.add(self.key(job))
         return job.claimed
 
     def _complete(self, job: Job) -> None:
