@@ -35,7 +35,12 @@ RUNTIME_CALLS = {
         "sqs:ChangeMessageVisibility",  # backoff (ChangeMessageVisibilityBatch)
     ),
     "dead_letter": ("sqs:SendMessage", "sqs:GetQueueUrl"),  # SendMessageBatch to the DLQ
-    "idempotency": ("dynamodb:BatchGetItem", "dynamodb:PutItem", "dynamodb:BatchWriteItem"),
+    "idempotency": (
+        "dynamodb:BatchGetItem",
+        "dynamodb:PutItem",
+        "dynamodb:BatchWriteItem",
+        "dynamodb:DeleteItem",  # conditional: claims abandoned at a `sluice work` drain
+    ),
     "writes": ("dynamodb:PutItem", "dynamodb:UpdateItem"),  # TransactWriteItems Put/Update
     "publish": ("sns:Publish",),  # Publish and PublishBatch
 }

@@ -21,11 +21,13 @@ from sluice.topology import Topology
 
 # What the runtime's idempotency store calls: BatchGetItem (precheck), PutItem (claim,
 # complete, and the completion inside a record's TransactWriteItems), BatchWriteItem (settle
-# and release: IAM authorizes its puts and deletes as BatchWriteItem alone).
+# and release: IAM authorizes its puts and deletes as BatchWriteItem alone), DeleteItem (a
+# conditional delete: `sluice work` abandons the claims of what its drain hands back).
 IDEMPOTENCY_ACTIONS = (
     "dynamodb:BatchGetItem",
     "dynamodb:PutItem",
     "dynamodb:BatchWriteItem",
+    "dynamodb:DeleteItem",
 )
 # A worker writes its tables through ``Deps.transact`` (TransactWriteItems), which IAM
 # authorizes item by item: Put and Update items need PutItem and UpdateItem.
