@@ -182,6 +182,19 @@ def _received(
     return record, calls
 
 
+def _held_elsewhere(pipeline: Pipeline, key: str) -> None:
+    """Another invocation holds a live claim on ``key`` for a minute more."""
+    pipeline.clients.dynamodb.put_item(
+        TableName="sluice-idempotency",
+        Item={
+            "id": {"S": key},
+            "status": {"S": "IN_PROGRESS"},
+            "in_progress_expiry": {"N": str(int(time.time() * 1000) + 60_000)},
+            "expiration": {"N": str(int(time.time()) + 3600)},
+        },
+    )
+
+
 def test_retries_back_off_by_receive_count(pipeline: Pipeline) -> None:
     # GIVEN a real message on the queue, received for the 3rd time
     record, calls = _received(pipeline, placed(), receive_count=3)
@@ -218,15 +231,7 @@ def test_a_record_held_elsewhere_waits_out_the_claim_before_its_last_delivery(
     def held(event: Envelope[Any]) -> None:
         raise AssertionError("a held event must not run")
 
-    pipeline.clients.dynamodb.put_item(
-        TableName="sluice-idempotency",
-        Item={
-            "id": {"S": f"held#{order.id}"},
-            "status": {"S": "IN_PROGRESS"},
-            "in_progress_expiry": {"N": str(int(time.time() * 1000) + 60_000)},
-            "expiration": {"N": str(int(time.time()) + 3600)},
-        },
-    )
+    _held_elsewhere(pipeline, f"held#{order.id}")
     answer = wire(pipeline, held).handler(sqs_event(record), None)
     assert answer == {"batchItemFailures": [{"itemIdentifier": record["messageId"]}]}
     # THEN early copies back off as usual; the last one stays away until the claim lapses
@@ -312,15 +317,7 @@ def test_a_fifo_record_held_elsewhere_blocks_the_rest_of_its_group(pipeline: Pip
         seen.append(event.data.payment_id)
 
     a1, a2, b1 = payment("A", 1, "a1"), payment("A", 1, "a2"), payment("B", 1, "b1")
-    pipeline.clients.dynamodb.put_item(
-        TableName="sluice-idempotency",
-        Item={
-            "id": {"S": f"strict_order#{a1.id}"},
-            "status": {"S": "IN_PROGRESS"},
-            "in_progress_expiry": {"N": str(int(time.time() * 1000) + 60_000)},
-            "expiration": {"N": str(int(time.time()) + 3600)},
-        },
-    )
+    _held_elsewhere(pipeline, f"strict_order#{a1.id}")
     queue = "sluice-ledger.fifo"
     records = [sqs_record(e, queue=queue, group_id=e.data["account_id"]) for e in (a1, a2, b1)]
     answer = wire(pipeline, strict_order).handler(sqs_event(*records), None)
