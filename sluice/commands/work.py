@@ -49,7 +49,7 @@ def work(
     ECS_AGENT_URI is set) and a drain on SIGTERM.
     """
     from sluice.container import HealthFile, WorkSettings
-    from sluice.container.launch import aws_runner, endpoint_runner
+    from sluice.container.launch import PARENT_ENV, aws_runner, endpoint_runner, stop_with_parent
     from sluice.target import SandboxState
 
     app = load_app()
@@ -71,6 +71,9 @@ def work(
         runner = aws_runner(app, worker, settings, health)
     for sig in (signal.SIGTERM, signal.SIGINT):
         signal.signal(sig, lambda *_: runner.stop())
+    parent = os.environ.get(PARENT_ENV)
+    if parent and parent.isdigit():
+        stop_with_parent(runner, int(parent))
     clean = runner.run()
     sys.stdout.flush()
     if not clean:  # threads still hold records handed back: leave without joining them

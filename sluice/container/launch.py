@@ -4,6 +4,8 @@ SQS endpoint such as the sandbox's moto server."""
 from __future__ import annotations
 
 import os
+import threading
+import time
 from typing import IO
 
 import boto3
@@ -12,6 +14,7 @@ from sluice.app import App
 from sluice.container.health import HealthFile
 from sluice.container.protection import ScaleInProtection
 from sluice.container.runner import Runner, WorkSettings
+from sluice.local.containers import PARENT_ENV as PARENT_ENV  # noqa: PLC0414
 from sluice.local.logs import LoggedMetrics
 from sluice.runtime import Clients, ConfigurationError, Worker
 from sluice.runtime.wiring import wire_worker
@@ -87,3 +90,19 @@ def endpoint_runner(
         protection=ScaleInProtection.from_environment(),
         health=health,
     )
+
+
+def stop_with_parent(runner: Runner, parent: int, every_s: float = 1.0) -> threading.Thread:
+    """Stop ``runner`` (a drain, as on SIGTERM) as soon as ``parent`` is no longer ours."""
+
+    def watch() -> None:
+        while not runner.stopping:
+            if os.getppid() != parent:
+                runner.log.warning("parent process gone; draining", extra={"parent": parent})
+                runner.stop()
+                return
+            time.sleep(every_s)
+
+    thread = threading.Thread(target=watch, name="parent-watch", daemon=True)
+    thread.start()
+    return thread

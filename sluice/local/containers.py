@@ -19,6 +19,10 @@ from pathlib import Path
 from sluice.local.logs import LogSink
 from sluice.runtime import ConfigurationError, WorkerSpec
 
+PARENT_ENV = "SLUICE_PARENT_PID"
+"""Set for a ``sluice work`` child: it drains and exits once that parent is gone, instead of
+polling a dead endpoint for ever (``sluice.container.launch.stop_with_parent``)."""
+
 WAIT_S = 1
 """The child's long-poll wait: short, so stopping is quick."""
 DRAIN_S = 10.0
@@ -88,7 +92,8 @@ class ContainerProcess:
             stdout=subprocess.PIPE,
             stderr=subprocess.STDOUT,
             text=True,
-            env={**os.environ, "PYTHONUNBUFFERED": "1"},
+            # the child drains and exits if this process dies without stopping it
+            env={**os.environ, "PYTHONUNBUFFERED": "1", PARENT_ENV: str(os.getpid())},
             start_new_session=True,  # Ctrl-C reaches the sandbox, which then drains the child
         )
         self._reader = threading.Thread(

@@ -8,15 +8,20 @@ from __future__ import annotations
 
 import json
 import signal
+import subprocess
+import sys
+import textwrap
 import threading
 import time
 from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, HTTPServer
+from pathlib import Path
 from typing import Any
 
 import pytest
 
-from tests.container.conftest import VISIBILITY_S, Work
+from sluice.target import SANDBOX_REGION
+from tests.container.conftest import ROOT, VISIBILITY_S, Work
 
 pytestmark = pytest.mark.container
 
@@ -90,6 +95,34 @@ def test_records_given_up_at_the_drain_deadline_run_at_once_elsewhere(work: Work
     work.wait_for(lambda: all(n == 1 for n in work.applied(names).values()), 30)
     assert time.monotonic() - began < 30
     assert set(work.applied(names).values()) == {1}
+
+
+def test_a_child_whose_parent_dies_drains_and_exits(work: Work) -> None:
+    # GIVEN `sluice work` started by a parent that names itself (as the sandbox does), and
+    # the parent gone without stopping it (killed, say)
+    log = work.project / "orphan.log"
+    command = [
+        sys.executable, "-m", "sluice.cli", "work", "jobs",
+        "--endpoint-url", work.server.endpoint_url, "--region", SANDBOX_REGION, "--wait-s", "1",
+    ]  # fmt: skip
+    parent = textwrap.dedent(
+        f"""
+        import os, subprocess, sys
+        env = {{**os.environ, "SLUICE_PARENT_PID": str(os.getpid()), "PYTHONPATH": {str(ROOT)!r}}}
+        child = subprocess.Popen({command!r}, cwd={str(work.project)!r}, env=env,
+                                 stdout=open({str(log)!r}, "w"), stderr=subprocess.STDOUT)
+        print(child.pid, flush=True)
+        """
+    )
+    started = subprocess.run(
+        [sys.executable, "-c", parent], capture_output=True, text=True, timeout=30, check=True
+    )
+    orphan = Path(f"/proc/{int(started.stdout)}")
+    # THEN the orphan notices, drains and exits by itself
+    work.wait_for(lambda: not orphan.exists() or " Z " in (orphan / "stat").read_text(), 60)
+    messages = [json.loads(line).get("message") for line in log.read_text().splitlines()]
+    assert "parent process gone; draining" in messages
+    assert "work stopped" in messages
 
 
 def test_sigkill_mid_batch_messages_return_after_the_visibility_timeout(work: Work) -> None:
