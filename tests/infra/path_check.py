@@ -21,6 +21,7 @@ from sluice.cdk import build
 from sluice.cdk.paths import Paths
 from sluice.cdk.policy import Template, decide, unused_grants
 from sluice.topology import Topology
+from tests.projects import sluice_new
 
 
 def check(raw: dict[str, Any], topology: Topology) -> list[str]:
@@ -61,15 +62,7 @@ ROOT = Path(__file__).resolve().parents[2]
 
 def new_project(where: Path) -> Path:
     """A project made by ``sluice new`` in ``where``/acme."""
-    project = where / "acme"
-    made = subprocess.run(
-        [sys.executable, "-m", "sluice.cli", "new", str(project)],
-        capture_output=True,
-        text=True,
-        check=False,
-    )
-    assert made.returncode == 0, made.stderr
-    return project
+    return sluice_new(where / "acme")
 
 
 def check_elsewhere(project: Path, outdir: Path) -> dict[str, Any]:

@@ -20,6 +20,8 @@ from typing import Any
 import boto3
 import pytest
 
+from tests.projects import sluice_new
+
 ROOT = Path(__file__).resolve().parents[2]
 VENV = Path(sys.prefix)
 pytestmark = pytest.mark.scaffold
@@ -89,13 +91,7 @@ def sluice(project: Path, *args: str, timeout: float = 120) -> subprocess.Comple
 
 def created(folder: Path) -> Path:
     """A new project in ``folder``, with this checkout's layer cache copied in."""
-    done = subprocess.run(
-        [sys.executable, "-m", "sluice.cli", "new", str(folder)],
-        capture_output=True,
-        text=True,
-        check=False,
-    )
-    assert done.returncode == 0, done.stderr
+    sluice_new(folder)
     layer = ROOT / ".cache" / "infra" / "layer"
     if layer.is_dir():
         shutil.copytree(layer, folder / ".cache" / "infra" / "layer")

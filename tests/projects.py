@@ -1,0 +1,19 @@
+"""A project made by ``sluice new``, as a team adopting Sluice makes one."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+
+def sluice_new(project: Path) -> Path:
+    """Run ``sluice new PROJECT``; fail the test with its stderr if it refuses."""
+    made = subprocess.run(
+        [sys.executable, "-m", "sluice.cli", "new", str(project)],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert made.returncode == 0, made.stderr
+    return project
