@@ -18,11 +18,9 @@ from sluice.local.sandbox import Sandbox
 from sluice.runtime import Middleware
 from tests.chaos.faults import POISON_RATE, CrashFaults, PoisonFaults, TransientFaults
 from tests.chaos.hooks import Duplicates, Hook, RelayFaults, Throttles
-from tests.chaos.host import Host, chaos_registry
+from tests.chaos.host import HOSTED, Host, chaos_registry
 from tests.chaos.world import World
 
-HOSTED = "receipts"
-"""The worker whose poller runs in its own process, killed with SIGKILL at random moments."""
 ORDERS = int(os.environ.get("SLUICE_CHAOS_ORDERS", "200"))
 """How many orders the scenario places (`make chaos` sets 2000)."""
 

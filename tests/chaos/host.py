@@ -31,6 +31,10 @@ from tests.chaos.faults import POISON_RATE, PoisonFaults
 
 TIMEOUT_S = 5
 """Worker timeout in the chaos registry: a crashed batch comes back after 6x this."""
+HOSTED = "receipts"
+"""The worker whose poller runs in its own process, killed with SIGKILL at random moments."""
+RECEIVES_WHEN_KILLED = 10
+"""Their redrive budget: enough for the kills one message can meet in this storm."""
 DRAIN_S = 2.0
 """SIGTERM: records in flight get this long, then go back to the queue at once."""
 
@@ -42,6 +46,9 @@ def chaos_registry() -> Registry:
         spec = item.spec
         if spec.source is not Source.STREAM:
             spec = replace(spec, timeout_s=TIMEOUT_S, timeout_margin_s=1.0)
+        if spec.name == HOSTED:  # killed every 0.5-3 s, far more often than any real task:
+            # a message in flight at several SIGKILLs in a row would spend 5 receives
+            spec = replace(spec, max_receive_count=RECEIVES_WHEN_KILLED)
         made.append(Worker(spec=spec, fn=item.fn, catalog=item.catalog))
     return Registry(made)
 
