@@ -17,6 +17,7 @@ export AWS_EC2_METADATA_DISABLED := true
 
 PYTEST_FLAGS ?= -q
 # Test workers side by side (pytest-xdist): most tests wait on a server or a subprocess, not the CPU.
+# Each file runs whole on one worker, in the order tests/conftest.py sets (long tiers first).
 TEST_JOBS ?= 3
 
 .PHONY: help install graphviz tmux demo test lint fmt bench chaos mutate synth clean
@@ -56,7 +57,7 @@ demo: $(STAMP)  ## Run the whole pipeline locally and check it end to end
 	$(BIN)/sluice demo
 
 test: install  ## Run every test tier (unit, functional, sandbox, infra)
-	$(BIN)/python -m pytest -n $(TEST_JOBS) --dist loadgroup $(PYTEST_FLAGS)
+	$(BIN)/python -m pytest -n $(TEST_JOBS) --dist loadgroup --no-loadscope-reorder $(PYTEST_FLAGS)
 
 lint: $(STAMP)  ## ruff, mypy and the import layers
 	$(BIN)/ruff check .

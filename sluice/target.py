@@ -15,6 +15,7 @@ import boto3
 
 from sluice.app import App, load_app
 from sluice.runtime import Clients, ConfigurationError
+from sluice.sessions import botocore_session
 from sluice.topology import DEFAULT_PREFIX, Topology
 
 STATE_DIR_ENV = "SLUICE_STATE_DIR"
@@ -99,7 +100,10 @@ class Target:
 def sandbox_session(region: str = SANDBOX_REGION) -> boto3.session.Session:
     """A boto3 session with the sandbox's fake credentials (it accepts any)."""
     return boto3.session.Session(
-        aws_access_key_id="sandbox", aws_secret_access_key="sandbox", region_name=region
+        botocore_session=botocore_session(),
+        aws_access_key_id="sandbox",
+        aws_secret_access_key="sandbox",
+        region_name=region,
     )
 
 
@@ -116,7 +120,7 @@ def connect(
         state = SandboxState.load(state_file)
         clients = Clients(sandbox_session(state.region), endpoint_url=state.endpoint_url)
         return Target(clients, Topology(app, prefix or state.prefix), True, state)
-    session = boto3.session.Session()
+    session = boto3.session.Session(botocore_session=botocore_session())
     if not session.region_name:
         raise ConfigurationError("no AWS region configured: set AWS_REGION or use --local")
     return Target(Clients(session), Topology(app, prefix), False)

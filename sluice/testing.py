@@ -35,6 +35,7 @@ from sluice.local.inprocess import serialized_mock_aws
 from sluice.local.provision import Provisioned, provision
 from sluice.runtime import Clients, Deps, Worker
 from sluice.runtime.wiring import quiet_deps, wire_worker
+from sluice.sessions import botocore_session
 from sluice.topology import Topology
 
 REGION = "eu-west-1"
@@ -119,6 +120,7 @@ def local_aws(app: App, *, prefix: str | None = None) -> Iterator[LocalAws]:
     try:
         with serialized_mock_aws():
             session = boto3.session.Session(
+                botocore_session=botocore_session(),
                 aws_access_key_id="testing",
                 aws_secret_access_key="testing",
                 region_name=REGION,

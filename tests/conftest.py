@@ -24,12 +24,17 @@ FAKE_ENV = {
 }
 
 
-# Under pytest-xdist (`make test` runs TEST_JOBS workers), these tiers stay whole on one worker:
-# their session fixtures (a CDK synth, a generated project, a sandbox) are paid once, not once per
-# worker, and run in the order they are collected.
-WHOLE_TIERS = ("infra", "scaffold", "sandbox")
+# Under pytest-xdist (`make test` runs TEST_JOBS workers with --dist loadgroup), each file runs
+# whole on one worker, so its module fixtures are paid once. The infra tier stays whole: its
+# session fixture (a CDK synth) is then paid once, not once per worker.
+WHOLE_TIERS = ("infra",)
+# The order groups are handed out: the long ones first (files marked `slow`, then these
+# tiers), so they start at once and the many short ones fill the other workers around them
+# (make test passes --no-loadscope-reorder).
+TIER_ORDER = ("infra", "scaffold", "chaos", "container", "sandbox", "badinput", "functional")
 
 
+@pytest.hookimpl(tryfirst=True)  # before xdist reads the groups off the items
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     """Group each test by its file, or by its tier where the tier shares a session fixture."""
     for item in items:
@@ -37,6 +42,14 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
         tier = parts[1] if len(parts) > 2 else ""
         group = tier if tier in WHOLE_TIERS else item.nodeid.split("::")[0]
         item.add_marker(pytest.mark.xdist_group(group))
+    items.sort(key=_run_order)
+
+
+def _run_order(item: pytest.Item) -> tuple[bool, int]:
+    parts = item.nodeid.split("/")
+    tier = parts[1] if len(parts) > 2 else ""
+    rank = TIER_ORDER.index(tier) if tier in TIER_ORDER else len(TIER_ORDER)
+    return item.get_closest_marker("slow") is None, rank
 
 
 @pytest.fixture(autouse=True)

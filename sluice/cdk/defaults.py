@@ -77,7 +77,13 @@ CONTAINER_SCALE_OUT_COOLDOWN = Duration.minutes(1)
 
 # The one code asset holds the app's packages (``App.code``) and exactly these pieces of the
 # framework (relative to the folder holding the ``sluice`` package): what a function imports.
-FRAMEWORK_SHIPPED = ("sluice/__init__.py", "sluice/core", "sluice/publisher", "sluice/runtime")
+FRAMEWORK_SHIPPED = (
+    "sluice/__init__.py",
+    "sluice/core",
+    "sluice/publisher",
+    "sluice/runtime",
+    "sluice/sessions.py",
+)
 API_SHIPPED = ("sluice/rpc",)
 """Shipped too when the app declares an API: its entry answers direct calls (DirectInvoke)."""
 # Folders never shipped, wherever they are: raw AWS event samples are test fixtures, not code.

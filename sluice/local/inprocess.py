@@ -17,6 +17,8 @@ from typing import Any
 from moto import mock_aws
 from moto.core.botocore_stubber import BotocoreStubber
 
+from sluice.local import moto_speedups
+
 # Importing moto registers its stubber on botocore's built-in handlers, so only sessions
 # created after this import are mocked: import this module before making clients.
 _LOCK = threading.RLock()
@@ -24,7 +26,12 @@ _LOCK = threading.RLock()
 
 @contextmanager
 def serialized_mock_aws() -> Iterator[None]:
-    """``moto.mock_aws()``, with every request but SQS ReceiveMessage under one lock."""
+    """``moto.mock_aws()``, with every request but SQS ReceiveMessage under one lock.
+
+    The sandbox's moto speedups apply here too (``moto_speedups``): requests are serialised
+    the same way.
+    """
+    moto_speedups.install()
     original = BotocoreStubber.process_request
 
     def one_at_a_time(self: BotocoreStubber, request: Any) -> Any:

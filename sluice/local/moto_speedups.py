@@ -1,6 +1,8 @@
 """moto costs cut to what a request needs (same results); each is pinned by a test.
 
-Loaded only in the sandbox's moto child process (``server``); profiles in bench/profiles/.
+Installed in the sandbox's moto child process (``server``) and in in-process moto
+(``inprocess``): both take one request at a time, which the transaction speedup relies on.
+Profiles in bench/profiles/.
 ``docs/moto-upstream.md`` describes each as the change we would propose to moto itself.
 Three costs grow with the data:
 
@@ -19,8 +21,12 @@ Three costs grow with the data:
   the queue. Here "now" is ``time.time()``, the same instant in the same unit; a given
   datetime still goes through moto's own conversion.
 
-One is paid on every request:
+Two are paid on every request:
 
+- SQS attribute names: ``Queue.attributes`` turns each of its ~20 attribute names from
+  CamelCase to snake_case, character by character, every time; a send reads it, and so do
+  ``GetQueueAttributes`` and moto's own bookkeeping. The conversion depends only on the name,
+  so each name is converted once.
 - Routing: moto's server finds a request's service by listing its own package folder
   (``os.listdir`` and an ``isdir`` per service, about 150) on every request. The folder
   does not change while the server runs, so the listing is taken once.
@@ -35,12 +41,28 @@ _Snapshot = tuple[Any, Any, Any, Any]
 """(table, hash value, range value, deep copy of the item or None)."""
 
 
+_installed: list[bool] = []
+
+
 def install() -> None:
-    """Apply all four."""
+    """Apply all five, once per process (a second call changes nothing)."""
+    if _installed:
+        return
+    _installed.append(True)
     _transactions()
     _retention()
     _sqs_clock()
+    _attribute_names()
     _routing()
+
+
+def _attribute_names() -> None:
+    """SQS converts each attribute name to snake_case once, not on every read."""
+    import functools
+
+    from moto.sqs import models
+
+    models.camelcase_to_underscores = functools.cache(models.camelcase_to_underscores)  # type: ignore[attr-defined]
 
 
 def _sqs_clock() -> None:

@@ -14,13 +14,13 @@ import time
 from collections.abc import Callable, Mapping
 from typing import Any
 
-import botocore.session
 from botocore.config import Config
 
 from sluice.rpc.errors import ThrottledError, refused
 from sluice.rpc.operations import BadPayload, Operations
 from sluice.rpc.transport import HttpTransport, InvokeTransport, Transport
 from sluice.rpc.types import Answer, Payload, Success
+from sluice.sessions import botocore_session
 
 _ABSENT: Any = object()
 INVOKE_READ_TIMEOUT_S = 35
@@ -151,5 +151,5 @@ class ApiClient:
 def _session(session: Any) -> Any:
     """A botocore session from a boto3 one, botocore's default when None."""
     if session is None:
-        return botocore.session.get_session()
+        return botocore_session()
     return getattr(session, "_session", session)

@@ -10,7 +10,6 @@ from dataclasses import dataclass, field
 from functools import cached_property
 from typing import Any
 
-import botocore.session
 from botocore.config import Config
 
 from sluice.runtime.effects import Effects
@@ -18,6 +17,7 @@ from sluice.runtime.errors import ConfigurationError
 from sluice.runtime.middleware import ENV_MIDDLEWARE, Middleware, load_middleware
 from sluice.runtime.queues import QueueOps
 from sluice.runtime.telemetry import Telemetry
+from sluice.sessions import botocore_session
 
 ENV_TOPIC = "SLUICE_EVENTS_TOPIC_ARN"
 _ENV_TABLE = re.compile(r"^SLUICE_([A-Z][A-Z0-9_]*)_TABLE$")
@@ -67,15 +67,16 @@ class Settings:
 class Clients:
     """Lazily created AWS clients that share one session; safe to share across threads.
 
-    The default session is botocore's own: a Lambda needs no more of boto3, and not
-    importing it saves ~40 ms of every cold start. A ``boto3.session.Session`` (or any
+    The default session is botocore's own (on the process's shared loader of service models,
+    ``sluice.sessions``): a Lambda needs no more of boto3, and not importing it saves ~40 ms of
+    every cold start. A ``boto3.session.Session`` (or any
     object with boto3's ``client()``) may be passed instead.
     """
 
     def __init__(
         self, session: Any = None, *, endpoint_url: str | None = None, max_pool: int = 32
     ) -> None:
-        self.session = session if session is not None else botocore.session.get_session()
+        self.session = session if session is not None else botocore_session()
         self.endpoint_url = endpoint_url
         self._factory = getattr(self.session, "client", None) or self.session.create_client
         self._config = Config(

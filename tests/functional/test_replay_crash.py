@@ -43,7 +43,7 @@ ROUNDS = 10
 HOLD_S = 1
 QUEUES = ("sluice-audit-dlq", "sluice-receipts-dlq")
 
-pytestmark = pytest.mark.timeout(480)
+pytestmark = [pytest.mark.timeout(480), pytest.mark.slow]
 
 
 @dataclass

@@ -50,6 +50,7 @@ def test_code_asset_holds_exactly_the_runtime_packages(synth: Synth) -> None:
         "core",
         "publisher",
         "runtime",
+        "sessions.py",
         "rpc",  # the app declares an API
     }
     assert files_under(code) == {str(p) for p in shipped_files(TEST_APP)}

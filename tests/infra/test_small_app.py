@@ -171,6 +171,7 @@ def test_the_code_asset_holds_the_apps_code_and_the_runtime_only(shop: Synth) ->
         "core",
         "publisher",
         "runtime",
+        "sessions.py",
     }
     for function in functions:
         module = function["Properties"]["Handler"].rsplit(".", 1)[0].replace(".", "/")

@@ -19,7 +19,7 @@ from moto import backends
 from moto.core import utils
 from moto.dynamodb.models import DynamoDBBackend
 from moto.moto_server.werkzeug_app import DomainDispatcherApplication
-from moto.sqs.models import Message, SQSBackend
+from moto.sqs.models import Message, Queue, SQSBackend
 
 PINNED: list[tuple[str, Callable[..., Any], str]] = [
     # _transactions: moto's backup step asks `name in self.tables` of each table it copies
@@ -30,6 +30,9 @@ PINNED: list[tuple[str, Callable[..., Any], str]] = [
     ("sqs clock", utils.unix_time, "f0576ec9e5f586e5"),
     ("sqs clock", Message.visible.fget, "5129b573308de62a"),  # type: ignore[attr-defined]
     ("sqs clock", Message.delayed.fget, "e2fd48abf582683a"),  # type: ignore[attr-defined]
+    # _attribute_names: a pure function of the name, and the property that calls it per name
+    ("attribute names", utils.camelcase_to_underscores, "084cdc5bab92db95"),
+    ("attribute names", Queue.attributes.fget, "40cb990b121628d5"),  # type: ignore[attr-defined]
     # _routing: the listing cached, and the router that calls it on every request
     ("routing", backends.list_of_moto_modules, "4f741a10b06500e8"),
     ("routing", DomainDispatcherApplication.get_backend_for_host, "1f41972c1e4e660f"),
@@ -56,3 +59,16 @@ def test_the_sqs_clock_reads_the_same_instant_as_moto() -> None:
     # the speedup's "now" must be moto's "now", in seconds since the epoch
     moto_now = utils.unix_time()
     assert abs(time.time() - moto_now) < 0.5
+
+
+def test_install_twice_patches_once() -> None:
+    # in-process moto installs on every serialized_mock_aws(): a second call must not wrap
+    # the transaction speedup around itself
+    from moto.dynamodb.models import DynamoDBBackend as Backend
+
+    from sluice.local import moto_speedups
+
+    moto_speedups.install()
+    patched = Backend.transact_write_items
+    moto_speedups.install()
+    assert Backend.transact_write_items is patched
