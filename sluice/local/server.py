@@ -117,26 +117,17 @@ class _OneAtATime:
 
 def _serve(port: int) -> None:
     """The child: serve moto until stdin closes or a signal arrives."""
-    from moto.moto_server.werkzeug_app import (
-        DomainDispatcherApplication,
-        MotoRequestHandler,
-        create_backend_app,
-    )
+    from moto.moto_server.werkzeug_app import DomainDispatcherApplication, create_backend_app
     from werkzeug.serving import make_server
 
     from sluice.local import moto_speedups
+    from sluice.local.keepalive import KeepAliveHandler
 
     logging.getLogger("werkzeug").setLevel(logging.ERROR)
     moto_speedups.install()
 
-    class Handler(MotoRequestHandler):
-        disable_nagle_algorithm = True  # small header and body writes must not wait for ACKs
-
-        def log_request(self, code: int | str = "-", size: int | str = "-") -> None:
-            """No access log: werkzeug's logger is at ERROR, yet each line was formatted."""
-
     app = _OneAtATime(DomainDispatcherApplication(create_backend_app))
-    server = make_server("127.0.0.1", port, app, threaded=True, request_handler=Handler)
+    server = make_server("127.0.0.1", port, app, threaded=True, request_handler=KeepAliveHandler)
     thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.1})
     thread.start()
     done = threading.Event()
