@@ -151,8 +151,8 @@ class _Calls:
 
 
 def _end_to_end(box: Sandbox, orders: int, rate: float = 10_000.0) -> tuple[float, list[float]]:
-    wait_s = max(180.0, orders / 5)  # a long run at a few orders/s still finishes
     """Seconds from the first POST until every order is done, and each order's latency."""
+    wait_s = max(180.0, orders / 5)  # a long run at a few orders/s still finishes
     subscribers = [s.name for s in box.registry.subscribers(ORDER_PLACED)]
     began = time.time()
     placed = place_orders(JsonClient(box.api_url), orders, rate=rate, threads=CLIENT_THREADS)

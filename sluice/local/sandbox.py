@@ -26,7 +26,16 @@ from sluice.local.server import MotoServer
 from sluice.local.sqs_poller import SqsPoller
 from sluice.local.stream_poller import StreamPoller
 from sluice.local.tally import Tally, queue_names
-from sluice.runtime import Clients, Middleware, Registry, Runtime, Settings, Source, Worker
+from sluice.runtime import (
+    Clients,
+    Middleware,
+    Registry,
+    Runtime,
+    Settings,
+    Source,
+    Worker,
+    WorkerSpec,
+)
 from sluice.runtime.wiring import wire_worker
 from sluice.target import SANDBOX_REGION, SandboxState, sandbox_session
 from sluice.topology import Topology
@@ -99,7 +108,10 @@ class Sandbox:
             session.events.register(event_name, hook)
         self.clients = Clients(session, endpoint_url=self.server.endpoint_url, max_pool=64)
         try:
-            self.provisioned = provision(self.clients, self.topology)
+            # a container child imports while the rest is provisioned (its queue exists)
+            self.provisioned = provision(
+                self.clients, self.topology, when_queued=self._launch_container
+            )
             environment = self.environment()
             self._streams = worker_streams(item.spec.name for item in self.registry)
             for item in self.registry:
@@ -274,22 +286,12 @@ class Sandbox:
             "region": self.region,
             "prefix": self.topology.prefix,
         }
-        placed = self.app.for_stage(SANDBOX_STAGE).registry
         for item in self.workers.values():
             spec = item.spec
-            poller: SqsPoller | StreamPoller | ContainerProcess
-            if spec.name in self.hosted_elsewhere:
-                continue
-            if spec.name in placed and placed.get(spec.name).spec.runtime is Runtime.CONTAINER:
-                poller = ContainerProcess(
-                    spec,
-                    root=self.app.root,
-                    endpoint_url=self.endpoint_url,
-                    region=self.region,
-                    prefix=self.topology.prefix,
-                    sink=self.sink,
-                )
-            elif spec.source is Source.STREAM:
+            poller: SqsPoller | StreamPoller
+            if spec.name in self.hosted_elsewhere or self._in_container(spec):
+                continue  # a container child was launched during provisioning
+            if spec.source is Source.STREAM:
                 assert spec.table is not None
                 queue = self.topology.stream_failure_queue(spec)
                 arn = self.provisioned.stream_arns[spec.table]
@@ -305,10 +307,27 @@ class Sandbox:
                 url = self.queue_url(self.topology.queues(spec).queue)
                 poller = SqsPoller(item, self.clients.sqs, url, **common)
             self.pollers.append(poller)
-            if isinstance(poller, ContainerProcess):
-                poller.launch()  # it imports while the rest starts; _containers_ready() waits
-            else:
-                poller.start()
+            poller.start()
+
+    def _in_container(self, spec: WorkerSpec) -> bool:
+        placed = self.app.for_stage(SANDBOX_STAGE).registry
+        return spec.name in placed and placed.get(spec.name).spec.runtime is Runtime.CONTAINER
+
+    def _launch_container(self, spec: WorkerSpec) -> None:
+        """Start a container worker's child without waiting: it imports while the rest of
+        the sandbox starts, and ``_containers_ready()`` waits for it."""
+        if spec.name in self.hosted_elsewhere or not self._in_container(spec):
+            return
+        child = ContainerProcess(
+            spec,
+            root=self.app.root,
+            endpoint_url=self.endpoint_url,
+            region=self.region,
+            prefix=self.topology.prefix,
+            sink=self.sink,
+        )
+        self.pollers.append(child)  # list.append is atomic: provisioning threads call this
+        child.launch()
 
     def _containers_ready(self) -> None:
         for poller in self.pollers:
