@@ -21,6 +21,11 @@ Three costs grow with the data:
   the queue. Here "now" is ``time.time()``, the same instant in the same unit; a given
   datetime still goes through moto's own conversion.
 
+- SendMessage: a send (and each SNS delivery to a queue) reads ``queue.attributes`` up to
+  three times for one flag, ``ContentBasedDeduplication``; that property computes every
+  attribute, three of them counts over the whole queue. Here, while a message is being
+  sent, the queue's attributes are that one flag, computed as moto computes it.
+
 Two are paid on every request:
 
 - SQS attribute names: ``Queue.attributes`` turns each of its ~20 attribute names from
@@ -45,12 +50,13 @@ _installed: list[bool] = []
 
 
 def install() -> None:
-    """Apply all five, once per process (a second call changes nothing)."""
+    """Apply all six, once per process (a second call changes nothing)."""
     if _installed:
         return
     _installed.append(True)
     _transactions()
     _retention()
+    _sends()
     _sqs_clock()
     _attribute_names()
     _routing()
@@ -63,6 +69,39 @@ def _attribute_names() -> None:
     from moto.sqs import models
 
     models.camelcase_to_underscores = functools.cache(models.camelcase_to_underscores)  # type: ignore[attr-defined]
+
+
+def _sends() -> None:
+    """While a message is sent, its queue's attributes are the one flag the send reads."""
+    import threading
+
+    from moto.sqs.models import Queue, SQSBackend
+
+    every = Queue.__dict__["attributes"].fget  # the property moto defines
+    send = SQSBackend.send_message
+    state = threading.local()
+
+    def attributes(self: Any) -> dict[str, Any]:
+        return _deduplication_flag(self) if getattr(state, "sending", 0) else every(self)  # type: ignore[no-any-return]
+
+    def send_message(self: Any, *args: Any, **kwargs: Any) -> Any:
+        state.sending = getattr(state, "sending", 0) + 1
+        try:
+            return send(self, *args, **kwargs)
+        finally:
+            state.sending -= 1
+
+    Queue.attributes = property(attributes)  # type: ignore[assignment, method-assign]
+    SQSBackend.send_message = send_message  # type: ignore[method-assign]
+
+
+def _deduplication_flag(queue: Any) -> dict[str, Any]:
+    """``ContentBasedDeduplication`` as ``Queue.attributes`` gives it: FIFO queues only, a
+    bool as "true"/"false"."""
+    if not queue.fifo_queue:
+        return {}
+    flag = queue.content_based_deduplication
+    return {"ContentBasedDeduplication": str(flag).lower() if isinstance(flag, bool) else flag}
 
 
 def _sqs_clock() -> None:

@@ -26,6 +26,10 @@ PINNED: list[tuple[str, Callable[..., Any], str]] = [
     ("transactions", DynamoDBBackend.transact_write_items, "81db2cb7d94e39c9"),
     # _retention: the method replaced outright
     ("retention", SQSBackend.is_message_valid_based_on_retention_period, "cca23b94a5f3af9d"),
+    # _sends: the three readers of the flag during a send, and the property that computes it
+    ("sends", SQSBackend.send_message, "bf161af09a9e6b86"),
+    ("sends", SQSBackend._validate_message, "39cb57c19e596164"),
+    ("sends", Queue.add_message, "f27c9231c1f20433"),
     # _sqs_clock: "now" as moto computes it, and the two readers on every message
     ("sqs clock", utils.unix_time, "f0576ec9e5f586e5"),
     ("sqs clock", Message.visible.fget, "5129b573308de62a"),  # type: ignore[attr-defined]
@@ -72,3 +76,40 @@ def test_install_twice_patches_once() -> None:
     patched = Backend.transact_write_items
     moto_speedups.install()
     assert Backend.transact_write_items is patched
+
+
+def test_a_send_still_honours_content_based_deduplication() -> None:
+    # what a send reads of its queue, with the speedup: FIFO deduplication by content, the
+    # refusal without it, a standard queue untouched; and the full attributes outside a send
+    import boto3
+
+    from sluice.local.inprocess import serialized_mock_aws
+
+    with serialized_mock_aws():
+        sqs = boto3.client(
+            "sqs", region_name="eu-west-1", aws_access_key_id="k", aws_secret_access_key="s"
+        )
+        by_content = sqs.create_queue(
+            QueueName="c.fifo",
+            Attributes={"FifoQueue": "true", "ContentBasedDeduplication": "true"},
+        )["QueueUrl"]
+        for _ in range(2):
+            sqs.send_message(QueueUrl=by_content, MessageBody="same", MessageGroupId="g")
+        got = sqs.receive_message(QueueUrl=by_content, MaxNumberOfMessages=10)["Messages"]
+        assert [m["Body"] for m in got] == ["same"]
+        by_id = sqs.create_queue(
+            QueueName="i.fifo",
+            Attributes={"FifoQueue": "true", "ContentBasedDeduplication": "false"},
+        )["QueueUrl"]
+        with pytest.raises(sqs.exceptions.ClientError, match="ContentBasedDeduplication"):
+            sqs.send_message(QueueUrl=by_id, MessageBody="x", MessageGroupId="g")
+        standard = sqs.create_queue(QueueName="s")["QueueUrl"]
+        sqs.send_message_batch(
+            QueueUrl=standard, Entries=[{"Id": str(i), "MessageBody": "b"} for i in range(3)]
+        )
+        shown = sqs.get_queue_attributes(QueueUrl=standard, AttributeNames=["All"])
+        assert shown["Attributes"]["ApproximateNumberOfMessages"] == "3"
+        assert (
+            "ContentBasedDeduplication"
+            in sqs.get_queue_attributes(QueueUrl=by_id, AttributeNames=["All"])["Attributes"]
+        )
