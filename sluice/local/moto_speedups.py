@@ -82,7 +82,7 @@ def _sends() -> None:
     state = threading.local()
 
     def attributes(self: Any) -> dict[str, Any]:
-        return _deduplication_flag(self) if getattr(state, "sending", 0) else every(self)  # type: ignore[no-any-return]
+        return _deduplication_flag(self) if getattr(state, "sending", 0) else every(self)  # type: ignore[no-any-return, unused-ignore]
 
     def send_message(self: Any, *args: Any, **kwargs: Any) -> Any:
         state.sending = getattr(state, "sending", 0) + 1

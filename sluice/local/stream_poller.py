@@ -25,8 +25,10 @@ from sluice.local.logs import LogSink
 from sluice.runtime import Worker
 from sluice.runtime.records import lambda_stream_record
 
-IDLE_S = 0.05
-"""Pause between GetRecords calls on a quiet shard."""
+IDLE_S = (0.05, 0.25)
+"""Pause between GetRecords calls on a quiet shard: the first, doubling up to the last while
+the shard stays quiet. Lambda polls a DynamoDB stream's shard 4 times a second; polling
+faster only while records flow keeps the sandbox's latency low and its idle cost small."""
 RETRY_PAUSE_S = 0.05
 """Base pause before retrying a failed batch (doubles per attempt, capped at 1 s)."""
 EXHAUSTED = "RetryAttemptsExhausted"
@@ -91,6 +93,7 @@ class StreamPoller:
         iterator = self.streams.get_shard_iterator(
             StreamArn=self.stream_arn, ShardId=shard_id, ShardIteratorType="TRIM_HORIZON"
         )["ShardIterator"]
+        pause = IDLE_S[0]
         while not self._stop.is_set():
             try:
                 page = self.streams.get_records(ShardIterator=iterator, Limit=self.spec.batch_size)
@@ -109,8 +112,11 @@ class StreamPoller:
                     self._stop.wait(1)
                 continue
             iterator = page.get("NextShardIterator") or iterator  # checkpoint: batch handled
-            if not records:
-                self._stop.wait(IDLE_S)
+            if records:
+                pause = IDLE_S[0]
+            else:
+                self._stop.wait(pause)
+                pause = min(2 * pause, IDLE_S[1])
 
     def lambda_record(self, record: dict[str, Any]) -> dict[str, Any]:
         """A GetRecords record -> the record Lambda hands a function."""
