@@ -6,7 +6,7 @@ from __future__ import annotations
 import os
 import threading
 import time
-from typing import IO
+from typing import IO, Any
 
 import boto3
 
@@ -15,6 +15,7 @@ from sluice.container.health import HealthFile
 from sluice.container.protection import ScaleInProtection
 from sluice.container.runner import Runner, WorkSettings
 from sluice.local.containers import PARENT_ENV as PARENT_ENV  # noqa: PLC0414
+from sluice.local.containers import QUEUE_WAIT_ENV
 from sluice.local.logs import LoggedMetrics
 from sluice.runtime import Clients, ConfigurationError, Worker
 from sluice.runtime.wiring import wire_worker
@@ -80,7 +81,8 @@ def endpoint_runner(
         log=log,
         telemetry=LoggedMetrics,
     )
-    url = str(clients.sqs.get_queue_url(QueueName=topology.queues(wired.spec).queue)["QueueUrl"])
+    wait_s = float(os.environ.get(QUEUE_WAIT_ENV) or 0)
+    url = _queue_url(clients.sqs, topology.queues(wired.spec).queue, wait_s)
     return Runner(
         wired,
         clients.sqs,
@@ -90,6 +92,18 @@ def endpoint_runner(
         protection=ScaleInProtection.from_environment(),
         health=health,
     )
+
+
+def _queue_url(sqs: Any, name: str, wait_s: float) -> str:
+    """The queue's URL; a sandbox child (``wait_s`` > 0) waits for the queue to be created."""
+    deadline = time.monotonic() + wait_s
+    while True:
+        try:
+            return str(sqs.get_queue_url(QueueName=name)["QueueUrl"])
+        except sqs.exceptions.QueueDoesNotExist:
+            if time.monotonic() >= deadline:
+                raise
+            time.sleep(0.05)
 
 
 def stop_with_parent(runner: Runner, parent: int, every_s: float = 1.0) -> threading.Thread:

@@ -20,6 +20,9 @@ from sluice.local.logs import LogSink
 from sluice.runtime import ConfigurationError, WorkerSpec
 
 PARENT_ENV = "SLUICE_PARENT_PID"
+QUEUE_WAIT_ENV = "SLUICE_QUEUE_WAIT_S"
+"""Seconds a sandbox child waits for its queue: it starts while the sandbox provisions."""
+QUEUE_WAIT_S = 30
 """Set for a ``sluice work`` child: it drains and exits once that parent is gone, instead of
 polling a dead endpoint for ever (``sluice.container.launch.stop_with_parent``)."""
 
@@ -92,8 +95,14 @@ class ContainerProcess:
             stdout=subprocess.PIPE,
             stderr=subprocess.STDOUT,
             text=True,
-            # the child drains and exits if this process dies without stopping it
-            env={**os.environ, "PYTHONUNBUFFERED": "1", PARENT_ENV: str(os.getpid())},
+            # the child drains and exits if this process dies without stopping it, and may
+            # start before its queue exists
+            env={
+                **os.environ,
+                "PYTHONUNBUFFERED": "1",
+                PARENT_ENV: str(os.getpid()),
+                QUEUE_WAIT_ENV: str(QUEUE_WAIT_S),
+            },
             start_new_session=True,  # Ctrl-C reaches the sandbox, which then drains the child
         )
         self._reader = threading.Thread(

@@ -9,7 +9,6 @@ one of everything.
 from __future__ import annotations
 
 import json
-from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any
@@ -39,18 +38,11 @@ class Provisioned:
         return f"arn:aws:sqs:{region}:{account}:{name}"
 
 
-def provision(
-    clients: Clients,
-    topology: Topology,
-    *,
-    when_queued: Callable[[WorkerSpec], None] | None = None,
-) -> Provisioned:
+def provision(clients: Clients, topology: Topology) -> Provisioned:
     """Create tables (with streams and TTL), topics, queues, DLQs and subscriptions.
 
     Each table and each worker's queues are independent of the others: they are created
     side by side, so startup waits for round trips once, not once per resource.
-    ``when_queued(spec)`` is called (on a provisioning thread) as soon as a queue worker's
-    queues and subscription exist, while the rest is still being created.
     """
     db, sqs, sns = clients.dynamodb, clients.sqs, clients.sns
     tables = topology.app.all_tables
@@ -73,8 +65,6 @@ def provision(
     def queues(spec: WorkerSpec) -> None:
         if spec.source is not Source.STREAM:
             _worker_queues(clients, topology, spec, topic_arn, done)
-            if when_queued is not None:
-                when_queued(spec)
             return
         name = topology.stream_failure_queue(spec)
         done.queue_urls[name] = _queue(sqs, name, {"MessageRetentionPeriod": str(DLQ_RETENTION_S)})

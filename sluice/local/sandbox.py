@@ -108,10 +108,8 @@ class Sandbox:
             session.events.register(event_name, hook)
         self.clients = Clients(session, endpoint_url=self.server.endpoint_url, max_pool=64)
         try:
-            # a container child imports while the rest is provisioned (its queue exists)
-            self.provisioned = provision(
-                self.clients, self.topology, when_queued=self._launch_container
-            )
+            self._launch_containers()  # they import while the rest starts, and wait for a queue
+            self.provisioned = provision(self.clients, self.topology)
             environment = self.environment()
             self._streams = worker_streams(item.spec.name for item in self.registry)
             for item in self.registry:
@@ -313,21 +311,24 @@ class Sandbox:
         placed = self.app.for_stage(SANDBOX_STAGE).registry
         return spec.name in placed and placed.get(spec.name).spec.runtime is Runtime.CONTAINER
 
-    def _launch_container(self, spec: WorkerSpec) -> None:
-        """Start a container worker's child without waiting: it imports while the rest of
-        the sandbox starts, and ``_containers_ready()`` waits for it."""
-        if spec.name in self.hosted_elsewhere or not self._in_container(spec):
-            return
-        child = ContainerProcess(
-            spec,
-            root=self.app.root,
-            endpoint_url=self.endpoint_url,
-            region=self.region,
-            prefix=self.topology.prefix,
-            sink=self.sink,
-        )
-        self.pollers.append(child)  # list.append is atomic: provisioning threads call this
-        child.launch()
+    def _launch_containers(self) -> None:
+        """Start each container worker's child without waiting: it imports while the sandbox
+        provisions and starts the rest, waits for its queue, and ``_containers_ready()``
+        waits for it."""
+        for item in self.registry:
+            spec = item.spec
+            if spec.name in self.hosted_elsewhere or not self._in_container(spec):
+                continue
+            child = ContainerProcess(
+                spec,
+                root=self.app.root,
+                endpoint_url=self.endpoint_url,
+                region=self.region,
+                prefix=self.topology.prefix,
+                sink=self.sink,
+            )
+            self.pollers.append(child)
+            child.launch()
 
     def _containers_ready(self) -> None:
         for poller in self.pollers:
