@@ -3,9 +3,9 @@
 botocore gives each session its own loader, so the first client of a service in a new session
 parses that service's JSON model, its endpoint rules and the partitions: a DynamoDB client took
 110 ms that way, and 22 ms on a shared loader (medians of 20). A Lambda environment makes one
-session and pays that once. The sandbox (a session per environment), the
-operator tools and the tests make many, and paid it every time. Sessions made here share one
-loader: the parsed models are read-only, and credentials and region stay each session's own.
+session and pays that once. The sandbox (a session per environment), the operator tools and
+the tests make many, and paid it every time. Sessions made here share one loader: the parsed
+models are read-only, and credentials and region stay each session's own.
 """
 
 from __future__ import annotations

@@ -38,16 +38,20 @@ TIER_ORDER = ("infra", "scaffold", "chaos", "container", "sandbox", "badinput", 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     """Group each test by its file, or by its tier where the tier shares a session fixture."""
     for item in items:
-        parts = item.nodeid.split("/")
-        tier = parts[1] if len(parts) > 2 else ""
+        tier = _tier(item)
         group = tier if tier in WHOLE_TIERS else item.nodeid.split("::")[0]
         item.add_marker(pytest.mark.xdist_group(group))
     items.sort(key=_run_order)
 
 
-def _run_order(item: pytest.Item) -> tuple[bool, int]:
+def _tier(item: pytest.Item) -> str:
+    """``functional`` for ``tests/functional/test_x.py::test_y``; "" for a top-level file."""
     parts = item.nodeid.split("/")
-    tier = parts[1] if len(parts) > 2 else ""
+    return parts[1] if len(parts) > 2 else ""
+
+
+def _run_order(item: pytest.Item) -> tuple[bool, int]:
+    tier = _tier(item)
     rank = TIER_ORDER.index(tier) if tier in TIER_ORDER else len(TIER_ORDER)
     return item.get_closest_marker("slow") is None, rank
 

@@ -20,11 +20,12 @@ from sluice.local.logs import LogSink
 from sluice.runtime import ConfigurationError, WorkerSpec
 
 PARENT_ENV = "SLUICE_PARENT_PID"
-QUEUE_WAIT_ENV = "SLUICE_QUEUE_WAIT_S"
-"""Seconds a sandbox child waits for its queue: it starts while the sandbox provisions."""
-QUEUE_WAIT_S = 30
 """Set for a ``sluice work`` child: it drains and exits once that parent is gone, instead of
 polling a dead endpoint for ever (``sluice.container.launch.stop_with_parent``)."""
+QUEUE_WAIT_ENV = "SLUICE_QUEUE_WAIT_S"
+"""Set for a ``sluice work`` child: how long it waits for its queue to be created (it starts
+while the sandbox provisions)."""
+QUEUE_WAIT_S = 30
 
 WAIT_S = 1
 """The child's long-poll wait: short, so stopping is quick."""

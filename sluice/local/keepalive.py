@@ -68,8 +68,8 @@ class KeepAliveHandler(MotoRequestHandler):
                 self.send_header(key, value)
         if code not in _NO_BODY:
             # A HEAD answer keeps the length the app declared (an S3 object's size, say).
-            head = self.command == "HEAD" and declared is not None
-            self.send_header("Content-Length", str(declared) if head else str(len(payload)))
+            kept = declared if self.command == "HEAD" else None
+            self.send_header("Content-Length", kept or str(len(payload)))
         self.end_headers()
         if self.command != "HEAD" and code not in _NO_BODY:
             self.wfile.write(payload)

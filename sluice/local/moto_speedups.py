@@ -40,6 +40,8 @@ Two are paid on every request:
 from __future__ import annotations
 
 import copy
+import functools
+import threading
 from typing import Any
 
 _Snapshot = tuple[Any, Any, Any, Any]
@@ -64,8 +66,6 @@ def install() -> None:
 
 def _attribute_names() -> None:
     """SQS converts each attribute name to snake_case once, not on every read."""
-    import functools
-
     from moto.sqs import models
 
     models.camelcase_to_underscores = functools.cache(models.camelcase_to_underscores)  # type: ignore[attr-defined]
@@ -73,8 +73,6 @@ def _attribute_names() -> None:
 
 def _sends() -> None:
     """While a message is sent, its queue's attributes are the one flag the send reads."""
-    import threading
-
     from moto.sqs.models import Queue, SQSBackend
 
     every = Queue.__dict__["attributes"].fget  # the property moto defines

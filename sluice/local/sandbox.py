@@ -12,6 +12,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from functools import cached_property
 from pathlib import Path
 from typing import Any
 
@@ -34,7 +35,6 @@ from sluice.runtime import (
     Settings,
     Source,
     Worker,
-    WorkerSpec,
 )
 from sluice.runtime.wiring import wire_worker
 from sluice.target import SANDBOX_REGION, SandboxState, sandbox_session
@@ -287,8 +287,8 @@ class Sandbox:
         for item in self.workers.values():
             spec = item.spec
             poller: SqsPoller | StreamPoller
-            if spec.name in self.hosted_elsewhere or self._in_container(spec):
-                continue  # a container child was launched during provisioning
+            if spec.name in self.hosted_elsewhere or spec.name in self._container_workers:
+                continue  # a container child was launched before provisioning
             if spec.source is Source.STREAM:
                 assert spec.table is not None
                 queue = self.topology.stream_failure_queue(spec)
@@ -307,9 +307,11 @@ class Sandbox:
             self.pollers.append(poller)
             poller.start()
 
-    def _in_container(self, spec: WorkerSpec) -> bool:
+    @cached_property
+    def _container_workers(self) -> frozenset[str]:
+        """The workers the sandbox stage runs as ``sluice work`` children."""
         placed = self.app.for_stage(SANDBOX_STAGE).registry
-        return spec.name in placed and placed.get(spec.name).spec.runtime is Runtime.CONTAINER
+        return frozenset(w.spec.name for w in placed if w.spec.runtime is Runtime.CONTAINER)
 
     def _launch_containers(self) -> None:
         """Start each container worker's child without waiting: it imports while the sandbox
@@ -317,7 +319,7 @@ class Sandbox:
         waits for it."""
         for item in self.registry:
             spec = item.spec
-            if spec.name in self.hosted_elsewhere or not self._in_container(spec):
+            if spec.name in self.hosted_elsewhere or spec.name not in self._container_workers:
                 continue
             child = ContainerProcess(
                 spec,

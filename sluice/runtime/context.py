@@ -69,8 +69,8 @@ class Clients:
 
     The default session is botocore's own (on the process's shared loader of service models,
     ``sluice.sessions``): a Lambda needs no more of boto3, and not importing it saves ~40 ms of
-    every cold start. A ``boto3.session.Session`` (or any
-    object with boto3's ``client()``) may be passed instead.
+    every cold start. A ``boto3.session.Session`` (or any object with boto3's ``client()``)
+    may be passed instead.
     """
 
     def __init__(
