@@ -24,6 +24,8 @@ log = logging.getLogger(__name__)
 IDLE_S = 300
 """An idle kept-alive connection closes after this long (each one holds a server thread)."""
 _NO_BODY = frozenset({204, 304})
+_FRAMING = frozenset({"content-length", "connection", "transfer-encoding"})
+"""Headers this handler writes itself: the app's values are not the connection's."""
 
 
 class KeepAliveHandler(MotoRequestHandler):
@@ -56,23 +58,25 @@ class KeepAliveHandler(MotoRequestHandler):
         self._respond(status, headers, payload)
 
     def _respond(self, status: str, headers: list[tuple[str, str]], payload: bytes) -> None:
-        code_text, _, reason = status.partition(" ")
-        code = int(code_text)
-        self.send_response(code, reason)
-        declared = None
-        for key, value in headers:
-            name = key.lower()
-            if name == "content-length":
-                declared = value
-            elif name not in ("connection", "transfer-encoding"):
-                self.send_header(key, value)
+        """Status line, headers and body in one write (one segment for a small answer)."""
+        code = int(status.partition(" ")[0])
+        lines = [f"{self.protocol_version} {status}"]
+        given = {key.lower(): value for key, value in headers}
+        lines += [f"{key}: {value}" for key, value in headers if key.lower() not in _FRAMING]
+        if "server" not in given:
+            lines.append(f"Server: {self.version_string()}")
+        if "date" not in given:
+            lines.append(f"Date: {self.date_time_string()}")
+        declared = given.get("content-length")
         if code not in _NO_BODY:
             # A HEAD answer keeps the length the app declared (an S3 object's size, say).
             kept = declared if self.command == "HEAD" else None
-            self.send_header("Content-Length", kept or str(len(payload)))
-        self.end_headers()
-        if self.command != "HEAD" and code not in _NO_BODY:
-            self.wfile.write(payload)
+            lines.append(f"Content-Length: {kept or len(payload)}")
+        if self.close_connection:
+            lines.append("Connection: close")
+        head = ("\r\n".join(lines) + "\r\n\r\n").encode("latin-1", "strict")
+        sent = self.command != "HEAD" and code not in _NO_BODY
+        self.wfile.write(head + payload if sent else head)
 
 
 def _call(app: Any, environ: dict[str, Any]) -> tuple[str, list[tuple[str, str]], bytes]:

@@ -26,8 +26,20 @@ Three costs grow with the data:
   attribute, three of them counts over the whole queue. Here, while a message is being
   sent, the queue's attributes are that one flag, computed as moto computes it.
 
-Two are paid on every request:
+Five are paid on every request:
 
+- Update expressions: a DynamoDB update is parsed from its text twice (once to check the
+  names it uses, once to apply it), and the parse depends only on the text. Each distinct
+  text is parsed once; moto only reads the tree (its validator works on a deep copy).
+- Condition expressions: a conditional write lexes its condition two or three times, and
+  the tokens depend only on the text. Each distinct text is lexed once; every parse gets its
+  own queue of the same immutable tokens.
+- Update validation: moto validates an update by walking its tree with ten processors;
+  at every node each asks its own ``_processing_map()`` (a new dict) for the node types it
+  handles. Those types are fixed per processor class, so each class asks once.
+- Response methods: to check an action exists, moto lists the response class's methods
+  with ``inspect.getmembers`` on every request. A class's methods do not change while the
+  server runs, so each class is listed once.
 - SQS attribute names: ``Queue.attributes`` turns each of its ~20 attribute names from
   CamelCase to snake_case, character by character, every time; a send reads it, and so do
   ``GetQueueAttributes`` and moto's own bookkeeping. The conversion depends only on the name,
@@ -48,11 +60,14 @@ _Snapshot = tuple[Any, Any, Any, Any]
 """(table, hash value, range value, deep copy of the item or None)."""
 
 
+_DISTINCT = 1024
+"""Distinct expression texts kept parsed; an application uses a handful."""
+
 _installed: list[bool] = []
 
 
 def install() -> None:
-    """Apply all six, once per process (a second call changes nothing)."""
+    """Apply all ten, once per process (a second call changes nothing)."""
     if _installed:
         return
     _installed.append(True)
@@ -60,8 +75,68 @@ def install() -> None:
     _retention()
     _sends()
     _sqs_clock()
+    _update_expressions()
+    _condition_tokens()
+    _update_validation()
+    _method_names()
     _attribute_names()
     _routing()
+
+
+def _update_expressions() -> None:
+    """Each distinct update expression is parsed once (moto never changes the tree)."""
+    from moto.dynamodb.parsing.expressions import (  # type: ignore[attr-defined, unused-ignore]
+        UpdateExpressionParser,
+    )
+
+    parse = functools.lru_cache(maxsize=_DISTINCT)(UpdateExpressionParser.make)
+    UpdateExpressionParser.make = staticmethod(parse)
+
+
+def _condition_tokens() -> None:
+    """Each distinct condition expression is lexed once; each parse gets its own queue."""
+    from collections import deque
+
+    from moto.dynamodb.comparisons import ConditionExpressionParser
+
+    lex = ConditionExpressionParser._lex_condition_expression
+    known: dict[str, tuple[Any, ...]] = {}
+
+    def _lex_condition_expression(self: Any) -> deque[Any]:
+        text = self.condition_expression
+        tokens = known.get(text)
+        if tokens is None:
+            tokens = tuple(lex(self))
+            if len(known) < _DISTINCT:
+                known[text] = tokens
+        return deque(tokens)
+
+    ConditionExpressionParser._lex_condition_expression = _lex_condition_expression  # type: ignore[method-assign]
+
+
+def _update_validation() -> None:
+    """Each processor class of an update's validation lists the node types it handles once."""
+    from moto.dynamodb.parsing.ast_nodes import (  # type: ignore[attr-defined, unused-ignore]
+        DepthFirstTraverser,
+    )
+
+    listed = DepthFirstTraverser.nodes_to_be_processed
+    kinds: dict[type, tuple[type, ...]] = {}
+
+    def nodes_to_be_processed(self: Any) -> tuple[type, ...]:
+        found = kinds.get(type(self))
+        if found is None:
+            found = kinds[type(self)] = listed(self)
+        return found
+
+    DepthFirstTraverser.nodes_to_be_processed = nodes_to_be_processed
+
+
+def _method_names() -> None:
+    """moto lists each response class's methods once, not on every request."""
+    from moto.core import responses, utils
+
+    responses.method_names_from_class = functools.cache(utils.method_names_from_class)  # type: ignore[attr-defined, unused-ignore]
 
 
 def _attribute_names() -> None:

@@ -93,3 +93,21 @@ def test_a_head_answer_keeps_the_objects_length(server: MotoServer) -> None:
     s3.put_object(Bucket="keepalive", Key="k", Body=b"x" * 1234)
     assert s3.head_object(Bucket="keepalive", Key="k")["ContentLength"] == 1234
     assert s3.get_object(Bucket="keepalive", Key="k")["Body"].read() == b"x" * 1234
+
+
+@pytest.mark.parametrize("service", ["dynamodb", "s3"])
+def test_each_answer_names_its_date_and_server_once(server: MotoServer, service: str) -> None:
+    # the handler writes Date and Server unless the app gave its own: never twice
+    connection = http.client.HTTPConnection("127.0.0.1", server.port, timeout=10)
+    headers = {"Authorization": SIGNED.format(service)}
+    if service == "dynamodb":
+        headers |= {"X-Amz-Target": "DynamoDB_20120810.ListTables"}
+        headers |= {"Content-Type": "application/x-amz-json-1.0"}
+    connection.request("POST" if service == "dynamodb" else "GET", "/", body=b"{}", headers=headers)
+    answer = connection.getresponse()
+    answer.read()
+    assert answer.status == 200
+    assert len(answer.msg.get_all("Date") or []) == 1
+    assert len(answer.msg.get_all("Server") or []) == 1
+    assert len(answer.msg.get_all("Content-Length") or []) == 1
+    connection.close()
