@@ -4,7 +4,7 @@ Installed in the sandbox's moto child process (``server``) and in in-process mot
 (``inprocess``): both take one request at a time, which the transaction speedup relies on.
 Profiles in bench/profiles/.
 ``docs/moto-upstream.md`` describes each as the change we would propose to moto itself.
-Three costs grow with the data:
+Four costs grow with the data:
 
 - TransactWriteItems: moto 5.2 backs up every table a transaction names with
   ``copy.deepcopy`` (once per item), so each transaction costs O(items in the table). Here
@@ -26,7 +26,7 @@ Three costs grow with the data:
   attribute, three of them counts over the whole queue. Here, while a message is being
   sent, the queue's attributes are that one flag, computed as moto computes it.
 
-Five are paid on every request:
+Six are paid on every request:
 
 - Update expressions: a DynamoDB update is parsed from its text twice (once to check the
   names it uses, once to apply it), and the parse depends only on the text. Each distinct
