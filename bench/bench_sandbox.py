@@ -51,12 +51,12 @@ def run(quick: bool) -> list[Row]:
         calls.count = 0
         elapsed, latencies = _end_to_end(box, orders)
         made = calls.count
-        profiled = not quick and _profiled_run(box, orders)
         ceiling = _sqs_ceiling(box, messages=100 if quick else 1000)
         paced_rate = PACED_SHARE * orders / elapsed
         _, paced = _end_to_end(box, 10 if quick else 150, rate=paced_rate)
         long_orders = orders if quick else LONG_ORDERS
         long_elapsed, _ = _end_to_end(box, long_orders)  # on the tables and queues grown so far
+        profiled = not quick and _profiled_run(box, orders)  # last: it grows them further
     if profiled:
         _summarize()
     throughput = orders / elapsed
@@ -196,20 +196,23 @@ def _profiled_run(box: Sandbox, orders: int, seconds: int = 15) -> bool:
     spies = _profile(box, seconds)
     if spies:
         _end_to_end(box, orders)
-    for spy in spies:
-        spy.wait()
-    return bool(spies)
+    failed = [name for name, spy in spies.items() if spy.wait() != 0]
+    if failed:
+        print(f"py-spy failed on {', '.join(failed)}: bench/profiles/ not updated")
+        for raw in PROFILES.glob(".*.raw"):
+            raw.unlink()
+    return bool(spies) and not failed
 
 
-def _profile(box: Sandbox, seconds: int) -> list[subprocess.Popen[bytes]]:
+def _profile(box: Sandbox, seconds: int) -> dict[str, subprocess.Popen[bytes]]:
     """py-spy (samples of GIL-holding threads) on the moto server and on this process."""
     spy = shutil.which("py-spy") or str(Path(sys.executable).with_name("py-spy"))
     if not Path(spy).exists() or box.server is None or box.server.pid is None:
-        return []
+        return {}
     PROFILES.mkdir(exist_ok=True)
     targets = {"moto": box.server.pid, "sandbox": os.getpid()}
-    return [
-        subprocess.Popen(
+    return {
+        name: subprocess.Popen(
             [
                 spy,
                 "record",
@@ -229,7 +232,7 @@ def _profile(box: Sandbox, seconds: int) -> list[subprocess.Popen[bytes]]:
             stderr=subprocess.DEVNULL,
         )
         for name, pid in targets.items()
-    ]
+    }
 
 
 def _summarize(top: int = 35) -> None:

@@ -8,7 +8,8 @@ werkzeug closes on purpose: after a response it drains whatever the client sent 
 body, which on a kept-alive connection would swallow the next request. This handler reads
 exactly ``Content-Length`` bytes before calling the app, so nothing is left to drain, and
 writes the whole response with its length. A request it cannot frame that way (chunked, or
-``Expect: 100-continue``) goes to werkzeug's own path, and that connection closes.
+``Expect: 100-continue``) goes to werkzeug's own path, and that connection closes; so does
+one whose client asked to close, or whose app failed, and the answer says so.
 """
 
 from __future__ import annotations
@@ -24,6 +25,8 @@ log = logging.getLogger(__name__)
 IDLE_S = 300
 """An idle kept-alive connection closes after this long (each one holds a server thread)."""
 _NO_BODY = frozenset({204, 304})
+_ONE_WRITE = 64 * 1024
+"""A body up to this size goes out in the same write as its headers."""
 _FRAMING = frozenset({"content-length", "connection", "transfer-encoding"})
 """Headers this handler writes itself: the app's values are not the connection's."""
 
@@ -58,7 +61,7 @@ class KeepAliveHandler(MotoRequestHandler):
         self._respond(status, headers, payload)
 
     def _respond(self, status: str, headers: list[tuple[str, str]], payload: bytes) -> None:
-        """Status line, headers and body in one write (one segment for a small answer)."""
+        """Status line, headers and body, in one write for a small answer (one segment)."""
         code = int(status.partition(" ")[0])
         lines = [f"{self.protocol_version} {status}"]
         given = {key.lower(): value for key, value in headers}
@@ -70,13 +73,18 @@ class KeepAliveHandler(MotoRequestHandler):
         declared = given.get("content-length")
         if code not in _NO_BODY:
             # A HEAD answer keeps the length the app declared (an S3 object's size, say).
-            kept = declared if self.command == "HEAD" else None
-            lines.append(f"Content-Length: {kept or len(payload)}")
+            length = declared if self.command == "HEAD" and declared else str(len(payload))
+            lines.append(f"Content-Length: {length}")
         if self.close_connection:
             lines.append("Connection: close")
         head = ("\r\n".join(lines) + "\r\n\r\n").encode("latin-1", "strict")
-        sent = self.command != "HEAD" and code not in _NO_BODY
-        self.wfile.write(head + payload if sent else head)
+        if self.command == "HEAD" or code in _NO_BODY:
+            self.wfile.write(head)
+        elif len(payload) <= _ONE_WRITE:
+            self.wfile.write(head + payload)
+        else:  # a large body (an S3 object) is not copied to be joined to its head
+            self.wfile.write(head)
+            self.wfile.write(payload)
 
 
 def _call(app: Any, environ: dict[str, Any]) -> tuple[str, list[tuple[str, str]], bytes]:

@@ -4,7 +4,7 @@ Installed in the sandbox's moto child process (``server``) and in in-process mot
 (``inprocess``): both take one request at a time, which the transaction speedup relies on.
 Profiles in bench/profiles/.
 ``docs/moto-upstream.md`` describes each as the change we would propose to moto itself.
-Four costs grow with the data:
+Some costs grow with the data:
 
 - TransactWriteItems: moto 5.2 backs up every table a transaction names with
   ``copy.deepcopy`` (once per item), so each transaction costs O(items in the table). Here
@@ -20,13 +20,12 @@ Four costs grow with the data:
   of a queue and (through ``Queue.attributes``) every send asks that of every message on
   the queue. Here "now" is ``time.time()``, the same instant in the same unit; a given
   datetime still goes through moto's own conversion.
-
 - SendMessage: a send (and each SNS delivery to a queue) reads ``queue.attributes`` up to
   three times for one flag, ``ContentBasedDeduplication``; that property computes every
   attribute, three of them counts over the whole queue. Here, while a message is being
   sent, the queue's attributes are that one flag, computed as moto computes it.
 
-Six are paid on every request:
+Others are paid on every request:
 
 - Update expressions: a DynamoDB update is parsed from its text twice (once to check the
   names it uses, once to apply it), and the parse depends only on the text. Each distinct
@@ -60,14 +59,14 @@ _Snapshot = tuple[Any, Any, Any, Any]
 """(table, hash value, range value, deep copy of the item or None)."""
 
 
-_DISTINCT = 1024
-"""Distinct expression texts kept parsed; an application uses a handful."""
+_EXPRESSIONS_KEPT = 1024
+"""Parsed (or lexed) expression texts kept, least recently used out; an app has a handful."""
 
 _installed: list[bool] = []
 
 
 def install() -> None:
-    """Apply all ten, once per process (a second call changes nothing)."""
+    """Apply every speedup, once per process (a second call changes nothing)."""
     if _installed:
         return
     _installed.append(True)
@@ -89,7 +88,7 @@ def _update_expressions() -> None:
         UpdateExpressionParser,
     )
 
-    parse = functools.lru_cache(maxsize=_DISTINCT)(UpdateExpressionParser.make)
+    parse = functools.lru_cache(maxsize=_EXPRESSIONS_KEPT)(UpdateExpressionParser.make)
     UpdateExpressionParser.make = staticmethod(parse)
 
 
@@ -100,16 +99,13 @@ def _condition_tokens() -> None:
     from moto.dynamodb.comparisons import ConditionExpressionParser
 
     lex = ConditionExpressionParser._lex_condition_expression
-    known: dict[str, tuple[Any, ...]] = {}
+
+    @functools.lru_cache(maxsize=_EXPRESSIONS_KEPT)
+    def tokens(text: str) -> tuple[Any, ...]:
+        return tuple(lex(ConditionExpressionParser(text, None, None)))
 
     def _lex_condition_expression(self: Any) -> deque[Any]:
-        text = self.condition_expression
-        tokens = known.get(text)
-        if tokens is None:
-            tokens = tuple(lex(self))
-            if len(known) < _DISTINCT:
-                known[text] = tokens
-        return deque(tokens)
+        return deque(tokens(self.condition_expression))
 
     ConditionExpressionParser._lex_condition_expression = _lex_condition_expression  # type: ignore[method-assign]
 

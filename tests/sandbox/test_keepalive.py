@@ -93,6 +93,10 @@ def test_a_head_answer_keeps_the_objects_length(server: MotoServer) -> None:
     s3.put_object(Bucket="keepalive", Key="k", Body=b"x" * 1234)
     assert s3.head_object(Bucket="keepalive", Key="k")["ContentLength"] == 1234
     assert s3.get_object(Bucket="keepalive", Key="k")["Body"].read() == b"x" * 1234
+    # a body larger than one write's share goes out after its head, whole
+    large = bytes(range(256)) * 1024
+    s3.put_object(Bucket="keepalive", Key="large", Body=large)
+    assert s3.get_object(Bucket="keepalive", Key="large")["Body"].read() == large
 
 
 @pytest.mark.parametrize("service", ["dynamodb", "s3"])

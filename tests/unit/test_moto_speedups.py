@@ -12,6 +12,7 @@ import hashlib
 import inspect
 import time
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -21,7 +22,7 @@ from moto.core.responses import BaseResponse
 from moto.dynamodb.comparisons import ConditionExpressionParser
 from moto.dynamodb.models import DynamoDBBackend
 from moto.dynamodb.parsing import validators
-from moto.dynamodb.parsing.ast_nodes import DepthFirstTraverser, ExpressionAttributeValue
+from moto.dynamodb.parsing.ast_nodes import DepthFirstTraverser, ExpressionAttributeValue, Node
 from moto.dynamodb.parsing.expressions import UpdateExpressionParser
 from moto.dynamodb.responses import DynamoHandler
 from moto.moto_server.werkzeug_app import DomainDispatcherApplication
@@ -47,6 +48,11 @@ PINNED: list[tuple[str, Any, str]] = [
     ("update expressions", DynamoDBBackend.update_item, "218984588dd689a5"),
     ("update expressions", DynamoHandler.update_item, "638893af1afd43d2"),
     ("update expressions", DynamoHandler.transact_write_items, "61c163fff213f33a"),
+    (
+        "update expressions",
+        Node,
+        "424025051cece8da",
+    ),  # find_clauses only reads; normalize is on the copy
     # _condition_tokens: the lexer reads only the text, and no step of the parse changes a
     # token (the whole class, since any step may)
     ("condition tokens", ConditionExpressionParser, "ba0de03156fea746"),
@@ -225,6 +231,31 @@ def test_each_validation_step_keeps_its_own_node_types() -> None:
     assert values.nodes_to_be_processed() == tuple(values._processing_map())
     assert functions.nodes_to_be_processed() == tuple(functions._processing_map())
     assert values.nodes_to_be_processed() != functions.nodes_to_be_processed()
+    assert values.nodes_to_be_processed() is values.nodes_to_be_processed()  # listed once
+
+
+def test_each_parse_of_a_condition_gets_its_own_queue_of_the_shared_tokens() -> None:
+    from sluice.local import moto_speedups
+
+    moto_speedups.install()
+    text = "attribute_not_exists(#id) OR #expiry < :now"
+    first = ConditionExpressionParser(text, None, None)._lex_condition_expression()
+    second = ConditionExpressionParser(text, {"#id": "pk"}, None)._lex_condition_expression()
+    assert first is not second
+    assert all(a is b for a, b in zip(first, second, strict=True))  # lexed once
+
+
+def test_update_expressions_are_parsed_only_where_the_speedup_was_checked() -> None:
+    # each caller of the shared tree was read: a new caller in moto must be read too
+    import moto
+
+    root = Path(moto.__file__).parent
+    callers = {
+        str(path.relative_to(root)): path.read_text().count("UpdateExpressionParser.make(")
+        for path in root.rglob("*.py")
+        if "UpdateExpressionParser.make(" in path.read_text()
+    }
+    assert callers == {"dynamodb/responses.py": 2, "dynamodb/models/__init__.py": 1}
 
 
 def test_response_methods_are_listed_once_per_class() -> None:
