@@ -49,8 +49,10 @@ def run(quick: bool) -> list[Row]:
     with Sandbox(sink=LogSink(log), botocore_hooks=(("before-call", calls),)) as box:
         startups.append(box.startup_s)
         calls.count = 0
+        moto_began = _cpu_s(box.server.pid if box.server else None)
         elapsed, latencies = _end_to_end(box, orders)
         made = calls.count
+        moto_cpu = _cpu_s(box.server.pid if box.server else None)
         ceiling = _sqs_ceiling(box, messages=100 if quick else 1000)
         paced_rate = PACED_SHARE * orders / elapsed
         _, paced = _end_to_end(box, 10 if quick else 150, rate=paced_rate)
@@ -66,6 +68,8 @@ def run(quick: bool) -> list[Row]:
         f"{orders} orders, {CLIENT_THREADS} client threads, unpaced; {made / orders:.1f} AWS "
         f"calls per order, moto served {made / elapsed:.0f} calls/s"
     )
+    if moto_began is not None and moto_cpu is not None:
+        note += f", using {1000 * (moto_cpu - moto_began) / orders:.0f} ms of its CPU per order"
     return [
         Row(
             "sandbox e2e throughput",
@@ -188,6 +192,17 @@ def _sqs_ceiling(box: Sandbox, messages: int) -> float:
         )
     per_second = messages / (time.perf_counter() - began)
     return per_second / DELIVERIES_PER_ORDER
+
+
+def _cpu_s(pid: int | None) -> float | None:
+    """A process's CPU seconds so far (user + system), where /proc says; else None."""
+    if pid is None:
+        return None
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rpartition(")")[2].split()
+    except OSError:
+        return None
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 def _profiled_run(box: Sandbox, orders: int, seconds: int = 15) -> bool:

@@ -16,6 +16,7 @@ def test_the_sandbox_benchmark_reports_every_figure() -> None:
     throughput = rows["sandbox e2e throughput"]
     assert throughput.unit == "orders/s" and throughput.peer is not None and throughput.peer > 0
     assert "AWS calls per order" in throughput.note
+    assert "ms of its CPU per order" in throughput.note  # the moto server's, from /proc
     for name in ("sandbox e2e latency p50", "sandbox e2e latency p99", "sandbox startup"):
         assert math.isfinite(rows[name].sluice) and rows[name].sluice > 0, rows[name]
     assert rows["sandbox e2e latency p50"].runs == 30
