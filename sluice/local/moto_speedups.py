@@ -14,7 +14,6 @@ Some costs grow with the data:
 - ReceiveMessage: moto checks each message's retention by computing *all* the queue's
   attributes (which counts every message), so a receive costs O(messages x depth). Here
   the retention period is read from the queue directly.
-
 - SQS's clock: a message's ``visible`` and ``delayed`` each read the time through moto's
   ``unix_time``, which builds two datetimes and subtracts them; every receive, every count
   of a queue and (through ``Queue.attributes``) every send asks that of every message on

@@ -27,15 +27,7 @@ from sluice.local.server import MotoServer
 from sluice.local.sqs_poller import SqsPoller
 from sluice.local.stream_poller import StreamPoller
 from sluice.local.tally import Tally, queue_names
-from sluice.runtime import (
-    Clients,
-    Middleware,
-    Registry,
-    Runtime,
-    Settings,
-    Source,
-    Worker,
-)
+from sluice.runtime import Clients, Middleware, Registry, Runtime, Settings, Source, Worker
 from sluice.runtime.wiring import wire_worker
 from sluice.target import SANDBOX_REGION, SandboxState, sandbox_session
 from sluice.topology import Topology
