@@ -4,7 +4,14 @@ SHELL := /bin/bash
 PY ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
-STAMP := $(VENV)/.installed-$(shell cksum pyproject.toml | cut -d' ' -f1)
+# What `make install` installs, hashes checked: every package (requirements.lock), and apart from
+# them the build backend that builds Sluice itself (requirements-build.lock, in its own folder).
+LOCK := requirements.lock
+BUILD_LOCK := requirements-build.lock
+BACKEND := $(VENV)/build-backend
+STAMP := $(VENV)/.installed-$(shell cat pyproject.toml $(LOCK) $(BUILD_LOCK) | cksum | cut -d' ' -f1)
+UV_COMPILE = $(BIN)/uv pip compile --generate-hashes --python-version 3.11 \
+	--no-emit-package sluice --custom-compile-command "make lock" --quiet
 
 # Keep every cache inside the project's ignored folders, never in $HOME.
 export XDG_CACHE_HOME := $(CURDIR)/.cache
@@ -20,16 +27,32 @@ PYTEST_FLAGS ?= -q
 # Each file runs whole on one worker, in the order tests/conftest.py sets (long tiers first).
 TEST_JOBS ?= 3
 
-.PHONY: help install graphviz tmux demo test lint fmt bench chaos mutate synth clean
+.PHONY: help install lock upgrade graphviz tmux demo test lint fmt bench chaos mutate synth clean
 
 help:  ## List the targets
 	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-8s %s\n", $$1, $$2}'
 
-$(STAMP): pyproject.toml
+# Exactly what the locks pin, hashes checked, and nothing else: Sluice itself goes in with no
+# dependencies of its own, built by the locked backend, so no unpinned package is ever fetched.
+PIP := $(BIN)/python -m pip install -q --disable-pip-version-check
+$(STAMP): pyproject.toml $(LOCK) $(BUILD_LOCK)
 	@test -x $(BIN)/python || $(PY) -m venv $(VENV)
-	$(BIN)/python -m pip install -q --disable-pip-version-check --upgrade pip
-	$(BIN)/python -m pip install -q --disable-pip-version-check -e ".[dev,infra]"
+	$(PIP) --require-hashes --no-deps -r $(LOCK)
+	$(PIP) --require-hashes --no-deps --upgrade --target $(BACKEND) -r $(BUILD_LOCK)
+	PYTHONPATH=$(BACKEND) $(PIP) --no-deps --no-build-isolation -e .
+	$(BIN)/python -m pip check -q >/dev/null || { $(BIN)/python -m pip check; \
+	  echo "error: $(LOCK) does not satisfy pyproject.toml: run make lock" >&2; exit 1; }
 	@rm -f $(VENV)/.installed-* && touch $@
+
+# Dependencies move only on purpose: `make lock` after editing pyproject.toml keeps every other
+# pin; `make upgrade` moves everything to the newest release the ranges allow. Either way, run
+# `make test` before committing the new requirements.lock.
+lock: $(STAMP)  ## Re-resolve the locks after a pyproject.toml change (keeps the other pins)
+	$(UV_COMPILE) pyproject.toml --extra dev --extra infra -o $(LOCK) $(UPGRADE)
+	$(UV_COMPILE) --group build -o $(BUILD_LOCK) $(UPGRADE)
+
+upgrade:  ## Move every locked dependency to its newest allowed release
+	$(MAKE) lock UPGRADE=--upgrade
 
 node_modules/.installed: package.json
 	npm install --no-audit --no-fund --loglevel=error

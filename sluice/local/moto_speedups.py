@@ -51,8 +51,17 @@ from __future__ import annotations
 
 import copy
 import functools
+import hashlib
+import importlib
+import inspect
+import linecache
+import logging
+import re
 import threading
+from collections.abc import Callable
 from typing import Any
+
+log = logging.getLogger(__name__)
 
 _Snapshot = tuple[Any, Any, Any, Any]
 """(table, hash value, range value, deep copy of the item or None)."""
@@ -61,24 +70,157 @@ _Snapshot = tuple[Any, Any, Any, Any]
 _EXPRESSIONS_KEPT = 1024
 """Parsed (or lexed) expression texts kept, least recently used out; an app has a handful."""
 
+PINS: dict[str, tuple[tuple[str, str], ...]] = {
+    # moto's backup step asks `name in self.tables` of each table it copies
+    "transactions": (
+        ("moto.dynamodb.models.DynamoDBBackend.transact_write_items", "81db2cb7d94e39c9"),
+    ),
+    # the method replaced outright
+    "retention": (
+        (
+            "moto.sqs.models.SQSBackend.is_message_valid_based_on_retention_period",
+            "cca23b94a5f3af9d",
+        ),
+    ),
+    # the three readers of the flag during a send, and the property that computes it
+    "sends": (
+        ("moto.sqs.models.SQSBackend.send_message", "bf161af09a9e6b86"),
+        ("moto.sqs.models.SQSBackend._validate_message", "39cb57c19e596164"),
+        ("moto.sqs.models.Queue.add_message", "f27c9231c1f20433"),
+    ),
+    # "now" as moto computes it, and the two readers on every message
+    "sqs clock": (
+        ("moto.core.utils.unix_time", "f0576ec9e5f586e5"),
+        ("moto.sqs.models.Message.visible", "5129b573308de62a"),
+        ("moto.sqs.models.Message.delayed", "e2fd48abf582683a"),
+    ),
+    # a pure function of the text, and every reader of its tree (the handler's checks read it;
+    # the validator deep-copies it before resolving anything; find_clauses only reads)
+    "update expressions": (
+        ("moto.dynamodb.parsing.expressions.UpdateExpressionParser.make", "2c00ed96d6e191f2"),
+        ("moto.dynamodb.parsing.validators.Validator.__init__", "9489b532dd0fb359"),
+        ("moto.dynamodb.models.DynamoDBBackend.update_item", "218984588dd689a5"),
+        ("moto.dynamodb.responses.DynamoHandler.update_item", "638893af1afd43d2"),
+        ("moto.dynamodb.responses.DynamoHandler.transact_write_items", "61c163fff213f33a"),
+        ("moto.dynamodb.parsing.ast_nodes.Node", "424025051cece8da"),
+    ),
+    # the lexer reads only the text, and no step of the parse changes a token (the whole
+    # class, since any step may)
+    "condition tokens": (
+        ("moto.dynamodb.comparisons.ConditionExpressionParser", "ba0de03156fea746"),
+    ),
+    # the traverser, and every processor's map keyed by fixed classes
+    "update validation": (
+        ("moto.dynamodb.parsing.ast_nodes.DepthFirstTraverser", "ec3e3b9cd5fdd87f"),
+        ("moto.dynamodb.parsing.validators", "345c1740c0c674a7"),
+    ),
+    # a function of the class, called by every request
+    "method names": (
+        ("moto.core.utils.method_names_from_class", "9dbac89d082b655f"),
+        ("moto.core.responses.BaseResponse.call_action", "26076963fd17fd1a"),
+    ),
+    # a pure function of the name, and the property that calls it per name
+    "attribute names": (
+        ("moto.core.utils.camelcase_to_underscores", "084cdc5bab92db95"),
+        ("moto.sqs.models.Queue.attributes", "40cb990b121628d5"),
+    ),
+    # the listing cached, and the router that calls it on every request
+    "routing": (
+        ("moto.backends.list_of_moto_modules", "4f741a10b06500e8"),
+        (
+            "moto.moto_server.werkzeug_app.DomainDispatcherApplication.get_backend_for_host",
+            "1f41972c1e4e660f",
+        ),
+    ),
+}
+"""Each speedup's moto code, as read when it was written: dotted name -> fingerprint."""
+
 _installed: list[bool] = []
 
 
 def install() -> None:
-    """Apply every speedup, once per process (a second call changes nothing)."""
+    """Apply every speedup whose moto code is the code it was written for, once per process
+    (a second call changes nothing). Any other is skipped with one warning: slower, never
+    wrong."""
     if _installed:
         return
     _installed.append(True)
-    _transactions()
-    _retention()
-    _sends()
-    _sqs_clock()
-    _update_expressions()
-    _condition_tokens()
-    _update_validation()
-    _method_names()
-    _attribute_names()
-    _routing()
+    apply_checked(_SPEEDUPS)
+
+
+def apply_checked(speedups: dict[str, Callable[[], None]]) -> list[str]:
+    """Apply each speedup whose pinned moto code is unchanged, warn of each other one, and
+    return the names applied. Every pin is read before anything is patched."""
+    changed = {name: changed_code(name) for name in speedups}
+    applied = []
+    for name, apply in speedups.items():
+        if changed[name]:
+            log.warning(
+                "moto speedup %r skipped: moto %s changed %s, the code it was written for "
+                "(moto runs slower, never wrong)",
+                name,
+                _moto_version(),
+                ", ".join(changed[name]),
+            )
+            continue
+        apply()
+        applied.append(name)
+    return applied
+
+
+def changed_code(speedup: str) -> list[str]:
+    """The moto code a speedup rests on that is no longer the code it was written for (or is
+    gone), by dotted name; empty when all of it is."""
+    return [target for target, pin in PINS[speedup] if fingerprint(target) != pin]
+
+
+def fingerprint(target: str) -> str | None:
+    """The first 16 hex digits of the SHA-256 of a module's, class's or function's source,
+    by dotted name (a property's getter for a property); None where it cannot be found."""
+    try:
+        code = resolve(target)
+        source = _source(code.fget if isinstance(code, property) else code)
+    except (ImportError, AttributeError, OSError, TypeError):
+        return None
+    return hashlib.sha256(source.encode()).hexdigest()[:16]
+
+
+def _source(code: Any) -> str:
+    """``inspect.getsource``, but a class found by its ``class`` line: inspect parses the
+    whole module for a class (about 100 ms for a large one); the text is the same."""
+    if not isinstance(code, type):
+        return inspect.getsource(code)
+    lines = linecache.getlines(inspect.getsourcefile(code) or "")
+    header = re.compile(rf"\s*class\s+{code.__name__}\b")
+    start = next((n for n, line in enumerate(lines) if header.match(line)), None)
+    if start is None:
+        raise OSError(f"no class {code.__name__} in its module's source")
+    return "".join(inspect.getblock(lines[start:]))
+
+
+def resolve(target: str) -> Any:
+    """The module, class, function or property a dotted name names (the longest importable
+    module, then attributes; a class's own attribute, as defined, not as bound)."""
+    parts = target.split(".")
+    for cut in range(len(parts), 0, -1):
+        try:
+            found: Any = importlib.import_module(".".join(parts[:cut]))
+        except ImportError:
+            continue
+        for name in parts[cut:]:
+            found = (
+                found.__dict__[name]
+                if isinstance(found, type) and name in found.__dict__
+                else getattr(found, name)
+            )
+        return found
+    raise ImportError(target)
+
+
+def _moto_version() -> str:
+    from importlib.metadata import version
+
+    return version("moto")
 
 
 def _update_expressions() -> None:
@@ -281,3 +423,18 @@ def _restore(snapshots: list[_Snapshot], streams: list[tuple[Any, int]]) -> None
             table.items[hash_value] = before
     for shard, length in streams:
         del shard.items[length:]
+
+
+_SPEEDUPS: dict[str, Callable[[], None]] = {
+    "transactions": _transactions,
+    "retention": _retention,
+    "sends": _sends,
+    "sqs clock": _sqs_clock,
+    "update expressions": _update_expressions,
+    "condition tokens": _condition_tokens,
+    "update validation": _update_validation,
+    "method names": _method_names,
+    "attribute names": _attribute_names,
+    "routing": _routing,
+}
+"""Every speedup by the name its pins and warnings use, in the order they are applied."""

@@ -59,15 +59,23 @@ def project_name(folder: Path) -> str:
     return name
 
 
-def default_requirement() -> str:
-    """How the new project depends on this Sluice: its source tree if it has one, else its
-    released version."""
+def source_tree() -> Path | None:
+    """The Sluice source tree this Sluice runs from, if it runs from one (not an index)."""
     source = Path(__file__).resolve().parents[2]
     pyproject = source / "pyproject.toml"
     if pyproject.is_file():
         with pyproject.open("rb") as handle:
             if tomllib.load(handle).get("project", {}).get("name") == "sluice":
-                return f"sluice[tools,infra,dev] @ {source.as_uri()}"
+                return source
+    return None
+
+
+def default_requirement() -> str:
+    """How the new project depends on this Sluice: its source tree if it has one, else its
+    released version."""
+    source = source_tree()
+    if source is not None:
+        return f"sluice[tools,infra,dev] @ {source.as_uri()}"
     try:
         return f"sluice[tools,infra,dev]=={version('sluice')}"
     except PackageNotFoundError:
@@ -89,7 +97,20 @@ def create(folder: Path, *, requirement: str | None = None, force: bool = False)
         text = _FIELD.sub(lambda m: fields[m.group(1)], source.read_text())
         target.write_text(text)
         written.append(target)
+    for lock in _locks():
+        written.append(folder / lock.name)
+        written[-1].write_bytes(lock.read_bytes())
     return written
+
+
+LOCKS = ("requirements.lock", "requirements-build.lock")
+"""What Sluice's own tests were verified with: a new project installs exactly that."""
+
+
+def _locks() -> list[Path]:
+    """Sluice's lock files, where this Sluice runs from a source tree that has them."""
+    source = source_tree()
+    return [source / name for name in LOCKS if source and (source / name).is_file()]
 
 
 def _templates(root: Any, prefix: Path = Path()) -> list[tuple[Any, Path]]:

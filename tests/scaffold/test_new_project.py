@@ -122,6 +122,22 @@ def test_new_refuses_a_folder_that_is_not_empty(tmp_path: Path) -> None:
     assert (tmp_path / "busy" / "file.txt").read_text() == "mine"
 
 
+def test_a_new_project_installs_from_the_locks_sluice_was_verified_with(project: Path) -> None:
+    # GIVEN a project made from this source tree
+    # THEN it holds Sluice's own locks, byte for byte, and its Makefile installs from them
+    for name in ("requirements.lock", "requirements-build.lock"):
+        assert (project / name).read_bytes() == (ROOT / name).read_bytes()
+    dry = subprocess.run(
+        ["make", "-n", "-C", str(project), "install", "VENV=/nonexistent"],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
+    assert "--require-hashes --no-deps -r requirements.lock" in dry
+    assert "--require-hashes --no-deps --upgrade --target" in dry
+    assert "-r requirements-build.lock" in dry
+
+
 def test_the_new_project_passes_its_own_tests_and_lint(project: Path) -> None:
     tested = make(project, "test")
     assert tested.returncode == 0, tested.stdout + tested.stderr

@@ -8,7 +8,6 @@ against.
 
 from __future__ import annotations
 
-import hashlib
 import inspect
 import time
 from collections.abc import Iterator
@@ -16,82 +15,75 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from moto import backends
 from moto.core import utils
-from moto.core.responses import BaseResponse
 from moto.dynamodb.comparisons import ConditionExpressionParser
-from moto.dynamodb.models import DynamoDBBackend
 from moto.dynamodb.parsing import validators
-from moto.dynamodb.parsing.ast_nodes import DepthFirstTraverser, ExpressionAttributeValue, Node
+from moto.dynamodb.parsing.ast_nodes import ExpressionAttributeValue
 from moto.dynamodb.parsing.expressions import UpdateExpressionParser
 from moto.dynamodb.responses import DynamoHandler
-from moto.moto_server.werkzeug_app import DomainDispatcherApplication
-from moto.sqs.models import Message, Queue, SQSBackend
 
-PINNED: list[tuple[str, Any, str]] = [
-    # _transactions: moto's backup step asks `name in self.tables` of each table it copies
-    ("transactions", DynamoDBBackend.transact_write_items, "81db2cb7d94e39c9"),
-    # _retention: the method replaced outright
-    ("retention", SQSBackend.is_message_valid_based_on_retention_period, "cca23b94a5f3af9d"),
-    # _sends: the three readers of the flag during a send, and the property that computes it
-    ("sends", SQSBackend.send_message, "bf161af09a9e6b86"),
-    ("sends", SQSBackend._validate_message, "39cb57c19e596164"),
-    ("sends", Queue.add_message, "f27c9231c1f20433"),
-    # _sqs_clock: "now" as moto computes it, and the two readers on every message
-    ("sqs clock", utils.unix_time, "f0576ec9e5f586e5"),
-    ("sqs clock", Message.visible.fget, "5129b573308de62a"),  # type: ignore[attr-defined]
-    ("sqs clock", Message.delayed.fget, "e2fd48abf582683a"),  # type: ignore[attr-defined]
-    # _update_expressions: a pure function of the text, and every reader of its tree (the
-    # handler's checks read it; the validator deep-copies it before resolving anything)
-    ("update expressions", UpdateExpressionParser.make, "2c00ed96d6e191f2"),
-    ("update expressions", validators.Validator.__init__, "9489b532dd0fb359"),
-    ("update expressions", DynamoDBBackend.update_item, "218984588dd689a5"),
-    ("update expressions", DynamoHandler.update_item, "638893af1afd43d2"),
-    ("update expressions", DynamoHandler.transact_write_items, "61c163fff213f33a"),
-    (
-        "update expressions",
-        Node,
-        "424025051cece8da",
-    ),  # find_clauses only reads; normalize is on the copy
-    # _condition_tokens: the lexer reads only the text, and no step of the parse changes a
-    # token (the whole class, since any step may)
-    ("condition tokens", ConditionExpressionParser, "ba0de03156fea746"),
-    # _update_validation: the traverser, and every processor's map keyed by fixed classes
-    ("update validation", DepthFirstTraverser, "ec3e3b9cd5fdd87f"),
-    ("update validation", validators, "345c1740c0c674a7"),
-    # _method_names: a function of the class, called by every request
-    ("method names", utils.method_names_from_class, "9dbac89d082b655f"),
-    ("method names", BaseResponse.call_action, "26076963fd17fd1a"),
-    # _attribute_names: a pure function of the name, and the property that calls it per name
-    ("attribute names", utils.camelcase_to_underscores, "084cdc5bab92db95"),
-    ("attribute names", Queue.attributes.fget, "40cb990b121628d5"),  # type: ignore[attr-defined]
-    # _routing: the listing cached, and the router that calls it on every request
-    ("routing", backends.list_of_moto_modules, "4f741a10b06500e8"),
-    ("routing", DomainDispatcherApplication.get_backend_for_host, "1f41972c1e4e660f"),
-]
+from sluice.local import moto_speedups
+from sluice.local.moto_speedups import PINS, fingerprint
 
-
-def _name(code: Any) -> str:
-    """The pinned code's dotted name: a module, or a class or function in one."""
-    if inspect.ismodule(code):
-        return code.__name__
-    return f"{code.__module__}.{code.__qualname__}"
+# Read at collection, before this process has installed anything over the pinned code.
+FOUND = {target: fingerprint(target) for pins in PINS.values() for target, _ in pins}
 
 
 @pytest.mark.parametrize(
-    ("speedup", "code", "fingerprint"),
-    PINNED,
-    ids=[f"{speedup}:{_name(code)}" for speedup, code, _ in PINNED],
+    ("speedup", "target", "pin"),
+    [(speedup, target, pin) for speedup, pins in PINS.items() for target, pin in pins],
+    ids=[f"{speedup}:{target}" for speedup, pins in PINS.items() for target, _ in pins],
 )
 def test_the_patched_moto_code_is_the_code_the_speedup_was_written_for(
-    speedup: str, code: Any, fingerprint: str
+    speedup: str, target: str, pin: str
 ) -> None:
-    source = inspect.getsource(code)
-    found = hashlib.sha256(source.encode()).hexdigest()[:16]
-    assert found == fingerprint, (
-        f"moto changed {_name(code)}: re-read the {speedup!r} "
-        "speedup in sluice/local/moto_speedups.py against it, then update this fingerprint"
+    # a deliberate moto upgrade fails here until each changed speedup is re-read
+    assert FOUND[target] == pin, (
+        f"moto changed {target}: re-read the {speedup!r} "
+        "speedup in sluice/local/moto_speedups.py against it, then update its pin"
     )
+
+
+def test_a_speedup_whose_moto_code_changed_is_skipped_with_one_warning(
+    monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    # GIVEN one speedup whose pinned code no longer matches, and one whose code is gone
+    target, _ = PINS["routing"][0]
+    monkeypatch.setitem(PINS, "routing", ((target, "0000000000000000"),))
+    monkeypatch.setitem(PINS, "gone", (("moto.no_such_module.thing", "0000000000000000"),))
+    called: list[str] = []
+    speedups = {
+        "retention": lambda: called.append("retention"),
+        "routing": lambda: called.append("routing"),
+        "gone": lambda: called.append("gone"),
+    }
+    # WHEN they are installed
+    with caplog.at_level("WARNING", logger=moto_speedups.__name__):
+        applied = moto_speedups.apply_checked(speedups)
+    # THEN only the unchanged one patches, and each other says why, once, on one line
+    assert applied == called == ["retention"]
+    warnings = [r.getMessage() for r in caplog.records]
+    assert len(warnings) == 2
+    assert all("\n" not in w and "never wrong" in w for w in warnings)
+    assert f"'routing' skipped: moto {moto_version()} changed {target}" in warnings[0]
+    assert "'gone' skipped" in warnings[1] and "moto.no_such_module.thing" in warnings[1]
+
+
+def test_every_speedup_is_pinned_and_every_pin_names_a_speedup() -> None:
+    assert set(PINS) == set(moto_speedups._SPEEDUPS)
+    assert all(PINS.values())
+
+
+def test_a_class_is_fingerprinted_by_the_text_inspect_gives() -> None:
+    # the fast class lookup must read exactly what inspect.getsource reads
+    source = inspect.getsource(ConditionExpressionParser)
+    assert moto_speedups._source(ConditionExpressionParser) == source
+
+
+def moto_version() -> str:
+    from importlib.metadata import version
+
+    return version("moto")
 
 
 def test_the_sqs_clock_reads_the_same_instant_as_moto() -> None:
