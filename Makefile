@@ -107,7 +107,7 @@ fuzz: $(STAMP)  ## Fuzz every entry point with many random examples (Hypothesis)
 # mutmut mutates a copy of the tree in mutants/ (the sources are never touched, so an
 # interrupted run leaves nothing to undo) and resumes where it stopped; `make clean` forgets.
 MUTATE_JOBS ?= 2
-mutate: $(STAMP)  ## Mutation testing of sluice/runtime and the replay (bench/MUTATION.md)
+mutate: $(STAMP)  ## Mutation testing of the safety-critical modules (bench/MUTATION.md)
 	$(BIN)/mutmut run --max-children $(MUTATE_JOBS)
 	$(BIN)/python -m bench.mutation
 

@@ -1,9 +1,11 @@
 """The visibility heartbeat: records still in progress stay invisible, up to a hard cap.
 
 Every third of the queue's visibility timeout, each tracked message's visibility is set
-back to the full timeout, so a job of any length up to ``cap_s`` is never delivered a
-second time while it runs. Past the cap the heartbeat lets the message go: it reappears
-when its last extension runs out, for another consumer (or the DLQ) to deal with.
+back to the full timeout, and ``renew`` is called to do the same for what else must stay
+in step with it (``sluice work``'s idempotency leases), so a job of any length up to
+``cap_s`` is never delivered a second time, nor run by a copy, while it runs. Past the cap
+the heartbeat lets the message go: it reappears when its last extension runs out, for
+another consumer (or the DLQ) to deal with.
 """
 
 from __future__ import annotations
@@ -22,7 +24,14 @@ class Heartbeat:
     """Extends the visibility of tracked receipt handles on a thread of its own."""
 
     def __init__(
-        self, sqs: Any, queue_url: str, *, visibility_s: int, cap_s: float, warn: Log
+        self,
+        sqs: Any,
+        queue_url: str,
+        *,
+        visibility_s: int,
+        cap_s: float,
+        warn: Log,
+        renew: Callable[[], None] = lambda: None,
     ) -> None:
         self.sqs = sqs
         self.queue_url = queue_url
@@ -34,6 +43,7 @@ class Heartbeat:
         self.released = 0
         """Messages let go at the cap."""
         self._warn = warn
+        self._renew = renew
         self._held: dict[str, float] = {}
         self._lock = threading.Lock()
         self._stop = threading.Event()
@@ -85,6 +95,10 @@ class Heartbeat:
                 )
             except Exception as exc:  # the next round tries again, well inside the timeout
                 self._warn("visibility heartbeat failed", error=f"{type(exc).__name__}: {exc}")
+        try:
+            self._renew()
+        except Exception as exc:
+            self._warn("lease renewal failed", error=f"{type(exc).__name__}: {exc}")
 
     def _run(self) -> None:
         while not self._stop.wait(self.period_s):

@@ -7,16 +7,22 @@ engine's. The runner adds what a long-lived consumer owes its queue:
 
 - ``concurrency`` records in flight at most, from ``ceil(concurrency / 10)`` receivers;
 - a visibility heartbeat for the records in flight (``heartbeat``), capped at the worker's
-  ``max_job_s``;
-- successes deleted; failures left to the engine's backoff;
-- on ``stop()`` (SIGTERM): no new receive, records not started are skipped, records in
-  flight get ``drain_s`` to finish; whatever is left is handed back with visibility 0 and
-  its idempotency claims abandoned, so another task runs it at once;
-- ECS scale-in protection while anything is in flight (``protection``);
+  ``max_job_s``, that extends each record's idempotency lease with its visibility, so no
+  copy of a long job can start beside it;
+- successes deleted; failures left to the engine's backoff; a record that fails before the
+  engine sees it (a log line that cannot read its body) still goes to the engine, whose
+  decoding dead-letters it with the reason: nothing stops a receiver or keeps a slot;
+- on ``stop()`` (SIGTERM): no new receive (a long poll is never longer than the drain, so
+  every receiver is back before anything is handed back, and none takes a handed-back
+  record again); records received or in flight keep running while ``drain_s`` allows;
+  what is left is handed back (``handback``), counted, and its leases abandoned, so another
+  task runs it at once;
+- ECS scale-in protection while anything is in flight, renewed while it stays busy
+  (``protection``);
 - a health file touched after every receive (``health``).
 
 A crash (SIGKILL) leaves received messages invisible until their last extension runs out;
-they come back then, and the idempotency claims keep every effect to one.
+they come back then, and the idempotency leases keep every effect to one.
 """
 
 from __future__ import annotations
@@ -30,14 +36,15 @@ from typing import Any
 
 from aws_lambda_powertools.metrics import EphemeralMetrics, MetricUnit
 
+from sluice.container.handback import hand_back, max_receives
 from sluice.container.health import HealthFile
 from sluice.container.heartbeat import Heartbeat
 from sluice.container.protection import ScaleInProtection
 from sluice.runtime import Worker
 from sluice.runtime.engine.batch import idempotency_store
+from sluice.runtime.idempotency import Held
 from sluice.runtime.sqs_event import (
     RECEIVE_ATTRIBUTES,
-    change_visibility,
     correlation_of,
     delete_messages,
     lambda_record,
@@ -67,20 +74,21 @@ class WorkSettings:
 class RunContext:
     """What the engine reads as the Lambda ``context``, one per batch.
 
-    The remaining time is the queue's visibility timeout (an idempotency claim expires that
-    long after it is taken, so a crashed task's claims lapse as its messages come back), and
-    0 once draining: records not yet started are then skipped and handed back. The engine
-    notes each key it claims in ``sluice_claims``, so a drain that gives up the batch can
-    abandon its claims.
+    The remaining time is the queue's visibility timeout (an idempotency lease lasts that
+    long and the heartbeat renews it with the visibility, so a crashed task's leases lapse as
+    its messages come back), and once draining, what is left of the drain: records start
+    while they can still finish in it. The engine keeps each lease it holds in
+    ``sluice_claims`` (key -> owner), for the heartbeat to renew and the drain to abandon.
     """
 
-    def __init__(self, runner: Runner) -> None:
+    def __init__(self, runner: Runner, handles: list[str]) -> None:
         self._runner = runner
-        self.sluice_claims: set[str] = set()
+        self.handles = handles
+        self.sluice_claims: dict[str, str] = {}
 
     def get_remaining_time_in_millis(self) -> int:
-        """0 while draining, else the visibility timeout."""
-        return 0 if self._runner.stopping else self._runner.visibility_s * 1000
+        """What is left of the drain while draining, else the visibility timeout."""
+        return self._runner.remaining_ms()
 
 
 class Runner:
@@ -107,19 +115,32 @@ class Runner:
         self.protection = protection or ScaleInProtection(None)
         self.health = health or HealthFile(None)
         self.log = worker.deps.telemetry.logger
-        attrs = sqs.get_queue_attributes(QueueUrl=queue_url, AttributeNames=["VisibilityTimeout"])
-        self.visibility_s = int(attrs["Attributes"]["VisibilityTimeout"])
+        attrs = sqs.get_queue_attributes(
+            QueueUrl=queue_url, AttributeNames=["VisibilityTimeout", "RedrivePolicy"]
+        )["Attributes"]
+        self.visibility_s = int(attrs["VisibilityTimeout"])
+        self.max_receives = max_receives(attrs)
         self.heartbeat = Heartbeat(
             sqs,
             queue_url,
             visibility_s=self.visibility_s,
             cap_s=self.spec.max_job_s,
             warn=self._warn,
+            renew=self._renew_leases,
         )
+        self.store = idempotency_store(self.spec, worker.deps)
         self.in_flight = 0
         self.batches = 0
+        self.leases_lost = 0
+        """Leases the heartbeat found taken over or given up (a metric)."""
         self._reported_extensions = 0
         self.stopping = False
+        self._drain_ends = 0.0
+        self._poll_s = min(self.settings.wait_s, max(1, math.floor(self.settings.drain_s)))
+        """A receive's long poll: never longer than the drain, so it is over before the drain
+        hands anything back."""
+        self._messages: dict[str, dict[str, Any]] = {}
+        """Every message received and not yet settled, by receipt handle."""
         self._stop = threading.Event()
         self._count = threading.Condition()
         self._slots = threading.BoundedSemaphore(self.settings.concurrency)
@@ -135,8 +156,16 @@ class Runner:
 
     def stop(self) -> None:
         """Begin the drain (what SIGTERM does); safe from a signal handler."""
+        if not self.stopping:
+            self._drain_ends = time.monotonic() + self.settings.drain_s
         self.stopping = True
         self._stop.set()
+
+    def remaining_ms(self) -> int:
+        """What a batch may still use: the visibility timeout, or what is left of the drain."""
+        if self.stopping:
+            return max(0, int((self._drain_ends - time.monotonic()) * 1000))
+        return self.visibility_s * 1000
 
     def run(self) -> bool:
         """Consume until ``stop()``, then drain; True if nothing was left unfinished."""
@@ -153,28 +182,44 @@ class Runner:
             },
         )
         while not self._stop.wait(REPORT_S):
-            self._report()
+            self.tick()
         return self._drain()
 
+    def tick(self) -> None:
+        """The periodic round: renew scale-in protection while busy, report the figures."""
+        self.protection.update(self.in_flight > 0)
+        self._report()
+
     def _drain(self) -> bool:
-        """Finish what is in flight within ``drain_s``; hand the rest back at once."""
-        deadline = time.monotonic() + self.settings.drain_s
+        """Finish what was received within ``drain_s``; hand the rest back, counted."""
+        deadline = self._drain_ends
+        for thread in self._receivers:  # each long poll ends inside the drain
+            thread.join(timeout=max(0.0, deadline - time.monotonic()) + self._poll_s + 1)
         with self._count:
             while self.in_flight and time.monotonic() < deadline:
                 self._count.wait(timeout=max(0.0, deadline - time.monotonic()))
             left = self.in_flight
-        for thread in self._receivers:
-            thread.join(timeout=max(0.0, deadline - time.monotonic()))
-        unfinished = self.heartbeat.held()
+        unfinished = [self._messages[h] for h in self.heartbeat.held() if h in self._messages]
         self.heartbeat.stop()
+        handed = hand_back(
+            self.sqs,
+            self.queue_url,
+            unfinished,
+            limit=self.max_receives,
+            fifo=self.spec.source.is_fifo,
+            warn=self._warn,
+        )
         if unfinished:
-            change_visibility(self.sqs, self.queue_url, unfinished, 0)
             self._abandon_claims()
         self.protection.update(False)
         self._report()
         self.log.info(
             "work stopped",
-            extra={"records_in_flight": left, "handed_back": len(unfinished)},
+            extra={
+                "records_in_flight": left,
+                "handed_back": len(unfinished),
+                "requeued": handed.requeued,
+            },
         )
         self._pool.shutdown(wait=False, cancel_futures=True)
         return not unfinished
@@ -197,12 +242,11 @@ class Runner:
             self._release(taken - len(messages))
             if not messages:
                 continue
-            handles = [m["ReceiptHandle"] for m in messages]
-            if self.stopping:  # received as the drain began: straight back
-                change_visibility(self.sqs, self.queue_url, handles, 0)
-                self._release(len(messages))
-                continue
-            self.heartbeat.track(handles)
+            # received as the drain began too: it runs while the drain allows, so the
+            # receive it cost is not wasted; the drain hands back what it cannot finish
+            for message in messages:
+                self._messages[message["ReceiptHandle"]] = message
+            self.heartbeat.track([m["ReceiptHandle"] for m in messages])
             self._busy(len(messages))
             self._pool.submit(self._process, messages)
 
@@ -210,26 +254,29 @@ class Runner:
         answer = self.sqs.receive_message(
             QueueUrl=self.queue_url,
             MaxNumberOfMessages=count,
-            WaitTimeSeconds=self.settings.wait_s,
+            WaitTimeSeconds=self._poll_s,
             **RECEIVE_ATTRIBUTES,
         )
         return list(answer.get("Messages", []))
 
     def _process(self, messages: list[dict[str, Any]]) -> None:
-        records = [lambda_record(m, self.queue_arn, self.region) for m in messages]
+        handles = [m["ReceiptHandle"] for m in messages]
         started = time.perf_counter()
-        now_ms = time.time() * 1000
-        for record in records:
-            self._delivered(record, now_ms)
         try:
-            failed = self._invoke(records)
-            self.heartbeat.untrack([r["receiptHandle"] for r in records])
+            records = [lambda_record(m, self.queue_arn, self.region) for m in messages]
+            now_ms = time.time() * 1000
+            for record in records:
+                self._delivered(record, now_ms)
+            failed = self._invoke(records, handles)
             done = [r for r in records if r["messageId"] not in failed]
             for record in delete_messages(self.sqs, self.queue_url, done):
                 self._warn("delete failed", message_id=record["messageId"])
-            back = [r["receiptHandle"] for r in records if r["messageId"] in failed]
-            if self.stopping and back:  # skipped by the drain: visible again at once
-                change_visibility(self.sqs, self.queue_url, back, 0)
+            # failed as the drain ends: kept for the drain to hand back, counted, once every
+            # receiver is back; otherwise the engine's backoff stands
+            settled = [r["receiptHandle"] for r in done] if self.stopping else handles
+            self.heartbeat.untrack(settled)
+            for handle in settled:
+                self._messages.pop(handle, None)
             self.log.info(
                 "invocation end",
                 extra={
@@ -241,19 +288,26 @@ class Runner:
             )
         except Exception:  # never lose the thread; SQS keeps what was not deleted
             self.log.exception("batch could not be settled; SQS delivers it again")
+            self.heartbeat.untrack(handles)
         finally:
             self.batches += 1
-            self._busy(-len(records))
-            self._release(len(records))
+            self._busy(-len(messages))
+            self._release(len(messages))
 
     def _delivered(self, record: SqsRecord, now_ms: float) -> None:
-        """One line per record received: the hop ``sluice trace`` shows, as on Lambda's."""
+        """One line per record received: the hop ``sluice trace`` shows, as on Lambda's.
+        A record whose body or attributes it cannot read is logged without them: the engine
+        decides what the record is."""
         attrs = record["attributes"]
-        sent = int(attrs.get("SentTimestamp", now_ms))
+        try:
+            sent = int(attrs.get("SentTimestamp", now_ms))
+            correlation = correlation_of(record)
+        except Exception:
+            sent, correlation = int(now_ms), "-"
         self.log.info(
             "queue delivered",
             extra={
-                "correlation_id": correlation_of(record),
+                "correlation_id": correlation,
                 "queue": self.queue_url.rsplit("/", 1)[-1],
                 "message_id": record["messageId"],
                 "receive_count": int(attrs.get("ApproximateReceiveCount", 1)),
@@ -262,9 +316,9 @@ class Runner:
             },
         )
 
-    def _invoke(self, records: list[SqsRecord]) -> set[str]:
+    def _invoke(self, records: list[SqsRecord], handles: list[str]) -> set[str]:
         """The worker's Lambda entry; a raised invocation fails every record, as on Lambda."""
-        context = RunContext(self)
+        context = RunContext(self, handles)
         self._running.add(context)
         try:
             answer = self.worker.handler({"Records": records}, context)
@@ -276,24 +330,45 @@ class Runner:
         return {str(f["itemIdentifier"]) for f in (answer or {}).get("batchItemFailures") or []}
 
     def _abandon_claims(self) -> None:
-        """Forget the claims of the records handed back unfinished, so their copies run at
-        once instead of waiting out a claim no one will complete.
+        """Give up the leases of the records handed back unfinished, so their copies run at
+        once instead of waiting out a lease no one will complete.
 
         The process exits right after the drain (``sluice work`` leaves without joining the
-        threads), so this is the moment a crash would have let the claims lapse anyway. A
-        record that completes meanwhile keeps its completion: only claims still in
-        progress are forgotten.
+        threads), so this is the moment a crash would have let the leases lapse anyway. A
+        record that completes meanwhile keeps its completion: a lease is given up only while
+        this holder still holds it.
         """
-        keys = [key for context in list(self._running) for key in list(context.sluice_claims)]
-        store = idempotency_store(self.spec, self.worker.deps)
-        if not keys or store is None:
+        leases = {k: o for context in list(self._running) for k, o in _leases(context).items()}
+        if not leases or self.store is None:
             return
         try:
-            forgotten = store.abandon(keys)
+            forgotten = self.store.abandon(leases)
         except Exception as exc:  # they lapse with the visibility timeout instead
             self._warn("claims not abandoned", error=f"{type(exc).__name__}: {exc}")
             return
         self.log.info("claims abandoned", extra={"claims": forgotten})
+
+    def _renew_leases(self) -> None:
+        """With every visibility extension: each batch still under the heartbeat's cap has
+        its leases moved to the same end as its messages' visibility."""
+        if self.store is None:
+            return
+        held = set(self.heartbeat.held())
+        until_ms = int(time.time() * 1000) + self.visibility_s * 1000
+        for context in list(self._running):
+            if not held.intersection(context.handles):
+                continue  # let go at the cap: its leases lapse with its messages
+            for key, owner in _leases(context).items():
+                try:
+                    answer = self.store.extend(key, owner, until_ms)
+                except Exception as exc:  # the next round tries again, inside the lease
+                    self._warn("lease not extended", error=f"{type(exc).__name__}: {exc}")
+                    continue
+                if answer is not Held.HELD:
+                    context.sluice_claims.pop(key, None)
+                if answer is Held.LOST:
+                    self.leases_lost += 1
+                    self._warn("lease lost; its completion will be refused", key=key)
 
     def _busy(self, delta: int) -> None:
         with self._count:
@@ -317,6 +392,7 @@ class Runner:
             "in_flight": self.in_flight,
             "heartbeat_extensions": extensions,
             "heartbeat_released": self.heartbeat.released,
+            "leases_lost": self.leases_lost,
             "protected": self.protection.protected,
         }
         telemetry = self.worker.deps.telemetry
@@ -328,3 +404,8 @@ class Runner:
         metrics.add_metric(name="InFlight", unit=MetricUnit.Count, value=self.in_flight)
         metrics.add_metric(name="HeartbeatExtensions", unit=MetricUnit.Count, value=extensions)
         metrics.flush_metrics()
+
+
+def _leases(context: RunContext) -> dict[str, str]:
+    """A snapshot of a batch's leases (the engine's threads change them meanwhile)."""
+    return dict(context.sluice_claims)

@@ -9,7 +9,7 @@ from typing import Any
 from botocore.exceptions import ClientError
 
 from sluice.runtime.errors import PermanentError
-from sluice.runtime.idempotency import IdempotencyStore
+from sluice.runtime.idempotency import Held, IdempotencyStore, LeaseLostError, refusal
 
 MAX_ITEMS = 100
 """TransactWriteItems' limit on the items of one transaction."""
@@ -23,13 +23,17 @@ class Effects:
     """``transact()`` for one record: the worker's writes plus "this event is done".
 
     DynamoDB commits all of them or none, so an effect is never applied without its
-    completion, nor twice. Without an idempotency store it is a plain TransactWriteItems.
+    completion, nor twice, nor by a holder whose lease was taken over (``LeaseLostError``).
+    Without an idempotency store it is a plain TransactWriteItems.
     """
 
-    def __init__(self, db: Any, store: IdempotencyStore | None = None, key: str = "") -> None:
+    def __init__(
+        self, db: Any, store: IdempotencyStore | None = None, key: str = "", owner: str = ""
+    ) -> None:
         self._db = db
         self._store = store
         self._key = key
+        self._owner = owner
         self.committed = False
 
     def transact(self, items: list[dict[str, Any]]) -> None:
@@ -53,11 +57,13 @@ class Effects:
         if self.committed:
             raise RuntimeError("a record's effects are committed once: use one transact() call")
         try:
-            _write(self._db, [*items, self._store.completion(self._key)])
+            _write(self._db, [*items, self._store.completion(self._key, self._owner)])
         except ClientError as exc:
             reasons = exc.response.get("CancellationReasons") or []
             if reasons and reasons[-1].get("Code") == "ConditionalCheckFailed":
-                raise AlreadyAppliedError(self._key) from exc
+                if refusal(reasons[-1].get("Item")) is Held.COMPLETED:
+                    raise AlreadyAppliedError(self._key) from exc
+                raise LeaseLostError(self._key) from exc
             raise
         self.committed = True
 

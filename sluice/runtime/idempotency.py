@@ -3,15 +3,25 @@
 Keyed on ``<worker>#<Envelope.id>``, never on the SQS messageId: SNS may deliver one
 message twice, and the copies reach SQS under different message ids.
 
+A claim is a lease. It names its holder (an ``owner`` token, new for every claim) and lives
+until ``in_progress_expiry``; only its holder completes, extends or gives it up, each write
+conditioned on the token. A lease that lapses may be taken by a copy of the event; from then
+on the old holder's completion is refused (``Held.LOST``), never silently applied. A lapsed
+lease nobody took over is still its holder's.
+
 - One BatchGetItem per batch finds the ids already done: a duplicate costs no write.
 - One conditional PutItem claims each new id (in progress, expiring with the invocation).
+  A refused claim reads the holder's expiry from the refusal itself, at no extra request.
 - Completion rides inside the record's own effect when the worker writes its effect with
   ``deps.transact(...)``: effect and completion commit atomically, so even a crash between
   them cannot double an effect, and completion costs no request of its own. Otherwise one
-  PutItem marks it complete right after the function returns.
-- Failed ids are released in one BatchWriteItem at the end, so a retry may claim them.
+  conditional PutItem marks it complete right after the function returns.
+- ``sluice work`` extends the leases of the records it runs with every visibility
+  extension: one conditional UpdateItem per lease.
+- Failed ids are released, one conditional DeleteItem each, at the end of the batch (a
+  failure path only), so a retry may claim them.
 - A consumer that gives up records still running (``sluice work`` past its drain deadline,
-  just before it exits) abandons their claims, so the copies it hands back run at once.
+  just before it exits) abandons their leases, so the copies it hands back run at once.
 
 Powertools spends PutItem + UpdateItem per new record and a PutItem per duplicate; see
 ``bench/`` for both, side by side.
@@ -20,7 +30,7 @@ Powertools spends PutItem + UpdateItem per new record and a PutItem per duplicat
 from __future__ import annotations
 
 import time
-from collections.abc import Iterable, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from enum import Enum
 from typing import Any
@@ -31,9 +41,13 @@ IN_PROGRESS = "IN_PROGRESS"
 COMPLETED = "COMPLETED"
 TTL_ATTRIBUTE = "expiration"
 """The item attribute DynamoDB's TTL reads (epoch seconds); the table is declared with it."""
+OWNER_ATTRIBUTE = "owner"
+"""The lease holder's token, on an item in progress (a reserved word: always ``#o``)."""
 _GET_CHUNK = 100
-_WRITE_CHUNK = 25
 _ATTEMPTS = 5
+_REFUSED = "ConditionalCheckFailedException"
+_HELD_BY = "#s = :in_progress AND #o = :owner"
+"""The condition of every write only the lease's holder may make."""
 
 
 class Claim(Enum):
@@ -42,6 +56,25 @@ class Claim(Enum):
     CLAIMED = "claimed"
     DUPLICATE = "duplicate"
     IN_PROGRESS = "in_progress"
+
+
+class Held(Enum):
+    """What a holder's conditioned write (complete, extend) found."""
+
+    HELD = "held"
+    """The lease was still the writer's: the write was made."""
+    COMPLETED = "completed"
+    """The event was completed by someone else: the write was refused."""
+    LOST = "lost"
+    """Another holder took the lease, or it was given up: the write was refused."""
+
+
+@dataclass(frozen=True, slots=True)
+class Verdict:
+    """A claim's answer, and for an event held elsewhere, when that holder's lease lapses."""
+
+    claim: Claim
+    held_until_ms: int = 0
 
 
 @dataclass(frozen=True, slots=True)
@@ -59,31 +92,48 @@ class Seen:
 
 
 class IdempotencyStore:
-    """The port: four small operations over a key-value table."""
+    """The port: small operations over a key-value table; a lease is a key and its owner."""
 
     def lookup(self, keys: Sequence[str]) -> dict[str, Seen]:
         """What is known of ``keys`` (absent keys are new)."""
         raise NotImplementedError
 
-    def claim(self, key: str, in_progress_until_ms: int) -> Claim:
-        """Atomically mark ``key`` in progress unless it is completed or held by another."""
+    def claim(self, key: str, owner: str, until_ms: int) -> Verdict:
+        """Atomically lease ``key`` to ``owner`` unless it is completed or held by another."""
         raise NotImplementedError
 
-    def complete(self, key: str) -> None:
-        """Mark one key completed."""
+    def complete(self, key: str, owner: str) -> Held:
+        """Mark one key completed, if ``owner`` still holds its lease."""
         raise NotImplementedError
 
-    def completion(self, key: str) -> dict[str, Any]:
-        """A TransactWriteItems entry that completes ``key`` unless it is already completed."""
+    def completion(self, key: str, owner: str) -> dict[str, Any]:
+        """A TransactWriteItems entry that completes ``key`` if ``owner`` holds its lease."""
         raise NotImplementedError
 
-    def settle(self, completed: Iterable[str], released: Iterable[str]) -> list[str]:
-        """Mark ``completed`` done and forget ``released``; returns keys it could not write."""
+    def extend(self, key: str, owner: str, until_ms: int) -> Held:
+        """Move the lease's end to ``until_ms``, if ``owner`` still holds it."""
         raise NotImplementedError
 
-    def abandon(self, keys: Iterable[str]) -> int:
-        """Forget the claims on ``keys`` still in progress (a completed key stays); how many."""
+    def settle(self, completed: Mapping[str, str], released: Mapping[str, str]) -> Settled:
+        """Complete ``completed`` and forget ``released`` (key -> owner), each lease only
+        while its owner holds it."""
         raise NotImplementedError
+
+    def abandon(self, leases: Mapping[str, str]) -> int:
+        """Give up the leases (key -> owner) still held; how many were given up."""
+        raise NotImplementedError
+
+
+@dataclass(frozen=True, slots=True)
+class Settled:
+    """What ``settle`` could not do: keys it could not write, and completions refused."""
+
+    unwritten: list[str]
+    lost: list[str]
+
+
+class LeaseLostError(Exception):
+    """The lease lapsed and was taken, or given up: this holder's write was refused."""
 
 
 class DynamoDBIdempotencyStore(IdempotencyStore):
@@ -118,7 +168,7 @@ class DynamoDBIdempotencyStore(IdempotencyStore):
                 _pause(attempt)
         return found
 
-    def claim(self, key: str, in_progress_until_ms: int) -> Claim:
+    def claim(self, key: str, owner: str, until_ms: int) -> Verdict:
         now_ms = int(time.time() * 1000)
         try:
             self._client.put_item(
@@ -126,7 +176,8 @@ class DynamoDBIdempotencyStore(IdempotencyStore):
                 Item={
                     "id": {"S": key},
                     "status": {"S": IN_PROGRESS},
-                    "in_progress_expiry": {"N": str(in_progress_until_ms)},
+                    OWNER_ATTRIBUTE: {"S": owner},
+                    "in_progress_expiry": {"N": str(until_ms)},
                     TTL_ATTRIBUTE: {"N": str(now_ms // 1000 + self._ttl_s)},
                 },
                 ConditionExpression=(
@@ -142,80 +193,114 @@ class DynamoDBIdempotencyStore(IdempotencyStore):
                 ReturnValuesOnConditionCheckFailure="ALL_OLD",
             )
         except ClientError as exc:
-            if exc.response["Error"]["Code"] != "ConditionalCheckFailedException":
+            if exc.response["Error"]["Code"] != _REFUSED:
                 raise
             old: dict[str, Any] | None = exc.response.get("Item")  # type: ignore[assignment]
-            seen = _seen(old).claim(now_ms) if old else Claim.IN_PROGRESS
+            if not old:  # gone meanwhile: held by whoever wrote last, for as long as ours
+                return Verdict(Claim.IN_PROGRESS, until_ms)
+            seen = _seen(old)
+            if seen.claim(now_ms) is Claim.DUPLICATE:
+                return Verdict(Claim.DUPLICATE)
             # The write was refused: whatever the old item looks like now, this is no claim.
-            return Claim.IN_PROGRESS if seen is Claim.CLAIMED else seen
-        return Claim.CLAIMED
+            return Verdict(Claim.IN_PROGRESS, seen.in_progress_expiry_ms)
+        return Verdict(Claim.CLAIMED)
 
     def _completed_item(self, key: str) -> dict[str, Any]:
         expiration = str(int(time.time()) + self._ttl_s)
         return {"id": {"S": key}, "status": {"S": COMPLETED}, TTL_ATTRIBUTE: {"N": expiration}}
 
-    def complete(self, key: str) -> None:
-        self._client.put_item(TableName=self._table, Item=self._completed_item(key))
+    def complete(self, key: str, owner: str) -> Held:
+        return self._as_holder(
+            key, owner, lambda held: self._client.put_item(Item=self._completed_item(key), **held)
+        )
 
-    def completion(self, key: str) -> dict[str, Any]:
+    def completion(self, key: str, owner: str) -> dict[str, Any]:
         return {
             "Put": {
-                "TableName": self._table,
                 "Item": self._completed_item(key),
-                "ConditionExpression": "attribute_not_exists(id) OR #s <> :completed",
-                "ExpressionAttributeNames": {"#s": "status"},
-                "ExpressionAttributeValues": {":completed": {"S": COMPLETED}},
+                **_held_by(self._table, owner),
+                "ReturnValuesOnConditionCheckFailure": "ALL_OLD",
             }
         }
 
-    def settle(self, completed: Iterable[str], released: Iterable[str]) -> list[str]:
-        writes: list[dict[str, Any]] = [
-            {"PutRequest": {"Item": self._completed_item(k)}} for k in dict.fromkeys(completed)
-        ]
-        writes += [{"DeleteRequest": {"Key": {"id": {"S": k}}}} for k in dict.fromkeys(released)]
-        left: list[dict[str, Any]] = []
-        for start in range(0, len(writes), _WRITE_CHUNK):
-            left += self._write(writes[start : start + _WRITE_CHUNK])
-        return [_write_key(w) for w in left]
+    def extend(self, key: str, owner: str, until_ms: int) -> Held:
+        return self._as_holder(
+            key,
+            owner,
+            lambda held: self._client.update_item(
+                Key={"id": {"S": key}},
+                UpdateExpression="SET in_progress_expiry = :until",
+                **_with_value(held, ":until", {"N": str(until_ms)}),
+            ),
+        )
 
-    def abandon(self, keys: Iterable[str]) -> int:
-        forgotten = 0
-        for key in dict.fromkeys(keys):
+    def settle(self, completed: Mapping[str, str], released: Mapping[str, str]) -> Settled:
+        unwritten: list[str] = []
+        lost: list[str] = []
+        for key, owner in completed.items():
             try:
-                self._client.delete_item(
-                    TableName=self._table,
-                    Key={"id": {"S": key}},
-                    ConditionExpression="#s = :in_progress",
-                    ExpressionAttributeNames={"#s": "status"},
-                    ExpressionAttributeValues={":in_progress": {"S": IN_PROGRESS}},
-                )
-            except ClientError as exc:
-                if exc.response["Error"]["Code"] != "ConditionalCheckFailedException":
-                    raise
-                continue  # completed meanwhile, or never ours to forget
-            forgotten += 1
-        return forgotten
+                held = self.complete(key, owner)
+            except ClientError:
+                unwritten.append(key)
+                continue
+            if held is Held.LOST:
+                lost.append(key)
+        for key, owner in released.items():
+            try:
+                self._forget(key, owner)
+            except ClientError:
+                unwritten.append(key)
+        return Settled(unwritten, lost)
 
-    def _write(self, chunk: list[dict[str, Any]]) -> list[dict[str, Any]]:
-        for attempt in range(_ATTEMPTS):
-            answer = self._client.batch_write_item(RequestItems={self._table: chunk})
-            chunk = answer.get("UnprocessedItems", {}).get(self._table, [])
-            if not chunk:
-                return []
-            _pause(attempt)
-        return chunk
+    def abandon(self, leases: Mapping[str, str]) -> int:
+        return sum(self._forget(key, owner) is Held.HELD for key, owner in leases.items())
+
+    def _forget(self, key: str, owner: str) -> Held:
+        """Delete the lease if ``owner`` holds it (a completed key, or another's, stays)."""
+        return self._as_holder(
+            key, owner, lambda held: self._client.delete_item(Key={"id": {"S": key}}, **held)
+        )
+
+    def _as_holder(self, key: str, owner: str, write: Any) -> Held:
+        """Make ``write`` conditioned on the lease; what the refusal says, if refused."""
+        try:
+            write(_held_by(self._table, owner) | {"ReturnValuesOnConditionCheckFailure": "ALL_OLD"})
+        except ClientError as exc:
+            if exc.response["Error"]["Code"] != _REFUSED:
+                raise
+            return refusal(exc.response.get("Item"))  # type: ignore[arg-type]
+        return Held.HELD
 
 
-def _seen(item: dict[str, Any]) -> Seen:
+def _seen(item: Mapping[str, Any]) -> Seen:
     return Seen(
         status=item.get("status", {}).get("S", IN_PROGRESS),
         in_progress_expiry_ms=int(item.get("in_progress_expiry", {}).get("N", "0")),
     )
 
 
-def _write_key(write: dict[str, Any]) -> str:
-    body = write.get("PutRequest", {}).get("Item") or write["DeleteRequest"]["Key"]
-    return str(body["id"]["S"])
+def refusal(old: Mapping[str, Any] | None) -> Held:
+    """What a holder's refused write met: a completion, or a lease that is not its own."""
+    return Held.COMPLETED if old and _seen(old).status == COMPLETED else Held.LOST
+
+
+def _held_by(table: str, owner: str) -> dict[str, Any]:
+    """The table and condition of a write only the lease's ``owner`` may make."""
+    return {
+        "TableName": table,
+        "ConditionExpression": _HELD_BY,
+        "ExpressionAttributeNames": {"#s": "status", "#o": OWNER_ATTRIBUTE},
+        "ExpressionAttributeValues": {
+            ":in_progress": {"S": IN_PROGRESS},
+            ":owner": {"S": owner},
+        },
+    }
+
+
+def _with_value(request: dict[str, Any], name: str, value: dict[str, Any]) -> dict[str, Any]:
+    """``request`` with one more expression attribute value."""
+    values = request["ExpressionAttributeValues"] | {name: value}
+    return request | {"ExpressionAttributeValues": values}
 
 
 def _pause(attempt: int) -> None:

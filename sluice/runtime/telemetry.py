@@ -30,6 +30,8 @@ class BatchCounts:
     duplicates: int = 0
     permanent: int = 0
     skipped_for_time: int = 0
+    lease_lost: int = 0
+    """Completions refused because the lease had been taken over or given up."""
     oldest_age_ms: int | None = None
 
     def saw_age(self, age_ms: int | None) -> None:
@@ -97,6 +99,8 @@ class Telemetry:
             metrics.add_metric(
                 name="SkippedForTime", unit=MetricUnit.Count, value=counts.skipped_for_time
             )
+        if counts.lease_lost:
+            metrics.add_metric(name="LeaseLost", unit=MetricUnit.Count, value=counts.lease_lost)
         if counts.oldest_age_ms is not None:
             metrics.add_metric(
                 name="MessageAge", unit=MetricUnit.Milliseconds, value=counts.oldest_age_ms

@@ -20,8 +20,10 @@ from typing import Any
 
 import pytest
 
+from sluice.core import Envelope
 from sluice.target import SANDBOX_REGION
 from tests.container.conftest import ROOT, VISIBILITY_S, Work
+from tests.container.workapp.events import JOB_REQUESTED
 
 pytestmark = pytest.mark.container
 
@@ -242,3 +244,92 @@ def test_without_an_ecs_agent_protection_is_silently_off(work: Work) -> None:
     runner.signal(signal.SIGTERM)
     assert runner.wait(timeout=10) == 0
     assert not [r for r in runner.lines() if r.get("level") in ("WARNING", "ERROR")]
+
+
+def _dlq_depth(work: Work, worker: str) -> int:
+    spec = work.topology.registry.get(worker).spec
+    url = work.clients.sqs.get_queue_url(QueueName=work.topology.queues(spec).dlq)["QueueUrl"]
+    attrs = work.clients.sqs.get_queue_attributes(
+        QueueUrl=url,
+        AttributeNames=["ApproximateNumberOfMessages", "ApproximateNumberOfMessagesNotVisible"],
+    )["Attributes"]
+    return int(attrs["ApproximateNumberOfMessages"]) + int(
+        attrs["ApproximateNumberOfMessagesNotVisible"]
+    )
+
+
+def test_a_long_job_and_its_duplicate_run_the_handler_exactly_once(work: Work) -> None:
+    # finding 2: GIVEN one envelope delivered twice (an SNS duplicate, a retry, a replay),
+    # the first copy running three visibility timeouts on one runner, and the second copy
+    # arriving meanwhile at another
+    queue = work.queue("jobs")
+    long_job = {"job": "twice", "sleep_ms": 3 * VISIBILITY_S * 1000}
+    job = Envelope.new(JOB_REQUESTED, long_job, source="tests")
+    work.clients.sqs.send_message(QueueUrl=queue.url, MessageBody=job.to_json())
+    first = work.start("jobs", "--concurrency", "2")
+    work.wait_for(lambda: work.effect("start#twice").get("n", 0) == 1, 20)
+    work.clients.sqs.send_message(QueueUrl=queue.url, MessageBody=job.to_json())
+    second = work.start("jobs", "--concurrency", "2")
+    # WHEN the first finishes and the copy's retries find it done
+    work.wait_for(lambda: work.applied(["twice"])["twice"] == 1, 30)
+    work.wait_for(lambda: queue.counts() == (0, 0), 30)
+    # THEN the handler ran once: the heartbeat kept the lease alive as long as the visibility
+    assert work.effect("start#twice") == {"n": 1}, "the copy never ran beside the first"
+    assert work.applied(["twice"]) == {"twice": 1}
+    for runner in (first, second):
+        runner.signal(signal.SIGTERM)
+        assert runner.wait(timeout=10) == 0
+    lost = [r for r in (*first.lines(), *second.lines()) if "lease lost" in r.get("message", "")]
+    assert lost == []
+
+
+def test_a_healthy_envelope_survives_ten_sigterms_in_a_row_and_runs_once(work: Work) -> None:
+    # finding 11: GIVEN a queue that dead-letters on the 3rd receive, and a job longer than
+    # the drain, so every SIGTERM hands it back unfinished
+    queue = work.queue("jobs")
+    policy = json.loads(
+        work.clients.sqs.get_queue_attributes(QueueUrl=queue.url, AttributeNames=["RedrivePolicy"])[
+            "Attributes"
+        ]["RedrivePolicy"]
+    )
+    work.clients.sqs.set_queue_attributes(
+        QueueUrl=queue.url,
+        Attributes={"RedrivePolicy": json.dumps({**policy, "maxReceiveCount": 3})},
+    )
+    queue.send([{"job": "deploys", "sleep_ms": 1500}])
+    # WHEN its consumer is stopped mid-job ten times in a row
+    for stop in range(1, 11):
+        runner = work.start("jobs", "--concurrency", "2", "--drain-s", "0.3")
+        work.wait_for(lambda n=stop: work.effect("start#deploys").get("n", 0) >= n, 20)  # type: ignore[misc]
+        runner.signal(signal.SIGTERM)
+        assert runner.wait(timeout=10) == 0
+        [stopped] = [r for r in runner.lines() if r.get("message") == "work stopped"]
+        assert stopped["handed_back"] == 1, "every hand-back is counted"
+    # THEN it was never dead-lettered, and the next consumer applies it once
+    assert _dlq_depth(work, "jobs") == 0
+    work.start("jobs", "--concurrency", "2")
+    work.wait_for(lambda: work.applied(["deploys"])["deploys"] == 1, 20)
+    work.wait_for(lambda: queue.counts() == (0, 0), 20)
+    assert _dlq_depth(work, "jobs") == 0
+    assert work.applied(["deploys"]) == {"deploys": 1}
+
+
+def test_a_body_that_breaks_parsing_is_dead_lettered_alone_and_the_runner_goes_on(
+    work: Work,
+) -> None:
+    # finding 3: GIVEN bodies that raise RecursionError and ValueError in json, not
+    # JSONDecodeError, in the same receive as a good job
+    queue = work.queue("jobs")
+    for body in ("[" * 100_000, "1" * 5000):
+        work.clients.sqs.send_message(QueueUrl=queue.url, MessageBody=body)
+    queue.send([{"job": "neighbour", "sleep_ms": 10}])
+    runner = work.start("jobs", "--concurrency", "3")
+    # THEN the neighbour runs, the poison goes to the DLQ with its reason, and a later job
+    # still finds a free slot
+    work.wait_for(lambda: work.applied(["neighbour"])["neighbour"] == 1, 20)
+    work.wait_for(lambda: _dlq_depth(work, "jobs") == 2, 20)
+    queue.send([{"job": "later", "sleep_ms": 10}])
+    work.wait_for(lambda: work.applied(["later"])["later"] == 1, 20)
+    work.wait_for(lambda: queue.counts() == (0, 0), 20)
+    runner.signal(signal.SIGTERM)
+    assert runner.wait(timeout=10) == 0

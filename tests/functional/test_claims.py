@@ -14,7 +14,13 @@ from typing import Any
 from events import CATALOG, ORDER_PLACED
 from sluice.core import Envelope
 from sluice.runtime import worker
-from sluice.runtime.idempotency import COMPLETED, TTL_ATTRIBUTE, Claim, DynamoDBIdempotencyStore
+from sluice.runtime.idempotency import (
+    COMPLETED,
+    TTL_ATTRIBUTE,
+    Claim,
+    DynamoDBIdempotencyStore,
+    Held,
+)
 from tests.conftest import Pipeline
 from tests.factories import placed, sqs_event, sqs_record
 from tests.functional.faults import CallFaults
@@ -35,22 +41,24 @@ def _now_ms() -> int:
 def test_a_live_claim_cannot_be_taken(pipeline: Pipeline) -> None:
     # catches: a condition that is always true; one that lets a live claim be stolen
     store = _store(pipeline)
-    assert store.claim("w#live", _now_ms() + HOUR_MS) is Claim.CLAIMED
-    assert store.claim("w#live", _now_ms() + HOUR_MS) is Claim.IN_PROGRESS
+    assert store.claim("w#live", "me", _now_ms() + HOUR_MS).claim is Claim.CLAIMED
+    assert store.claim("w#live", "me", _now_ms() + HOUR_MS).claim is Claim.IN_PROGRESS
 
 
 def test_an_expired_claim_is_taken_over(pipeline: Pipeline) -> None:
     # catches: comparing the in-progress expiry the wrong way round
     store = _store(pipeline)
-    assert store.claim("w#dead", _now_ms() - 1000) is Claim.CLAIMED  # its invocation died
-    assert store.claim("w#dead", _now_ms() + HOUR_MS) is Claim.CLAIMED
+    assert (
+        store.claim("w#dead", "me", _now_ms() - 1000).claim is Claim.CLAIMED
+    )  # its invocation died
+    assert store.claim("w#dead", "me", _now_ms() + HOUR_MS).claim is Claim.CLAIMED
 
 
 def test_a_completed_event_is_a_duplicate_however_old_its_claim(pipeline: Pipeline) -> None:
     store = _store(pipeline)
-    assert store.claim("w#done", _now_ms() - 1000) is Claim.CLAIMED
-    store.complete("w#done")
-    assert store.claim("w#done", _now_ms() + HOUR_MS) is Claim.DUPLICATE
+    assert store.claim("w#done", "me", _now_ms() - 1000).claim is Claim.CLAIMED
+    assert store.complete("w#done", "me") is Held.HELD
+    assert store.claim("w#done", "me", _now_ms() + HOUR_MS).claim is Claim.DUPLICATE
 
 
 def test_a_completion_past_its_ttl_counts_as_gone(pipeline: Pipeline) -> None:
@@ -63,7 +71,7 @@ def test_a_completion_past_its_ttl_counts_as_gone(pipeline: Pipeline) -> None:
             TTL_ATTRIBUTE: {"N": str(int(time.time()) - 10)},
         },
     )
-    assert _store(pipeline).claim("w#old", _now_ms() + HOUR_MS) is Claim.CLAIMED
+    assert _store(pipeline).claim("w#old", "me", _now_ms() + HOUR_MS).claim is Claim.CLAIMED
 
 
 def test_a_refused_claim_is_never_reported_as_claimed(pipeline: Pipeline) -> None:
@@ -79,7 +87,7 @@ def test_a_refused_claim_is_never_reported_as_claimed(pipeline: Pipeline) -> Non
             TTL_ATTRIBUTE: {"N": str(int(time.time()) + 3600)},
         },
     )
-    assert _store(pipeline).claim("w#odd", _now_ms() + HOUR_MS) is Claim.IN_PROGRESS
+    assert _store(pipeline).claim("w#odd", "me", _now_ms() + HOUR_MS).claim is Claim.IN_PROGRESS
 
 
 def test_a_refusal_without_the_old_item_is_in_progress(pipeline: Pipeline) -> None:
@@ -87,7 +95,7 @@ def test_a_refusal_without_the_old_item_is_in_progress(pipeline: Pipeline) -> No
     store = _store(pipeline)
     refused = "ConditionalCheckFailedException"
     CallFaults(pipeline.clients.dynamodb, "PutItem", times=1, code=refused)
-    assert store.claim("w#gone", _now_ms() + HOUR_MS) is Claim.IN_PROGRESS
+    assert store.claim("w#gone", "me", _now_ms() + HOUR_MS).claim is Claim.IN_PROGRESS
 
 
 def test_concurrent_duplicates_run_a_plain_worker_once(pipeline: Pipeline) -> None:
@@ -149,7 +157,9 @@ def test_without_the_precheck_the_claim_makes_a_completed_event_a_duplicate(
     runs: list[str] = []
     wired = _plain_worker(pipeline, runs)
     done, new = placed(), placed()
-    _store(pipeline).complete(f"claim_only#{done.id}")
+    store = _store(pipeline)
+    store.claim(f"claim_only#{done.id}", "other", _now_ms() + HOUR_MS)
+    assert store.complete(f"claim_only#{done.id}", "other") is Held.HELD
     _without_precheck(pipeline)
     batch = sqs_event(sqs_record(done, queue=QUEUE), sqs_record(new, queue=QUEUE))
     assert wired.handler(batch, None) == {"batchItemFailures": []}
@@ -163,7 +173,8 @@ def test_without_the_precheck_the_claim_retries_an_event_held_elsewhere(
     runs: list[str] = []
     wired = _plain_worker(pipeline, runs)
     busy, new = placed(), placed()
-    assert _store(pipeline).claim(f"claim_only#{busy.id}", _now_ms() + HOUR_MS) is Claim.CLAIMED
+    claimed = _store(pipeline).claim(f"claim_only#{busy.id}", "other", _now_ms() + HOUR_MS)
+    assert claimed.claim is Claim.CLAIMED
     _without_precheck(pipeline)
     held = sqs_record(busy, queue=QUEUE)
     answer = wired.handler(sqs_event(held, sqs_record(new, queue=QUEUE)), None)

@@ -22,6 +22,7 @@ from sluice.runtime import (
 )
 from tests.conftest import Pipeline
 from tests.factories import payment, placed, sample, sqs_event, sqs_record
+from tests.functional.faults import CallFaults
 
 QUEUE = "sluice-inventory"
 DLQ = "sluice-inventory-dlq"
@@ -237,6 +238,28 @@ def test_a_record_held_elsewhere_waits_out_the_claim_before_its_last_delivery(
     # THEN early copies back off as usual; the last one stays away until the claim lapses
     [entry] = calls[0]["Entries"]
     assert low <= entry["VisibilityTimeout"] <= high
+
+
+def test_a_copy_that_loses_the_claim_race_waits_out_the_holders_lease_not_its_own(
+    pipeline: Pipeline,
+) -> None:
+    # finding 4 (and the mutation "the hold after a lost claim race set to 0"): the holder
+    # claimed after this copy's precheck, and its lease runs 60 s, longer than the copy's
+    # own 30 s timeout. On its last delivery before the redrive, the copy must stay away
+    # until the holder's lease lapses, as the refused claim's answer says
+    order = placed()
+    record, calls = _received(pipeline, order, receive_count=4)
+
+    @worker(catalog=CATALOG, subscribes=[ORDER_PLACED], name="raced", backoff_base_s=2)
+    def raced(event: Envelope[Any]) -> None:
+        raise AssertionError("a held event must not run")
+
+    CallFaults(pipeline.clients.dynamodb, "BatchGetItem", times=1000, code="AccessDenied")
+    _held_elsewhere(pipeline, f"raced#{order.id}")
+    answer = wire(pipeline, raced).handler(sqs_event(record), None)
+    assert answer == {"batchItemFailures": [{"itemIdentifier": record["messageId"]}]}
+    [entry] = calls[0]["Entries"]
+    assert 59 <= entry["VisibilityTimeout"] <= 61
 
 
 def test_correlation_ids_stay_with_their_records_across_threads(pipeline: Pipeline) -> None:

@@ -231,8 +231,12 @@ def test_a_completion_that_failed_is_written_when_the_batch_settles(pipeline: Pi
     worker_ = _plain("settles", runs).use(pipeline.deps("settles"))
     order = placed()
 
+    refused: list[str] = []
+
     def refuse_completion(params: dict[str, Any], **_: Any) -> None:
-        if params["Item"]["status"]["S"] == "COMPLETED":
+        # the record's own completion fails once; settling writes it again (one PutItem)
+        if params["Item"]["status"]["S"] == "COMPLETED" and not refused:
+            refused.append(params["Item"]["id"]["S"])
             raise RuntimeError("completion refused (injected)")
 
     events = pipeline.clients.dynamodb.meta.events
@@ -241,6 +245,7 @@ def test_a_completion_that_failed_is_written_when_the_batch_settles(pipeline: Pi
         "batchItemFailures": []
     }
     events.unregister("provide-client-params.dynamodb.PutItem", refuse_completion)
+    assert refused == [f"settles#{order.id}"]
     item = pipeline.clients.dynamodb.get_item(
         TableName="sluice-idempotency", Key={"id": {"S": f"settles#{order.id}"}}
     )["Item"]

@@ -11,9 +11,10 @@ from sluice.core import Envelope
 from sluice.runtime.records import Inbound
 
 CLAIMS = "sluice_claims"
-"""A context attribute: if the invocation's context has a set by this name, the engine adds
-each key it claims to it (``sluice work`` abandons those still held when it gives records
-up at its drain deadline). Lambda's context has none."""
+"""A context attribute: if the invocation's context has a dict by this name, the engine
+keeps in it each lease it holds, key -> owner, from its claim until its completion
+(``sluice work`` extends those with its visibility heartbeat, and abandons those still held
+when it gives records up at its drain deadline). Lambda's context has none."""
 
 
 class Outcome(Enum):
@@ -42,6 +43,10 @@ class Job:
     reason: str = ""
     detail: str = ""
     claimed: bool = False
+    owner: str = ""
+    """The token of this job's lease, once claimed."""
+    lease_lost: bool = False
+    """Its lease was taken over or given up before it completed: its completion was refused."""
     committed: bool = False
     """Its effects and completion were committed together (see ``Deps.transact``)."""
     unsettled: bool = False

@@ -7,6 +7,7 @@ to a queue or answers Lambda: settling does that for the whole batch afterwards.
 from __future__ import annotations
 
 import time
+import uuid
 from dataclasses import replace
 from typing import Any, Protocol
 
@@ -15,7 +16,7 @@ from sluice.runtime.context import Deps
 from sluice.runtime.effects import AlreadyAppliedError, Effects
 from sluice.runtime.engine.jobs import Deadline, Job, Outcome, claim_key
 from sluice.runtime.errors import ConfigurationError, PermanentError, RetryableError
-from sluice.runtime.idempotency import Claim, IdempotencyStore
+from sluice.runtime.idempotency import Claim, Held, IdempotencyStore, LeaseLostError
 from sluice.runtime.middleware import run_after, run_before
 from sluice.runtime.records import decode
 from sluice.runtime.spec import WorkerSpec
@@ -45,7 +46,7 @@ class Lifecycle:
         deps: Deps,
         deadline: Deadline,
         store: IdempotencyStore | None,
-        claims: set[str] | None = None,
+        claims: dict[str, str] | None = None,
     ) -> None:
         self.worker = worker
         self.spec = worker.spec
@@ -54,7 +55,7 @@ class Lifecycle:
         self.deadline = deadline
         self.store = store
         self.claims = claims
-        """The keys this invocation claimed, where its context keeps them (``jobs.CLAIMS``)."""
+        """The leases this invocation holds, where its context keeps them (``jobs.CLAIMS``)."""
 
     def key(self, job: Job) -> str:
         """The job's idempotency key."""
@@ -121,12 +122,13 @@ class Lifecycle:
             if self.store is not None:
                 if not self._claim(job):
                     return
-                effects = Effects(self.deps.clients.dynamodb, self.store, self.key(job))
+                effects = Effects(self.deps.clients.dynamodb, self.store, self.key(job), job.owner)
                 deps = replace(self.deps, effects=effects)
             started = time.perf_counter()
             self._call(job, envelope, deps)
             if effects is not None and effects.committed:
                 job.committed = True  # completed atomically with its effect: never release it
+                self._let_go(job)
             elif job.outcome is Outcome.DONE and effects is not None:
                 self._complete(job)
             self.log.info(
@@ -172,6 +174,8 @@ class Lifecycle:
             run_after(chain, name, envelope, None)
         except AlreadyAppliedError:
             job.end(Outcome.DUPLICATE)
+        except LeaseLostError:
+            self.lose_lease(job, applied=False)
         except (PermanentError, ContractError) as exc:
             self.fail_permanently(job, exc.reason, exc.detail)
         except ConfigurationError as exc:
@@ -191,8 +195,9 @@ class Lifecycle:
     def _claim(self, job: Job) -> bool:
         assert self.store is not None
         until = int(time.time() * 1000) + self.deadline.remaining_ms()
+        owner = uuid.uuid4().hex
         try:
-            verdict = self.store.claim(self.key(job), until)
+            verdict = self.store.claim(self.key(job), owner, until)
         except Exception as exc:  # the store is down: leave the record to the retries
             job.end(Outcome.RETRY, "idempotency_unavailable", f"{type(exc).__name__}: {exc}")
             self.log.warning(
@@ -201,22 +206,54 @@ class Lifecycle:
                 extra={"message_id": job.inbound.item_id, "reason": "idempotency_unavailable"},
             )
             return False
-        if verdict is Claim.DUPLICATE:
+        if verdict.claim is Claim.DUPLICATE:
             job.end(Outcome.DUPLICATE)
             self.log.info("record duplicate", extra={"outcome": "duplicate"})
-        elif verdict is Claim.IN_PROGRESS:
+        elif verdict.claim is Claim.IN_PROGRESS:
             job.end(Outcome.RETRY, "in_progress", "another invocation holds this event")
-            job.held_until_ms = until  # the holder's claim lapses no later than ours would
-        job.claimed = verdict is Claim.CLAIMED
-        if job.claimed and self.claims is not None:
-            self.claims.add(self.key(job))
+            job.held_until_ms = verdict.held_until_ms  # when the holder's lease lapses
+        job.claimed = verdict.claim is Claim.CLAIMED
+        if job.claimed:
+            job.owner = owner
+            if self.claims is not None:
+                self.claims[self.key(job)] = owner
         return job.claimed
 
     def _complete(self, job: Job) -> None:
         """Mark the event done right away, so a crash later in the batch cannot redo it."""
         assert self.store is not None
         try:
-            self.store.complete(self.key(job))
+            held = self.store.complete(self.key(job), job.owner)
         except Exception:  # settling tries again with the rest of the batch
             self.log.warning("could not mark the record complete yet", exc_info=True)
             job.unsettled = True
+            return
+        if held is Held.HELD:
+            self._let_go(job)
+        else:
+            self.lose_lease(job, applied=True, completed=held is Held.COMPLETED)
+
+    def lose_lease(self, job: Job, *, applied: bool, completed: bool = False) -> None:
+        """The job's lease was taken over or given up before it completed: its completion
+        was refused. Logged and counted; retried unless the event is done elsewhere."""
+        job.lease_lost = True
+        self._let_go(job)
+        if completed:
+            job.outcome, job.reason, job.detail = Outcome.DUPLICATE, "", ""
+        else:
+            job.outcome = Outcome.RETRY
+            job.reason, job.detail = "lease_lost", "the lease lapsed and is no longer this holder's"
+        self.log.error(
+            "lease lost; completion refused",
+            extra={
+                "message_id": job.inbound.item_id,
+                "reason": "lease_lost",
+                # a plain effect ran and cannot be taken back; a transact() one was refused
+                "effect_applied": applied,
+            },
+        )
+
+    def _let_go(self, job: Job) -> None:
+        """Stop keeping the job's lease alive: it is completed, or no longer its own."""
+        if self.claims is not None:
+            self.claims.pop(self.key(job), None)

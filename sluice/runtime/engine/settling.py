@@ -61,23 +61,32 @@ def settle(
 
 
 def _write_claims(jobs: list[Job], spec: WorkerSpec, deps: Deps, store: IdempotencyStore) -> None:
-    """Complete the records whose completion failed; release the failed records' claims."""
+    """Complete the records whose completion failed; release the failed records' leases."""
     log = deps.telemetry.logger
-    done = [claim_key(spec.name, j) for j in jobs if j.unsettled]
+    done = {claim_key(spec.name, j): j for j in jobs if j.unsettled}
     kept = (Outcome.DONE, Outcome.DUPLICATE)
-    released = [
-        claim_key(spec.name, j)
+    released = {
+        claim_key(spec.name, j): j.owner
         for j in jobs
-        if j.claimed and not j.committed and j.outcome not in kept
-    ]
+        if j.claimed and not j.committed and not j.lease_lost and j.outcome not in kept
+    }
     if done or released:
         try:
-            unwritten = store.settle(done, released)
+            settled = store.settle({k: j.owner for k, j in done.items()}, released)
+            unwritten, lost = settled.unwritten, settled.lost
         except Exception:  # the effects happened: answer success, let claims expire
             log.exception("could not settle idempotency records")
-            unwritten = done + released
+            unwritten, lost = [*done, *released], []
         if unwritten:
             log.error("idempotency records not written", extra={"keys": unwritten})
+        for key in lost:
+            job = done[key]
+            job.lease_lost = True
+            job.outcome, job.reason = Outcome.RETRY, "lease_lost"
+            log.error(
+                "lease lost; completion refused",
+                extra={"message_id": job.inbound.item_id, "reason": "lease_lost"},
+            )
 
 
 def dead_letter(jobs: list[Job], deps: Deps) -> None:
@@ -115,6 +124,7 @@ def _emit(jobs: list[Job], deps: Deps) -> None:
         counts.permanent += job.outcome is Outcome.PERMANENT
         counts.failed += job.outcome.is_failure
         counts.skipped_for_time += job.outcome is Outcome.SKIPPED
+        counts.lease_lost += job.lease_lost
         if job.inbound.sent_at_ms:
             counts.saw_age(now_ms - job.inbound.sent_at_ms)
     try:
