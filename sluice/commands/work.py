@@ -11,6 +11,7 @@ from typing import Annotated
 import typer
 
 from sluice.app import load_app
+from sluice.runtime.sqs_event import LONG_POLL_MAX_S
 
 
 def work(
@@ -27,8 +28,9 @@ def work(
         typer.Option("--drain-s", min=0, help="On SIGTERM, seconds in-flight records get."),
     ] = 30.0,
     wait_s: Annotated[
-        int, typer.Option("--wait-s", min=0, max=20, help="Long-poll wait per receive.")
-    ] = 20,
+        int,
+        typer.Option("--wait-s", min=0, max=LONG_POLL_MAX_S, help="Long-poll wait per receive."),
+    ] = LONG_POLL_MAX_S,
     health_file: Annotated[
         Path | None,
         typer.Option(help="Touched after every receive (the task's health check reads it)."),

@@ -11,7 +11,10 @@ The rules are the ones EventBridge Scheduler documents:
   time it occurs.
 - ``rate(value unit)`` is a fixed duration (``minute(s)``, ``hour(s)``, ``day(s)``; a day
   is 24 hours, whatever the clocks do). AWS counts from the schedule's start; the sandbox
-  counts from the Unix epoch, so a slot of ``rate(1 day)`` is UTC midnight.
+  counts from the Unix epoch, so a slot of ``rate(1 day)`` is UTC midnight. Like a cron, a
+  rate fires no later than 2199, so its period is shorter than 1970-2199.
+- Numbers are ASCII digits only: ``str.isdigit`` also takes "²" (which ``int`` refuses) and
+  "٣" (which it reads as 3).
 
 Everything here is pure: ``next_fire(after)`` is always strictly later than ``after``.
 """
@@ -29,9 +32,12 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 MIN_YEAR, MAX_YEAR = 1970, 2199
 _MONTHS = ("JAN", "FEB", "MAR", "APR", "MAY", "JUN", "JUL", "AUG", "SEP", "OCT", "NOV", "DEC")
 _WEEKDAYS = ("SUN", "MON", "TUE", "WED", "THU", "FRI", "SAT")
-_RATE = re.compile(r"^rate\(\s*(\d+)\s+([a-z]+)\s*\)$")
+_RATE = re.compile(r"^rate\(\s*([0-9]+)\s+([a-z]+)\s*\)$")
 _CRON = re.compile(r"^cron\((.*)\)$")
 _UNITS = {"minute": 60, "hour": 3600, "day": 86400}
+_END = datetime(MAX_YEAR + 1, 1, 1, tzinfo=UTC)
+"""Nothing fires from here on: years run to MAX_YEAR, for a cron and for a rate."""
+_SPAN_S = int((_END - datetime(MIN_YEAR, 1, 1, tzinfo=UTC)).total_seconds())
 
 
 class ExpressionError(ValueError):
@@ -134,9 +140,12 @@ class Rate:
     seconds: int
 
     def next_fire(self, after: datetime, zone: ZoneInfo) -> datetime | None:
-        """The next multiple of the period since the Unix epoch, strictly after ``after``."""
+        """The next multiple of the period since the Unix epoch, strictly after ``after``;
+        None once that is past ``MAX_YEAR``."""
         stamp = after.timestamp()
         slot = (int(stamp // self.seconds) + 1) * self.seconds
+        if slot >= _END.timestamp():
+            return None
         return datetime.fromtimestamp(slot, UTC).astimezone(zone)
 
 
@@ -161,7 +170,7 @@ def zone(name: str) -> ZoneInfo:
     """An IANA time zone (``Europe/Paris``, ``UTC``), or ExpressionError."""
     try:
         return ZoneInfo(name)
-    except (ZoneInfoNotFoundError, ValueError):
+    except (ZoneInfoNotFoundError, ValueError, OSError):  # OSError: a folder, a name too long
         raise ExpressionError(
             f"time zone {name!r} is not an IANA time zone name (e.g. 'UTC', 'Europe/Paris')"
         ) from None
@@ -179,12 +188,19 @@ def _rate(text: str) -> Rate:
     match = _RATE.match(text)
     if match is None:
         raise ExpressionError(f"{text!r}: write rate(value unit), e.g. rate(5 minutes)")
-    value, unit = int(match.group(1)), match.group(2)
+    digits, unit = match.group(1), match.group(2)
     singular = unit.removesuffix("s")
     if singular not in _UNITS:
         raise ExpressionError(f"{text!r}: the unit is minute(s), hour(s) or day(s), not {unit!r}")
+    too_long = len(digits.lstrip("0")) > len(str(_SPAN_S))  # and int() refuses 4300 digits
+    value = _SPAN_S if too_long else int(digits)
     if value < 1:
         raise ExpressionError(f"{text!r}: the value must be a positive whole number")
+    if value * _UNITS[singular] >= _SPAN_S:
+        raise ExpressionError(
+            f"{text!r}: a period as long as {MIN_YEAR}-{MAX_YEAR} never fires; "
+            f"use at most {(_SPAN_S - 1) // _UNITS[singular]} {singular}s"
+        )
     wanted = singular if value == 1 else f"{singular}s"
     if unit != wanted:
         raise ExpressionError(f"{text!r}: write rate({value} {wanted})")
@@ -288,9 +304,11 @@ def _values(
 def _number(text: str, low: int, high: int, where: str, names: tuple[str, ...]) -> int:
     if text in names:
         return names.index(text) + 1
-    if not text.isdigit():
+    if not (text.isascii() and text.isdigit()):  # isdigit() alone takes "²" and "٣"
         allowed = f" or {names[0]}-{names[-1]}" if names else ""
         raise ExpressionError(f"{where}: {text!r} is not a number {low}-{high}{allowed}")
+    if len(text.lstrip("0")) > len(str(high)):  # too long for the range (and for int())
+        raise ExpressionError(f"{where}: {text} is out of range {low}-{high}")
     value = int(text)
     if not low <= value <= high:
         raise ExpressionError(f"{where}: {value} is out of range {low}-{high}")

@@ -121,13 +121,19 @@ def pretty(record: dict[str, Any]) -> Text:
     stamp = datetime.fromtimestamp(float(record.get("ts", 0)), UTC).strftime("%H:%M:%S.%f")[:-3]
     level = str(record.get("level", "INFO"))
     line = Text(f"{stamp} ", style="dim")
-    line.append(f"{record.get('worker', '-'):<10} ", style="cyan")
-    line.append(f"{str(record.get('correlation_id', '-'))[:8]:<8} ", style="magenta")
-    line.append(str(record.get("message", "")), style=LEVEL_STYLES.get(level, ""))
+    line.append(_printable(f"{record.get('worker', '-'):<10} "), style="cyan")
+    line.append(_printable(f"{str(record.get('correlation_id', '-'))[:8]:<8} "), style="magenta")
+    line.append(_printable(str(record.get("message", ""))), style=LEVEL_STYLES.get(level, ""))
     rest = {k: v for k, v in record.items() if k not in QUIET_KEYS}
     if rest:
-        line.append(" " + " ".join(f"{k}={v}" for k, v in rest.items()), style="dim")
+        line.append(_printable(" " + " ".join(f"{k}={v}" for k, v in rest.items())), style="dim")
     return line
+
+
+def _printable(text: str) -> str:
+    """``text`` as a terminal takes it: a lone surrogate, which JSON may escape in a body
+    (a correlation id, say), shown as ``\\udXXXX`` instead of failing the write."""
+    return text.encode("utf-8", "backslashreplace").decode("utf-8")
 
 
 @dataclass(frozen=True)

@@ -4,7 +4,8 @@ Batch size and batching window, partial batch responses (failures stay on the qu
 come back after their visibility timeout, which the engine backs off), a raised exception
 leaves the whole batch, and SQS's own redrive moves a message to the DLQ after
 ``maxReceiveCount`` receives. One receiver thread per queue feeds at most
-``max_invocations`` concurrent invocations.
+``max_invocations`` concurrent invocations. The poller reads no body for itself: a record
+that fails before the function sees it is dead-lettered alone, with the reason.
 """
 
 from __future__ import annotations
@@ -17,6 +18,8 @@ from typing import Any
 from sluice.local.function import invoke
 from sluice.local.logs import LogSink
 from sluice.runtime import Worker
+from sluice.runtime.queues import DeadLetter, QueueOps
+from sluice.runtime.records import parse_batch
 from sluice.runtime.sqs_event import (
     DELETE_ATTEMPTS,
     correlation_of,
@@ -29,6 +32,8 @@ from sluice.runtime.types import SqsRecord
 __all__ = ["DELETE_ATTEMPTS", "SqsPoller", "correlation_of", "lambda_attribute"]
 WAIT_S = 1
 """Long-poll wait per receive: short, so stopping is quick."""
+UNDELIVERABLE = "undeliverable"
+"""The reason a record that fails before the function sees it is dead-lettered with."""
 
 
 class SqsPoller:
@@ -46,6 +51,7 @@ class SqsPoller:
         self.sink = sink
         self.region = region
         self.prefix = prefix
+        self.queues = QueueOps(sqs, self.spec.name)
         self._stop = threading.Event()
         self._slots = threading.BoundedSemaphore(self.spec.max_invocations)
         self._pool = ThreadPoolExecutor(self.spec.max_invocations, f"esm-{self.spec.name}")
@@ -115,22 +121,25 @@ class SqsPoller:
 
     def _invoke(self, messages: list[dict[str, Any]]) -> None:
         try:
+            self.deliver(messages)
+        finally:
+            self._slots.release()
+
+    def deliver(self, messages: list[dict[str, Any]]) -> None:
+        """Hand one received batch to the function, and delete what it settled; never raises.
+
+        A record that fails before the function sees it is a permanent failure of its own:
+        it goes to the DLQ with the reason, as the engine's do, then its neighbours run.
+        """
+        try:
             records = [self.record(m) for m in messages]
-            now_ms = time.time() * 1000
-            for record in records:
-                self._hop(record, now_ms)
-            correlations = {r["messageId"]: correlation_of(r) for r in records}
-            result = invoke(
-                self.worker,
-                {"Records": records},
-                self.sink,
-                region=self.region,
-                prefix=self.prefix,
-                correlations=correlations,
-            )
-            if result.error is None:
-                done = [r for r in records if r["messageId"] not in result.failed_ids]
-                self._delete(done)
+            correlations, refused = self._admit(records)
+            held = self._refuse(refused) if refused else set()
+            admitted = [
+                r for r in records if r["messageId"] in correlations and _group(r) not in held
+            ]
+            if admitted:
+                self._run_function(admitted, correlations)
         except Exception as exc:  # never let a poller thread die; SQS keeps the messages
             self.sink.event(
                 "poller error",
@@ -139,16 +148,72 @@ class SqsPoller:
                 level="ERROR",
                 error=f"{type(exc).__name__}: {exc}",
             )
-        finally:
-            self._slots.release()
 
-    def _hop(self, record: SqsRecord, now_ms: float) -> None:
+    def _admit(
+        self, records: list[SqsRecord]
+    ) -> tuple[dict[str, str], list[tuple[SqsRecord, str]]]:
+        """Log each record's delivery; the correlation ids of those logged, and those that
+        raised, each with its cause."""
+        now_ms = time.time() * 1000
+        correlations: dict[str, str] = {}
+        refused: list[tuple[SqsRecord, str]] = []
+        for record in records:
+            try:
+                correlation = correlation_of(record)
+                self._hop(record, correlation, now_ms)
+            except Exception as exc:  # anything before the engine fails this record alone
+                refused.append((record, f"{type(exc).__name__}: {exc}"))
+            else:
+                correlations[record["messageId"]] = correlation
+        return correlations, refused
+
+    def _run_function(self, records: list[SqsRecord], correlations: dict[str, str]) -> None:
+        result = invoke(
+            self.worker,
+            {"Records": records},
+            self.sink,
+            region=self.region,
+            prefix=self.prefix,
+            correlations={r["messageId"]: correlations[r["messageId"]] for r in records},
+        )
+        if result.error is None:
+            self._delete([r for r in records if r["messageId"] not in result.failed_ids])
+
+    def _refuse(self, refused: list[tuple[SqsRecord, str]]) -> set[str | None]:
+        """Dead-letter each record with its cause, as the engine does, then delete it from
+        the queue; one the DLQ did not take stays there and comes back. Returns the FIFO
+        groups such a record holds back, as the engine holds a group behind a failure."""
+        records = [record for record, _ in refused]
+        inbound = parse_batch({"Records": records}, self.spec.source, self.spec.name)
+        letters = [
+            DeadLetter(
+                found, UNDELIVERABLE, f"the poller could not hand it to the function: {cause}"
+            )
+            for found, (_, cause) in zip(inbound, refused, strict=True)
+        ]
+        unsent = {letter.inbound.item_id for letter in self.queues.dead_letter(letters)}
+        for letter in letters:
+            self.sink.event(
+                "record undeliverable",
+                worker=self.spec.name,
+                correlation_id="-",
+                level="ERROR",
+                message_id=letter.inbound.item_id,
+                reason=letter.reason,
+                detail=letter.detail,
+                dead_lettered=letter.inbound.item_id not in unsent,
+            )
+        self._delete([r for r in records if r["messageId"] not in unsent])
+        stayed = [r for r in records if r["messageId"] in unsent]
+        return {_group(r) for r in stayed} if self.spec.source.is_fifo else set()
+
+    def _hop(self, record: SqsRecord, correlation: str, now_ms: float) -> None:
         attrs = record["attributes"]
         sent = int(attrs.get("SentTimestamp", now_ms))
         self.sink.event(
             "queue delivered",
             worker=self.spec.name,
-            correlation_id=correlation_of(record),
+            correlation_id=correlation,
             queue=self.queue_name,
             message_id=record["messageId"],
             receive_count=int(attrs.get("ApproximateReceiveCount", 1)),
@@ -174,3 +239,8 @@ class SqsPoller:
     def record(self, message: dict[str, Any]) -> SqsRecord:
         """A ReceiveMessage message -> a Lambda SQS event record."""
         return lambda_record(message, self.queue_arn, self.region)
+
+
+def _group(record: SqsRecord) -> str | None:
+    """The record's FIFO message group (None on a standard queue)."""
+    return record["attributes"].get("MessageGroupId")

@@ -16,11 +16,14 @@ from sluice.runtime.effects import Effects
 from sluice.runtime.errors import ConfigurationError
 from sluice.runtime.middleware import ENV_MIDDLEWARE, Middleware, load_middleware
 from sluice.runtime.queues import QueueOps
+from sluice.runtime.sqs_event import RECEIVE_READ_TIMEOUT_S
 from sluice.runtime.telemetry import Telemetry
 from sluice.sessions import botocore_session
 
 ENV_TOPIC = "SLUICE_EVENTS_TOPIC_ARN"
 _ENV_TABLE = re.compile(r"^SLUICE_([A-Z][A-Z0-9_]*)_TABLE$")
+READ_TIMEOUT_S = 20
+"""How long a client waits for an answer; SQS clients wait longer, to outlast a long poll."""
 
 
 def table_variable(logical: str) -> str:
@@ -83,8 +86,9 @@ class Clients:
             max_pool_connections=max_pool,
             retries={"mode": "standard", "max_attempts": 4},
             connect_timeout=5,
-            read_timeout=20,
+            read_timeout=READ_TIMEOUT_S,
         )
+        self._sqs_config = self._config.merge(Config(read_timeout=RECEIVE_READ_TIMEOUT_S))
         self._lock = threading.Lock()
         self._made: dict[str, Any] = {}
 
@@ -97,7 +101,8 @@ class Clients:
     def client(self, service: str) -> Any:
         """A new client for ``service`` (the cached properties below are the usual way)."""
         with self._lock:  # creating clients from one session is not thread-safe
-            return self._factory(service, endpoint_url=self.endpoint_url, config=self._config)
+            config = self._sqs_config if service == "sqs" else self._config
+            return self._factory(service, endpoint_url=self.endpoint_url, config=config)
 
     def cached(self, service: str) -> Any:
         """One shared client per service."""

@@ -16,6 +16,11 @@ from typing import Any
 from sluice.runtime.types import SqsMessageAttribute, SqsRecord
 
 DELETE_ATTEMPTS = 3
+LONG_POLL_MAX_S = 20
+"""The longest SQS holds a ReceiveMessage (``WaitTimeSeconds``) for messages to arrive."""
+RECEIVE_READ_TIMEOUT_S = LONG_POLL_MAX_S + 10
+"""An SQS client's read timeout: longer than any long poll, so an idle receive answers
+empty instead of timing out."""
 RECEIVE_ATTRIBUTES: dict[str, Any] = {
     "AttributeNames": ["All"],
     "MessageAttributeNames": ["All"],
@@ -62,17 +67,26 @@ def lambda_attribute(value: dict[str, Any]) -> SqsMessageAttribute:
 
 
 def correlation_of(record: SqsRecord) -> str:
-    """The correlation id: the message attribute, else the envelope's field, else "-"."""
+    """The correlation id: the message attribute, else the envelope's field, else "-".
+
+    It names a record in log lines before anything checks its body, so it never raises: a
+    body no parser reads (``[`` x 100 000 is a RecursionError, a 5000-digit number a
+    ValueError) has no correlation id, and the engine says what is wrong with it.
+    """
+    try:
+        return _correlation(record) or "-"
+    except Exception:
+        return "-"
+
+
+def _correlation(record: SqsRecord) -> str:
     attribute = record["messageAttributes"].get("correlation_id", {}).get("stringValue")
     if attribute:
-        return attribute
-    try:
-        doc = json.loads(record["body"])
-        if isinstance(doc, dict) and doc.get("Type") == "Notification":
-            doc = json.loads(doc.get("Message", "{}"))
-    except ValueError:
-        return "-"
-    return str(doc.get("correlation_id") or "-") if isinstance(doc, dict) else "-"
+        return str(attribute)
+    doc = json.loads(record["body"])
+    if isinstance(doc, dict) and doc.get("Type") == "Notification":
+        doc = json.loads(doc.get("Message", "{}"))
+    return str(doc.get("correlation_id") or "") if isinstance(doc, dict) else ""
 
 
 def delete_messages(sqs: Any, queue_url: str, records: Sequence[SqsRecord]) -> list[SqsRecord]:

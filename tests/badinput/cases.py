@@ -192,6 +192,22 @@ CASES: list[Case] = [
     ),
     Case(
         INV,
+        "100 000 '['",
+        "[" * 100_000,
+        "malformed_json: body is not JSON: maximum recursion depth exceeded while decoding a "
+        "JSON array from a unicode string",
+        DLQ,
+    ),
+    Case(
+        INV,
+        "5000-digit number",
+        "9" * 5000,
+        "malformed_json: body is not JSON: Exceeds the limit (4300 digits) for integer string "
+        "conversion: value has 5000 digits; use sys.set_int_max_str_digits() to increase the limit",
+        DLQ,
+    ),
+    Case(
+        INV,
         "json null",
         "null",
         "invalid_envelope: an envelope must be a JSON object, got null",

@@ -23,6 +23,7 @@ from sluice.ops.export import import_file
 from sluice.publisher import Publisher, PublisherError, PublishFailedError
 from sluice.rpc import DirectInvoke
 from sluice.runtime import ConfigurationError, SluiceError
+from sluice.runtime.sqs_event import RECEIVE_ATTRIBUTES
 from sluice.target import Target
 from tests.conftest import Pipeline
 from tests.factories import REGION
@@ -139,13 +140,9 @@ class Queue:
         url = pipeline.url(source)
         poller = SqsPoller(worker, pipeline.clients.sqs, url, sink=LOG, region=REGION, prefix="")
         got = pipeline.clients.sqs.receive_message(
-            QueueUrl=url, MaxNumberOfMessages=10, AttributeNames=["All"]
+            QueueUrl=url, MaxNumberOfMessages=10, **RECEIVE_ATTRIBUTES
         )["Messages"]
-        records = [poller.record(m) for m in got]
-        failed = worker.handler({"Records": records}, None)["batchItemFailures"]
-        done = [r for r in records if r["messageId"] not in {f["itemIdentifier"] for f in failed}]
-        for record in done:  # what the event source mapping deletes
-            pipeline.clients.sqs.delete_message(QueueUrl=url, ReceiptHandle=record["receiptHandle"])
+        poller.deliver(got)  # the sandbox's event source mapping: invoke, delete the settled
         letters = pipeline.drain(dlq)
         attrs = [{k: v["StringValue"] for k, v in m["MessageAttributes"].items()} for m in letters]
         error = "; ".join(

@@ -7,12 +7,17 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterator
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
 
+from events import STOCK_AUDIT_REQUESTED
+from sluice.app import Schedule
+from sluice.core.cron import fires, parse, zone
 from sluice.local.http_front import ApiServer
 from sluice.ops.export import import_file
+from sluice.runtime import ConfigurationError
 from sluice.target import Target
 from tests.badinput.test_findings import _changes_worker, _stream_record, wire
 from tests.conftest import Pipeline
@@ -107,3 +112,71 @@ def test_import_body_nested_too_deep_is_sent_and_audited(
     assert [m["Body"] for m in pipeline.drain("sluice-audit")] == [deep]
     [line] = audit.read_text().splitlines()
     assert json.loads(line)["envelope_id"] is None
+
+
+# --- schedules (tests/fuzz/test_fuzz_schedules.py) ---
+
+
+def _declared(expression: str, timezone: str = "UTC") -> str:
+    """The error declaring the schedule raised."""
+    with pytest.raises(ConfigurationError) as caught:
+        Schedule("fuzzed", expression, STOCK_AUDIT_REQUESTED, {"scope": "x"}, timezone=timezone)
+    return str(caught.value)
+
+
+@pytest.mark.parametrize(
+    ("value", "most"),
+    [("9" * 5000, "120968639 minutes"), ("3000000", "84005 days"), ("784352270737", "84005 days")],
+    ids=["5000 digits (ValueError)", "past 9999 (ValueError)", "past 9999 (OSError errno 75)"],
+)
+def test_schedule_rate_longer_than_the_years_it_runs_in_is_a_clear_error(
+    value: str, most: str
+) -> None:
+    # found: int() of 5000 digits raised ValueError; a period stepping past the year 9999 made
+    # datetime.fromtimestamp raise ValueError or OSError out of the declaration
+    unit = most.split()[1]
+    expression = f"rate({value} {unit})"
+    assert _declared(expression) == (
+        f"schedule 'fuzzed': {expression!r}: a period as long as 1970-2199 never fires; "
+        f"use at most {most}"
+    )
+
+
+def test_schedule_rate_steps_to_its_last_slot_and_stops() -> None:
+    # found: stepping rate(488817 days) raised ValueError (year 10000 is out of range)
+    rate = parse("rate(84005 days)")
+    assert list(fires(rate, datetime(2000, 1, 1, tzinfo=UTC), zone("UTC"))) == [
+        datetime(2199, 12, 31, tzinfo=UTC)
+    ]
+
+
+@pytest.mark.parametrize(
+    "name", ["America", "a" * 300], ids=["a folder (IsADirectoryError)", "too long (OSError)"]
+)
+def test_schedule_time_zone_that_is_a_folder_or_too_long_is_a_clear_error(name: str) -> None:
+    # found: ZoneInfo raised IsADirectoryError / OSError (file name too long) out of zone()
+    assert _declared("rate(1 hour)", name) == (
+        f"schedule 'fuzzed': time zone {name!r} is not an IANA time zone name "
+        "(e.g. 'UTC', 'Europe/Paris')"
+    )
+
+
+@pytest.mark.parametrize(
+    ("field", "says"),
+    [
+        ("9" * 5000, f"{'9' * 5000} is out of range 0-59"),
+        ("\u00b2", "'\u00b2' is not a number 0-59"),
+        ("\u0663", "'\u0663' is not a number 0-59"),
+    ],
+    ids=["5000 digits (ValueError)", "superscript two (ValueError)", "Arabic-Indic three (taken)"],
+)
+def test_schedule_cron_number_in_other_digits_or_too_long_is_a_clear_error(
+    field: str, says: str
+) -> None:
+    # found: int() raised ValueError on 5000 digits and on "²" (str.isdigit takes both), and
+    # "٣" was read as 3
+    expression = f"cron({field} * * * ? *)"
+    assert (
+        _declared(expression)
+        == f"schedule 'fuzzed': {expression!r}: minutes field {field!r}: {says}"
+    )

@@ -114,3 +114,39 @@ attribute_values = st.recursive(
 )
 images = st.dictionaries(sqs_text, attribute_values, max_size=6)
 """Any stream image: DynamoDB typed JSON, and shapes no table could hold."""
+
+# --- schedule expressions and time zones, valid or not ---
+
+_CRON_TOKENS = st.sampled_from(
+    [
+        *"*?LW#/-, ",
+        *("0", "1", "2", "5", "7", "12", "15", "23", "24", "31", "32", "59", "60"),
+        *("1969", "1970", "2199", "2200", "MON", "fri", "SUN", "JAN", "dec", "FOO"),
+        *("9" * 5000, "\u00b2", "\u0663", "\uff11", "\u3000", "\t"),
+    ]
+)
+"""Pieces of cron fields: the grammar's symbols, edge values, and digits no ``int`` takes
+(superscript two), or only Python's does (Arabic-Indic three, fullwidth one)."""
+_cron_fields = st.lists(_CRON_TOKENS, max_size=4).map("".join)
+cron_soup = st.lists(_cron_fields, min_size=4, max_size=7).map(lambda f: f"cron({' '.join(f)})")
+"""Any ``cron(...)``: six fields of the grammar's pieces, or some other number of them."""
+rate_soup = st.builds(
+    lambda value, unit: f"rate({value} {unit})",
+    st.one_of(
+        st.integers(-5, 10**13).map(str),
+        st.sampled_from(["9" * 5000, "\u0663", "\u00b2", "1.5", "", "0x10"]),
+        sqs_text,
+    ),
+    st.sampled_from(["minute", "minutes", "hour", "hours", "day", "days", "weeks", ""]) | sqs_text,
+)
+"""Any ``rate(...)``: any value, from huge to no number, with any unit."""
+
+ODD_ZONES = st.sampled_from(
+    [
+        *("", ".", "..", "/", "UTC ", "utc", "Europe/", "Europe//Paris", "../etc/passwd"),
+        *("America", "Europe", "Etc", "a" * 300, "/etc/localtime", "Europe/Paris\x00", "\ud800"),
+        *("zone.tab", "tzdata.zi", "posixrules", "right/UTC", "posix/UTC", "Factory", "localtime"),
+    ]
+)
+"""Time zone names that trip ``ZoneInfo`` in other ways than an unknown name (directories,
+over-long names, NUL bytes, lone surrogates, the database's own data files)."""

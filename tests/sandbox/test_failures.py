@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import json
 import uuid
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from typing import Any
 from urllib.parse import unquote_plus
 
@@ -84,6 +86,54 @@ def test_only_the_failed_records_of_a_batch_are_retried(sandbox: Running) -> Non
         assert [d["receive_count"] for d in deliveries] == expected
     first = sandbox.lines(worker="picky", message="invocation end", records=4, failed=2)
     assert first, "the four records were not delivered as one batch"
+
+
+@contextmanager
+def _taken_back(
+    sandbox: Running, dlq: str, body: str
+) -> Iterator[Callable[[], list[dict[str, Any]]]]:
+    """The DLQ's messages with ``body``; deleted after, so no later test of the tier reads them."""
+
+    def found() -> list[dict[str, Any]]:
+        return [m for m in sandbox.messages(dlq) if m["Body"] == body]
+
+    try:
+        yield found
+    finally:
+        assert sandbox.box.clients is not None
+        for message in found():
+            sandbox.box.clients.sqs.delete_message(
+                QueueUrl=sandbox.box.queue_url(dlq), ReceiptHandle=message["ReceiptHandle"]
+            )
+
+
+@pytest.mark.parametrize("bad", ["[" * 100_000, "9" * 5000], ids=["100 000 '['", "5000 digits"])
+def test_a_body_no_parser_reads_is_dead_lettered_and_its_batch_neighbour_runs(
+    sandbox: Running, bad: str
+) -> None:
+    # GIVEN a good order and a body json gives up on, sent to one queue in one call
+    assert sandbox.box.clients is not None
+    good = _order(f"ok-{uuid.uuid4().hex[:8]}")
+    sent = sandbox.box.clients.sqs.send_message_batch(
+        QueueUrl=sandbox.box.queue_url("sluice-picky"),
+        Entries=[{"Id": "good", "MessageBody": good.to_json()}, {"Id": "bad", "MessageBody": bad}],
+    )
+    [bad_id] = [s["MessageId"] for s in sent["Successful"] if s["Id"] == "bad"]
+    # WHEN the sandbox's poller delivers them (the worker's 1 s window batches them)
+    # THEN the odd body is on the DLQ, as it came, with the engine's reason
+    with _taken_back(sandbox, "sluice-picky-dlq", bad) as letters:
+        sandbox.wait(letters)
+        [letter] = letters()
+    assert letter["MessageAttributes"][REASON]["StringValue"] == "malformed_json"
+    # AND its neighbour ran in the same invocation, and the poller never failed
+    sandbox.wait(lambda: sandbox.lines(correlation_id=good.correlation_id, outcome="done"))
+    ends = sandbox.lines(worker="picky", message="invocation end", records=2, failed=0)
+    assert [sorted(e["settled"]) for e in ends if good.correlation_id in e["settled"]] == [
+        sorted([good.correlation_id, "-"])
+    ]
+    [delivered] = sandbox.lines(message="queue delivered", message_id=bad_id)
+    assert delivered["correlation_id"] == "-"
+    assert sandbox.lines(message="poller error") == []
 
 
 def test_a_stream_failure_checkpoints_bisects_then_sends_the_on_failure_record(
