@@ -44,6 +44,7 @@ from sluice.runtime import Worker
 from sluice.runtime.engine.batch import idempotency_store
 from sluice.runtime.idempotency import Held
 from sluice.runtime.sqs_event import (
+    LONG_POLL_MAX_S,
     RECEIVE_ATTRIBUTES,
     correlation_of,
     delete_messages,
@@ -65,7 +66,7 @@ class WorkSettings:
 
     concurrency: int = 10
     """Records in flight at once (across receivers)."""
-    wait_s: int = 20
+    wait_s: int = LONG_POLL_MAX_S
     """Long-poll wait per receive (SQS's most)."""
     drain_s: float = 30.0
     """After SIGTERM, how long records in flight get to finish (ECS waits 30 s by default)."""
