@@ -114,3 +114,14 @@ attribute_values = st.recursive(
 )
 images = st.dictionaries(sqs_text, attribute_values, max_size=6)
 """Any stream image: DynamoDB typed JSON, and shapes no table could hold."""
+
+# --- Lambda Invoke payloads: any JSON a caller can send ---
+
+JSON_TEXT = st.text(st.characters(blacklist_categories=()), max_size=60)
+"""Any text a JSON document can hold: a ``\\ud800`` escape decodes to a lone surrogate."""
+any_json = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False) | JSON_TEXT,
+    lambda inner: st.lists(inner, max_size=4) | st.dictionaries(JSON_TEXT, inner, max_size=4),
+    max_leaves=12,
+)
+"""Any JSON value, as Lambda hands a parsed Invoke payload to the function."""
