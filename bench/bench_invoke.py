@@ -26,6 +26,8 @@ from sluice.local.logs import LogSink
 from sluice.local.sandbox import Sandbox
 
 LINE = {"sku": "SKU-BENCH", "quantity": 1, "unit_price_cents": 100}
+CALLER = "arn:aws:iam::123456789012:role/bench"
+"""Who the Invoke side claims to be: a key sent over Invoke is scoped to a named caller."""
 
 
 def run(quick: bool) -> list[Row]:
@@ -36,7 +38,7 @@ def run(quick: bool) -> list[Row]:
             region_name=box.region, aws_access_key_id="bench", aws_secret_access_key="bench"
         )
         invoke = OrdersClient.over_invoke(
-            box.api_function, endpoint_url=box.invoke_url, session=session
+            box.api_function, caller=CALLER, endpoint_url=box.invoke_url, session=session
         )
         http = OrdersClient.over_http(box.api_url, session=session)
         order_id = invoke.place_order("cust-bench", [LINE]).order_id
@@ -99,7 +101,12 @@ def _placing(client: OrdersClient) -> Callable[[], object]:
 
 def _place_payload() -> dict[str, object]:
     body = {"customer_id": "cust-bench", "items": [LINE]}
-    return {"op": "place_order", "body": body, "idempotency_key": uuid.uuid4().hex}
+    return {
+        "op": "place_order",
+        "body": body,
+        "idempotency_key": uuid.uuid4().hex,
+        "caller": CALLER,
+    }
 
 
 def _function_alone(

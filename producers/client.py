@@ -3,9 +3,13 @@
 Internal producers (another team's Lambda, a batch job) call the API function directly with
 Lambda Invoke; others sign HTTP requests to the gateway. Both are one constructor away::
 
-    orders = OrdersClient.over_invoke("sluice-api")                 # Lambda Invoke (IAM)
-    orders = OrdersClient.over_invoke("sluice-api", endpoint_url=sandbox.invoke_url)
+    orders = OrdersClient.over_invoke("sluice-api", caller=ROLE_ARN)  # Lambda Invoke (IAM)
+    orders = OrdersClient.over_invoke("sluice-api", caller=ROLE_ARN, endpoint_url=...)
     orders = OrdersClient.over_http("https://abc.execute-api.eu-west-1.amazonaws.com/prod")
+
+Over Invoke, ``caller`` is the ARN of the IAM principal the producer calls as: its
+idempotency keys are scoped to it (the gateway proves the signer over HTTP; Invoke proves
+nothing of who called, so the client says it), and a key sent without it is refused.
 
 A refusal raises the ``sluice.rpc`` error of its status (``InvalidRequestError``,
 ``NotFoundError``, ``ConflictError``...) with the API's problem attached; throttles are
@@ -47,9 +51,11 @@ class OrdersClient:
         self.api = api
 
     @classmethod
-    def over_invoke(cls, function_name: str, **options: Any) -> OrdersClient:
-        """Lambda Invoke of the API function (``ApiClient.over_invoke``'s options)."""
-        return cls(ApiClient.over_invoke(function_name, OPERATIONS, **options))
+    def over_invoke(
+        cls, function_name: str, *, caller: str | None = None, **options: Any
+    ) -> OrdersClient:
+        """Lambda Invoke of the API function as ``caller`` (``ApiClient.over_invoke``'s options)."""
+        return cls(ApiClient.over_invoke(function_name, OPERATIONS, caller=caller, **options))
 
     @classmethod
     def over_http(cls, base_url: str, **options: Any) -> OrdersClient:

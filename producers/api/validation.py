@@ -19,6 +19,7 @@ from producers.api.problems import (
     UnsupportedMediaType,
 )
 from sluice.core import MalformedJsonError, PayloadError, json_type, load, parse_json
+from sluice.rpc import caller_of
 
 MAX_BODY_BYTES = 256 * 1024
 MAX_REASON = 500
@@ -26,6 +27,7 @@ IDEMPOTENCY_HEADER = "Idempotency-Key"
 CORRELATION_HEADER = "X-Correlation-Id"
 _KEY = re.compile(r"[\x21-\x7e]{1,255}")
 _CORRELATION = re.compile(r"[A-Za-z0-9._:/@+=-]{1,128}")
+LONE_SURROGATE = "the body holds a lone surrogate escape (e.g. \\ud800), which is no Unicode text"
 _ORDER_IDS = uuid.UUID("0bd3e5a1-7f6c-4b8e-9a52-5e1a1ce0a11d")
 
 
@@ -64,7 +66,10 @@ def body_bytes(event: Mapping[str, Any]) -> bytes:
         raw = base64.b64decode(body, validate=True) if event.get("isBase64Encoded") else body
     except binascii.Error:
         raise InvalidRequest("the body is marked base64 but is not valid base64") from None
-    data = raw if isinstance(raw, bytes) else raw.encode()
+    try:
+        data = raw if isinstance(raw, bytes) else raw.encode()
+    except UnicodeEncodeError:  # text handed over by Lambda Invoke, from a \ud800 escape
+        raise InvalidRequest(LONE_SURROGATE) from None
     if len(data) > MAX_BODY_BYTES:
         raise PayloadTooLarge(
             f"the body is {len(data)} bytes; the limit is {MAX_BODY_BYTES} bytes (256 KiB)"
@@ -91,9 +96,7 @@ def json_document(event: Mapping[str, Any], headers: Mapping[str, str]) -> Any:
     try:
         json.dumps(doc, ensure_ascii=False).encode()
     except UnicodeEncodeError:
-        raise InvalidRequest(
-            "the body holds a lone surrogate escape (e.g. \\ud800), which is no Unicode text"
-        ) from None
+        raise InvalidRequest(LONE_SURROGATE) from None
     return doc
 
 
@@ -113,7 +116,7 @@ def order_request(event: Mapping[str, Any], headers: Mapping[str, str]) -> Order
     if not isinstance(doc, dict):
         raise InvalidRequest(f"the body must be a JSON object, got {json_type(doc)}")
     problems = ["order_id: unknown field; the API assigns order ids"] if "order_id" in doc else []
-    order_id = order_id_for(key, caller(event))
+    order_id = order_id_for(key, caller_of(event))
     try:
         order = load(OrderPlaced, {**doc, "order_id": order_id}, path="body")
     except PayloadError as exc:
@@ -138,27 +141,15 @@ def _explained(problem: str) -> str:
 def order_id_for(idempotency_key: str | None, caller_id: str | None = None) -> str:
     """A new order id; derived from the caller's Idempotency-Key, so a retry hits the same item.
 
-    Keys are scoped to the authenticated caller: two callers using the same key get two
-    orders, and neither learns of the other's.
+    Keys are scoped to the caller (``sluice.rpc.identity``: proven over HTTP, asserted, and
+    required with a key, over Lambda Invoke): two callers using the same key get two orders,
+    and neither learns of the other's. A request naming no caller (only an API without auth
+    has one, such as the sandbox's HTTP front) is in the anonymous space, ``-``.
     """
     if idempotency_key is None:
         return f"ord-{uuid.uuid4().hex}"
     scoped = f"{caller_id or '-'}|{idempotency_key}"
     return f"ord-{uuid.uuid5(_ORDER_IDS, scoped).hex}"
-
-
-def caller(event: Mapping[str, Any]) -> str | None:
-    """Who API Gateway authenticated: IAM user ARN, JWT subject or authorizer principal."""
-    context = event.get("requestContext") or {}
-    authorizer = context.get("authorizer") or {}
-    found = (
-        (context.get("identity") or {}).get("userArn")
-        or (authorizer.get("iam") or {}).get("userArn")
-        or ((authorizer.get("jwt") or {}).get("claims") or {}).get("sub")
-        or authorizer.get("principalId")
-        or (authorizer.get("lambda") or {}).get("principalId")
-    )
-    return str(found) if found else None
 
 
 def cancel_reason(event: Mapping[str, Any], headers: Mapping[str, str]) -> str | None:

@@ -3,10 +3,12 @@
 - ``DirectInvoke`` wraps the API's proxy handler so Lambda Invoke payloads reach the same
   routes as HTTP (the API function's side).
 - ``ApiClient`` calls operations by name, over Lambda Invoke or signed HTTP (a producer's side).
+- ``caller_of`` reads who a request is from; ``sluice.rpc.identity`` says what of that AWS
+  proved and what the caller only asserted.
 """
 
 from sluice.rpc.client import ApiClient
-from sluice.rpc.dispatch import DirectInvoke, OperationCrashed, is_proxy_event
+from sluice.rpc.dispatch import DirectInvoke, OperationCrashed
 from sluice.rpc.errors import (
     CallError,
     ConflictError,
@@ -19,7 +21,9 @@ from sluice.rpc.errors import (
     ThrottledError,
     UnsupportedMediaTypeError,
 )
+from sluice.rpc.identity import caller_of
 from sluice.rpc.operations import Operation, Operations
+from sluice.rpc.proxy import is_proxy_event
 from sluice.rpc.transport import HttpTransport, InvokeTransport, Transport
 from sluice.rpc.types import Answer, Payload, Problem, Refusal, Success
 
@@ -47,5 +51,6 @@ __all__ = [
     "ThrottledError",
     "Transport",
     "UnsupportedMediaTypeError",
+    "caller_of",
     "is_proxy_event",
 ]

@@ -5,6 +5,10 @@ raise the ``RefusedError`` subclass for their status, with the problem attached;
 are retried with capped exponential backoff and full jitter, then raise ``ThrottledError``.
 Nothing else is retried: a crash may have happened after the write, so whether to call
 again is the caller's decision (safe when it sent an idempotency key).
+
+Over Lambda Invoke an idempotency key needs ``caller=``: the ARN of the IAM principal the
+client calls as, which the key is scoped to (Invoke does not tell the function who called;
+over HTTP the signature does, and ``caller`` is not sent).
 """
 
 from __future__ import annotations
@@ -17,7 +21,7 @@ from typing import Any
 from botocore.config import Config
 
 from sluice.rpc.errors import ThrottledError, refused
-from sluice.rpc.operations import BadPayload, Operations
+from sluice.rpc.operations import BadPayload, Operations, caller_problem
 from sluice.rpc.transport import HttpTransport, InvokeTransport, Transport
 from sluice.rpc.types import Answer, Payload, Success
 from sluice.sessions import botocore_session
@@ -43,6 +47,9 @@ class ApiClient:
     ) -> None:
         if attempts < 1:
             raise ValueError(f"attempts must be at least 1, got {attempts}")
+        wrong = caller_problem(caller) if caller is not None else None
+        if wrong:
+            raise ValueError(wrong)
         self.transport = transport
         self.operations = operations
         self.caller = caller
@@ -65,7 +72,8 @@ class ApiClient:
         """Lambda Invoke on ``function_name`` (a name or ARN); ``endpoint_url`` for the sandbox.
 
         ``session`` is a boto3 or botocore session (default: botocore's own); pass
-        ``lambda_client`` to use one you built.
+        ``lambda_client`` to use one you built. Pass ``caller=`` (your IAM principal's ARN)
+        to send idempotency keys.
         """
         if lambda_client is None:
             lambda_client = _session(session).create_client(

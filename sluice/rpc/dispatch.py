@@ -8,7 +8,13 @@ response comes back as an answer: ``{"ok": true, ...}`` or ``{"ok": false, "prob
 
 A refusal is an answer, never an error: Lambda reports ``FunctionError`` only when the
 function crashed (the route answered 5xx, or the handler raised), so a caller can tell
-"you sent something wrong" from "retry later".
+"you sent something wrong" from "retry later". A proxy-shaped event no gateway would send
+gets a 400 problem as a proxy response (``sluice.rpc.proxy``).
+
+Who called, which idempotency keys are scoped to: a proxy event carries the caller AWS
+proved (a gateway or function URL with IAM auth); a payload carries only the one it claims,
+``caller``, and must claim one to send an idempotency key. ``sluice.rpc.identity`` says
+exactly what is proven and what is asserted.
 """
 
 from __future__ import annotations
@@ -20,25 +26,19 @@ import uuid
 from collections.abc import Callable
 from typing import Any
 
+from sluice.rpc.identity import asserted
 from sluice.rpc.operations import BadPayload, Call, Operations, problem
+from sluice.rpc.proxy import is_proxy_event, malformed
 from sluice.rpc.types import Answer, Problem, Refusal, Success
 
 ProxyHandler = Callable[[dict[str, Any], Any], dict[str, Any]]
+PROBLEM_JSON = "application/problem+json"
 STAGE = "$invoke"
 """The stage name a direct call's proxy event carries (no gateway stage served it)."""
 
 
 class OperationCrashed(RuntimeError):
     """The route answered 5xx to a direct call; raised so Lambda reports a FunctionError."""
-
-
-def is_proxy_event(event: Any) -> bool:
-    """An API Gateway (v1/v2) or function URL event, as opposed to a direct payload."""
-    return (
-        isinstance(event, dict)
-        and isinstance(event.get("requestContext"), dict)
-        and ("httpMethod" in event or "routeKey" in event)
-    )
 
 
 class DirectInvoke:
@@ -55,14 +55,17 @@ class DirectInvoke:
 
     def __call__(self, event: Any, context: Any) -> Any:
         """Lambda entry point for proxy events and direct payloads alike."""
-        if is_proxy_event(event):
+        if not is_proxy_event(event):
+            return self.invoke(event, context)
+        wrong = malformed(event)
+        if wrong is None:
             return self.proxy(event, context)
-        return self.invoke(event, context)
+        return self._proxy_refusal(problem(400, wrong))
 
     def invoke(self, payload: Any, context: Any) -> Answer:
         """Answer one direct payload; raises ``OperationCrashed`` only for a 5xx."""
         given = payload.get("correlation_id") if isinstance(payload, dict) else None
-        fallback = given if isinstance(given, str) else str(uuid.uuid4())
+        fallback = given if isinstance(given, str) and given else str(uuid.uuid4())
         try:
             call = self.operations.read(payload, _encode)
         except BadPayload as exc:
@@ -95,7 +98,7 @@ class DirectInvoke:
                 "accountId": account,
                 "requestId": str(getattr(context, "aws_request_id", None) or uuid.uuid4()),
                 "requestTimeEpoch": int(now * 1000),
-                "identity": {"userArn": call.caller, "caller": call.caller, "sourceIp": None},
+                "identity": asserted(call.caller),
             },
             "body": call.body,
             "isBase64Encoded": False,
@@ -119,6 +122,19 @@ class DirectInvoke:
         return Success(
             ok=True, op=name, status=status, body=body, headers=headers, correlation_id=cid
         )
+
+    def _proxy_refusal(self, found: Problem) -> dict[str, Any]:
+        """A proxy response carrying ``found``, as the routes answer a refusal over HTTP."""
+        headers = {
+            "Content-Type": PROBLEM_JSON,
+            self.operations.correlation_header: str(uuid.uuid4()),
+        }
+        return {
+            "statusCode": found["status"],
+            "headers": headers,
+            "body": json.dumps(found, separators=(",", ":")),
+            "isBase64Encoded": False,
+        }
 
     @property
     def _correlation_key(self) -> str:

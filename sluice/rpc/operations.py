@@ -2,8 +2,9 @@
 
 An operation is a route with a name (``place_order`` is ``POST /orders``). A payload names
 one operation and carries what an HTTP request would: path parameters, a JSON body, the
-idempotency key and the correlation id. ``Operations.read`` checks the payload's shape only;
-everything about its content is left to the route, so it is judged as over HTTP.
+idempotency key and the correlation id, and the caller it claims to be. ``Operations.read``
+checks the payload's shape only (and that a key names whose it is); everything about its
+content is left to the route, so it is judged as over HTTP.
 """
 
 from __future__ import annotations
@@ -19,6 +20,19 @@ _PARAMETER = re.compile(r"<(\w+)>")
 _NAME = re.compile(r"^[a-z][a-z0-9_]{0,63}$")
 _FIELDS = ("op", "params", "body", "idempotency_key", "correlation_id", "caller")
 _TEXT_FIELDS = ("idempotency_key", "correlation_id", "caller")
+_SEGMENT = re.compile(r"[\w\-.~()'!*:@,;=+&$%<> \[\]{}|^]+")
+"""What a route's path parameter matches (Powertools' event handler): one path segment."""
+_PRINCIPAL = re.compile(r"arn:aws[a-z-]*:(?:iam|sts)::\d{12}:[\x21-\x7e]{1,2000}")
+"""An IAM principal's ARN: a user, a role, an assumed-role session, an account's root."""
+_SEGMENT_RULE = (
+    "must be one path segment: letters, digits, _ and -.~()'!*:@,;=+&$%<> []{}|^ "
+    "(no '/', '?', '#', control characters or other symbols)"
+)
+_UNSCOPED_KEY = (
+    "caller: required with an idempotency_key. Lambda Invoke does not tell the function who "
+    "called, so a key is scoped to the caller the payload names: send the ARN of the IAM "
+    "principal you call as (ApiClient(..., caller=...)); two callers never share a key"
+)
 IDEMPOTENCY_HEADER = "Idempotency-Key"
 CORRELATION_HEADER = "X-Correlation-Id"
 
@@ -109,7 +123,7 @@ class Operations:
         """
         if not isinstance(payload, dict):
             raise BadPayload(
-                problem(400, f"the payload must be a JSON object, got {_kind(payload)}")
+                problem(400, f"the payload must be a JSON object, got {kind(payload)}")
             )
         unknown = sorted(set(payload) - set(_FIELDS))
         if unknown:
@@ -123,13 +137,19 @@ class Operations:
         name = payload.get("op")
         if not isinstance(name, str) or not name:
             raise BadPayload(
-                problem(400, f"op: must name an operation ({self._names()}), got {_kind(name)}")
+                problem(400, f"op: must name an operation ({self._names()}), got {kind(name)}")
             )
         op = self.find(name)
         for field in _TEXT_FIELDS:
             value = payload.get(field)
             if value is not None and not isinstance(value, str):
-                raise BadPayload(problem(400, f"{field}: must be a string, got {_kind(value)}"))
+                raise BadPayload(problem(400, f"{field}: must be a string, got {kind(value)}"))
+        caller = payload.get("caller")
+        wrong = caller_problem(caller) if caller is not None else None
+        if wrong:
+            raise BadPayload(problem(400, wrong))
+        if payload.get("idempotency_key") is not None and caller is None:
+            raise BadPayload(problem(400, _UNSCOPED_KEY))
         params = self._params(op, payload.get("params"))
         headers = {"Content-Type": "application/json"}
         if payload.get("idempotency_key") is not None:
@@ -137,20 +157,20 @@ class Operations:
         if payload.get("correlation_id") is not None:
             headers[self.correlation_header] = payload["correlation_id"]
         body = encode(payload["body"]) if "body" in payload else None
-        return Call(op, op.target(params), headers, body, payload.get("caller"))
+        return Call(op, op.target(params), headers, body, caller)
 
     def _params(self, op: Operation, given: Any) -> dict[str, str]:
         given = {} if given is None else given
         if not isinstance(given, dict):
-            raise BadPayload(problem(400, f"params: must be an object, got {_kind(given)}"))
+            raise BadPayload(problem(400, f"params: must be an object, got {kind(given)}"))
         wanted = op.parameters
         problems = [f"params.{n}: unknown parameter" for n in sorted(set(given) - set(wanted))]
         for name in wanted:
             value = given.get(name)
             if value is None:
                 problems.append(f"params.{name}: required by {op.name}")
-            elif not isinstance(value, str) or not value or "/" in value:
-                problems.append(f"params.{name}: must be a non-empty string without '/'")
+            elif not isinstance(value, str) or not _SEGMENT.fullmatch(value):
+                problems.append(f"params.{name}: {_SEGMENT_RULE}, got {_shown(value)}")
         if problems:
             raise BadPayload(problem(400, "; ".join(problems)))
         return {name: given[name] for name in wanted}
@@ -159,7 +179,23 @@ class Operations:
         return ", ".join(op.name for op in self.operations)
 
 
-def _kind(value: Any) -> str:
+def caller_problem(caller: str) -> str | None:
+    """What is wrong with a claimed caller (a payload's, or ``ApiClient(caller=...)``), or None."""
+    if _PRINCIPAL.fullmatch(caller):
+        return None
+    return (
+        "caller: must be the ARN of the IAM principal you call as, e.g. "
+        "arn:aws:iam::123456789012:role/billing (over HTTP, the one your requests are "
+        f"signed with), got {_shown(caller)}"
+    )
+
+
+def _shown(value: Any) -> str:
+    """A value for a problem detail: short text as itself, anything else by its kind."""
+    return repr(value[:60]) if isinstance(value, str) else kind(value)
+
+
+def kind(value: Any) -> str:
     """A JSON value's type, in JSON's words."""
     if value is None:
         return "null"

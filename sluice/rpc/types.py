@@ -11,7 +11,8 @@ class Payload(TypedDict):
     ``params`` fills the route's path parameters, ``body`` is the JSON the route would get
     as its request body, ``idempotency_key`` and ``correlation_id`` are what the
     ``Idempotency-Key`` and ``X-Correlation-Id`` headers carry over HTTP, and ``caller`` is
-    the principal the idempotency key is scoped to (over HTTP, the signer's ARN).
+    the IAM principal ARN the caller claims to be: required with ``idempotency_key``, which
+    is scoped to it (asserted, not proven: Lambda Invoke does not say who called).
     """
 
     op: str

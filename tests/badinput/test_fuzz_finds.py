@@ -1,14 +1,17 @@
 """What the fuzzers (tests/fuzz) found, each kept as a named case.
 
-Found against the code before the hardening (issue 11); each failed there as named.
+Found against the code before the hardening (issue 11), the ``invoke`` ones against 6976a55
+(``tests/fuzz/test_fuzz_invoke.py``); each failed there as named.
 """
 
 from __future__ import annotations
 
 import json
+import uuid
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -22,6 +25,7 @@ from sluice.target import Target
 from tests.badinput.test_findings import _changes_worker, _stream_record, wire
 from tests.conftest import Pipeline
 from tests.fuzz.http import request, send, serve_api
+from tests.fuzz.test_fuzz_invoke import entry_on
 
 JSON = {"Content-Type": "application/json"}
 
@@ -180,3 +184,59 @@ def test_schedule_cron_number_in_other_digits_or_too_long_is_a_clear_error(
         _declared(expression)
         == f"schedule 'fuzzed': {expression!r}: minutes field {field!r}: {says}"
     )
+
+
+LINE = {"sku": "SKU-1", "quantity": 1, "unit_price_cents": 100}
+SEGMENT = (
+    "must be one path segment: letters, digits, _ and -.~()'!*:@,;=+&$%<> []{}|^ "
+    "(no '/', '?', '#', control characters or other symbols)"
+)
+SURROGATE = "the body holds a lone surrogate escape (e.g. \\ud800), which is no Unicode text"
+
+
+@pytest.mark.parametrize(
+    "payload",
+    [
+        {"op": "place_order", "body": {"customer_id": "\ud800", "items": [LINE]}},
+        {"op": "cancel_order", "params": {"order_id": "ord-1"}, "body": {"reason": "\udfff"}},
+    ],
+    ids=["place_order customer", "cancel_order reason"],
+)
+def test_invoke_body_with_a_lone_surrogate_is_the_http_problem(
+    pipeline: Pipeline, payload: dict[str, Any]
+) -> None:
+    # found: a "\ud800" escape in a payload's body raised UnicodeEncodeError in the route:
+    # a 500, so Lambda reported a crash (retry) for a call that can never succeed
+    answer = entry_on(pipeline)(payload, None)
+    assert (answer["ok"], answer["status"], answer["problem"]["detail"]) == (
+        False,
+        400,
+        SURROGATE,
+    )
+
+
+@pytest.mark.parametrize("suffix", ["\n", "?x", "#x", "€"])
+def test_invoke_param_no_route_can_match_is_a_400(pipeline: Pipeline, suffix: str) -> None:
+    # found: "ord-1\n" read order ord-1 (the route's pattern ends with $, which matches
+    # before a final newline); "ord-1?x" answered 405 "GET is not allowed ...; use GET"
+    entry = entry_on(pipeline)
+    placed = entry({"op": "place_order", "body": {"customer_id": "c", "items": [LINE]}}, None)
+    order_id = placed["body"]["id"]
+    answer = entry({"op": "get_order", "params": {"order_id": order_id + suffix}}, None)
+    assert (answer["ok"], answer["status"]) == (False, 400)
+    assert answer["problem"]["detail"] == (f"params.order_id: {SEGMENT}, got {order_id + suffix!r}")
+
+
+def test_invoke_caller_with_a_lone_surrogate_is_a_400(pipeline: Pipeline) -> None:
+    # found: the caller scopes the order id (uuid5 encodes it as UTF-8): a 500, a crash
+    payload = {"op": "place_order", "body": {"customer_id": "c", "items": [LINE]}}
+    answer = entry_on(pipeline)({**payload, "idempotency_key": "k", "caller": "\ud800"}, None)
+    assert (answer["ok"], answer["status"]) == (False, 400)
+    assert answer["problem"]["detail"].endswith("got '\\ud800'")
+
+
+def test_invoke_empty_correlation_id_is_answered_with_a_new_one(pipeline: Pipeline) -> None:
+    # found: a refused payload with "correlation_id": "" was answered with an empty one
+    answer = entry_on(pipeline)({"op": "nope", "correlation_id": ""}, None)
+    assert (answer["ok"], answer["status"]) == (False, 404)
+    assert uuid.UUID(answer["correlation_id"])

@@ -1,7 +1,8 @@
 """The direct-invoke payload that stands for an HTTP request, where one can.
 
 A payload names an operation and carries JSON; a request that no operation matches, or
-whose body is not JSON sent as JSON, has no payload (the reason is returned instead).
+whose body is not JSON sent as JSON, has no payload (the reason is returned instead). It
+claims the caller the gateway samples prove, so both ways share one key space.
 """
 
 from __future__ import annotations
@@ -12,6 +13,10 @@ from typing import Any
 
 from producers.operations import OPERATIONS
 from sluice.rpc import Payload
+from tests.factories import sample
+
+CALLER: str = sample("apigw_rest_v1")["requestContext"]["identity"]["userArn"]
+"""The caller the gateway samples (v1 and v2) prove: alice."""
 
 
 def as_payload(method: str, path: str, text: str | None, headers: dict[str, str]) -> Payload | str:
@@ -23,7 +28,7 @@ def as_payload(method: str, path: str, text: str | None, headers: dict[str, str]
             break
     else:
         return "no operation is this method and path (a payload names an operation)"
-    payload: Payload = {"op": op.name}
+    payload: Payload = {"op": op.name, "caller": CALLER}
     if found.groupdict():
         payload["params"] = found.groupdict()
     lower = {k.lower(): v for k, v in headers.items()}

@@ -275,13 +275,19 @@ def test_the_lambda_entry_reads_its_table_from_the_environment(
     assert producers.api.api.store.table == TABLE
 
 
-def test_the_same_key_from_two_callers_makes_two_orders(api: OrdersApi, db: Any) -> None:
-    # GIVEN the same request and key from two authenticated callers
+def test_the_same_key_from_two_callers_makes_two_orders(
+    api: OrdersApi, db: Any, version: str
+) -> None:
+    # GIVEN the same request and key from two callers the gateway (v1) or IAM (v2, a function
+    # URL or an HTTP API) authenticated
     answers = []
     for user in ("alice", "bob", "alice"):
-        event = api_event("v1", "POST", "/orders", json.dumps(order_body()), JSON)
+        event = api_event(version, "POST", "/orders", json.dumps(order_body()), JSON)
         event["headers"]["Idempotency-Key"] = "shared-key"
-        event["requestContext"]["identity"]["userArn"] = f"arn:aws:iam::123456789012:user/{user}"
+        proven = (
+            event["requestContext"].get("identity") or event["requestContext"]["authorizer"]["iam"]
+        )
+        proven["userArn"] = f"arn:aws:iam::123456789012:user/{user}"
         answers.append(api.handler(event, None))
 
     # THEN each got its own order, neither replays the other's, and alice's retry replays hers

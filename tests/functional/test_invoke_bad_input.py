@@ -7,6 +7,7 @@ The cases a payload cannot express are named, so a new HTTP case is never silent
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator
 from typing import Any
 
@@ -128,7 +129,27 @@ PAYLOAD_CASES: list[tuple[str, Any, int, str]] = [
         "param with a slash",
         {"op": "get_order", "params": {"order_id": "a/b"}},
         400,
-        "params.order_id: must be a non-empty string without '/'",
+        "params.order_id: must be one path segment: letters, digits, _ and "
+        "-.~()'!*:@,;=+&$%<> []{}|^ (no '/', '?', '#', control characters or other symbols), "
+        "got 'a/b'",
+    ),
+    (
+        "param a query would cut",
+        {"op": "get_order", "params": {"order_id": "a?b"}},
+        400,
+        "params.order_id: must be one path segment",
+    ),
+    (
+        "param with a trailing newline",
+        {"op": "get_order", "params": {"order_id": f"{PLACED_ID}\n"}},
+        400,
+        f"got '{PLACED_ID}\\n'",
+    ),
+    (
+        "key without a caller",
+        {"op": "place_order", "body": {}, "idempotency_key": "k-1"},
+        400,
+        "caller: required with an idempotency_key. Lambda Invoke does not tell the function",
     ),
     (
         "extra param",
@@ -180,3 +201,115 @@ def test_a_payload_keeps_its_correlation_id_even_when_refused(
 ) -> None:
     answer = world[0]({"op": "nope", "correlation_id": "corr-7"}, None)
     assert (answer["ok"], answer["correlation_id"]) == (False, "corr-7")
+
+
+def _v1(**changes: Any) -> dict[str, Any]:
+    event = api_event("v1", "GET", f"/orders/{PLACED_ID}")
+    event.update(changes)
+    return event
+
+
+def _v2(**context: Any) -> dict[str, Any]:
+    event = api_event("v2", "GET", f"/orders/{PLACED_ID}")
+    event["requestContext"] = context
+    return event
+
+
+V1_SHAPE = 'This is not a REST (v1) proxy event (a v2 one has "version": "2.0")'
+V2_SHAPE = "This is not an HTTP API (v2) or function URL event"
+PROXY_CASES: list[tuple[str, dict[str, Any], str, str]] = [
+    (
+        "method and context only",
+        {"httpMethod": "GET", "requestContext": {}},
+        "path: required",
+        V1_SHAPE,
+    ),
+    (
+        "a route key without version 2.0",
+        {"routeKey": "GET /orders", "requestContext": {}},
+        "httpMethod: required; path: required",
+        V1_SHAPE,
+    ),
+    (
+        "path not text",
+        _v1(path=7),
+        "path: must be a string starting with '/', got number",
+        V1_SHAPE,
+    ),
+    (
+        "method not text",
+        _v1(httpMethod=None),
+        "httpMethod: must be a non-empty string, got null",
+        V1_SHAPE,
+    ),
+    (
+        "a header not text",
+        _v1(headers={"X-Correlation-Id": 5, "Accept": "*/*", "X-Other": None}),
+        "headers: must hold strings only; 'X-Correlation-Id' holds number (and 1 more)",
+        V1_SHAPE,
+    ),
+    (
+        "headers a list",
+        _v1(headers=["a"]),
+        "headers: must be an object or null, got array",
+        V1_SHAPE,
+    ),
+    (
+        "multi-value headers not arrays",
+        _v1(multiValueHeaders={"Accept": "*/*"}),
+        "multiValueHeaders: must hold arrays of strings only; 'Accept' holds string",
+        V1_SHAPE,
+    ),
+    ("body an object", _v1(body={"a": 1}), "body: must be a string or null, got object", V1_SHAPE),
+    (
+        "base64 flag not a boolean",
+        _v1(isBase64Encoded="yes"),
+        "isBase64Encoded: must be a boolean, got string",
+        V1_SHAPE,
+    ),
+    (
+        "v2 without a stage or request",
+        _v2(),
+        "requestContext.stage: required; requestContext.http: required",
+        V2_SHAPE,
+    ),
+    (
+        "v2 request without a method",
+        _v2(stage="$default", http={"path": "/orders"}),
+        "requestContext.http.method: required",
+        V2_SHAPE,
+    ),
+]
+
+
+@pytest.mark.parametrize(
+    ("event", "problems", "shape"), [pytest.param(*c[1:], id=c[0]) for c in PROXY_CASES]
+)
+def test_a_malformed_proxy_event_gets_a_400_problem_not_a_crash(
+    world: tuple[DirectInvoke, Any], event: dict[str, Any], problems: str, shape: str
+) -> None:
+    entry, db = world
+    before = items(db)
+    # WHEN a proxy-shaped event no gateway would send is invoked
+    answer = entry(event, None)
+    # THEN it is a proxy response with a 400 problem saying what is wrong, and nothing changed
+    assert answer["statusCode"] == 400
+    assert answer["headers"]["Content-Type"] == "application/problem+json"
+    assert answer["headers"]["X-Correlation-Id"]
+    assert http_problem(answer) == {
+        "type": "urn:sluice:problem:invalid-request",
+        "title": "Invalid request",
+        "status": 400,
+        "detail": f"{problems}. {shape} as a gateway sends it: send a whole proxy event, "
+        'or a direct payload ({"op": ...})',
+    }
+    assert items(db) == before
+
+
+@pytest.mark.parametrize("version", ["v1", "v2"])
+def test_a_whole_proxy_event_still_reaches_the_routes(
+    world: tuple[DirectInvoke, Any], version: str
+) -> None:
+    answer = world[0](api_event(version, "GET", f"/orders/{PLACED_ID}"), None)
+    assert answer["statusCode"] == 200
+    assert json.loads(answer["body"])["id"] == PLACED_ID

@@ -150,3 +150,15 @@ ODD_ZONES = st.sampled_from(
 )
 """Time zone names that trip ``ZoneInfo`` in other ways than an unknown name (directories,
 over-long names, NUL bytes, lone surrogates, the database's own data files)."""
+
+
+# --- Lambda Invoke payloads: any JSON a caller can send ---
+
+JSON_TEXT = st.text(st.characters(blacklist_categories=()), max_size=60)
+"""Any text a JSON document can hold: a ``\\ud800`` escape decodes to a lone surrogate."""
+any_json = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False) | JSON_TEXT,
+    lambda inner: st.lists(inner, max_size=4) | st.dictionaries(JSON_TEXT, inner, max_size=4),
+    max_leaves=12,
+)
+"""Any JSON value, as Lambda hands a parsed Invoke payload to the function."""

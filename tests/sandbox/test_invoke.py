@@ -1,4 +1,4 @@
-"""Internal producers through Lambda Invoke against ``sluice up``: the client, the key space.
+"""Internal producers through Lambda Invoke against ``sluice up``: the client, key spaces.
 
 The sandbox serves the API function's Invoke API on its own port; boto3's Lambda client and
 ``producers.client.OrdersClient`` reach it with only an endpoint URL.
@@ -29,6 +29,8 @@ from tests.sandbox.conftest import Running
 pytestmark = pytest.mark.sandbox
 LINE = {"sku": "SKU-INV", "quantity": 2, "unit_price_cents": 150}
 ORDER = {"customer_id": "cust-inv", "items": [LINE], "currency": "EUR"}
+BILLING = "arn:aws:iam::123456789012:role/billing"
+SHIPPING = "arn:aws:iam::123456789012:role/shipping"
 
 
 def lambda_client(sandbox: Running) -> Any:
@@ -41,8 +43,8 @@ def lambda_client(sandbox: Running) -> Any:
     )
 
 
-def clients(sandbox: Running) -> dict[str, OrdersClient]:
-    """The producers' client over each transport, against this sandbox."""
+def clients(sandbox: Running, caller: str | None = BILLING) -> dict[str, OrdersClient]:
+    """The producers' client over each transport, against this sandbox (Invoke as ``caller``)."""
     session = boto3.Session(
         region_name=sandbox.box.region,
         aws_access_key_id="sandbox",
@@ -50,7 +52,10 @@ def clients(sandbox: Running) -> dict[str, OrdersClient]:
     )
     return {
         "invoke": OrdersClient.over_invoke(
-            sandbox.box.api_function, endpoint_url=sandbox.box.invoke_url, session=session
+            sandbox.box.api_function,
+            caller=caller,
+            endpoint_url=sandbox.box.invoke_url,
+            session=session,
         ),
         "http": OrdersClient.over_http(sandbox.box.api_url, session=session),
     }
@@ -101,26 +106,28 @@ def test_a_refusal_is_an_answer_not_a_function_error(sandbox: Running) -> None:
     }
 
 
-def test_an_idempotency_key_used_over_http_then_invoke_gives_one_order(sandbox: Running) -> None:
+def test_each_caller_has_its_own_key_space(sandbox: Running) -> None:
     key = f"key-{uuid.uuid4().hex}"
-    # GIVEN an order placed over HTTP with an Idempotency-Key
-    status, first = sandbox.client.request("POST", "/orders", ORDER, {"Idempotency-Key": key})
-    assert status == 202
-    # WHEN an internal producer places the same order with the same key over Lambda Invoke
-    again = clients(sandbox)["invoke"].place_order(
-        ORDER["customer_id"], [LINE], idempotency_key=key
-    )
-    # THEN it is the same order, answered as a replay, and the table holds it once
-    assert (again.order_id, again.replayed) == (first["id"], True)
-    assert [item["id"]["S"] for item in orders_with_key(sandbox, key)] == [first["id"]]
-    # AND the same key with another body is a conflict, whichever way it comes
-    with pytest.raises(ConflictError, match="was already used for order"):
-        clients(sandbox)["invoke"].place_order("someone-else", [LINE], idempotency_key=key)
-    status, _ = sandbox.client.request(
-        "POST", "/orders", {**ORDER, "customer_id": "someone-else"}, {"Idempotency-Key": key}
-    )
-    assert status == 409
-    assert len(orders_with_key(sandbox, key)) == 1
+    billing, shipping = clients(sandbox)["invoke"], clients(sandbox, SHIPPING)["invoke"]
+    # GIVEN billing placed an order with a key over Lambda Invoke
+    first = billing.place_order(ORDER["customer_id"], [LINE], idempotency_key=key)
+    # WHEN billing sends it again, THEN it is the same order, answered as a replay
+    again = billing.place_order(ORDER["customer_id"], [LINE], idempotency_key=key)
+    assert (again.order_id, first.replayed, again.replayed) == (first.order_id, False, True)
+    # AND shipping's same key and body is shipping's own order, written
+    theirs = shipping.place_order(ORDER["customer_id"], [LINE], idempotency_key=key)
+    assert (theirs.order_id != first.order_id, theirs.replayed) == (True, False)
+    # AND the sandbox's HTTP front, which checks no signature, is anonymous: a space of its own
+    status, anonymous = sandbox.client.request("POST", "/orders", ORDER, {"Idempotency-Key": key})
+    assert status == 202 and anonymous["id"] not in (first.order_id, theirs.order_id)
+    # AND a client that names no caller is refused, and is told of no one's order
+    with pytest.raises(InvalidRequestError, match="caller: required with an idempotency_key"):
+        clients(sandbox, None)["invoke"].place_order("someone", [LINE], idempotency_key=key)
+    # AND billing's key with another body is a conflict naming billing's own order
+    with pytest.raises(ConflictError, match=f"already used for order {first.order_id} "):
+        billing.place_order("someone-else", [LINE], idempotency_key=key)
+    found = sorted(item["id"]["S"] for item in orders_with_key(sandbox, key))
+    assert found == sorted([first.order_id, theirs.order_id, anonymous["id"]])
 
 
 @pytest.mark.parametrize("transport", ["invoke", "http"])

@@ -8,7 +8,8 @@ import pytest
 
 from producers.api.problems import InvalidRequest, PayloadTooLarge, UnsupportedMediaType
 from producers.api.routes import allowed_methods
-from producers.api.validation import caller, order_id_for, order_request
+from producers.api.validation import order_id_for, order_request
+from sluice.rpc import caller_of
 
 JSON = {"content-type": "application/json; charset=utf-8"}
 ORDER = {"customer_id": "c-1", "items": [{"sku": "S", "quantity": 1, "unit_price_cents": 5}]}
@@ -46,7 +47,11 @@ def test_keys_are_scoped_to_the_authenticated_caller() -> None:
     v1 = {"requestContext": {"identity": {"userArn": alice}}}
     v2 = {"requestContext": {"authorizer": {"iam": {"userArn": bob}}}}
     jwt = {"requestContext": {"authorizer": {"jwt": {"claims": {"sub": "user-7"}}}}}
-    assert [caller(e) for e in (v1, v2, jwt, {})] == [alice, bob, "user-7", None]
+    assert [caller_of(e) for e in (v1, v2, jwt, {})] == [alice, bob, "user-7", None]
+    # an identity in a shape no gateway writes names no one (and raises nothing)
+    odd = [{"requestContext": "x"}, {"requestContext": {"identity": "x", "authorizer": [1]}}]
+    odd.append({"requestContext": {"identity": {"userArn": 5}, "authorizer": {"iam": None}}})
+    assert [caller_of(e) for e in odd] == [None, None, None]
 
 
 def test_problems_are_named_by_path_without_the_body_prefix() -> None:

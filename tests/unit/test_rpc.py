@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 import pytest
+from aws_lambda_powertools.event_handler import APIGatewayRestResolver
 
 from sluice.rpc import (
     Answer,
@@ -18,6 +20,7 @@ from sluice.rpc import (
     ThrottledError,
     is_proxy_event,
 )
+from sluice.rpc.operations import BadPayload
 from tests.factories import sample
 
 OPS = Operations((Operation("get_thing", "GET", "/things/<thing_id>"),))
@@ -97,6 +100,12 @@ def test_the_payload_carries_what_was_given_and_the_caller() -> None:
     ]
 
 
+def test_a_client_claiming_to_be_no_principal_fails_at_construction() -> None:
+    with pytest.raises(ValueError, match="caller: must be the ARN of the IAM principal") as bad:
+        ApiClient(Scripted(), OPS, caller="billing")
+    assert str(bad.value).endswith("got 'billing'")
+
+
 def test_throttles_are_retried_with_capped_jittered_backoff() -> None:
     slept: list[float] = []
     transport = Scripted(ThrottledError("1"), ThrottledError("2"), ThrottledError("3"), OK)
@@ -126,6 +135,26 @@ def test_operations_are_declared_with_names_callers_can_send() -> None:
         Operations((OPS.operations[0], OPS.operations[0]))
     assert OPS.operations[0].parameters == ("thing_id",)
     assert OPS.operations[0].target({"thing_id": "t-9"}) == "/things/t-9"
+
+
+def test_a_param_is_refused_exactly_when_no_route_could_match_it() -> None:
+    # GIVEN a Powertools route with a path parameter, which answers the id it matched
+    resolver = APIGatewayRestResolver()
+    resolver.get("/things/<thing_id>")(lambda thing_id: {"id": thing_id})
+    codes = [*range(0x20, 0x7F), 0x0A, 0xE9, 0x20AC, 0x4E2D, 0x1F600]
+    for value in [*(f"a{chr(code)}b" for code in codes), "ab\n"]:
+        event = {**sample("apigw_rest_v1"), "httpMethod": "GET", "path": f"/things/{value}"}
+        # WHEN that id is a payload's parameter, and a request's path segment
+        try:
+            OPS.read({"op": "get_thing", "params": {"thing_id": value}}, json.dumps)
+        except BadPayload:
+            read = False
+        else:
+            read = True
+        answer = resolver.resolve(event, None)
+        routed = answer["statusCode"] == 200 and json.loads(answer["body"]) == {"id": value}
+        # THEN the payload is read exactly when the route matches the whole id
+        assert read == routed, value
 
 
 @pytest.mark.parametrize("name", ["apigw_rest_v1", "apigw_http_v2"])
