@@ -1,8 +1,9 @@
 """The visibility heartbeat: records still in progress stay invisible, up to a hard cap.
 
 Every third of the queue's visibility timeout, each tracked message's visibility is set
-back to the full timeout, and ``renew`` is called to do the same for what else must stay
-in step with it (``sluice work``'s idempotency leases), so a job of any length up to
+back to the full timeout, and ``renew`` is called as often, on a thread of its own so that a
+slow renewal never delays an extension, to do the same for what else must stay in step
+with it (``sluice work``'s idempotency leases), so a job of any length up to
 ``cap_s`` is never delivered a second time, nor run by a copy, while it runs. Past the cap
 the heartbeat lets the message go: it reappears when its last extension runs out, for
 another consumer (or the DLQ) to deal with.
@@ -48,10 +49,12 @@ class Heartbeat:
         self._lock = threading.Lock()
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, name="heartbeat", daemon=True)
+        self._renewer = threading.Thread(target=self._renewing, name="renew", daemon=True)
 
     def start(self) -> Heartbeat:
         """Start extending."""
         self._thread.start()
+        self._renewer.start()
         return self
 
     def stop(self) -> None:
@@ -95,11 +98,14 @@ class Heartbeat:
                 )
             except Exception as exc:  # the next round tries again, well inside the timeout
                 self._warn("visibility heartbeat failed", error=f"{type(exc).__name__}: {exc}")
-        try:
-            self._renew()
-        except Exception as exc:
-            self._warn("lease renewal failed", error=f"{type(exc).__name__}: {exc}")
 
     def _run(self) -> None:
         while not self._stop.wait(self.period_s):
             self.beat()
+
+    def _renewing(self) -> None:
+        while not self._stop.wait(self.period_s):
+            try:
+                self._renew()
+            except Exception as exc:  # the next round tries again, inside the lease
+                self._warn("lease renewal failed", error=f"{type(exc).__name__}: {exc}")

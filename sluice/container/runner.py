@@ -79,16 +79,19 @@ class RunContext:
     long and the heartbeat renews it with the visibility, so a crashed task's leases lapse as
     its messages come back), and once draining, what is left of the drain: records start
     while they can still finish in it. The engine keeps each lease it holds in
-    ``sluice_claims`` (key -> owner), for the heartbeat to renew and the drain to abandon.
+    ``sluice_claims`` (key -> owner), for the heartbeat to renew and the drain to abandon,
+    and the records it did not start in ``sluice_not_started``, for the drain to hand back.
     """
 
     def __init__(self, runner: Runner, handles: list[str]) -> None:
         self._runner = runner
         self.handles = handles
         self.sluice_claims: dict[str, str] = {}
+        self.sluice_not_started: set[str] = set()
 
     def get_remaining_time_in_millis(self) -> int:
-        """What is left of the drain while draining, else the visibility timeout."""
+        """While draining, what is left of the drain if a whole record fits in it (else 0:
+        nothing more starts); otherwise the visibility timeout."""
         return self._runner.remaining_ms()
 
 
@@ -135,13 +138,16 @@ class Runner:
         self.leases_lost = 0
         """Leases the heartbeat found taken over or given up (a metric)."""
         self._reported_extensions = 0
+        self._reported_leases_lost = 0
         self.stopping = False
         self._drain_ends = 0.0
         self._poll_s = min(self.settings.wait_s, max(1, math.floor(self.settings.drain_s)))
         """A receive's long poll: never longer than the drain, so it is over before the drain
         hands anything back."""
         self._messages: dict[str, dict[str, Any]] = {}
-        """Every message received and not yet settled, by receipt handle."""
+        """Every message received and not yet settled, by receipt handle. Whoever takes a
+        handle out of it, under ``_handover``, settles that message: a batch or the drain."""
+        self._handover = threading.Lock()
         self._stop = threading.Event()
         self._count = threading.Condition()
         self._slots = threading.BoundedSemaphore(self.settings.concurrency)
@@ -163,10 +169,13 @@ class Runner:
         self._stop.set()
 
     def remaining_ms(self) -> int:
-        """What a batch may still use: the visibility timeout, or what is left of the drain."""
-        if self.stopping:
-            return max(0, int((self._drain_ends - time.monotonic()) * 1000))
-        return self.visibility_s * 1000
+        """What a batch may still use: the visibility timeout; while draining, what is left
+        of the drain if the worker's whole timeout fits in it, else 0 (nothing new starts
+        that could not finish)."""
+        if not self.stopping:
+            return self.visibility_s * 1000
+        left = int((self._drain_ends - time.monotonic()) * 1000)
+        return left if left >= self.spec.timeout_s * 1000 else 0
 
     def run(self) -> bool:
         """Consume until ``stop()``, then drain; True if nothing was left unfinished."""
@@ -188,42 +197,46 @@ class Runner:
 
     def tick(self) -> None:
         """The periodic round: renew scale-in protection while busy, report the figures."""
-        self.protection.update(self.in_flight > 0)
+        self._busy(0)
         self._report()
 
     def _drain(self) -> bool:
         """Finish what was received within ``drain_s``; hand the rest back, counted."""
         deadline = self._drain_ends
-        for thread in self._receivers:  # each long poll ends inside the drain
-            thread.join(timeout=max(0.0, deadline - time.monotonic()) + self._poll_s + 1)
+        back_by = time.monotonic() + self._poll_s + 1  # every long poll began before the stop
+        for thread in self._receivers:
+            thread.join(timeout=max(0.0, back_by - time.monotonic()))
         with self._count:
             while self.in_flight and time.monotonic() < deadline:
                 self._count.wait(timeout=max(0.0, deadline - time.monotonic()))
             left = self.in_flight
-        unfinished = [self._messages[h] for h in self.heartbeat.held() if h in self._messages]
-        self.heartbeat.stop()
-        handed = hand_back(
-            self.sqs,
-            self.queue_url,
-            unfinished,
-            limit=self.max_receives,
-            fifo=self.spec.source.is_fifo,
-            warn=self._warn,
-        )
-        if unfinished:
-            self._abandon_claims()
-        self.protection.update(False)
-        self._report()
-        self.log.info(
-            "work stopped",
-            extra={
-                "records_in_flight": left,
-                "handed_back": len(unfinished),
-                "requeued": handed.requeued,
-            },
-        )
-        self._pool.shutdown(wait=False, cancel_futures=True)
-        return not unfinished
+        with self._handover:
+            held = self.heartbeat.held()
+            unfinished = [m for m in (self._messages.pop(h, None) for h in held) if m]
+        handed_back = 0
+        try:
+            self.heartbeat.stop()
+            if unfinished:
+                self._abandon_claims()  # first: a copy received at once finds no lease
+            handed_back = hand_back(
+                self.sqs,
+                self.queue_url,
+                unfinished,
+                limit=self.max_receives,
+                fifo=self.spec.source.is_fifo,
+                warn=self._warn,
+            ).total
+        except Exception as exc:  # they come back when their last extension runs out
+            self._warn("records not handed back", error=f"{type(exc).__name__}: {exc}")
+        finally:
+            self.protection.update(False)
+            self._report()
+            self.log.info(
+                "work stopped",
+                extra={"records_in_flight": left, "handed_back": handed_back},
+            )
+            self._pool.shutdown(wait=False, cancel_futures=True)
+        return not unfinished and not left
 
     def _receive_loop(self) -> None:
         while not self._stop.is_set():
@@ -245,11 +258,16 @@ class Runner:
                 continue
             # received as the drain began too: it runs while the drain allows, so the
             # receive it cost is not wasted; the drain hands back what it cannot finish
-            for message in messages:
-                self._messages[message["ReceiptHandle"]] = message
-            self.heartbeat.track([m["ReceiptHandle"] for m in messages])
-            self._busy(len(messages))
+            self._accept(messages)
             self._pool.submit(self._process, messages)
+
+    def _accept(self, messages: list[dict[str, Any]]) -> None:
+        """Received: in flight, kept invisible, and unsettled until a batch or the drain
+        settles each one."""
+        for message in messages:
+            self._messages[message["ReceiptHandle"]] = message
+        self.heartbeat.track([m["ReceiptHandle"] for m in messages])
+        self._busy(len(messages))
 
     def _receive(self, count: int) -> list[dict[str, Any]]:
         answer = self.sqs.receive_message(
@@ -268,16 +286,16 @@ class Runner:
             now_ms = time.time() * 1000
             for record in records:
                 self._delivered(record, now_ms)
-            failed = self._invoke(records, handles)
-            done = [r for r in records if r["messageId"] not in failed]
+            failed, not_started = self._invoke(records, handles)
+            # A record the drain did not start stays for the drain to hand back, counted,
+            # once every receiver is back; a record that ran keeps the engine's verdict.
+            kept = not_started if self.stopping else set()
+            ours = self._take([r["receiptHandle"] for r in records if r["messageId"] not in kept])
+            done = [
+                r for r in records if r["messageId"] not in failed and r["receiptHandle"] in ours
+            ]
             for record in delete_messages(self.sqs, self.queue_url, done):
                 self._warn("delete failed", message_id=record["messageId"])
-            # failed as the drain ends: kept for the drain to hand back, counted, once every
-            # receiver is back; otherwise the engine's backoff stands
-            settled = [r["receiptHandle"] for r in done] if self.stopping else handles
-            self.heartbeat.untrack(settled)
-            for handle in settled:
-                self._messages.pop(handle, None)
             self.log.info(
                 "invocation end",
                 extra={
@@ -289,11 +307,19 @@ class Runner:
             )
         except Exception:  # never lose the thread; SQS keeps what was not deleted
             self.log.exception("batch could not be settled; SQS delivers it again")
-            self.heartbeat.untrack(handles)
+            self._take(handles)
         finally:
             self.batches += 1
             self._busy(-len(messages))
             self._release(len(messages))
+
+    def _take(self, handles: list[str]) -> set[str]:
+        """Settle these messages here (the drain has not taken them): untracked and
+        forgotten; returns those that were still ours."""
+        with self._handover:
+            ours = {h for h in handles if self._messages.pop(h, None) is not None}
+        self.heartbeat.untrack(list(ours))
+        return ours
 
     def _delivered(self, record: SqsRecord, now_ms: float) -> None:
         """One line per record received: the hop ``sluice trace`` shows, as on Lambda's.
@@ -317,18 +343,20 @@ class Runner:
             },
         )
 
-    def _invoke(self, records: list[SqsRecord], handles: list[str]) -> set[str]:
-        """The worker's Lambda entry; a raised invocation fails every record, as on Lambda."""
+    def _invoke(self, records: list[SqsRecord], handles: list[str]) -> tuple[set[str], set[str]]:
+        """The worker's Lambda entry: the failed message ids, and of those the ones it did
+        not start. A raised invocation fails every record, as on Lambda."""
         context = RunContext(self, handles)
         self._running.add(context)
         try:
             answer = self.worker.handler({"Records": records}, context)
         except Exception:
             self.log.exception("invocation raised; every record of it will be retried")
-            return {r["messageId"] for r in records}
+            return {r["messageId"] for r in records}, set()
         finally:
             self._running.discard(context)
-        return {str(f["itemIdentifier"]) for f in (answer or {}).get("batchItemFailures") or []}
+        failures = (answer or {}).get("batchItemFailures") or []
+        return {str(f["itemIdentifier"]) for f in failures}, context.sluice_not_started
 
     def _abandon_claims(self) -> None:
         """Give up the leases of the records handed back unfinished, so their copies run at
@@ -372,11 +400,12 @@ class Runner:
                     self._warn("lease lost; its completion will be refused", key=key)
 
     def _busy(self, delta: int) -> None:
+        """Count records in and out of flight; protection follows, under the same lock, so
+        a stale count never releases it while busy."""
         with self._count:
             self.in_flight += delta
-            busy = self.in_flight > 0
             self._count.notify_all()
-        self.protection.update(busy)
+            self.protection.update(self.in_flight > 0)
 
     def _release(self, count: int) -> None:
         for _ in range(count):
@@ -389,11 +418,13 @@ class Runner:
         """In-flight count and heartbeat extensions: a log line, and EMF where metrics are on."""
         extensions = self.heartbeat.extensions - self._reported_extensions
         self._reported_extensions += extensions
+        lost = self.leases_lost - self._reported_leases_lost
+        self._reported_leases_lost += lost
         figures = {
             "in_flight": self.in_flight,
             "heartbeat_extensions": extensions,
             "heartbeat_released": self.heartbeat.released,
-            "leases_lost": self.leases_lost,
+            "leases_lost": lost,
             "protected": self.protection.protected,
         }
         telemetry = self.worker.deps.telemetry
@@ -404,6 +435,7 @@ class Runner:
         metrics.add_dimension(name="worker", value=self.spec.name)
         metrics.add_metric(name="InFlight", unit=MetricUnit.Count, value=self.in_flight)
         metrics.add_metric(name="HeartbeatExtensions", unit=MetricUnit.Count, value=extensions)
+        metrics.add_metric(name="LeasesLost", unit=MetricUnit.Count, value=lost)
         metrics.flush_metrics()
 
 

@@ -130,6 +130,9 @@ class Settled:
 
     unwritten: list[str]
     lost: list[str]
+    """Refused: another holder took the lease, or it was given up."""
+    completed_elsewhere: list[str]
+    """Refused: the event was completed by another holder meanwhile."""
 
 
 class LeaseLostError(Exception):
@@ -235,25 +238,32 @@ class DynamoDBIdempotencyStore(IdempotencyStore):
         )
 
     def settle(self, completed: Mapping[str, str], released: Mapping[str, str]) -> Settled:
-        unwritten: list[str] = []
-        lost: list[str] = []
+        settled = Settled([], [], [])
         for key, owner in completed.items():
             try:
                 held = self.complete(key, owner)
-            except ClientError:
-                unwritten.append(key)
+            except Exception:  # this key only: the others are still written
+                settled.unwritten.append(key)
                 continue
             if held is Held.LOST:
-                lost.append(key)
+                settled.lost.append(key)
+            elif held is Held.COMPLETED:
+                settled.completed_elsewhere.append(key)
         for key, owner in released.items():
             try:
                 self._forget(key, owner)
-            except ClientError:
-                unwritten.append(key)
-        return Settled(unwritten, lost)
+            except Exception:
+                settled.unwritten.append(key)
+        return settled
 
     def abandon(self, leases: Mapping[str, str]) -> int:
-        return sum(self._forget(key, owner) is Held.HELD for key, owner in leases.items())
+        forgotten = 0
+        for key, owner in leases.items():
+            try:
+                forgotten += self._forget(key, owner) is Held.HELD
+            except Exception:  # this one lapses with its lease instead
+                continue
+        return forgotten
 
     def _forget(self, key: str, owner: str) -> Held:
         """Delete the lease if ``owner`` holds it (a completed key, or another's, stays)."""

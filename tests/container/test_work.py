@@ -296,7 +296,7 @@ def test_a_healthy_envelope_survives_ten_sigterms_in_a_row_and_runs_once(work: W
         QueueUrl=queue.url,
         Attributes={"RedrivePolicy": json.dumps({**policy, "maxReceiveCount": 3})},
     )
-    queue.send([{"job": "deploys", "sleep_ms": 1500}])
+    queue.send([{"job": "deploys", "sleep_ms": 4000}])
     # WHEN its consumer is stopped mid-job ten times in a row
     for stop in range(1, 11):
         runner = work.start("jobs", "--concurrency", "2", "--drain-s", "0.3")

@@ -6,7 +6,7 @@ from functools import partial
 from typing import Any
 
 from sluice.runtime.context import Deps
-from sluice.runtime.engine.jobs import CLAIMS, Deadline, Job, elect_leaders
+from sluice.runtime.engine.jobs import CLAIMS, NOT_STARTED, Deadline, Job, Outcome, elect_leaders
 from sluice.runtime.engine.lifecycle import Declared, Lifecycle
 from sluice.runtime.engine.ordering import before_first_failure, run_records
 from sluice.runtime.engine.settling import dead_letter, settle
@@ -34,6 +34,10 @@ def run_batch(worker: Declared, event: Any, context: Any, deps: Deps) -> Partial
         run_records(spec, lifecycle.run_one, jobs, leaders, dead_letter=now)
     for job in jobs:
         job.follow_leader()
+        lifecycle.let_go(job)  # settled from here on: no lease to keep alive
+    not_started = getattr(context, NOT_STARTED, None)
+    if not_started is not None:
+        not_started.update(j.inbound.item_id for j in jobs if j.outcome is Outcome.SKIPPED)
     return settle(jobs, spec, deps, store)
 
 

@@ -15,6 +15,10 @@ CLAIMS = "sluice_claims"
 keeps in it each lease it holds, key -> owner, from its claim until its completion
 (``sluice work`` extends those with its visibility heartbeat, and abandons those still held
 when it gives records up at its drain deadline). Lambda's context has none."""
+NOT_STARTED = "sluice_not_started"
+"""A context attribute: if the invocation's context has a set by this name, the engine adds
+the message id of each record it did not start for lack of time (``sluice work``'s drain
+hands those back; a record that ran and failed keeps its backoff). Lambda's has none."""
 
 
 class Outcome(Enum):

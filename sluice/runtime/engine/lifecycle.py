@@ -128,7 +128,7 @@ class Lifecycle:
             self._call(job, envelope, deps)
             if effects is not None and effects.committed:
                 job.committed = True  # completed atomically with its effect: never release it
-                self._let_go(job)
+                self.let_go(job)
             elif job.outcome is Outcome.DONE and effects is not None:
                 self._complete(job)
             self.log.info(
@@ -174,6 +174,7 @@ class Lifecycle:
             run_after(chain, name, envelope, None)
         except AlreadyAppliedError:
             job.end(Outcome.DUPLICATE)
+            self.let_go(job)
         except LeaseLostError:
             self.lose_lease(job, applied=False)
         except (PermanentError, ContractError) as exc:
@@ -229,7 +230,7 @@ class Lifecycle:
             job.unsettled = True
             return
         if held is Held.HELD:
-            self._let_go(job)
+            self.let_go(job)
         else:
             self.lose_lease(job, applied=True, completed=held is Held.COMPLETED)
 
@@ -237,7 +238,7 @@ class Lifecycle:
         """The job's lease was taken over or given up before it completed: its completion
         was refused. Logged and counted; retried unless the event is done elsewhere."""
         job.lease_lost = True
-        self._let_go(job)
+        self.let_go(job)
         if completed:
             job.outcome, job.reason, job.detail = Outcome.DUPLICATE, "", ""
         else:
@@ -253,7 +254,7 @@ class Lifecycle:
             },
         )
 
-    def _let_go(self, job: Job) -> None:
-        """Stop keeping the job's lease alive: it is completed, or no longer its own."""
-        if self.claims is not None:
+    def let_go(self, job: Job) -> None:
+        """Stop keeping the job's lease alive: it is settled, or no longer its own."""
+        if self.claims is not None and job.claimed:
             self.claims.pop(self.key(job), None)

@@ -21,7 +21,7 @@ import time
 from sluice.runtime.context import Deps
 from sluice.runtime.engine.jobs import Job, Outcome, claim_key
 from sluice.runtime.errors import BatchFailedError
-from sluice.runtime.idempotency import IdempotencyStore
+from sluice.runtime.idempotency import IdempotencyStore, Settled
 from sluice.runtime.queues import DeadLetter
 from sluice.runtime.spec import WorkerSpec
 from sluice.runtime.telemetry import BatchCounts
@@ -73,16 +73,18 @@ def _write_claims(jobs: list[Job], spec: WorkerSpec, deps: Deps, store: Idempote
     if done or released:
         try:
             settled = store.settle({k: j.owner for k, j in done.items()}, released)
-            unwritten, lost = settled.unwritten, settled.lost
         except Exception:  # the effects happened: answer success, let claims expire
             log.exception("could not settle idempotency records")
-            unwritten, lost = [*done, *released], []
-        if unwritten:
-            log.error("idempotency records not written", extra={"keys": unwritten})
-        for key in lost:
+            settled = Settled([*done, *released], [], [])
+        if settled.unwritten:
+            log.error("idempotency records not written", extra={"keys": settled.unwritten})
+        for key in (*settled.lost, *settled.completed_elsewhere):
             job = done[key]
             job.lease_lost = True
-            job.outcome, job.reason = Outcome.RETRY, "lease_lost"
+            if key in settled.lost:
+                job.outcome, job.reason = Outcome.RETRY, "lease_lost"
+            else:  # done, by another holder too: nothing left to retry
+                job.outcome, job.reason = Outcome.DUPLICATE, ""
             log.error(
                 "lease lost; completion refused",
                 extra={"message_id": job.inbound.item_id, "reason": "lease_lost"},
