@@ -96,8 +96,12 @@ REPLAY_HELP = (
     "(or --hold seconds after a crash). Bodies that are not envelopes are skipped with the "
     "reason. FIFO groups keep their order, and the dedup id is derived from the DLQ message, "
     "so a repeated replay cannot double-send.\n\n"
+    "A replay moves what the DLQ held when it began, each message once; one that enters "
+    "during the run (a replayed message failing again) is left for the next run.\n\n"
     "Stream on-failure records are re-read from the stream and re-driven through their "
-    "worker, with the same event ids; --from-table reloads the items instead."
+    "worker, with the same event ids; --from-table reloads the items instead. A notice "
+    "naming another bucket than the stack's failure bucket, or a record naming another "
+    "table's stream, is refused and left in the queue (exit 1)."
 )
 
 
@@ -174,7 +178,7 @@ def replay(
                 target, name, options, from_table=from_table, progress=bar, warn=_warn
             ).to_json()
     render.emit_json(report) if json else render.replay_summary(report)
-    if report["counts"]["failed"]:
+    if report["counts"]["failed"] or report["counts"]["refused"]:
         raise typer.Exit(1)
 
 

@@ -115,12 +115,19 @@ def replay_summary(report: dict[str, Any]) -> None:
     out.print(
         f"{report['source']} -> {report['destination']}: {verb} {counts['moved']}, "
         f"skipped by filter {counts['skipped_by_filter']}, skipped {counts['skipped']}, "
-        f"failed {counts['failed']}"
+        f"failed {counts['failed']}, refused {counts['refused']}"
     )
     for row in report["skipped"]:
         out.print(f"  skipped {row.get('message_id') or row.get('line')}: {row['reason']}")
     for row in report["failed"]:
         out.print(f"  [red]failed[/] {row.get('message_id') or row.get('line')}: {row['reason']}")
+    for row in report["refused"]:
+        out.print(f"  [red]refused[/] {row['message_id']}: {row['reason']}")
+    if report["entered_during_replay"]:
+        out.print(
+            f"  {report['entered_during_replay']} messages entered the DLQ during the replay "
+            "(replayed ones that failed again, or new failures): left for the next run"
+        )
 
 
 class Bar:

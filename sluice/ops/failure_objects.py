@@ -12,12 +12,12 @@ failed records exactly as they were, whatever the table or the stream hold now.
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
 from typing import Any
 
 from botocore.exceptions import ClientError
 
+from sluice.core import parse_json
 from sluice.ops.messages import StreamBatch, batch_info
 from sluice.ops.s3_notices import FailureObject
 from sluice.topology import STREAM_FAILURE_RETENTION_DAYS
@@ -56,10 +56,14 @@ class InvocationRecord:
     """Why ``records`` is None."""
 
 
-def fetch(s3: Any, source: FailureObject) -> InvocationRecord:
-    """Read and decode one failure record; ObjectGoneError or BadObjectError if it cannot be."""
+def fetch(s3: Any, source: FailureObject, owner: str | None = None) -> InvocationRecord:
+    """Read and decode one failure record; ObjectGoneError or BadObjectError if it cannot be.
+
+    With ``owner``, S3 answers AccessDenied unless that account owns the bucket.
+    """
+    checked = {"ExpectedBucketOwner": owner} if owner else {}
     try:
-        body = s3.get_object(Bucket=source.bucket, Key=source.key)["Body"].read()
+        body = s3.get_object(Bucket=source.bucket, Key=source.key, **checked)["Body"].read()
     except ClientError as exc:
         code = str(exc.response.get("Error", {}).get("Code", ""))
         if code in _GONE:
@@ -71,12 +75,14 @@ def fetch(s3: Any, source: FailureObject) -> InvocationRecord:
         hint = " (without s3:ListBucket, a missing object answers this)" if denied else ""
         raise FailureObjectError(f"cannot read {source.uri}: {code}{hint}") from None
     try:
-        doc = json.loads(body)
+        doc = parse_json(body)
     except ValueError:
         raise BadObjectError(f"{source.uri} is not JSON: not a stream failure record") from None
     batch = batch_info(doc)
     if batch is None:
         raise BadObjectError(f"{source.uri} has no DDBStreamBatchInfo: not a stream failure record")
+    if isinstance(batch, str):
+        raise BadObjectError(f"{source.uri} is a stream failure record, but {batch}")
     metadata = {k: v for k, v in doc.items() if k != "payload"}
     records, why_not = _failed_records(doc.get("payload"), batch)
     return InvocationRecord(source, batch, metadata, records, why_not)
@@ -88,7 +94,7 @@ def _failed_records(
     """The payload's records within the batch's range, if it holds all ``batchSize`` of them."""
     if isinstance(payload, str):
         try:
-            payload = json.loads(payload)
+            payload = parse_json(payload)
         except ValueError:
             return None, "its payload is not JSON"
     found = payload.get("Records") if isinstance(payload, dict) else None
@@ -160,16 +166,22 @@ def notifying_bucket(sqs: Any, queue_url: str) -> str | None:
         attrs = sqs.get_queue_attributes(QueueUrl=queue_url, AttributeNames=["Policy"])
     except ClientError:
         return None
+    return policy_bucket(attrs.get("Attributes", {}).get("Policy", ""))
+
+
+def policy_bucket(policy: str) -> str | None:
+    """The bucket a queue policy lets S3 send from (``aws:SourceArn``), if any."""
     try:
-        statements = json.loads(attrs.get("Attributes", {}).get("Policy", "{}")).get(
-            "Statement", []
-        )
+        statements = parse_json(policy or "{}").get("Statement", [])
     except (ValueError, AttributeError):
         return None
     for statement in statements if isinstance(statements, list) else [statements]:
+        if not isinstance(statement, dict):
+            continue
         if statement.get("Effect") != "Allow" or not _from_s3(statement.get("Principal")):
             continue
-        for condition in (statement.get("Condition") or {}).values():
+        conditions = statement.get("Condition")
+        for condition in conditions.values() if isinstance(conditions, dict) else ():
             arn = condition.get("aws:SourceArn") if isinstance(condition, dict) else None
             if isinstance(arn, str) and arn.startswith("arn:aws:s3:::"):
                 return arn.split(":::", 1)[1]

@@ -8,6 +8,7 @@ from typing import Any
 from botocore.exceptions import ClientError
 
 from sluice.ops.dlqs import find
+from sluice.ops.failure_bucket import FailureBucket, own_bucket
 from sluice.ops.failure_objects import FailureObjectError, fetch, replay_window
 from sluice.ops.messages import DlqMessage, stream_json
 from sluice.ops.scan import Scanner
@@ -68,22 +69,29 @@ def show(target: Target, name: str, limit: int = 10) -> list[dict[str, Any]]:
     """Decode up to ``limit`` messages; every one is visible again when this returns.
 
     An S3 notification on a stream failure queue is shown as the failure it names: the
-    object is read for its batch info and record count.
+    object is read for its batch info and record count, if it is in the stack's own
+    failure bucket (``failure_bucket``); any other notice is shown refused, unread.
     """
     found = find(target, name)
     s3 = target.clients.client("s3")
+    trusted = own_bucket(target.clients.sqs, found.url, found.dlq.name)
     with Scanner(target.clients.sqs, found.url, hold_s=PEEK_HOLD_S) as scan:
-        return [_describe(s3, m) for batch in scan.batches(limit) for m in batch]
+        return [_describe(s3, trusted, m) for batch in scan.batches(limit) for m in batch]
 
 
-def _describe(s3: Any, message: DlqMessage) -> dict[str, Any]:
+def _describe(s3: Any, trusted: FailureBucket, message: DlqMessage) -> dict[str, Any]:
     row = message.describe()
     if message.notice is None or not message.notice.objects:
         return row
     source = message.notice.objects[0]
     named: dict[str, Any] = {"bucket": source.bucket, "key": source.key, "found": False}
+    row["failure_object"] = named
+    refusal = trusted.refusal(message.notice)
+    if refusal is not None:
+        row["problem"] = f"refused: {refusal}"
+        return row
     try:
-        record = fetch(s3, source)
+        record = fetch(s3, source, trusted.account)
     except FailureObjectError as exc:
         row["problem"] = str(exc)
     else:
@@ -91,7 +99,6 @@ def _describe(s3: Any, message: DlqMessage) -> dict[str, Any]:
         held = None if record.records is None else len(record.records)
         row["stream"] = stream_json(record.batch, held)
         row["problem"] = None if held is not None else f"{source.uri}: {record.why_not}"
-    row["failure_object"] = named
     return row
 
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import base64
-import json
+import re
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
@@ -21,6 +21,11 @@ RECEIVE_ATTRIBUTES = {
     "MessageAttributeNames": ["All"],
     "MessageSystemAttributeNames": ["All"],
 }
+_STREAM_ARN = re.compile(
+    r"arn:aws[a-z-]*:dynamodb:[a-z0-9-]+:[0-9]{12}:table/[A-Za-z0-9_.-]{3,255}/stream/[\x21-\x7e]+"
+)
+_SHARD_ID = re.compile(r"[\x21-\x7e]{1,65}")
+_SEQUENCE = re.compile(r"[0-9]{1,40}")
 _TEST_EVENT = "S3 test event, sent once when the bucket notification was set up: no failure"
 _FAILURE_NAMES = {
     queues.REASON: "reason",
@@ -69,35 +74,42 @@ class DlqMessage:
     scheduler: dict[str, Any] = field(default_factory=dict)
     """EventBridge Scheduler's attributes of a schedule's dead-letter event (ERROR_CODE...);
     ``body`` and ``attributes`` are then the envelope and attributes it failed to send."""
+    carried_group: str | None = None
+    """The FIFO group of the request a schedule's dead-letter event carries."""
 
     @classmethod
     def from_sqs(cls, message: dict[str, Any]) -> DlqMessage:
         """Decode a ReceiveMessage entry."""
-        body, attributes, scheduler = scheduled.unwrap(
+        carried = scheduled.unwrap(
             str(message.get("Body", "")), dict(message.get("MessageAttributes") or {})
         )
-        stream = stream_batch(body)
-        announced = None if stream else notice(body)
-        doc, problem = (None, None) if stream or announced else envelope_doc(body)
+        body = carried.body
+        batch = stream_batch(body)
+        stream = batch if isinstance(batch, StreamBatch) else None
+        announced = None if batch else notice(body)
+        doc, problem = (None, None) if batch or announced else envelope_doc(body)
+        if isinstance(batch, str):
+            problem = f"a stream on-failure record, but {batch}"
         if announced is not None:
             problem = announced.problem or (_TEST_EVENT if announced.test_event else None)
         return cls(
             message_id=message["MessageId"],
             receipt_handle=message["ReceiptHandle"],
             body=body,
-            attributes=attributes,
+            attributes=carried.attributes,
             system={k: str(v) for k, v in (message.get("Attributes") or {}).items()},
             envelope=doc,
             problem=problem,
             stream=stream,
             notice=announced,
-            scheduler=scheduler,
+            scheduler=carried.scheduler,
+            carried_group=carried.group_id,
         )
 
     @property
     def group_id(self) -> str | None:
-        """The FIFO message group, if any."""
-        return self.system.get("MessageGroupId")
+        """The FIFO message group: the DLQ message's own, else the one its request carried."""
+        return self.system.get("MessageGroupId") or self.carried_group
 
     @property
     def sent_at(self) -> datetime | None:
@@ -166,32 +178,54 @@ class DlqMessage:
         return int(self.system.get("ApproximateReceiveCount", "0"))
 
 
-def stream_batch(body: str) -> StreamBatch | None:
-    """The batch info of a Lambda stream on-failure record, or None if the body is not one."""
+def stream_batch(body: str) -> StreamBatch | str | None:
+    """The batch info of a Lambda stream on-failure record: None if the body is not one, or
+    what is wrong with it."""
     try:
-        doc = json.loads(body)
+        doc = parse_json(body)
     except ValueError:
         return None
     return batch_info(doc)
 
 
-def batch_info(doc: Any) -> StreamBatch | None:
-    """The ``DDBStreamBatchInfo`` of a decoded invocation record, or None if it has none."""
+def batch_info(doc: Any) -> StreamBatch | str | None:
+    """The ``DDBStreamBatchInfo`` of a decoded invocation record: None if it has none, or
+    what is wrong with it."""
     info = doc.get("DDBStreamBatchInfo") if isinstance(doc, dict) else None
     if not isinstance(info, dict):
         return None
-    context = doc.get("requestContext") or {}
+    problem = _batch_problem(info)
+    if problem is not None:
+        return f"its DDBStreamBatchInfo {problem}"
+    context = doc.get("requestContext")
     return StreamBatch(
-        stream_arn=str(info.get("streamArn", "")),
-        shard_id=str(info.get("shardId", "")),
-        start_sequence=str(info.get("startSequenceNumber", "")),
-        end_sequence=str(info.get("endSequenceNumber", "")),
-        batch_size=int(info.get("batchSize", 0)),
+        stream_arn=info["streamArn"],
+        shard_id=info["shardId"],
+        start_sequence=info["startSequenceNumber"],
+        end_sequence=info["endSequenceNumber"],
+        batch_size=info["batchSize"],
         first_arrival=str(info.get("approximateArrivalOfFirstRecord", "")),
         last_arrival=str(info.get("approximateArrivalOfLastRecord", "")),
-        condition=str(context.get("condition", "")),
+        condition=str(context.get("condition", "")) if isinstance(context, dict) else "",
         timestamp=str(doc.get("timestamp", "")),
     )
+
+
+def _batch_problem(info: dict[str, Any]) -> str | None:
+    """What a batch info lacks for its records to be found, or None."""
+    arn, shard = info.get("streamArn"), info.get("shardId")
+    if not isinstance(arn, str) or not _STREAM_ARN.fullmatch(arn):
+        return "names no DynamoDB stream (streamArn)"
+    if not isinstance(shard, str) or not _SHARD_ID.fullmatch(shard):
+        return "names no shard (shardId)"
+    start, end = info.get("startSequenceNumber"), info.get("endSequenceNumber")
+    sequences = [s for s in (start, end) if isinstance(s, str) and _SEQUENCE.fullmatch(s)]
+    if len(sequences) != 2 or int(sequences[0]) > int(sequences[1]):
+        return "names no sequence range (startSequenceNumber..endSequenceNumber)"
+    size = info.get("batchSize")
+    if type(size) is not int or size < 1:
+        return "has no batchSize of 1 or more"
+    return None
 
 
 def attributes_to_json(attributes: dict[str, Any]) -> dict[str, Any]:

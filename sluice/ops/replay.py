@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections import Counter
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, Protocol
 
@@ -19,6 +20,7 @@ from sluice.ops.filters import FILTERED, MessageFilter
 from sluice.ops.messages import DlqMessage
 from sluice.ops.ratelimit import TokenBucket, batch_size
 from sluice.ops.scan import Scanner
+from sluice.publisher import pack
 from sluice.target import Target
 
 
@@ -57,6 +59,11 @@ class ReplayReport:
     filtered: int = 0
     skipped: list[dict[str, Any]] = field(default_factory=list)
     failed: list[dict[str, Any]] = field(default_factory=list)
+    refused: list[dict[str, Any]] = field(default_factory=list)
+    """Messages not trusted (a notice naming a bucket not the stack's): left in the queue."""
+    entered: int = 0
+    """Messages that entered the DLQ after the replay began (a replayed one that failed
+    again, a new failure): not part of this run, left for the next."""
 
     def to_json(self) -> dict[str, Any]:
         """The report as JSON values, counts first."""
@@ -69,17 +76,30 @@ class ReplayReport:
                 "skipped_by_filter": self.filtered,
                 "skipped": len(self.skipped),
                 "failed": len(self.failed),
+                "refused": len(self.refused),
             },
+            "entered_during_replay": self.entered,
             "moved": self.moved,
             "skipped": self.skipped,
             "failed": self.failed,
+            "refused": self.refused,
         }
 
 
 def replay(
     target: Target, name: str, options: ReplayOptions, progress: Progress | None = None
 ) -> ReplayReport:
-    """Move the DLQ's matching messages to their destination; see the module docstring."""
+    """Move the DLQ's matching messages to their destination; see the module docstring.
+
+    A replay moves what the DLQ held when it began, each message at most once; a message
+    whose SentTimestamp is later is left for the next run, and counted. Ids cannot tell
+    them apart: a replayed message that fails again comes back under a new id (the replay
+    sent a new message), but always with a later SentTimestamp: a worker's dead-letter is a
+    new send, and SQS's redrive keeps the enqueue time of the copy the replay sent (on a
+    standard DLQ) or resets it (on a FIFO one). The cut-off is this machine's clock, so a
+    clock ahead of SQS's by more than a round trip through the worker could let one in.
+    """
+    began = datetime.now(UTC)
     found = find(target, name)
     destination = resolve(target, options.to or home_queue(target, found.dlq))
     audit = None if options.dry_run else AuditLog.open(target, options.audit_path)
@@ -96,10 +116,12 @@ def replay(
         progress.start(depth(target, found.url))
     with Scanner(target.clients.sqs, found.url, hold_s=options.hold_s) as scan:
         for batch in scan.batches():
-            chosen = [m for m in batch if mover.choose(m)]
+            held = [m for m in batch if not _entered_since(m, began)]
+            report.entered += len(batch) - len(held)
+            chosen = [m for m in held if mover.choose(m)]
             mover.move(scan, chosen)
             if progress is not None:
-                progress.advance(len(batch))
+                progress.advance(len(held))
             if mover.full:
                 break
     return report
@@ -148,52 +170,40 @@ class _Mover:
         return True
 
     def move(self, scan: Scanner, messages: list[DlqMessage]) -> None:
-        """Send in batches, then audit and delete exactly what was sent."""
-        size = batch_size(self.options.rate)
-        for start in range(0, len(messages), size):
-            chunk = messages[start : start + size]
-            if self.options.dry_run:
-                self.report.moved += [_row(m) for m in chunk]
-                continue
-            for call in self._calls(chunk):
-                self._move_chunk(scan, call)
+        """Send in calls packed as the publisher packs them, then audit and delete exactly
+        what was sent.
 
-    def _calls(self, chunk: list[DlqMessage]) -> list[list[DlqMessage]]:
-        """The batch calls for ``chunk``: one, or for a FIFO destination, as many as it takes
-        to send at most one message of each group per call, each group's in order.
-
-        SQS and SNS accept or refuse each entry of a batch on its own. Two messages of one
-        group in one call could see the first refused and the second accepted, overtaking
-        it; one per call lets a refusal block the rest of its group before they are sent.
-        A one-group DLQ therefore replays one message per call.
+        A call holds at most ``batch_size(rate)`` messages and 256 KiB. For a FIFO
+        destination it also holds at most one message of each group, each group's in order:
+        SQS and SNS accept or refuse each entry of a batch on its own, so two messages of
+        one group in one call could see the first refused and the second accepted,
+        overtaking it. The groups take turns, so that one call carries the first of each
+        group, the next call the second... A one-group DLQ therefore replays one message
+        per call; messages without a group (from a standard DLQ) have no order to keep.
         """
-        if not self.destination.fifo:
-            return [chunk]
-        calls: list[list[DlqMessage]] = []
-        queued: Counter[str | None] = Counter()
-        for message in chunk:
-            turn = queued[message.group_id]
-            if message.group_id:  # no group (from a standard DLQ): no order to keep
-                queued[message.group_id] += 1
-            if turn == len(calls):
-                calls.append([])
-            calls[turn].append(message)
-        return calls
+        if self.options.dry_run:
+            self.report.moved += [_row(m) for m in messages]
+            return
+        fifo = self.destination.fifo
+        outgoing = [Outgoing.replay_of(m, self.source) for m in _in_turns(messages, fifo)]
+        held = {m.message_id: m for m in messages}
+        calls = pack(outgoing, batch_size(self.options.rate), key=_call_key if fifo else None)
+        for call in calls:
+            self._move_call(scan, [(held[out.key], out) for out in call])
 
-    def _move_chunk(self, scan: Scanner, chunk: list[DlqMessage]) -> None:
-        blocked = [m for m in chunk if m.group_id in self.blocked_groups]
+    def _move_call(self, scan: Scanner, call: list[tuple[DlqMessage, Outgoing]]) -> None:
+        blocked = [m for m, _ in call if m.group_id in self.blocked_groups]
         for message in blocked:
             self._fail(message, "an earlier message of its FIFO group failed to send")
-        chunk = [m for m in chunk if m not in blocked]
-        if not chunk:
+        call = [(m, out) for m, out in call if m not in blocked]
+        if not call:
             return
         if self.bucket is not None:
-            self.bucket.take(len(chunk))
-        refused = self.destination.send(
-            self.clients, [Outgoing.replay_of(m, self.source) for m in chunk]
-        )
-        sent = [m for m in chunk if m.message_id not in refused]
-        for message in chunk:
+            self.bucket.take(len(call))
+        refused = self.destination.send(self.clients, [out for _, out in call])
+        messages = [m for m, _ in call]
+        sent = [m for m in messages if m.message_id not in refused]
+        for message in messages:
             if message.message_id in refused:
                 self._fail(message, f"send failed: {refused[message.message_id]}")
                 if message.group_id:
@@ -219,6 +229,33 @@ class _Mover:
             message.envelope_id,
             message.failure.get("reason"),
         )
+
+
+def _entered_since(message: DlqMessage, began: datetime) -> bool:
+    """Whether SQS took the message into the DLQ after ``began``."""
+    sent = message.sent_at
+    return sent is not None and sent > began
+
+
+def _in_turns(messages: list[DlqMessage], fifo: bool) -> list[DlqMessage]:
+    """For a FIFO destination, the first message of each group, then the second of each...
+    (each group's in order); otherwise as they are."""
+    if not fifo:
+        return messages
+    turns: Counter[str] = Counter()
+    order: list[tuple[int, int, DlqMessage]] = []
+    for position, message in enumerate(messages):
+        turn = 0
+        if message.group_id:  # no group (from a standard DLQ): no order to keep
+            turn = turns[message.group_id]
+            turns[message.group_id] += 1
+        order.append((turn, position, message))
+    return [message for _, _, message in sorted(order, key=lambda t: t[:2])]
+
+
+def _call_key(out: Outgoing) -> str:
+    """One message of a FIFO group per call; messages without a group are each their own."""
+    return f"group:{out.group_id}" if out.group_id else f"message:{out.key}"
 
 
 def _row(message: DlqMessage) -> dict[str, Any]:

@@ -8,10 +8,11 @@ up. This module only reads message bodies; ``failure_objects`` fetches what they
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import unquote_plus
+
+from sluice.core import parse_json
 
 S3 = "aws:s3"
 TEST_EVENT = "s3:TestEvent"
@@ -41,18 +42,28 @@ class Notice:
     """S3's ``s3:TestEvent``, sent when the notification was set up: no failure at all."""
     problem: str | None = None
     """Why a notification from S3 names no failure record (malformed, or another event)."""
+    bucket: str | None = None
+    """The bucket a test event names."""
+
+    @property
+    def named(self) -> list[tuple[str | None, str]]:
+        """The bucket and ``s3://`` URI of each object (or test event's bucket) it names."""
+        if self.test_event:
+            return [(self.bucket, f"s3://{self.bucket or '(no bucket)'}")]
+        return [(o.bucket, o.uri) for o in self.objects]
 
 
 def notice(body: str) -> Notice | None:
     """The notification in a message body, or None when the body is not one from S3."""
     try:
-        doc = json.loads(body)
+        doc = parse_json(body)
     except ValueError:
         return None
     if not isinstance(doc, dict):
         return None
     if doc.get("Event") == TEST_EVENT:
-        return Notice(test_event=True)
+        bucket = doc.get("Bucket")
+        return Notice(test_event=True, bucket=bucket if isinstance(bucket, str) else None)
     entries = doc.get("Records")
     if not isinstance(entries, list) or not any(_from_s3(e) for e in entries):
         return None

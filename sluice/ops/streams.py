@@ -19,18 +19,19 @@ import sys
 from dataclasses import dataclass
 from typing import IO, Any, cast
 
-from botocore.exceptions import ClientError
+from botocore.exceptions import BotoCoreError, ClientError
 
 from sluice.ops.audit import AuditEntry, AuditLog
-from sluice.ops.dlqs import depth, find
+from sluice.ops.dlqs import OpenDlq, depth, find
 from sluice.ops.errors import UnsupportedError
+from sluice.ops.failure_bucket import own_bucket
 from sluice.ops.failure_objects import FailureObjectError, fetch
 from sluice.ops.messages import DlqMessage, StreamBatch
 from sluice.ops.reload import reload_records
 from sluice.ops.replay import Progress, ReplayOptions, ReplayReport
 from sluice.ops.scan import Scanner
 from sluice.runtime import Worker
-from sluice.runtime.records import lambda_stream_record
+from sluice.runtime.records import lambda_stream_record, table_from_arn
 from sluice.runtime.wiring import wire_worker
 from sluice.target import Target
 
@@ -54,7 +55,9 @@ def replay_stream_failures(
     A message is a metadata-only on-failure record (re-read from the stream, or reloaded
     from the table), or an S3 notification naming records kept in the failure bucket
     (replayed from the object, exactly). The message is deleted only after every record it
-    names went through the worker, and the move was audited.
+    names went through the worker, and the move was audited. A message naming a bucket
+    other than the stack's failure bucket (``failure_bucket``), or a stream other than the
+    worker's table's, is refused with the reason, and left in the queue unread.
     """
     if options.filter.types or options.filter.ids or options.rate or options.to:
         raise UnsupportedError(
@@ -62,11 +65,7 @@ def replay_stream_failures(
             "--type, --id, --rate and --to do not apply (use --since/--until/--where/--max)"
         )
     found = find(target, name)
-    worker = _worker(target, found.dlq.worker)
-    audit = None if options.dry_run else AuditLog.open(target, options.audit_path)
-    report = ReplayReport(found.dlq.name, f"worker:{worker.spec.name}", options.dry_run)
-    streams = target.clients.client("dynamodbstreams")
-    s3 = target.clients.client("s3")
+    redriver = _Redriver(target, found, options, from_table)
     with Scanner(target.clients.sqs, found.url, hold_s=options.hold_s) as scan:
         if progress is not None:
             progress.start(depth(target, found.url))
@@ -74,41 +73,100 @@ def replay_stream_failures(
             for message in batch:
                 if progress is not None:
                     progress.advance(1)
-                if message.notice is not None and message.notice.test_event:
-                    _drop_test_event(found.dlq.name, message, scan, audit, report)
-                    continue
-                try:
-                    failures = _failures(s3, message)
-                except NotAFailureError as exc:
-                    report.skipped.append({"message_id": message.message_id, "reason": str(exc)})
-                    continue
-                except FailureObjectError as exc:
-                    report.failed.append({"message_id": message.message_id, "reason": str(exc)})
-                    continue
-                if options.filter.check(failures[0].metadata, message.sent_at) is not None:
-                    report.filtered += 1
-                    continue
-                try:
-                    records = [
-                        r for f in failures for r in _records(target, streams, f, from_table)
-                    ]
-                except StreamGoneError as exc:
-                    report.failed.append({"message_id": message.message_id, "reason": str(exc)})
-                    continue
-                row = _row(message, failures, len(records), from_table)
-                if options.dry_run:
-                    report.moved.append(row)
-                    continue
-                failed = redrive(worker, records)
-                if failed:
-                    reason = f"{len(failed)} records failed again: {sorted(failed)[:5]}"
-                    report.failed.append({"message_id": message.message_id, "reason": reason})
-                    continue
-                assert audit is not None
-                audit.record([_entry(found.dlq.name, worker, message, failures, from_table)])
-                scan.delete([message])
-                report.moved.append(row)
-    return report
+                redriver.take(scan, message)
+    return redriver.report
+
+
+class _Redriver:
+    """The per-message decisions of one stream-failure replay, and the redrive-audit-delete
+    sequence."""
+
+    def __init__(
+        self, target: Target, found: OpenDlq, options: ReplayOptions, from_table: bool
+    ) -> None:
+        self.target = target
+        self.source = found.dlq.name
+        self.worker = _worker(target, found.dlq.worker)
+        self.options = options
+        self.from_table = from_table
+        self.audit = None if options.dry_run else AuditLog.open(target, options.audit_path)
+        self.report = ReplayReport(self.source, f"worker:{self.worker.spec.name}", options.dry_run)
+        self.streams = target.clients.client("dynamodbstreams")
+        self.s3 = target.clients.client("s3")
+        self.trusted = own_bucket(target.clients.sqs, found.url, self.source)
+        self.table = target.topology.table(self.worker.spec.table or "")
+
+    def take(self, scan: Scanner, message: DlqMessage) -> None:
+        """Re-drive one message's records, or leave it in the queue and say why."""
+        if message.notice is not None:
+            refusal = self.trusted.refusal(message.notice)
+            if refusal is not None:
+                return self._note(self.report.refused, message, refusal)
+            if message.notice.test_event:
+                return self._drop_test_event(scan, message)
+        try:
+            failures = _failures(self.s3, message, self.trusted.account)
+        except NotAFailureError as exc:
+            return self._note(self.report.skipped, message, str(exc))
+        except FailureObjectError as exc:
+            return self._note(self.report.failed, message, str(exc))
+        refusal = self._foreign_stream(failures)
+        if refusal is not None:
+            return self._note(self.report.refused, message, refusal)
+        if self.options.filter.check(failures[0].metadata, message.sent_at) is not None:
+            self.report.filtered += 1
+            return None
+        try:
+            records = [r for f in failures for r in self._records(f)]
+        except StreamGoneError as exc:
+            return self._note(self.report.failed, message, str(exc))
+        row = _row(message, failures, len(records), self.from_table)
+        if self.audit is not None:
+            failed = redrive(self.worker, records)
+            if failed:
+                reason = f"{len(failed)} records failed again: {sorted(failed)[:5]}"
+                return self._note(self.report.failed, message, reason)
+            entry = _entry(self.source, self.worker, message, failures, self.from_table)
+            self.audit.record([entry])
+            scan.delete([message])
+        self.report.moved.append(row)
+        return None
+
+    def _foreign_stream(self, failures: list[Failure]) -> str | None:
+        """Why the failures are refused: a stream not of the worker's table (and account)."""
+        for failure in failures:
+            arn = failure.batch.stream_arn
+            account = arn.split(":")[4]
+            if table_from_arn(arn) != self.table or account != (self.trusted.account or account):
+                return (
+                    f"names stream {arn}, not one of table {self.table} that "
+                    f"{self.worker.spec.name} reads: not replayed, left in the queue"
+                )
+        return None
+
+    def _records(self, failure: Failure) -> list[Any]:
+        """The failed records: the S3 object's, else re-read from the stream (or the table)."""
+        if failure.records is not None:
+            return failure.records
+        if self.from_table:
+            return reload_records(self.target, failure.batch)
+        return reread(self.streams, failure.batch, self.target.region)
+
+    def _drop_test_event(self, scan: Scanner, message: DlqMessage) -> None:
+        """S3's set-up test event names no failure: delete it (audited) so the alarm can clear."""
+        what = "would be deleted" if self.audit is None else "deleted"
+        if self.audit is not None:
+            entry = AuditEntry(
+                "drop-s3-test-event", self.source, "deleted", message.message_id, None
+            )
+            self.audit.record([entry])
+            scan.delete([message])
+        reason = f"S3 test event (sent once when the bucket notification was set up): {what}"
+        self._note(self.report.skipped, message, reason)
+
+    @staticmethod
+    def _note(rows: list[dict[str, Any]], message: DlqMessage, reason: str) -> None:
+        rows.append({"message_id": message.message_id, "reason": reason})
 
 
 class NotAFailureError(Exception):
@@ -127,8 +185,9 @@ class Failure:
     """The S3 object it was read from, if any."""
 
 
-def _failures(s3: Any, message: DlqMessage) -> list[Failure]:
-    """The failed batches a message names: itself (metadata only) or its S3 objects."""
+def _failures(s3: Any, message: DlqMessage, owner: str | None) -> list[Failure]:
+    """The failed batches a message names: itself (metadata only) or its S3 objects, read
+    only if ``owner`` owns their bucket."""
     if message.stream is not None:
         return [Failure(message.stream, json.loads(message.body))]
     if message.notice is None:
@@ -138,35 +197,9 @@ def _failures(s3: Any, message: DlqMessage) -> list[Failure]:
         raise NotAFailureError(message.notice.problem or "S3 notification naming no object")
     failures = []
     for source in message.notice.objects:
-        record = fetch(s3, source)
+        record = fetch(s3, source, owner)
         failures.append(Failure(record.batch, record.metadata, record.records, source.uri))
     return failures
-
-
-def _records(target: Target, streams: Any, failure: Failure, from_table: bool) -> list[Any]:
-    """The failed records: the S3 object's, else re-read from the stream (or the table)."""
-    if failure.records is not None:
-        return failure.records
-    if from_table:
-        return reload_records(target, failure.batch)
-    return reread(streams, failure.batch, target.region)
-
-
-def _drop_test_event(
-    source: str,
-    message: DlqMessage,
-    scan: Scanner,
-    audit: AuditLog | None,
-    report: ReplayReport,
-) -> None:
-    """S3's set-up test event names no failure: delete it (audited) so the alarm can clear."""
-    what = "would be deleted" if audit is None else "deleted"
-    if audit is not None:
-        entry = AuditEntry("drop-s3-test-event", source, "deleted", message.message_id, None)
-        audit.record([entry])
-        scan.delete([message])
-    reason = f"S3 test event (sent once when the bucket notification was set up): {what}"
-    report.skipped.append({"message_id": message.message_id, "reason": reason})
 
 
 def reread(streams: Any, batch: StreamBatch, region: str) -> list[dict[str, Any]]:
@@ -178,7 +211,7 @@ def reread(streams: Any, batch: StreamBatch, region: str) -> list[dict[str, Any]
             ShardIteratorType="AT_SEQUENCE_NUMBER",
             SequenceNumber=batch.start_sequence,
         )["ShardIterator"]
-    except ClientError as exc:
+    except (ClientError, BotoCoreError) as exc:
         raise StreamGoneError(_gone(batch, str(exc))) from None
     end = int(batch.end_sequence)
     found: list[dict[str, Any]] = []

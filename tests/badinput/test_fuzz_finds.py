@@ -20,10 +20,14 @@ from sluice.app import Schedule
 from sluice.core.cron import fires, parse, zone
 from sluice.local.http_front import ApiServer
 from sluice.ops.export import import_file
+from sluice.ops.inspect import show
+from sluice.ops.replay import ReplayOptions
+from sluice.ops.streams import replay_stream_failures
 from sluice.runtime import ConfigurationError
 from sluice.target import Target
 from tests.badinput.test_findings import _changes_worker, _stream_record, wire
 from tests.conftest import Pipeline
+from tests.functional.failure_records import FAILURES, KEY, change, invocation_record
 from tests.fuzz.http import request, send, serve_api
 from tests.fuzz.test_fuzz_invoke import entry_on
 
@@ -240,3 +244,51 @@ def test_invoke_empty_correlation_id_is_answered_with_a_new_one(pipeline: Pipeli
     answer = entry_on(pipeline)({"op": "nope", "correlation_id": ""}, None)
     assert (answer["ok"], answer["status"]) == (False, 404)
     assert uuid.UUID(answer["correlation_id"])
+
+
+def test_dlq_body_nested_too_deep_is_shown_with_the_reason(pipeline: Pipeline) -> None:
+    # found: json.loads raised RecursionError while reading the message (Scheduler request?
+    # S3 notice? stream record?), out of every DLQ tool: show, replay, export
+    pipeline.clients.sqs.send_message(QueueUrl=pipeline.url(FAILURES), MessageBody="[" * 100_000)
+    target = Target(pipeline.clients, pipeline.topology, local=True)
+    [row] = show(target, FAILURES)
+    assert row["problem"].startswith("malformed_json: body is not JSON: maximum recursion depth")
+
+
+def _failure_object(pipeline: Pipeline, doc: dict[str, Any], tmp_path: Path) -> dict[str, Any]:
+    """``doc`` in the relay's failure bucket, announced on its queue; the replay's report."""
+    bucket = pipeline.provisioned.failure_buckets[FAILURES]
+    pipeline.clients.client("s3").put_object(Bucket=bucket, Key=KEY, Body=json.dumps(doc))
+    target = Target(pipeline.clients, pipeline.topology, local=True)
+    options = ReplayOptions(audit_path=tmp_path / "audit.jsonl")
+    return replay_stream_failures(target, FAILURES, options).to_json()
+
+
+def test_failure_object_whose_range_is_no_number_fails_with_the_reason(
+    pipeline: Pipeline, tmp_path: Path
+) -> None:
+    # found: int("None") raised ValueError out of the replay (startSequenceNumber: null)
+    doc = invocation_record([change("ord-null", 990)])
+    doc["DDBStreamBatchInfo"]["startSequenceNumber"] = None
+    report = _failure_object(pipeline, doc, tmp_path)
+    [failed] = report["failed"]
+    bucket = pipeline.provisioned.failure_buckets[FAILURES]
+    assert failed["reason"] == (
+        f"s3://{bucket}/{KEY} is a stream failure record, but its DDBStreamBatchInfo names no "
+        "sequence range (startSequenceNumber..endSequenceNumber)"
+    )
+
+
+def test_failure_object_naming_a_shard_the_stream_refuses_fails_with_the_reason(
+    pipeline: Pipeline, tmp_path: Path
+) -> None:
+    # found: GetShardIterator's ParamValidationError (a shard id shorter than 28 characters)
+    # escaped the replay of an object without payload
+    doc = invocation_record([change("ord-shard", 991)], payload=False)
+    doc["DDBStreamBatchInfo"]["shardId"] = "shardId-1"
+    report = _failure_object(pipeline, doc, tmp_path)
+    [failed] = report["failed"]
+    assert failed["reason"].startswith(
+        "the stream no longer holds shard shardId-1 sequences 991..991 (Parameter validation"
+    )
+    assert failed["reason"].endswith("; replay with --from-table")

@@ -95,6 +95,11 @@ class Ops:
         return [json.loads(m["Body"])["id"] for m in self.pipeline.drain(queue)]
 
 
+def counts(**given: int) -> dict[str, int]:
+    """A replay report's counts: ``given`` ones, every other one 0."""
+    return {"moved": 0, "skipped_by_filter": 0, "skipped": 0, "failed": 0, "refused": 0} | given
+
+
 def _type_attribute(text: str) -> dict[str, Any]:
     try:
         event_type = json.loads(text)["type"]

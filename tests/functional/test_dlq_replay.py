@@ -4,12 +4,17 @@ from __future__ import annotations
 
 import json
 import time
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from typing import Any
 
 import pytest
 from botocore.exceptions import ClientError
 
+from app import APP
+from events import PAYMENT_CAPTURED
+from sluice.local.scheduler import fire
 from sluice.ops.destinations import Outgoing, resolve
 from sluice.ops.errors import DestinationError, FilterError, UnknownDlqError, UnsupportedError
 from sluice.ops.filters import MessageFilter
@@ -17,9 +22,12 @@ from sluice.ops.native import native_move
 from sluice.ops.ratelimit import batch_size
 from sluice.ops.replay import ReplayOptions, replay
 from sluice.ops.scan import Scanner
-from sluice.runtime import queues
+from sluice.runtime import Clients, queues
+from sluice.schedule import Schedule
+from sluice.target import Target
+from tests.conftest import Pipeline
 from tests.factories import cancelled, payment, placed, sqs_event
-from tests.functional.dlq_fixtures import Ops, cli, cli_json, ops_fixture  # noqa: F401
+from tests.functional.dlq_fixtures import Ops, cli, cli_json, counts, ops_fixture  # noqa: F401
 from tests.functional.faults import CallFaults, EntryFaults
 
 DLQ = "sluice-inventory-dlq"
@@ -36,7 +44,7 @@ def test_replay_sends_back_to_the_source_queue_and_audits_each_move(ops: Ops) ->
 
     report = _replay(ops)
 
-    assert report["counts"] == {"moved": 12, "skipped_by_filter": 0, "skipped": 0, "failed": 0}
+    assert report["counts"] == counts(moved=12)
     assert ops.count(DLQ) == 0
     assert sorted(ops.envelope_ids(SOURCE)) == sorted(e.id for e in events)
     audit = ops.audit()
@@ -332,7 +340,7 @@ def test_cli_replay_json_summary(ops: Ops) -> None:
 
     report = cli_json("replay", "inventory", "--type", "order.cancelled")
 
-    assert report["counts"] == {"moved": 1, "skipped_by_filter": 1, "skipped": 0, "failed": 0}
+    assert report["counts"] == counts(moved=1, skipped_by_filter=1)
     assert report["moved"][0]["envelope_id"] == events[1].id
     assert ops.audit()[0]["operator"].startswith("arn:aws:")  # STS caller identity
 
@@ -380,7 +388,7 @@ def test_sends_sqs_refused_stay_in_the_dlq_and_the_rest_move_once(ops: Ops) -> N
     report = _replay(ops)
 
     # THEN the report names the refused two, with SQS's reason, and the others as moved
-    assert report["counts"] == {"moved": 10, "skipped_by_filter": 0, "skipped": 0, "failed": 2}
+    assert report["counts"] == counts(moved=10, failed=2)
     assert {f["reason"] for f in report["failed"]} == {"send failed: InternalError: injected"}
     assert sorted(r["envelope_id"] for r in report["moved"]) == sorted(
         e.id for e in events if e.id not in refused
@@ -428,7 +436,7 @@ def test_a_refused_delete_is_reported_as_in_both_queues(ops: Ops) -> None:
 
     report = _replay(ops)
 
-    assert report["counts"] == {"moved": 0, "skipped_by_filter": 0, "skipped": 0, "failed": 3}
+    assert report["counts"] == counts(failed=3)
     assert {f["reason"] for f in report["failed"]} == {
         "sent, but SQS refused the delete: it is in both queues"
     }
@@ -480,3 +488,117 @@ def test_messages_without_a_group_go_to_a_fifo_destination_ten_per_call(ops: Ops
     assert report["counts"]["moved"] == 12
     assert sends.groups == [["sluice-replay"] * 10, ["sluice-replay"] * 2]
     assert sorted(ops.envelope_ids("sluice-ledger.fifo")) == sorted(e.id for e in events)
+
+
+def test_large_messages_are_replayed_in_calls_packed_by_bytes(ops: Ops) -> None:
+    # catches: replay sending 10 messages per SendMessageBatch whatever their size, so ten
+    # messages of 110 KB fail every run with BatchRequestTooLong
+    # GIVEN ten dead letters of 110 KB each
+    events = [placed(customer_id="c" * 110_000) for _ in range(10)]
+    ops.dead_letter("inventory", events)
+    sends = EntryFaults(ops.target.clients.sqs, "SendMessageBatch", fails=lambda _: False)
+
+    # WHEN the DLQ is replayed
+    report = _replay(ops)
+
+    # THEN every message moved, two per call (three would pass 256 KiB), none left behind
+    assert report["counts"] == counts(moved=10)
+    assert [len(call) for call in sends.calls] == [2, 2, 2, 2, 2]
+    assert sorted(ops.envelope_ids(SOURCE)) == sorted(e.id for e in events)
+    assert ops.count(DLQ) == 0
+
+
+class _FailsAgain:
+    """The worker takes each replayed message at once and dead-letters it again, as the
+    sandbox's pollers do while a replay runs (for the first ``rounds`` sends only)."""
+
+    def __init__(self, ops: Ops, rounds: int) -> None:
+        self.ops = ops
+        self.rounds = rounds
+        self.source = ops.pipeline.url(SOURCE)
+        self._sent: list[tuple[str, list[str]]] = []
+        events = ops.target.clients.sqs.meta.events
+        events.register("before-parameter-build.sqs.SendMessageBatch", self._note)
+        events.register("after-call.sqs.SendMessageBatch", self._fail_again)
+
+    def _note(self, params: dict[str, Any], **_: Any) -> None:
+        self._sent.append((params["QueueUrl"], [e["MessageBody"] for e in params["Entries"]]))
+
+    def _fail_again(self, **_: Any) -> None:
+        url, bodies = self._sent.pop()
+        if url == self.source and self.rounds > 0:
+            self.rounds -= 1
+            self.ops.pipeline.drain(SOURCE)
+            self.ops.dead_letter("inventory", bodies)
+
+
+class _Bar:
+    """What a progress bar is told."""
+
+    def __init__(self) -> None:
+        self.total: int | None = None
+        self.done = 0
+
+    def start(self, total: int) -> None:
+        self.total = total
+
+    def advance(self, count: int) -> None:
+        self.done += count
+
+
+def test_a_replay_moves_each_message_once_though_it_fails_again_during_the_run(
+    ops: Ops,
+) -> None:
+    # catches: the same pass taking the replayed copies that came back to the DLQ during
+    # the run (moved 9 of 3, a progress bar at 10/4, three audit lines per envelope)
+    # GIVEN three replayable dead letters and a body that is not an envelope
+    poison = [placed() for _ in range(3)]
+    ops.dead_letter("inventory", poison)
+    ops.dead_letter("inventory", ["not an envelope"])
+    # AND a worker that dead-letters every replayed copy again as soon as it arrives
+    _FailsAgain(ops, rounds=2)
+    bar = _Bar()
+
+    # WHEN the DLQ is replayed
+    report = replay(ops.target, DLQ, ReplayOptions(), bar).to_json()
+
+    # THEN each of the three moved once, the odd body was skipped, and the bar agrees
+    assert report["counts"] == counts(moved=3, skipped=1)
+    assert sorted(r["envelope_id"] for r in report["moved"]) == sorted(e.id for e in poison)
+    assert (bar.total, bar.done) == (4, 4)
+    assert sorted(a["envelope_id"] for a in ops.audit()) == sorted(e.id for e in poison)
+    # AND the copies that came back are left for the next run, and said so
+    assert report["entered_during_replay"] == 3
+    left = sorted(m["Body"] for m in ops.pipeline.drain(DLQ))
+    assert left == sorted([*(e.to_json() for e in poison), "not an envelope"])
+
+
+def test_a_schedules_dead_letter_keeps_its_fifo_group(moto: None, tmp_path: Path) -> None:
+    # catches: replay taking the group from the DLQ message's own MessageGroupId, which a
+    # schedule's (standard) DLQ never has, so every fire replayed to a FIFO worker went
+    # to group "sluice-replay" instead of the group the Scheduler's request carried
+    sweep = Schedule(
+        "ledger-sweep",
+        "rate(1 hour)",
+        PAYMENT_CAPTURED,
+        {"payment_id": "sweep", "account_id": "acct-7", "amount_cents": 1},
+        target="ledger",
+    )
+    pipeline = Pipeline.provision(replace(APP, schedules=(sweep,)), Clients())
+    target = Target(pipeline.clients, pipeline.topology, local=True)
+    # GIVEN a fire the ledger queue refused, dead-lettered in EventBridge Scheduler's shape
+    CallFaults(pipeline.clients.sqs, "SendMessage", times=1, code="KMS.KMSThrottlingException")
+    fired = fire(
+        pipeline.clients, pipeline.topology, sweep, datetime(2026, 12, 1, tzinfo=UTC), pipeline.url
+    )
+    assert fired.message_id is None
+    dlq = pipeline.topology.schedule_dlq(sweep)
+
+    # WHEN the schedule's DLQ is replayed to its home, the ledger's FIFO queue
+    report = replay(target, dlq, ReplayOptions(audit_path=tmp_path / "audit.jsonl"))
+
+    # THEN the envelope arrived in the group the Scheduler's request carried
+    assert report.to_json()["counts"]["moved"] == 1
+    [message] = pipeline.drain("sluice-ledger.fifo")
+    assert json.loads(message["Body"])["id"] == "schedule:ledger-sweep:2026-12-01T00:00:00Z"
+    assert message["Attributes"]["MessageGroupId"] == "acct-7"

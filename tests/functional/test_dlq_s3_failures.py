@@ -4,7 +4,6 @@ invocation records; replay re-drives the records the object holds, exactly."""
 from __future__ import annotations
 
 import json
-from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
@@ -12,82 +11,25 @@ import pytest
 from events import OrderPlaced
 from producers.orders import order_item
 from sluice.commands import dlq_view as render
-from sluice.core import format_time
 from sluice.core.schema import load
 from sluice.ops.inspect import list_dlqs, show
 from sluice.ops.replay import ReplayOptions
 from sluice.ops.streams import replay_stream_failures
 from sluice.runtime import stream_event_id
 from sluice.topology import STREAM_FAILURE_RETENTION_DAYS
-from tests.factories import order_data, sqs_event, sqs_record
-from tests.functional.dlq_fixtures import Ops, cli, cli_json, ops_fixture  # noqa: F401
-
-FAILURES = "sluice-relay-stream-failures"
-TABLE = "sluice-orders"
-INVENTORY = "sluice-inventory"
-SHARD = "shardId-00000001700000000000-0000abcd"
-STREAM_ARN = f"arn:aws:dynamodb:eu-west-1:123456789012:table/{TABLE}/stream/2024-01-01T00:00:00.000"
-KEY = f"aws/lambda/0b6f0e5c-0000-4000-8000-000000000001/{SHARD}/2024/01/02/2024-01-02T03.04.05-1"
-
-
-def _change(order_id: str, sequence: int, *, sku: str = "SKU-1", quantity: int = 1) -> Any:
-    """A Lambda-shaped INSERT of an order, as the relay received it when it failed."""
-    order = load(OrderPlaced, order_data(order_id, sku=sku, quantity=quantity))
-    item = order_item(
-        order,
-        correlation_id=f"corr-{order_id}",
-        created_at=format_time(datetime.now(UTC)),
-        request_hash="h",
-        idempotency_key=None,
-    )
-    return {
-        "eventID": f"ev-{sequence}",
-        "eventName": "INSERT",
-        "eventVersion": "1.1",
-        "eventSource": "aws:dynamodb",
-        "awsRegion": "eu-west-1",
-        "eventSourceARN": STREAM_ARN,
-        "dynamodb": {
-            "ApproximateCreationDateTime": 1704164645.0,
-            "Keys": {"id": item["id"]},
-            "NewImage": item,
-            "SequenceNumber": str(sequence),
-            "SizeBytes": 200,
-            "StreamViewType": "NEW_AND_OLD_IMAGES",
-        },
-    }
-
-
-def _invocation_record(records: list[Any], *, payload: bool = True) -> dict[str, Any]:
-    """What Lambda writes to an S3 on-failure destination for a DynamoDB stream batch."""
-    now = datetime.now(UTC)
-    doc: dict[str, Any] = {
-        "requestContext": {
-            "requestId": "316aa6d0-8154-4f0d-9af7-85d5f4a6bc81",
-            "functionArn": "arn:aws:lambda:eu-west-1:123456789012:function:sluice-relay",
-            "condition": "RetryAttemptsExhausted",
-            "approximateInvokeCount": 3,
-        },
-        "responseContext": {
-            "statusCode": 200,
-            "executedVersion": "$LATEST",
-            "functionError": "Unhandled",
-        },
-        "version": "1.0",
-        "timestamp": format_time(now),
-        "DDBStreamBatchInfo": {
-            "shardId": SHARD,
-            "startSequenceNumber": records[0]["dynamodb"]["SequenceNumber"],
-            "endSequenceNumber": records[-1]["dynamodb"]["SequenceNumber"],
-            "approximateArrivalOfFirstRecord": format_time(now - timedelta(seconds=5)),
-            "approximateArrivalOfLastRecord": format_time(now),
-            "batchSize": len(records),
-            "streamArn": STREAM_ARN,
-        },
-    }
-    if payload:
-        doc["payload"] = json.dumps({"Records": records})  # an escaped JSON string, as AWS does
-    return doc
+from tests.factories import ACCOUNT, order_data, sqs_event, sqs_record
+from tests.functional.dlq_fixtures import Ops, cli, cli_json, counts, ops_fixture  # noqa: F401
+from tests.functional.failure_records import (
+    FAILURES,
+    INVENTORY,
+    KEY,
+    SHARD,
+    TABLE,
+    GetObjects,
+    change,
+    invocation_record,
+    notice_body,
+)
 
 
 @pytest.fixture(name="wide")
@@ -102,7 +44,7 @@ def _bucket(ops: Ops) -> str:
 
 def _fail(ops: Ops, records: list[Any], key: str = KEY, **options: Any) -> None:
     """Lambda writes the record to the bucket; S3 announces it on the failure queue."""
-    body = json.dumps(_invocation_record(records, **options))
+    body = json.dumps(invocation_record(records, **options))
     ops.pipeline.clients.client("s3").put_object(Bucket=_bucket(ops), Key=key, Body=body)
 
 
@@ -121,7 +63,7 @@ def _consume(ops: Ops, messages: list[dict[str, Any]]) -> None:
 
 def test_an_s3_notification_is_replayed_from_its_object(ops: Ops) -> None:
     # GIVEN a failed batch of two orders that neither the table nor the stream holds
-    failed = [_change("ord-s3-1", 7001, sku="SKU-A"), _change("ord-s3-2", 7002, sku="SKU-B")]
+    failed = [change("ord-s3-1", 7001, sku="SKU-A"), change("ord-s3-2", 7002, sku="SKU-B")]
     _fail(ops, failed)
     [message] = ops.pipeline.clients.sqs.receive_message(
         QueueUrl=ops.pipeline.url(FAILURES), VisibilityTimeout=0
@@ -132,7 +74,7 @@ def test_an_s3_notification_is_replayed_from_its_object(ops: Ops) -> None:
     report = replay_stream_failures(ops.target, FAILURES, ReplayOptions()).to_json()
 
     # THEN exactly the object's records went through the relay, with the ids it derives
-    assert report["counts"] == {"moved": 1, "skipped_by_filter": 0, "skipped": 0, "failed": 0}
+    assert report["counts"] == counts(moved=1)
     [row] = report["moved"]
     assert (row["records"], row["via"]) == (2, "s3")
     assert row["object"] == f"s3://{_bucket(ops)}/{KEY}"
@@ -150,9 +92,9 @@ def test_an_s3_notification_is_replayed_from_its_object(ops: Ops) -> None:
 
 def test_a_repeated_s3_replay_has_its_effects_once(ops: Ops) -> None:
     # GIVEN the same failure record announced twice (a replay repeated after a crash)
-    _fail(ops, [_change("ord-twice", 8001, sku="SKU-T", quantity=3)])
+    _fail(ops, [change("ord-twice", 8001, sku="SKU-T", quantity=3)])
     replay_stream_failures(ops.target, FAILURES, ReplayOptions())
-    _fail(ops, [_change("ord-twice", 8001, sku="SKU-T", quantity=3)])
+    _fail(ops, [change("ord-twice", 8001, sku="SKU-T", quantity=3)])
     replay_stream_failures(ops.target, FAILURES, ReplayOptions())
 
     # WHEN inventory consumes both copies the relay published
@@ -167,8 +109,8 @@ def test_a_repeated_s3_replay_has_its_effects_once(ops: Ops) -> None:
 
 def test_only_the_records_in_the_failed_range_are_replayed(ops: Ops) -> None:
     # GIVEN an object whose payload also holds a record before the failed range
-    records = [_change("ord-ok", 9001), _change("ord-bad", 9002)]
-    doc = _invocation_record(records)
+    records = [change("ord-ok", 9001), change("ord-bad", 9002)]
+    doc = invocation_record(records)
     doc["DDBStreamBatchInfo"].update(startSequenceNumber="9002", batchSize=1)
     s3 = ops.pipeline.clients.client("s3")
     s3.put_object(Bucket=_bucket(ops), Key=KEY, Body=json.dumps(doc))
@@ -181,7 +123,7 @@ def test_only_the_records_in_the_failed_range_are_replayed(ops: Ops) -> None:
 
 def test_a_gone_object_leaves_the_message_with_the_reason(ops: Ops) -> None:
     # GIVEN a notification whose object the bucket's lifecycle has expired
-    _fail(ops, [_change("ord-gone", 5001)])
+    _fail(ops, [change("ord-gone", 5001)])
     ops.pipeline.clients.client("s3").delete_object(Bucket=_bucket(ops), Key=KEY)
 
     # WHEN replayed
@@ -231,7 +173,7 @@ def test_an_object_without_payload_is_re_read_from_the_stream(ops: Ops) -> None:
     )["ShardIterator"]
     [raw] = streams.get_records(ShardIterator=iterator)["Records"]
     sequence = raw["dynamodb"]["SequenceNumber"]
-    doc = _invocation_record([_change("ord-stream", int(sequence))], payload=False)
+    doc = invocation_record([change("ord-stream", int(sequence))], payload=False)
     doc["DDBStreamBatchInfo"].update(shardId=shard, streamArn=arn)
     ops.pipeline.clients.client("s3").put_object(Bucket=_bucket(ops), Key=KEY, Body=json.dumps(doc))
 
@@ -258,7 +200,7 @@ def test_the_s3_test_event_is_deleted_by_a_replay_and_kept_by_a_dry_run(ops: Ops
 
 
 def test_show_names_the_object_the_range_and_the_record_count(ops: Ops, wide: None) -> None:
-    _fail(ops, [_change("ord-show-1", 6001), _change("ord-show-2", 6002)])
+    _fail(ops, [change("ord-show-1", 6001), change("ord-show-2", 6002)])
 
     [row] = show(ops.target, FAILURES)
 
@@ -283,7 +225,7 @@ def test_show_names_the_object_the_range_and_the_record_count(ops: Ops, wide: No
 
 
 def test_show_says_when_the_object_is_gone(ops: Ops) -> None:
-    _fail(ops, [_change("ord-show-gone", 6101)])
+    _fail(ops, [change("ord-show-gone", 6101)])
     ops.pipeline.clients.client("s3").delete_object(Bucket=_bucket(ops), Key=KEY)
 
     [row] = cli_json("show", FAILURES)
@@ -320,3 +262,118 @@ def test_ls_reads_the_bucket_lifecycle_and_falls_back_to_the_stream(ops: Ops, wi
     rows = {r["name"]: r for r in list_dlqs(ops.target)}
     assert (rows[FAILURES]["replayable_s"], rows[FAILURES]["replayable_via"]) == (86400, "stream")
     assert "24h (stream)" in cli("ls").stdout
+
+
+ELSEWHERE = "someone-elses-bucket"
+
+
+def test_a_notice_naming_another_bucket_is_refused_and_left_in_the_queue(
+    ops: Ops, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # catches: replay reading whatever bucket a notice names and publishing its records with
+    # the operator's credentials; anyone who may send to the failure queue can plant one
+    s3 = ops.pipeline.clients.client("s3")
+    s3.create_bucket(
+        Bucket=ELSEWHERE, CreateBucketConfiguration={"LocationConstraint": "eu-west-1"}
+    )
+    planted = json.dumps(invocation_record([change("ord-planted", 4001)]))
+    s3.put_object(Bucket=ELSEWHERE, Key=KEY, Body=planted)
+    # GIVEN a notice naming that object, sent straight to the failure queue
+    ops.send_raw(FAILURES, notice_body(ELSEWHERE, KEY))
+    reads = GetObjects(monkeypatch)
+
+    # WHEN the failure queue is replayed
+    result = cli("replay", "relay")
+
+    # THEN the notice is refused, named, with the reason on one line, and the run fails
+    assert result.exit_code == 1, result.output
+    report = cli_json("replay", "relay")
+    [refused] = report["refused"]
+    reason = (
+        f"names s3://{ELSEWHERE}/{KEY}, not this stack's failure bucket "
+        f"s3://{_bucket(ops)} (account {ACCOUNT}): not read, left in the queue"
+    )
+    assert refused["reason"] == reason
+    assert report["counts"] == counts(refused=1)
+    assert f"refused {refused['message_id']}: {reason}" in " ".join(result.stdout.split())
+    assert "refused 1" in result.stdout
+    # AND nothing was read or published, nothing audited, and the notice is still there
+    assert reads.buckets == []
+    assert _published(ops) == []
+    assert ops.audit() == []
+    assert ops.visible(FAILURES) == 1
+
+
+def test_the_failure_object_is_read_only_in_the_stacks_account(
+    ops: Ops, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # catches: a read that does not name the account, so a bucket of the same name that
+    # another account owns (deleted and re-created) would be read
+    # GIVEN a failure object in the stack's bucket, announced
+    _fail(ops, [change("ord-account", 4101)])
+    reads = GetObjects(monkeypatch)
+
+    # WHEN the failure queue is replayed
+    report = replay_stream_failures(ops.target, FAILURES, ReplayOptions()).to_json()
+
+    # THEN the object was read on condition that the queue's account owns its bucket
+    assert report["counts"]["moved"] == 1
+    assert reads.owners == [ACCOUNT]
+
+
+def test_without_a_failure_bucket_in_the_queue_policy_every_notice_is_refused(ops: Ops) -> None:
+    # GIVEN a failure queue whose policy lets no bucket notify it, and a notice on it
+    _fail(ops, [change("ord-no-policy", 4201)])
+    sqs = ops.pipeline.clients.sqs
+    sqs.set_queue_attributes(QueueUrl=ops.pipeline.url(FAILURES), Attributes={"Policy": ""})
+
+    # WHEN the failure queue is replayed
+    report = replay_stream_failures(ops.target, FAILURES, ReplayOptions()).to_json()
+
+    # THEN the notice is refused: no bucket is the stack's, so none is read
+    [refused] = report["refused"]
+    assert refused["reason"] == (
+        f"names s3://{_bucket(ops)}/{KEY}, and the policy of {FAILURES} lets no bucket "
+        "notify it (or could not be read), so no notice can be trusted: not read, left in "
+        "the queue"
+    )
+    assert _published(ops) == []
+    assert ops.visible(FAILURES) == 1
+
+
+def test_a_test_event_from_another_bucket_is_refused_not_deleted(ops: Ops) -> None:
+    # GIVEN an S3 test event naming a bucket that is not the stack's
+    event = {"Service": "Amazon S3", "Event": "s3:TestEvent", "Bucket": ELSEWHERE}
+    ops.send_raw(FAILURES, json.dumps(event))
+
+    # WHEN the failure queue is replayed
+    report = replay_stream_failures(ops.target, FAILURES, ReplayOptions()).to_json()
+
+    # THEN it is refused and kept, not dropped as the stack's own test event would be
+    [refused] = report["refused"]
+    assert refused["reason"] == (
+        f"names s3://{ELSEWHERE}, not this stack's failure bucket s3://{_bucket(ops)} "
+        f"(account {ACCOUNT}): not read, left in the queue"
+    )
+    assert ops.audit() == []
+    assert ops.visible(FAILURES) == 1
+
+
+def test_show_does_not_read_a_notice_naming_another_bucket(
+    ops: Ops, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # GIVEN a notice naming another bucket
+    ops.send_raw(FAILURES, notice_body(ELSEWHERE, KEY))
+    reads = GetObjects(monkeypatch)
+
+    # WHEN the failure queue is shown
+    [row] = show(ops.target, FAILURES)
+
+    # THEN the notice is shown refused, and its object was not read
+
+    assert row["problem"] == (
+        f"refused: names s3://{ELSEWHERE}/{KEY}, not this stack's failure bucket "
+        f"s3://{_bucket(ops)} (account {ACCOUNT}): not read, left in the queue"
+    )
+    assert row["failure_object"] == {"bucket": ELSEWHERE, "key": KEY, "found": False}
+    assert reads.buckets == []

@@ -8,20 +8,14 @@ from typing import Any
 
 import pytest
 
-from events import OrderPlaced
-from producers.orders import order_item
 from sluice.core import format_time
-from sluice.core.schema import load
 from sluice.ops import OpsError, replay_dlq
 from sluice.ops.dlq_replay import FROM_TABLE_WARNING
 from sluice.ops.replay import ReplayOptions
 from sluice.ops.streams import replay_stream_failures
 from sluice.runtime import stream_event_id
-from tests.factories import order_data
-from tests.functional.dlq_fixtures import Ops, cli, cli_json, ops_fixture  # noqa: F401
-
-FAILURES = "sluice-relay-stream-failures"
-TABLE = "sluice-orders"
+from tests.functional.dlq_fixtures import Ops, cli, cli_json, counts, ops_fixture  # noqa: F401
+from tests.functional.failure_records import FAILURES, TABLE, order_row
 
 
 def _write_orders(ops: Ops, count: int, cancel: int = 0) -> list[str]:
@@ -29,16 +23,8 @@ def _write_orders(ops: Ops, count: int, cancel: int = 0) -> list[str]:
     db = ops.pipeline.clients.dynamodb
     ids = []
     for n in range(count):
-        order = load(OrderPlaced, order_data(f"ord-{n}", sku=f"SKU-{n}", quantity=n + 1))
-        item = order_item(
-            order,
-            correlation_id=f"corr-{n}",
-            created_at=format_time(datetime.now(UTC)),
-            request_hash="h",
-            idempotency_key=None,
-        )
-        db.put_item(TableName=TABLE, Item=item)
-        ids.append(order.order_id)
+        db.put_item(TableName=TABLE, Item=order_row(f"ord-{n}", sku=f"SKU-{n}", quantity=n + 1))
+        ids.append(f"ord-{n}")
     for order_id in ids[:cancel]:
         db.update_item(
             TableName=TABLE,
@@ -107,7 +93,7 @@ def test_replay_rereads_the_range_and_republishes_the_same_ids(ops: Ops) -> None
     report = replay_stream_failures(ops.target, FAILURES, ReplayOptions()).to_json()
 
     # THEN every change went through the relay, with the ids it derives from the stream
-    assert report["counts"] == {"moved": 1, "skipped_by_filter": 0, "skipped": 0, "failed": 0}
+    assert report["counts"] == counts(moved=1)
     expected = sorted(
         [
             ("order.placed", stream_event_id(TABLE, {"id": o}, str(s)), o)
@@ -215,7 +201,7 @@ def test_replay_dlq_takes_the_stream_way_for_a_failure_queue_and_warns_from_tabl
     # THEN it went through the relay, after the warning about current items
     assert warnings == [FROM_TABLE_WARNING]
     assert report["destination"] == "worker:relay"
-    assert report["counts"] == {"moved": 1, "skipped_by_filter": 0, "skipped": 0, "failed": 0}
+    assert report["counts"] == counts(moved=1)
     assert ops.count(FAILURES) == 0
 
 
@@ -228,3 +214,25 @@ def test_replay_dlq_refuses_from_table_on_a_queue_dlq_and_moves_nothing(ops: Ops
 
     assert warnings == []
     assert ops.count("sluice-inventory-dlq") == 1
+
+
+def test_a_record_naming_another_tables_stream_is_refused_and_left_in_the_queue(
+    ops: Ops,
+) -> None:
+    # catches: replay re-reading whatever stream a record on the failure queue names, and
+    # publishing another table's changes as the relay's events
+    _write_orders(ops, 1)
+    _, shard, [record] = _stream_records(ops)
+    sequence = int(record["dynamodb"]["SequenceNumber"])
+    elsewhere = "arn:aws:dynamodb:eu-west-1:123456789012:table/sluice-state/stream/2024-01-01T00"
+    ops.send_raw(FAILURES, _on_failure(elsewhere, shard, sequence, sequence, 1))
+
+    report = replay_stream_failures(ops.target, FAILURES, ReplayOptions()).to_json()
+
+    [refused] = report["refused"]
+    assert refused["reason"] == (
+        f"names stream {elsewhere}, not one of table {TABLE} that relay reads: not replayed, "
+        "left in the queue"
+    )
+    assert _published(ops) == []
+    assert ops.visible(FAILURES) == 1

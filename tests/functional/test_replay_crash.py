@@ -174,6 +174,7 @@ def test_sigkill_anywhere_loses_nothing(sandbox: Sandbox) -> None:
         "skipped_by_filter": 0,
         "skipped": 0,
         "failed": 0,
+        "refused": 0,
     }
     assert sorted(sandbox.ids(destination)) == sorted(expected)
     assert sandbox.audited() == MESSAGES

@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import json
 from typing import Any
+from urllib.parse import quote_plus
 
 from hypothesis import strategies as st
 
 from events import ORDER_CANCELLED, ORDER_PLACED, PAYMENT_CAPTURED
 from tests.factories import placed, sns_wrapped
+from tests.functional.failure_records import change, invocation_record, notice_body
 
 SQS_CHARS = st.characters(
     blacklist_categories=["Cs"],
@@ -162,3 +164,93 @@ any_json = st.recursive(
     max_leaves=12,
 )
 """Any JSON value, as Lambda hands a parsed Invoke payload to the function."""
+
+
+# --- S3 notices on a stream failure queue, and the failure objects they name ---
+
+OWN_BUCKET = "sluice-relay-stream-failures"
+"""The relay's failure bucket in the provisioned pipeline."""
+OTHER_BUCKET = "fuzz-someone-elses-bucket"
+ODD_KEY = "aws/lambda/fuzz/odd record+1"
+"""Where the fuzzed failure object lies, in both buckets."""
+bucket_names = st.sampled_from([OWN_BUCKET, OTHER_BUCKET, "fuzz-no-such-bucket", ""]) | sqs_text
+object_keys = st.sampled_from([ODD_KEY, "aws/lambda/fuzz/gone"]) | sqs_text
+
+
+@st.composite
+def s3_entries(draw: st.DrawFn) -> Any:
+    """One ``Records[]`` entry of an S3 notification, with any field replaced or dropped."""
+    key = draw(object_keys)
+    entry: dict[str, Any] = {
+        "eventVersion": "2.1",
+        "eventSource": draw(st.just("aws:s3") | sqs_text),
+        "eventName": draw(
+            st.sampled_from(["ObjectCreated:Put", "ObjectRemoved:Delete", "s3:TestEvent"])
+            | sqs_text
+        ),
+        "s3": {
+            "bucket": {"name": draw(bucket_names)},
+            "object": {"key": draw(st.sampled_from([quote_plus(key), key])), "size": 10},
+        },
+    }
+    for name in draw(
+        st.lists(st.sampled_from(["eventName", "s3", "bucket", "object"]), max_size=2)
+    ):
+        inner = entry.get("s3")
+        where = inner if name in ("bucket", "object") and isinstance(inner, dict) else entry
+        if draw(st.booleans()):
+            where.pop(name, None)
+        else:
+            where[name] = draw(json_values)
+    return entry if draw(st.integers(0, 9)) else draw(json_values)
+
+
+s3_notices = st.one_of(
+    st.just(notice_body(OWN_BUCKET, ODD_KEY)),
+    st.builds(notice_body, bucket_names, object_keys),
+    st.lists(s3_entries(), min_size=1, max_size=3).map(lambda es: json.dumps({"Records": es})),
+    bucket_names.map(
+        lambda b: json.dumps({"Service": "Amazon S3", "Event": "s3:TestEvent", "Bucket": b})
+    ),
+    bodies,
+)
+"""Any body on a stream failure queue: S3 notifications of any shape naming any bucket and
+key, S3 test events, and anything else; one in five names the fuzzed failure object."""
+
+BATCH_FIELDS = ("shardId", "startSequenceNumber", "endSequenceNumber", "batchSize", "streamArn")
+OTHER_STREAM = "arn:aws:dynamodb:eu-west-1:123456789012:table/sluice-state/stream/2024-01-01T00"
+"""A stream the relay does not read."""
+
+
+@st.composite
+def failure_objects(draw: st.DrawFn) -> bytes:
+    """What a failure object may hold: an invocation record with any batch info and payload,
+    or any bytes at all."""
+    records = [change(f"ord-fuzz-{n}", 900 + n) for n in range(2)]
+    doc: dict[str, Any] = invocation_record(records)
+    info = doc["DDBStreamBatchInfo"]
+    for name in draw(st.lists(st.sampled_from(BATCH_FIELDS), max_size=3, unique=True)):
+        if draw(st.booleans()):
+            del info[name]
+        else:
+            info[name] = draw(
+                json_values | st.integers(-(10**30), 10**30).map(str) | st.just(OTHER_STREAM)
+            )
+    payload = draw(st.sampled_from(["keep", "drop", "any", "odd records"]))
+    if payload == "drop":
+        del doc["payload"]
+    elif payload == "any":
+        doc["payload"] = draw(json_values | json_values.map(json.dumps))
+    elif payload == "odd records":
+        odd = draw(st.lists(st.builds(_odd_record, images, st.just("901") | sqs_text), max_size=3))
+        doc["payload"] = json.dumps({"Records": records[:1] + odd})
+    text = json.dumps(doc) if draw(st.integers(0, 4)) else draw(bodies)
+    return text.encode(errors="surrogatepass")
+
+
+def _odd_record(image: dict[str, Any], sequence: str) -> dict[str, Any]:
+    """A stream record with any image, and any sequence number."""
+    record: dict[str, Any] = change("ord-fuzz-odd", 901)
+    record["dynamodb"]["NewImage"] = image
+    record["dynamodb"]["SequenceNumber"] = sequence
+    return record

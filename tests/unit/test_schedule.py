@@ -168,13 +168,20 @@ def test_a_dead_letter_event_unwraps_to_its_envelope_and_error() -> None:
         "ERROR_CODE": {"DataType": "String", "StringValue": "AWS.SNS.NotFound"},
         "ERROR_MESSAGE": {"DataType": "String", "StringValue": "Topic does not exist"},
     }
-    body, original, scheduler = scheduled.unwrap(json.dumps(request), errors)
-    assert body == request["Message"]
-    assert original == request["MessageAttributes"]
-    assert scheduled.failure(scheduler) == {
+    carried = scheduled.unwrap(json.dumps(request), errors)
+    assert carried == scheduled.Carried(request["Message"], request["MessageAttributes"], errors)
+    assert scheduled.failure(carried.scheduler) == {
         "reason": "AWS.SNS.NotFound",
         "detail": "Topic does not exist",
     }
     # anything else passes through untouched
-    assert scheduled.unwrap("not json", errors) == ("not json", errors, {})
-    assert scheduled.unwrap('{"a": 1}', {}) == ('{"a": 1}', {}, {})
+    assert scheduled.unwrap("not json", errors) == scheduled.Carried("not json", errors)
+    assert scheduled.unwrap('{"a": 1}', {}) == scheduled.Carried('{"a": 1}', {})
+
+
+def test_a_dead_letter_event_to_a_fifo_queue_carries_its_group() -> None:
+    request = NIGHTLY.request(Action.SEND_MESSAGE, "https://q.fifo", "2026-12-01T01:00:00Z", "g-1")
+
+    carried = scheduled.unwrap(json.dumps(request), {})
+
+    assert (carried.body, carried.group_id) == (request["MessageBody"], "g-1")
