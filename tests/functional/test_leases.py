@@ -164,3 +164,36 @@ def test_a_holder_that_lost_its_lease_is_refused_logged_and_counted(
     assert len(lost) == 1 and lost[0]["effect_applied"] is (not transactional)
     [metrics] = emf_documents(capsys.readouterr().out)
     assert metrics["LeaseLost"] == [1.0]
+
+
+def test_a_transactional_effect_of_an_event_completed_elsewhere_is_a_duplicate(
+    pipeline: Pipeline,
+) -> None:
+    # the refusal's own item tells "completed by another holder" from "lease lost": the
+    # effect is not applied, and the record is done (deleted), not retried
+    @worker(catalog=CATALOG, subscribes=[ORDER_PLACED], name="overtaken")
+    def overtaken(event: Envelope[Any], deps: Deps) -> None:
+        key = f"overtaken#{event.id}"
+        _lose_the_lease_while_running(pipeline, key)
+        assert _store(pipeline).complete(key, "copy") is Held.HELD  # the copy finished first
+        deps.transact(
+            [
+                {
+                    "Put": {
+                        "TableName": pipeline.topology.table("state"),
+                        "Item": {"pk": {"S": f"effect#{event.id}"}, "sk": {"S": "-"}},
+                    }
+                }
+            ]
+        )
+
+    order = placed()
+    answer = overtaken.use(pipeline.deps("overtaken")).handler(
+        sqs_event(sqs_record(order, queue=QUEUE)), None
+    )
+    assert answer == {"batchItemFailures": []}
+    effect = pipeline.clients.dynamodb.get_item(
+        TableName=pipeline.topology.table("state"),
+        Key={"pk": {"S": f"effect#{order.id}"}, "sk": {"S": "-"}},
+    )
+    assert "Item" not in effect, "the late holder's effect was refused with its completion"
