@@ -105,10 +105,14 @@ fuzz: $(STAMP)  ## Fuzz every entry point with many random examples (Hypothesis)
 	SLUICE_FUZZ_PROFILE=fuzz SLUICE_FUZZ_EXAMPLES=$(FUZZ_EXAMPLES) $(BIN)/python -m pytest -q tests/fuzz
 
 # mutmut mutates a copy of the tree in mutants/ (the sources are never touched, so an
-# interrupted run leaves nothing to undo) and resumes where it stopped; `make clean` forgets.
+# interrupted run leaves nothing to undo) and resumes where it stopped. A whole run takes
+# hours: its verdicts are saved in bench/mutation_state/ (committed) after every run, even an
+# interrupted one, and restored before the next, so it resumes in a later session too.
 MUTATE_JOBS ?= 2
 mutate: $(STAMP)  ## Mutation testing of the safety-critical modules (bench/MUTATION.md)
-	$(BIN)/mutmut run --max-children $(MUTATE_JOBS)
+	$(BIN)/python -m bench.mutation restore
+	$(BIN)/mutmut run --max-children $(MUTATE_JOBS); status=$$?; \
+	  $(BIN)/python -m bench.mutation save; exit $$status
 	$(BIN)/python -m bench.mutation
 
 synth: install  ## Synthesize the CDK app into cdk.out

@@ -3,16 +3,24 @@
 Reads mutmut's own records (``mutants/**/*.py.meta``) and prints a Markdown table of
 killed / survived / timeout / no tests / not checked per mutated module, then the surviving
 mutants, whose diffs ``mutmut show NAME`` prints.
+
+A whole run takes hours, more than one working session, and ``mutants/`` is not kept:
+``save`` copies the verdicts (the ``.meta`` files) into ``bench/mutation_state/``, which is
+committed, and ``restore`` puts them back before a run. mutmut keeps a verdict while the
+function it mutated is unchanged (it compares each function's hash), so a run on another
+machine or in a later session resumes where the last one stopped.
 """
 
 from __future__ import annotations
 
 import json
+import shutil
 import sys
 from collections import Counter
 from pathlib import Path
 
 MUTANTS = Path("mutants")
+STATE = Path("bench/mutation_state")
 STATUS = {1: "killed", 3: "killed", 0: "survived", 5: "no tests", 33: "no tests", 34: "skipped"}
 TIMEOUTS = {24, -24, 36, 152, 255}
 COLUMNS = ("killed", "survived", "timeout", "no tests", "not checked", "other")
@@ -63,5 +71,26 @@ def _row(module: str, counts: Counter[str]) -> str:
     return f"| {module} | " + " | ".join(str(counts[c]) for c in COLUMNS) + f" | {score} |"
 
 
+def save() -> int:
+    """Copy every verdict from ``mutants/`` into ``bench/mutation_state/``."""
+    return _copy(MUTANTS, STATE)
+
+
+def restore() -> int:
+    """Put the saved verdicts back into ``mutants/`` for the next run to resume from."""
+    return _copy(STATE, MUTANTS)
+
+
+def _copy(source: Path, target: Path) -> int:
+    metas = sorted(source.glob("**/*.py.meta"))
+    for meta in metas:
+        destination = target / meta.relative_to(source)
+        destination.parent.mkdir(parents=True, exist_ok=True)
+        shutil.copyfile(meta, destination)
+    print(f"{len(metas)} verdict files copied from {source} to {target}")
+    return 0
+
+
 if __name__ == "__main__":
-    sys.exit(main())
+    COMMANDS = {"report": main, "save": save, "restore": restore}
+    sys.exit(COMMANDS[sys.argv[1] if len(sys.argv) > 1 else "report"]())

@@ -37,9 +37,9 @@ RUNTIME_CALLS = {
     "dead_letter": ("sqs:SendMessage", "sqs:GetQueueUrl"),  # SendMessageBatch to the DLQ
     "idempotency": (
         "dynamodb:BatchGetItem",
-        "dynamodb:PutItem",
-        "dynamodb:BatchWriteItem",
-        "dynamodb:DeleteItem",  # conditional: claims abandoned at a `sluice work` drain
+        "dynamodb:PutItem",  # the claim and the completion, both conditional
+        "dynamodb:UpdateItem",  # conditional: a lease extended by `sluice work`'s heartbeat
+        "dynamodb:DeleteItem",  # conditional: a failed record's lease released, or abandoned
     ),
     "writes": ("dynamodb:PutItem", "dynamodb:UpdateItem"),  # TransactWriteItems Put/Update
     "publish": ("sns:Publish",),  # Publish and PublishBatch

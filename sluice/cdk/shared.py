@@ -15,20 +15,13 @@ from sluice.cdk.event_bus import EventBus
 from sluice.cdk.event_store import EventStore
 from sluice.cdk.functions import FunctionKit
 from sluice.cdk.monitoring import Monitoring
+from sluice.cdk.paths import RUNTIME_CALLS
 from sluice.cdk.stage import Stage
 from sluice.runtime import WorkerSpec
 from sluice.topology import Topology
 
-# What the runtime's idempotency store calls: BatchGetItem (precheck), PutItem (claim,
-# complete, and the completion inside a record's TransactWriteItems), BatchWriteItem (settle
-# and release: IAM authorizes its puts and deletes as BatchWriteItem alone), DeleteItem (a
-# conditional delete: `sluice work` abandons the claims of what its drain hands back).
-IDEMPOTENCY_ACTIONS = (
-    "dynamodb:BatchGetItem",
-    "dynamodb:PutItem",
-    "dynamodb:BatchWriteItem",
-    "dynamodb:DeleteItem",
-)
+# What the runtime's idempotency store calls, each with its reason (``paths.RUNTIME_CALLS``).
+IDEMPOTENCY_ACTIONS = RUNTIME_CALLS["idempotency"]
 # A worker writes its tables through ``Deps.transact`` (TransactWriteItems), which IAM
 # authorizes item by item: Put and Update items need PutItem and UpdateItem.
 WRITE_ACTIONS = ("dynamodb:PutItem", "dynamodb:UpdateItem")

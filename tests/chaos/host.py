@@ -141,8 +141,13 @@ class Host:
             time.sleep(0.05)
         return not self._stop.is_set()
 
-    def calm(self) -> None:
-        """Stop killing; the host that runs now keeps running."""
+    def calm(self, *, after_kills: int = 0, within_s: float = 60.0) -> None:
+        """Stop killing, once ``after_kills`` kills have happened (on a loaded machine a
+        host takes seconds to start, so the traffic may end first; bounded by ``within_s``);
+        the host that runs now keeps running."""
+        deadline = time.monotonic() + within_s
+        while self.kills < after_kills and time.monotonic() < deadline:
+            time.sleep(0.1)
         self._stop.set()
         if self._thread is not None:
             self._thread.join()

@@ -129,7 +129,7 @@ def test_every_effect_applies_exactly_once_under_faults(chaos: Chaos, tmp_path: 
     orders = place_orders(client, ORDERS, rate=RATE, threads=8)
     figures["place_s"] = round(time.monotonic() - began, 1)
     figures["cancel_wait_s"] = round(cancel_applied(chaos.world, client, orders, ORDERS // 10), 1)
-    chaos.host.calm()
+    chaos.host.calm(after_kills=2)
     figures["receipts_process_killed"] = chaos.host.kills
     figures["receipts_process_drained"] = chaos.host.signals.count(signal.SIGTERM)
     assert chaos.host.kills >= 2, "the receipts process was not killed"
