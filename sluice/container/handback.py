@@ -74,10 +74,7 @@ def _receives(message: dict[str, Any]) -> int:
 
 def _requeue(sqs: Any, queue_url: str, message: dict[str, Any], warn: Log) -> bool:
     """Send a fresh copy, then delete the original: never the other way round."""
-    attributes = {
-        name: {k: v for k, v in value.items() if k in ("DataType", "StringValue", "BinaryValue")}
-        for name, value in (message.get("MessageAttributes") or {}).items()
-    }
+    attributes = message.get("MessageAttributes")  # as received: SendMessage's own shape
     try:
         sqs.send_message(
             QueueUrl=queue_url,

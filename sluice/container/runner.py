@@ -322,19 +322,14 @@ class Runner:
         return ours
 
     def _delivered(self, record: SqsRecord, now_ms: float) -> None:
-        """One line per record received: the hop ``sluice trace`` shows, as on Lambda's.
-        A record whose body or attributes it cannot read is logged without them: the engine
-        decides what the record is."""
+        """One line per record received: the hop ``sluice trace`` shows, as on Lambda's
+        (``correlation_of`` reads any body without raising: the engine decides what it is)."""
         attrs = record["attributes"]
-        try:
-            sent = int(attrs.get("SentTimestamp", now_ms))
-            correlation = correlation_of(record)
-        except Exception:
-            sent, correlation = int(now_ms), "-"
+        sent = int(attrs.get("SentTimestamp", now_ms))
         self.log.info(
             "queue delivered",
             extra={
-                "correlation_id": correlation,
+                "correlation_id": correlation_of(record),
                 "queue": self.queue_url.rsplit("/", 1)[-1],
                 "message_id": record["messageId"],
                 "receive_count": int(attrs.get("ApproximateReceiveCount", 1)),
