@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import shutil
 import signal
 import subprocess
@@ -45,9 +46,10 @@ ARCHIVE_WORKER = '''"""archive: keep every archived note's id and reason."""
 
 from __future__ import annotations
 
-from events import CATALOG, NOTE_ARCHIVED, NoteArchived
 from sluice.core import Envelope
 from sluice.runtime import Deps, worker
+
+from events import CATALOG, NOTE_ARCHIVED, NoteArchived
 
 
 @worker(catalog=CATALOG, subscribes=[NOTE_ARCHIVED], writes=("archive",))
@@ -59,6 +61,51 @@ def archive(event: Envelope[NoteArchived], deps: Deps) -> None:
 
 handler = archive.handler
 '''
+
+
+NOTE_CREATED_V2 = '''class NoteCreatedV2(Model):
+    """note.created v2: a note, with its tags."""
+
+    note_id: Annotated[str, rules(min_len=1, max_len=128)]
+    author: Annotated[str, rules(min_len=1, max_len=128)]
+    text: Annotated[str, rules(max_len=10_000)]
+    tags: tuple[str, ...] = ()
+
+
+NOTE_ARCHIVED = "note.archived"
+
+
+class NoteArchived(Model):
+    """note.archived v1: a note was archived."""
+
+    note_id: Annotated[str, rules(min_len=1, max_len=128)]
+    reason: Annotated[str, rules(max_len=500)] = ""
+
+
+CATALOG = Catalog(
+    [
+        Contract(NOTE_CREATED, 1, NoteCreated),
+        Contract(NOTE_CREATED, 2, NoteCreatedV2),
+        Contract(NOTE_ARCHIVED, 1, NoteArchived),
+    ]
+)'''
+
+GUIDE_APP_ADDITIONS = """    api=Api(
+        handler="producers.api.handler",
+        factory=build,
+        routes=(Route("POST", "/notes", body=True),),
+        tables=("notes",),
+    ),
+    schedules=(
+        Schedule(
+            "weekly-sweep",
+            "cron(0 3 ? * SUN *)",
+            "note.archived",
+            {"note_id": "sweep", "reason": "weekly"},
+            timezone="Europe/Paris",
+        ),
+    ),
+"""
 
 
 def make(project: Path, target: str, timeout: float = 600) -> subprocess.CompletedProcess[str]:
@@ -223,6 +270,71 @@ def test_following_the_guide_adds_a_worker_everywhere(tmp_path: Path) -> None:
         assert listed.returncode == 0, listed.stderr
         dlqs = {row["name"] for row in json.loads(listed.stdout)}
         assert {"acme-archive-dlq", "acme-archive-sub-dlq"} <= dlqs
+
+
+def readme_block(project: Path, first_line: str) -> str:
+    """The Python block of the project's README that starts with ``first_line``."""
+    for block in re.findall(r"```python\n(.*?)```", (project / "README.md").read_text(), re.S):
+        if block.startswith(first_line):
+            return str(block)
+    raise AssertionError(f"the README has no Python block starting {first_line!r}")
+
+
+def follow_every_guide_step(project: Path) -> None:
+    """The README's steps: an event type and a new version, a table, an API, a schedule and
+    a worker, each as the step says."""
+    events = project / "events" / "__init__.py"
+    assert CATALOG_LINE in events.read_text()
+    events.write_text(events.read_text().replace(CATALOG_LINE, NOTE_CREATED_V2))
+    app = project / "app.py"
+    text = app.read_text()
+    for old, new in (
+        (
+            'Table("stats", partition_key="pk"),',
+            'Table("stats", partition_key="pk"),\n        Table("archive", partition_key="id"),',
+        ),
+        (
+            "from sluice.app import App, Table",
+            "from sluice.app import Api, App, Route, Schedule, Table",
+        ),
+        (
+            "from events import CATALOG",
+            "from events import CATALOG\nfrom producers.api import build",
+        ),
+        ('    demo="demo:NotesDemo",', GUIDE_APP_ADDITIONS + '    demo="demo:NotesDemo",'),
+    ):
+        assert old in text, old
+        text = text.replace(old, new)
+    app.write_text(text)
+    (project / "producers" / "api.py").write_text(readme_block(project, "# producers/api.py\n"))
+    (project / "workers" / "archive.py").write_text(ARCHIVE_WORKER)
+
+
+def test_the_projects_own_tests_and_lint_pass_after_every_guide_step(tmp_path: Path) -> None:
+    # GIVEN a new project grown by the README's steps: a worker, a new version of an
+    # event, a table, a schedule and an API
+    project = created(tmp_path / "acme")
+    follow_every_guide_step(project)
+    # WHEN its own tests and lint run
+    tested = make(project, "test")
+    linted = make(project, "lint")
+    # THEN they pass, and its infra tests checked the new worker and schedule too
+    assert tested.returncode == 0, tested.stdout + tested.stderr
+    assert "failed" not in tested.stdout
+    assert linted.returncode == 0, linted.stdout + linted.stderr
+    collected = subprocess.run(
+        [str(VENV / "bin" / "python"), "-m", "pytest", "--collect-only", "-q", "tests"],
+        cwd=project,
+        capture_output=True,
+        text=True,
+        check=False,
+    ).stdout
+    for node in (
+        "test_each_queue_worker_has_its_queue_dlqs_and_alarms[archive]",
+        "test_each_worker_role_holds_only_the_tables_it_declares[archive]",
+        "test_each_schedule_has_its_dlq_and_alarm[weekly-sweep]",
+    ):
+        assert node in collected, collected
 
 
 class sandbox:
