@@ -7,10 +7,10 @@ import sys
 from pathlib import Path
 
 
-def sluice_new(project: Path) -> Path:
-    """Run ``sluice new PROJECT``; fail the test with its stderr if it refuses."""
+def sluice_new(project: Path, *options: str) -> Path:
+    """Run ``sluice new [OPTIONS] PROJECT``; fail the test with its stderr if it refuses."""
     made = subprocess.run(
-        [sys.executable, "-m", "sluice.cli", "new", str(project)],
+        [sys.executable, "-m", "sluice.cli", "new", *options, str(project)],
         capture_output=True,
         text=True,
         check=False,

@@ -1,9 +1,11 @@
 """``sluice new DIR``: lay out a new app in the reference app's shape, ready to run.
 
-The project gets one event type, one table whose stream is relayed to the topic, one
-SNS-fed worker, one worker that batch-processes the stream directly, a demo, tests, a
-Makefile and a README. Files come from ``template/``; ``{{name}}``-style fields are filled
-in and the ``.tmpl`` suffix is dropped.
+Files come from ``template/`` (every project) and one variant folder over it: ``example/``
+(one event type, one table whose stream is relayed to the topic, one SNS-fed worker, one
+worker that batch-processes the stream directly, a demo and their tests) or ``bare/`` (no
+domain: an empty catalog, placeholders, tests read from the declaration). ``{{name}}``-style
+fields are filled in and the ``.tmpl`` suffix is dropped; a variant's ``_NAME.md`` files
+are not written but fill the ``{{NAME}}`` field (``_README-overview.md`` -> ``{{overview}}``).
 """
 
 from __future__ import annotations
@@ -23,6 +25,9 @@ RENAMED = {"gitignore": ".gitignore", "dockerignore": ".dockerignore"}
 CDK_CLI = "2.1148.1"
 """The CDK CLI that reads the pinned aws-cdk-lib's cloud assembly (3.x cannot)."""
 _FIELD = re.compile(r"\{\{(\w+)\}\}")
+_FRAGMENT = re.compile(r"^_(?:README-)?(\w+)\.md$")
+EXAMPLE, BARE = "example", "bare"
+"""The variants: a worked example to learn from and replace, or no domain at all."""
 _NAME = re.compile(r"^[a-z][a-z0-9-]{0,29}$")
 
 
@@ -82,16 +87,27 @@ def default_requirement() -> str:
         return "sluice[tools,infra,dev]"
 
 
-def create(folder: Path, *, requirement: str | None = None, force: bool = False) -> list[Path]:
-    """Write a new project into ``folder`` and return the files written, in order."""
+def create(
+    folder: Path, *, requirement: str | None = None, force: bool = False, bare: bool = False
+) -> list[Path]:
+    """Write a new project into ``folder`` and return the files written, in order.
+
+    ``bare`` leaves the example domain out: the project declares no events, tables or
+    workers, and its make test/lint/synth pass as it is.
+    """
     if folder.exists() and any(folder.iterdir()) and not force:
         raise ConfigurationError(
             f"{folder} exists and is not empty: choose a new folder (or --force to write into it)"
         )
     project = Project(project_name(folder), requirement or default_requirement())
+    root = resources.files(__package__)
+    variant = root.joinpath(BARE if bare else EXAMPLE)
     fields = project.fields()
+    fields |= {
+        name: _FIELD.sub(lambda m: fields[m.group(1)], text) for name, text in _fragments(variant)
+    }
     written: list[Path] = []
-    for source, relative in _templates(resources.files(__package__).joinpath("template")):
+    for source, relative in [*_templates(root.joinpath("template")), *_templates(variant)]:
         target = folder / relative
         target.parent.mkdir(parents=True, exist_ok=True)
         text = _FIELD.sub(lambda m: fields[m.group(1)], source.read_text())
@@ -111,6 +127,15 @@ def _locks() -> list[Path]:
     """Sluice's lock files, where this Sluice runs from a source tree that has them."""
     source = source_tree()
     return [source / name for name in LOCKS if source and (source / name).is_file()]
+
+
+def _fragments(variant: Any) -> list[tuple[str, str]]:
+    """A variant's ``_NAME.md`` files: the text of each ``{{NAME}}`` field it fills."""
+    return [
+        (found.group(1), entry.read_text())
+        for entry in variant.iterdir()
+        if (found := _FRAGMENT.match(entry.name))
+    ]
 
 
 def _templates(root: Any, prefix: Path = Path()) -> list[tuple[Any, Path]]:

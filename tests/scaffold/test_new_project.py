@@ -136,9 +136,9 @@ def sluice(project: Path, *args: str, timeout: float = 120) -> subprocess.Comple
     )
 
 
-def created(folder: Path) -> Path:
+def created(folder: Path, *options: str) -> Path:
     """A new project in ``folder``, with this checkout's layer cache copied in."""
-    sluice_new(folder)
+    sluice_new(folder, *options)
     layer = ROOT / ".cache" / "infra" / "layer"
     if layer.is_dir():
         shutil.copytree(layer, folder / ".cache" / "infra" / "layer")
@@ -270,6 +270,23 @@ def test_following_the_guide_adds_a_worker_everywhere(tmp_path: Path) -> None:
         assert listed.returncode == 0, listed.stderr
         dlqs = {row["name"] for row in json.loads(listed.stdout)}
         assert {"acme-archive-dlq", "acme-archive-sub-dlq"} <= dlqs
+
+
+def test_a_bare_project_has_no_example_and_passes_its_own_test_lint_and_synth(
+    tmp_path: Path,
+) -> None:
+    # GIVEN a project made with --bare
+    project = created(tmp_path / "blank", "--bare")
+    # THEN nothing of the example is in its code: no workers, no events, no tables
+    code = {p.relative_to(project): p.read_text() for p in project.rglob("*.py")}
+    assert not [path for path, text in code.items() if re.search(r"\bnotes?\b|words", text)]
+    assert sorted(p.name for p in (project / "workers").iterdir()) == ["__init__.py"]
+    assert "CATALOG = Catalog([])" in code[Path("events/__init__.py")]
+    # ... and its own tests, lint and synth pass as it is
+    for target in ("test", "lint", "synth"):
+        done = make(project, target)
+        assert done.returncode == 0, f"make {target}: {done.stdout}{done.stderr}"
+    assert json.loads((project / "cdk.out" / "Blank.template.json").read_text())["Resources"]
 
 
 def readme_block(project: Path, first_line: str) -> str:
