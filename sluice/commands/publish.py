@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import sys
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -19,6 +20,9 @@ SOURCE = "sluice.cli"
 HELP = """Publish envelopes to the events topic (default) or to a queue, 10 per call.
 
 Input is a JSON envelope, a JSON array of them, or JSON Lines, from FILE or stdin (`-`).
+An envelope needs only "type" and "data"; what it leaves out is filled in: "id" (a new
+UUID), "time" (now), "correlation_id" (--correlation-id, else the id), "causation_id"
+(null), "source" (sluice.cli) and "version" (--version, else the newest the catalog knows).
 With --type, each document is the `data` of a new envelope of that type instead; with
 --type and --data, one envelope is built from the command line. Every envelope is checked
 against the event catalog before anything is sent. FIFO queues get their MessageGroupId
@@ -30,8 +34,10 @@ Exit status: 0 if everything was published, 1 if some envelopes failed after ret
 \b
 Examples:
   sluice publish --local --type thing.happened --data '{"thing_id": "t-1", ...}'
+  sluice publish --local --type thing.happened --version 1 --data '{"thing_id": "t-1"}'
+  echo '{"type": "thing.happened", "data": {"thing_id": "t-1"}}' | sluice publish --local -
   sluice publish --local envelopes.jsonl
-  cat data.jsonl | sluice publish --to sluice-WORKER.fifo --type thing.happened -
+  cat data.jsonl | sluice publish --to PREFIX-WORKER.fifo --type thing.happened -
 """
 
 
@@ -49,8 +55,18 @@ def publish(
         str | None, typer.Option("--type", help="Build envelopes of this event type.")
     ] = None,
     data: Annotated[str | None, typer.Option(help="The data (JSON) of one envelope.")] = None,
+    version: Annotated[
+        int | None,
+        typer.Option(
+            "--version",
+            min=1,
+            help="The version of envelopes built or completed here (default: the newest the "
+            "catalog knows).",
+        ),
+    ] = None,
     to: Annotated[
-        str | None, typer.Option(help="A queue name (e.g. sluice-WORKER.fifo) or a topic ARN.")
+        str | None,
+        typer.Option(help="A queue name (e.g. PREFIX-WORKER.fifo) or a topic ARN."),
     ] = None,
     group_by: Annotated[
         str | None, typer.Option(help="FIFO: the data field to use as MessageGroupId.")
@@ -62,13 +78,18 @@ def publish(
         bool, typer.Option("--local", help="Use the running sandbox (`sluice up`), not AWS.")
     ] = False,
     prefix: Annotated[
-        str | None, typer.Option(help="Resource name prefix (default: sluice).")
+        str | None,
+        typer.Option(
+            help="Resource name prefix (default: the running sandbox's with --local, else the "
+            "app's, as `make synth` deploys it)."
+        ),
     ] = None,
 ) -> None:
     """Publish envelopes and print what was sent and what failed."""
     try:
         app = load_app()
-        envelopes = _envelopes(_documents(file, data), app.catalog, event_type, correlation_id)
+        built = Built(app.catalog, event_type, version, correlation_id)
+        envelopes = built.envelopes(_documents(file, data))
         target = connect(local=local, prefix=prefix, app=app)
         publisher, where = _publisher(target, to, group_by, envelopes)
         result = publisher.publish(envelopes)
@@ -109,33 +130,67 @@ def _parse(text: str, where: str) -> Any:
         raise ValueError(f"{where}: not JSON: {exc}") from None
 
 
-def _envelopes(
-    documents: list[tuple[str, Any]],
-    catalog: Catalog,
-    event_type: str | None,
-    correlation_id: str | None,
-) -> list[Envelope[Any]]:
-    """Checked envelopes, or a ValueError listing every problem (nothing is sent)."""
-    found: list[Envelope[Any]] = []
-    problems: list[str] = []
-    for where, doc in documents:
-        try:
-            if event_type is None and not isinstance(doc, dict):
-                problems.append(f"{where}: an envelope is a JSON object (or use --type)")
-                continue
-            if event_type is None:
-                found.append(catalog.decode(doc))
-                continue
-            version = catalog.latest(event_type)
-            built = Envelope.new(
-                event_type, doc, source=SOURCE, version=version, correlation_id=correlation_id
+@dataclass(frozen=True)
+class Built:
+    """How input documents become envelopes: whole or partial envelopes, or data of --type."""
+
+    catalog: Catalog
+    event_type: str | None
+    version: int | None
+    correlation_id: str | None
+
+    def envelopes(self, documents: list[tuple[str, Any]]) -> list[Envelope[Any]]:
+        """Checked envelopes, or a ValueError listing every problem (nothing is sent)."""
+        if self.event_type is not None:
+            self._version_of(self.event_type)  # an unknown type or version: one error, first
+        found: list[Envelope[Any]] = []
+        problems: list[str] = []
+        for where, doc in documents:
+            try:
+                found.append(self._envelope(doc))
+            except ContractError as exc:
+                problems.append(f"{where}: {exc.detail}")
+            except ValueError as exc:
+                problems.append(f"{where}: {exc}")
+        if problems:
+            raise ValueError("nothing was sent:\n  " + "\n  ".join(problems))
+        return found
+
+    def _envelope(self, doc: Any) -> Envelope[Any]:
+        if self.event_type is not None:
+            return self.catalog.validate(self._fresh(self.event_type, doc, self.version))
+        if not isinstance(doc, dict):
+            raise ValueError("an envelope is a JSON object (or use --type)")
+        event_type = doc.get("type")
+        if not isinstance(event_type, str) or "data" not in doc:
+            raise ValueError('an envelope needs at least "type" and "data" (or use --type)')
+        fresh = self._fresh(event_type, None, doc.get("version", self.version)).to_dict()
+        if "id" in doc and "correlation_id" not in doc:
+            fresh["correlation_id"] = self.correlation_id or doc["id"]
+        return self.catalog.decode({**fresh, **doc})
+
+    def _fresh(self, event_type: str, data: Any, version: Any) -> Envelope[Any]:
+        """A new envelope of ``event_type``: new id, now, the version asked or the newest."""
+        return Envelope.new(
+            event_type,
+            data,
+            source=SOURCE,
+            version=version if isinstance(version, int) else self._version_of(event_type),
+            correlation_id=self.correlation_id,
+        )
+
+    def _version_of(self, event_type: str) -> int:
+        """``--version`` if the catalog knows it for ``event_type``, else the newest."""
+        latest = self.catalog.latest(event_type)
+        if self.version is None:
+            return latest
+        known = sorted(c.version for c in self.catalog if c.type == event_type)
+        if self.version not in known:
+            raise ValueError(
+                f"--version {self.version}: the catalog knows {event_type} "
+                f"v{', v'.join(map(str, known))} (the newest is built by default)"
             )
-            found.append(catalog.validate(built))
-        except ContractError as exc:
-            problems.append(f"{where}: {exc.detail}")
-    if problems:
-        raise ValueError("nothing was sent:\n  " + "\n  ".join(problems))
-    return found
+        return self.version
 
 
 def _publisher(

@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import json
+import uuid
+from dataclasses import replace
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -10,7 +13,10 @@ import pytest
 import typer
 from typer.testing import CliRunner
 
+from app import APP
+from events import ORDER_PLACED, OrderPlaced
 from sluice.commands import publish as command
+from sluice.core import Catalog, Contract
 from sluice.target import Target
 from tests.conftest import Pipeline
 from tests.factories import order_data, payment, placed
@@ -121,3 +127,79 @@ def test_envelopes_that_fail_after_retries_are_listed_and_exit_1(
     assert result.exit_code == 1
     assert "published 1 of 2 envelope(s)" in result.output
     assert f"failed {doomed.id}: InternalError injected (after 4 tries)" in result.output
+
+
+class OrderPlacedV2(OrderPlaced):
+    """order.placed v2, for these tests: v1 and a gift flag."""
+
+    gift: bool = False
+
+
+@pytest.fixture
+def two_versions(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The app's catalog with order.placed v2 beside v1."""
+    catalog = Catalog([*APP.catalog, Contract(ORDER_PLACED, 2, OrderPlacedV2)])
+    monkeypatch.setattr(command, "load_app", lambda: replace(APP, catalog=catalog))
+
+
+def _sent(pipeline: Pipeline) -> list[dict[str, Any]]:
+    return [json.loads(m["Body"]) for m in pipeline.drain("sluice-receipts")]
+
+
+@pytest.mark.usefixtures("two_versions")
+def test_publish_builds_the_newest_version_unless_told_which(cli: Any, pipeline: Pipeline) -> None:
+    data = json.dumps(order_data("ord-v"))
+    # WHEN one envelope is built without --version, and one with --version 1
+    assert cli("--type", ORDER_PLACED, "--data", data).exit_code == 0
+    assert cli("--type", ORDER_PLACED, "--data", data, "--version", "1").exit_code == 0
+    # THEN the first is v2 (the newest the catalog knows), the second v1
+    assert sorted(body["version"] for body in _sent(pipeline)) == [1, 2]
+
+
+@pytest.mark.usefixtures("two_versions")
+def test_an_unknown_version_is_refused_naming_the_known_ones(cli: Any, pipeline: Pipeline) -> None:
+    result = cli("--type", ORDER_PLACED, "--data", json.dumps(order_data()), "--version", "3")
+    assert result.exit_code == 2
+    assert "--version 3: the catalog knows order.placed v1, v2" in result.output
+    assert "Traceback" not in result.output
+    assert _sent(pipeline) == []
+
+
+def test_an_envelope_of_type_and_data_alone_is_completed(cli: Any, pipeline: Pipeline) -> None:
+    # GIVEN a file holding only the type and the data of an envelope
+    doc = {"type": ORDER_PLACED, "data": order_data("ord-min")}
+    result = cli("-", stdin=json.dumps(doc))
+    # THEN it is published with a new id, the time, its own correlation id, no causation
+    assert result.exit_code == 0, result.output
+    [sent] = _sent(pipeline)
+    assert str(uuid.UUID(sent["id"])) == sent["id"] == sent["correlation_id"]
+    assert (sent["causation_id"], sent["version"], sent["source"]) == (None, 1, "sluice.cli")
+    age = datetime.now(UTC) - datetime.fromisoformat(sent["time"].replace("Z", "+00:00"))
+    assert timedelta(0) <= age < timedelta(minutes=1)
+
+
+def test_fields_an_envelope_gives_are_kept_and_the_rest_filled(
+    cli: Any, pipeline: Pipeline
+) -> None:
+    doc = {"id": "e-1", "type": ORDER_PLACED, "data": order_data("ord-own")}
+    result = cli("-", "--correlation-id", "c-9", stdin=json.dumps(doc))
+    assert result.exit_code == 0, result.output
+    [sent] = _sent(pipeline)
+    assert (sent["id"], sent["correlation_id"], sent["causation_id"]) == ("e-1", "c-9", None)
+
+
+@pytest.mark.parametrize(
+    ("doc", "message"),
+    [
+        ({"data": {}}, 'input: an envelope needs at least "type" and "data" (or use --type)'),
+        ({"type": ORDER_PLACED}, 'input: an envelope needs at least "type" and "data"'),
+        ({"type": ORDER_PLACED, "data": {}, "version": 7}, "order.placed v7 is not supported"),
+    ],
+)
+def test_an_envelope_without_type_or_data_says_what_it_needs(
+    cli: Any, pipeline: Pipeline, doc: dict[str, Any], message: str
+) -> None:
+    result = cli("-", stdin=json.dumps(doc))
+    assert result.exit_code == 2
+    assert message in result.output
+    assert _sent(pipeline) == []
