@@ -1,13 +1,24 @@
-"""Test helpers for an app: its whole topology in in-process moto, its workers wired to it.
+"""Test helpers for an app: its whole topology in in-process moto, its workers wired to it,
+and the Lambda events each kind of worker receives.
 
 ::
 
-    from sluice.testing import local_aws
+    from sluice.testing import local_aws, sqs_event, stream_event, stream_record
 
     def test_counts_words() -> None:
         with local_aws(APP) as aws:
             worker = aws.worker("words")
             assert worker.handler(sqs_event(...), None) == {"batchItemFailures": []}
+
+    def test_counts_inserts() -> None:
+        with local_aws(APP) as aws:
+            insert = stream_record("INSERT", {"id": "n-1"}, {"id": "n-1", "text": "hi"},
+                                   table=aws.table("notes"))
+            aws.worker("changes").handler(stream_event(insert), None)
+
+Builders: ``sqs_event`` (a standard queue, raw or SNS-fed), ``fifo_sqs_event`` (a FIFO
+queue: message group, deduplication id, sequence number), ``stream_record`` and
+``stream_event`` (a DynamoDB stream, images given as plain values).
 
 Requests to moto are taken one at a time (``serialized_mock_aws``), as the sandbox's
 server takes them, so workers that run records on threads test Sluice, not moto's races.
@@ -17,12 +28,14 @@ variable needs setting.
 
 from __future__ import annotations
 
+import base64
 import hashlib
 import io
+import itertools
 import os
 import time
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
@@ -140,25 +153,141 @@ def sqs_event(
     receive_count: int = 1,
 ) -> dict[str, Any]:
     """A Lambda SQS event holding ``bodies`` (envelopes or raw text), one record each."""
+    return {"Records": [_sqs_record(body, queue_arn, receive_count, {}) for body in bodies]}
+
+
+def fifo_sqs_event(
+    *bodies: Envelope[Any] | str,
+    group_id: str | Callable[[Envelope[Any]], str] = "group",
+    queue_arn: str = f"arn:aws:sqs:{REGION}:{ACCOUNT}:queue.fifo",
+    receive_count: int = 1,
+) -> dict[str, Any]:
+    """A Lambda event from a FIFO queue: each record carries its ``MessageGroupId``,
+    ``MessageDeduplicationId`` (the envelope id, or a hash of raw text) and a
+    ``SequenceNumber`` that grows in the order given.
+
+    ``group_id`` is one group for every record, or a function of each envelope, e.g.
+    ``lambda e: e.data["account_id"]`` for a worker declared ``group_by="account_id"``.
+    """
     records = []
     for body in bodies:
-        text = body.to_json() if isinstance(body, Envelope) else body
-        records.append(
-            {
-                "messageId": str(uuid.uuid4()),
-                "receiptHandle": f"rh-{uuid.uuid4().hex}",
-                "body": text,
-                "attributes": {
-                    "ApproximateReceiveCount": str(receive_count),
-                    "SentTimestamp": str(int(time.time() * 1000)),
-                    "SenderId": ACCOUNT,
-                    "ApproximateFirstReceiveTimestamp": str(int(time.time() * 1000)),
-                },
-                "messageAttributes": {},
-                "md5OfBody": hashlib.md5(text.encode()).hexdigest(),
-                "eventSource": "aws:sqs",
-                "eventSourceARN": queue_arn,
-                "awsRegion": REGION,
-            }
-        )
+        if callable(group_id):
+            if not isinstance(body, Envelope):
+                raise TypeError("a group_id function needs envelopes; give raw text one group")
+            group = group_id(body)
+        else:
+            group = group_id
+        dedup = body.id if isinstance(body, Envelope) else hashlib.sha256(body.encode()).hexdigest()
+        fifo = {
+            "MessageGroupId": str(group),
+            "MessageDeduplicationId": dedup,
+            "SequenceNumber": _next_sequence(),
+        }
+        records.append(_sqs_record(body, queue_arn, receive_count, fifo))
     return {"Records": records}
+
+
+def stream_record(
+    event_name: str,
+    keys: Mapping[str, Any],
+    new_image: Mapping[str, Any] | None = None,
+    old_image: Mapping[str, Any] | None = None,
+    *,
+    table: str = "table",
+    sequence_number: str | None = None,
+    created_at: float | None = None,
+) -> dict[str, Any]:
+    """One DynamoDB stream record as Lambda delivers it (NEW_AND_OLD_IMAGES).
+
+    ``event_name`` is ``INSERT``, ``MODIFY`` or ``REMOVE``; keys and images are plain values
+    (str, int, float, bool, None, lists, dicts, sets of str, bytes), written here as
+    DynamoDB's typed JSON. ``table`` is the physical name (``aws.table("notes")``): a stream
+    worker's ``StreamChange.table`` reads it from the record's ARN. Sequence numbers grow
+    from one record to the next unless given.
+    """
+    if event_name not in ("INSERT", "MODIFY", "REMOVE"):
+        raise ValueError(f"event_name is INSERT, MODIFY or REMOVE, not {event_name!r}")
+    body: dict[str, Any] = {
+        "ApproximateCreationDateTime": time.time() if created_at is None else created_at,
+        "Keys": _typed_image(keys),
+        "SequenceNumber": sequence_number or _next_sequence(),
+        "SizeBytes": 100,
+        "StreamViewType": "NEW_AND_OLD_IMAGES",
+    }
+    if new_image is not None:
+        body["NewImage"] = _typed_image(new_image)
+    if old_image is not None:
+        body["OldImage"] = _typed_image(old_image)
+    return {
+        "eventID": uuid.uuid4().hex,
+        "eventName": event_name,
+        "eventVersion": "1.1",
+        "eventSource": "aws:dynamodb",
+        "awsRegion": REGION,
+        "dynamodb": body,
+        "eventSourceARN": (
+            f"arn:aws:dynamodb:{REGION}:{ACCOUNT}:table/{table}/stream/2026-01-01T00:00:00.000"
+        ),
+    }
+
+
+def stream_event(*records: dict[str, Any]) -> dict[str, Any]:
+    """A Lambda DynamoDB stream event holding ``records`` (from ``stream_record``), in order."""
+    return {"Records": list(records)}
+
+
+_SEQUENCE = itertools.count(1)
+
+
+def _next_sequence() -> str:
+    """A sequence number greater than every one this process made before (21 digits)."""
+    return f"{next(_SEQUENCE):021d}"
+
+
+def _sqs_record(
+    body: Envelope[Any] | str, queue_arn: str, receive_count: int, extra: dict[str, str]
+) -> dict[str, Any]:
+    text = body.to_json() if isinstance(body, Envelope) else body
+    now = str(int(time.time() * 1000))
+    return {
+        "messageId": str(uuid.uuid4()),
+        "receiptHandle": f"rh-{uuid.uuid4().hex}",
+        "body": text,
+        "attributes": {
+            "ApproximateReceiveCount": str(receive_count),
+            "SentTimestamp": now,
+            "SenderId": ACCOUNT,
+            "ApproximateFirstReceiveTimestamp": now,
+            **extra,
+        },
+        "messageAttributes": {},
+        "md5OfBody": hashlib.md5(text.encode()).hexdigest(),
+        "eventSource": "aws:sqs",
+        "eventSourceARN": queue_arn,
+        "awsRegion": REGION,
+    }
+
+
+def _typed_image(image: Mapping[str, Any]) -> dict[str, Any]:
+    return {name: _typed(value) for name, value in image.items()}
+
+
+def _typed(value: Any) -> dict[str, Any]:
+    """A plain value as DynamoDB's typed JSON."""
+    if value is None:
+        return {"NULL": True}
+    if isinstance(value, bool):
+        return {"BOOL": value}
+    if isinstance(value, int | float):
+        return {"N": str(value)}
+    if isinstance(value, str):
+        return {"S": value}
+    if isinstance(value, bytes):
+        return {"B": base64.b64encode(value).decode()}
+    if isinstance(value, Mapping):
+        return {"M": _typed_image(value)}
+    if isinstance(value, list | tuple):
+        return {"L": [_typed(item) for item in value]}
+    if isinstance(value, set | frozenset) and all(isinstance(item, str) for item in value):
+        return {"SS": sorted(value)}
+    raise TypeError(f"no DynamoDB type for {type(value).__name__}: {value!r}")
