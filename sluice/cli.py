@@ -26,6 +26,7 @@ COMMAND_MODULES = (
     "sluice.commands.top",
     "sluice.commands.work",
     "sluice.commands.catalog",
+    "sluice.commands.env",
 )
 
 

@@ -2,6 +2,16 @@
 
 ``sluice up`` writes ``.sluice/sandbox.json``; every other command attaches to it with
 ``--local``. The sandbox state file is the only thing tools share with the sandbox.
+
+A producer or a script finds the running sandbox the same way::
+
+    from sluice.target import local
+
+    sandbox = local()  # reads .sluice/sandbox.json (SLUICE_STATE_DIR moves it)
+    sandbox.clients.dynamodb.put_item(TableName=sandbox.topology.table("notes"), Item=...)
+    Publisher.to_topic(sandbox.clients.sns, sandbox.topic_arn())
+
+and a shell with ``eval "$(sluice env --local)"`` (``Target.environment()``).
 """
 
 from __future__ import annotations
@@ -10,6 +20,7 @@ import json
 import os
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
+from typing import Any
 
 import boto3
 
@@ -21,6 +32,8 @@ from sluice.topology import DEFAULT_PREFIX, Topology
 STATE_DIR_ENV = "SLUICE_STATE_DIR"
 SANDBOX_REGION = "eu-west-1"
 """The region the sandbox plays (any region works; this one is the default)."""
+SANDBOX_KEY = "sandbox"
+"""The sandbox's fake access key id and secret (its moto server accepts any)."""
 
 
 def state_dir() -> Path:
@@ -90,6 +103,34 @@ class Target:
         return f"arn:aws:sns:{self.region}:{account}:{self.topology.topic}"
 
     @property
+    def session(self) -> Any:
+        """The boto3 session the clients share (``session.client(...)`` for other services;
+        pass ``endpoint_url=target.endpoint_url`` for the sandbox)."""
+        return self.clients.session
+
+    @property
+    def endpoint_url(self) -> str | None:
+        """The sandbox's endpoint, or None for AWS."""
+        return self.sandbox.endpoint_url if self.sandbox else None
+
+    def environment(self) -> dict[str, str]:
+        """Variables that point AWS SDKs and CLIs here, with the app's ``SLUICE_*`` names
+        (each table's ``SLUICE_<NAME>_TABLE``, ``SLUICE_EVENTS_TOPIC_ARN``; the sandbox's
+        ``SLUICE_API_URL`` when it serves an API)."""
+        env = self.topology.worker_environment(self.topic_arn())
+        env |= {"AWS_REGION": self.region, "AWS_DEFAULT_REGION": self.region}
+        if self.sandbox is not None:
+            env |= {
+                "AWS_ENDPOINT_URL": self.sandbox.endpoint_url,
+                "AWS_ACCESS_KEY_ID": SANDBOX_KEY,
+                "AWS_SECRET_ACCESS_KEY": SANDBOX_KEY,
+                "AWS_EC2_METADATA_DISABLED": "true",
+            }
+            if self.sandbox.api_url:
+                env["SLUICE_API_URL"] = self.sandbox.api_url
+        return env
+
+    @property
     def where(self) -> str:
         """Human words for the target, for messages."""
         return (
@@ -101,8 +142,8 @@ def sandbox_session(region: str = SANDBOX_REGION) -> boto3.session.Session:
     """A boto3 session with the sandbox's fake credentials (it accepts any)."""
     return boto3.session.Session(
         botocore_session=botocore_session(),
-        aws_access_key_id="sandbox",
-        aws_secret_access_key="sandbox",
+        aws_access_key_id=SANDBOX_KEY,
+        aws_secret_access_key=SANDBOX_KEY,
         region_name=region,
     )
 
@@ -124,3 +165,12 @@ def connect(
     if not session.region_name:
         raise ConfigurationError("no AWS region configured: set AWS_REGION or use --local")
     return Target(Clients(session), Topology(app, prefix), False)
+
+
+def local(*, state_file: Path | None = None, app: App | None = None) -> Target:
+    """The running sandbox (``sluice up``): boto3 clients pointed at it (``.clients.sqs``,
+    ``.sns``, ``.dynamodb``, ``.client(name)``) and its physical names (``.topology``,
+    ``.topic_arn()``, ``.queue_url(name)``). The app is the project's at or above the working
+    directory unless given; without a running sandbox, a ConfigurationError says to start one.
+    """
+    return connect(local=True, state_file=state_file, app=app)
