@@ -28,6 +28,7 @@ from sluice.rpc import Operation, Operations
 from sluice.runtime import ConfigurationError, Registry, Runtime, Worker, WorkerSpec, discover
 from sluice.runtime.idempotency import TTL_ATTRIBUTE
 from sluice.runtime.worker import placed, runtime_named
+from sluice.schedule import SCHEDULED_TIME as SCHEDULED_TIME  # noqa: PLC0414 - re-exported
 from sluice.schedule import Schedule as Schedule  # noqa: PLC0414 - re-exported with App
 from sluice.schedule import check_schedules, check_targets
 

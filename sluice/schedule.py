@@ -11,6 +11,13 @@ target* (``aws-sdk:sns:publish`` / ``aws-sdk:sqs:sendMessage``), and the Schedul
 the slot when it fires (for example ``2026-12-01T02:00:00Z``). The sandbox's scheduler
 sends the same parameters with the slot filled in by itself.
 
+**The slot in the payload.** A payload string may hold ``SCHEDULED_TIME``
+(``<aws.scheduler.scheduled-time>``), whole or inside a longer string: the Scheduler
+replaces it with the slot as it replaces it in the envelope's id and time, and the sandbox's
+scheduler does the same text replacement, so ``{"day": SCHEDULED_TIME}`` arrives as
+``{"day": "2026-12-01T05:00:00Z"}`` on AWS and locally alike. The contract is checked with
+a slot in its place.
+
 **A deterministic envelope.** The body is a whole envelope whose id and correlation id are
 ``schedule:<name>:<slot>``: no code runs between the Scheduler and the topic, and a second
 fire of the same slot (a Scheduler retry, a sandbox restart) carries the same id, so the
@@ -58,7 +65,9 @@ class Schedule:
     """An event fired on a schedule, declared in ``App(schedules=...)``.
 
     ``expression`` is EventBridge Scheduler syntax, read in ``timezone`` (IANA). ``payload``
-    is the event's ``data`` and must satisfy the catalog's contract for ``event_type``.
+    is the event's ``data`` and must satisfy the catalog's contract for ``event_type``; a
+    string in it may hold ``SCHEDULED_TIME``, which each fire replaces with its slot
+    (``2026-12-01T05:00:00Z``, UTC). The slot is also the envelope's ``time``.
     ``target`` is None for the events topic (every subscriber whose filter matches gets
     it), or a queue worker's name to send to that worker's queue alone.
     """
@@ -108,6 +117,11 @@ class Schedule:
         """The envelope id (and correlation id) of one slot: the same for every fire of it."""
         return f"schedule:{self.name}:{slot}"
 
+    def data(self, slot: str) -> dict[str, Any]:
+        """The payload of one slot: ``SCHEDULED_TIME`` in any string replaced by ``slot``
+        (the text replacement the Scheduler does, or nothing when ``slot`` is the keyword)."""
+        return dict(_filled(dict(self.payload), slot))
+
     def envelope(self, slot: str) -> dict[str, Any]:
         """The wire envelope of one slot (``slot`` may be the ``SCHEDULED_TIME`` keyword)."""
         event_id = self.event_id(slot)
@@ -119,7 +133,7 @@ class Schedule:
             "time": slot,
             "correlation_id": event_id,
             "causation_id": None,
-            "data": dict(self.payload),
+            "data": self.data(slot),
         }
 
     def message_attributes(self, slot: str) -> dict[str, dict[str, str]]:
@@ -148,9 +162,20 @@ class Schedule:
             "MessageAttributes": attributes,
         }
         if group_id is not None:
-            request["MessageGroupId"] = group_id
+            request["MessageGroupId"] = group_id.replace(SCHEDULED_TIME, slot)
             request["MessageDeduplicationId"] = self.event_id(slot)
         return request
+
+
+def _filled(value: Any, slot: str) -> Any:
+    """``value`` with ``SCHEDULED_TIME`` replaced by ``slot`` in every string it holds."""
+    if isinstance(value, str):
+        return value.replace(SCHEDULED_TIME, slot)
+    if isinstance(value, Mapping):
+        return {key: _filled(item, slot) for key, item in value.items()}
+    if isinstance(value, list | tuple):
+        return [_filled(item, slot) for item in value]
+    return value
 
 
 def deliver(clients: Clients, action: Action, request: dict[str, Any]) -> str:
@@ -174,7 +199,7 @@ def check_schedules(schedules: tuple[Schedule, ...], catalog: Catalog) -> None:
             )
         sample = Envelope.new(
             schedule.event_type,
-            dict(schedule.payload),
+            schedule.data(slot_text(datetime.now(UTC))),
             source="schedule",
             version=schedule.version,
         )

@@ -14,7 +14,7 @@ from typer.testing import CliRunner
 
 from app import APP
 from events import STOCK_AUDIT_REQUESTED
-from sluice.app import App, Schedule
+from sluice.app import SCHEDULED_TIME, App, Schedule
 from sluice.cli import build
 from sluice.demo import wait_until
 from sluice.local.logs import LogSink
@@ -201,3 +201,17 @@ def test_the_cli_lists_next_fires_and_fires_one_now(
         refused = runner.invoke(build(), ["schedule", "fire", "nope", "--local"])
         assert refused.exit_code == 2
         assert "nightly-stocktake" in refused.output
+
+
+def test_the_sandbox_fills_the_slot_into_a_payload_that_asks_for_it() -> None:
+    # GIVEN a schedule whose payload carries the slot it fires for (its scope, here)
+    slotted = replace(EVERY_MINUTE, name="slotted", payload={"scope": SCHEDULED_TIME})
+    clock = ManualClock(START)
+    with Sandbox(app=app_with(slotted), clock=clock, serve_api=False) as box:
+        assert box.scheduler is not None
+        # WHEN two slots fire
+        clock.advance(timedelta(minutes=2))
+        assert len(box.scheduler.tick()) == 2
+        # THEN the worker received each slot in the data, as EventBridge Scheduler fills it
+        for slot in ("2026-11-30T09:01:00Z", "2026-11-30T09:02:00Z"):
+            assert list(settle(box, slot, 1)) == [slot.replace(":00Z", ":00.000Z")]

@@ -7,7 +7,7 @@ import json
 from dataclasses import replace
 from datetime import UTC, datetime
 from importlib import resources
-from typing import Any
+from typing import Annotated, Any
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -15,10 +15,10 @@ import pytest
 from app import APP
 from events import CATALOG, ORDER_PLACED, STOCK_AUDIT_REQUESTED
 from sluice.app import App, Schedule
-from sluice.core import Envelope
+from sluice.core import Catalog, Contract, Envelope, Model, rules
 from sluice.ops import scheduled
 from sluice.runtime import ConfigurationError, Registry, Source, worker
-from sluice.schedule import SCHEDULED_TIME, Action, slot_text
+from sluice.schedule import SCHEDULED_TIME, Action, check_schedules, slot_text
 from sluice.topology import DlqKind, Topology
 
 NIGHTLY = APP.schedule("nightly-stocktake")
@@ -185,3 +185,35 @@ def test_a_dead_letter_event_to_a_fifo_queue_carries_its_group() -> None:
     carried = scheduled.unwrap(json.dumps(request), {})
 
     assert (carried.body, carried.group_id) == (request["MessageBody"], "g-1")
+
+
+SLOTTED = declare(
+    payload={"scope": SCHEDULED_TIME, "requested_by": f"nightly run of {SCHEDULED_TIME}"}
+)
+
+
+def test_the_slot_in_a_payload_is_filled_alike_by_the_scheduler_and_the_sandbox() -> None:
+    slot = "2026-12-01T01:00:00Z"
+    # GIVEN the Input the CDK gives EventBridge Scheduler: the placeholder left in the data
+    template = json.dumps(SLOTTED.request(Action.PUBLISH, "arn:topic", SCHEDULED_TIME))
+    assert json.loads(json.loads(template)["Message"])["data"]["scope"] == SCHEDULED_TIME
+    # WHEN the Scheduler substitutes it (a plain text replacement)
+    fired = json.loads(template.replace(SCHEDULED_TIME, slot))
+    # THEN it is what the sandbox sends for that slot, the slot in the data, whole or within
+    assert fired == SLOTTED.request(Action.PUBLISH, "arn:topic", slot)
+    data = CATALOG.decode(fired["Message"]).data
+    assert (data.scope, data.requested_by) == (slot, f"nightly run of {slot}")
+
+
+def test_a_payload_with_the_placeholder_is_checked_with_a_slot_in_its_place() -> None:
+    # GIVEN a contract whose field must look like a slot
+    class Slotted(Model):
+        day: Annotated[str, rules(pattern=r"[0-9]{4}-[0-9]{2}-[0-9]{2}T.*Z")]
+
+    catalog = Catalog([Contract("digest.requested", 1, Slotted)])
+    good = Schedule("digest", "cron(0 6 * * ? *)", "digest.requested", {"day": SCHEDULED_TIME})
+    # THEN the placeholder passes the check (a slot stands in for it) and bad data does not
+    check_schedules((good,), catalog)
+    bad = replace(good, payload={"day": "yesterday"})
+    with pytest.raises(ConfigurationError, match=r"data\.day: must match"):
+        check_schedules((bad,), catalog)
