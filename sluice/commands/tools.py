@@ -44,8 +44,8 @@ def invoke(
         typer.Option(
             "--payload",
             "-p",
-            help='A direct-invoke payload JSON file for the API, e.g. {"op": "get_order", '
-            '"params": {"order_id": "..."}}.',
+            help='A direct-invoke payload JSON file for the API, e.g. {"op": "get_thing", '
+            '"params": {"thing_id": "..."}} (an op is a Route\'s op name).',
         ),
     ] = None,
     local: Annotated[

@@ -131,14 +131,54 @@ class Publisher:
         self._blocked: dict[str, str] = {}
 
     @classmethod
-    def to_topic(cls, sns: Any, topic_arn: str, **options: Any) -> Publisher:
-        """A publisher for an SNS topic."""
-        return cls(Destination(sns, topic_arn, "topic"), **options)
+    def to_topic(
+        cls,
+        sns: Any,
+        topic_arn: str,
+        *,
+        retry: RetryPolicy | None = None,
+        sleep: Callable[[float], None] = time.sleep,
+        rng: random.Random | None = None,
+        logger: Any = None,
+    ) -> Publisher:
+        """A publisher for an SNS topic (standard): ``sns`` is a boto3 SNS client.
+
+        ``retry`` sets the tries and jittered backoff for entries SNS refuses for a while
+        (``RetryPolicy(attempts=4, base_s=0.05, cap_s=2.0)`` by default); ``sleep`` and
+        ``rng`` are the pause and the jitter's randomness (tests pass their own); ``logger``
+        is where retries and failures are logged (a stdlib or Powertools logger).
+        """
+        return cls(
+            Destination(sns, topic_arn, "topic"), retry=retry, sleep=sleep, rng=rng, logger=logger
+        )
 
     @classmethod
-    def to_queue(cls, sqs: Any, queue_url: str, **options: Any) -> Publisher:
-        """A publisher for an SQS queue (standard or FIFO)."""
-        return cls(Destination(sqs, queue_url, "queue"), **options)
+    def to_queue(
+        cls,
+        sqs: Any,
+        queue_url: str,
+        *,
+        group_by: Mapping[str, str] | None = None,
+        retry: RetryPolicy | None = None,
+        sleep: Callable[[float], None] = time.sleep,
+        rng: random.Random | None = None,
+        logger: Any = None,
+    ) -> Publisher:
+        """A publisher for an SQS queue (standard or FIFO, by its URL's ``.fifo``).
+
+        ``group_by`` is for a FIFO queue: ``{event type: data field}`` whose value is each
+        envelope's MessageGroupId, e.g. ``{"payment.captured": "account_id"}`` (the field the
+        consuming worker declares as ``group_by``); the deduplication id is the envelope id.
+        ``retry``, ``sleep``, ``rng`` and ``logger`` are as for ``to_topic``.
+        """
+        return cls(
+            Destination(sqs, queue_url, "queue"),
+            group_by=group_by,
+            retry=retry,
+            sleep=sleep,
+            rng=rng,
+            logger=logger,
+        )
 
     def publish(self, envelopes: Iterable[Envelope[Any]]) -> PublishResult:
         """Send every envelope now; the result says which were accepted."""

@@ -59,7 +59,7 @@ def problem(status: int, detail: str) -> Problem:
 
 @dataclass(frozen=True, slots=True)
 class Operation:
-    """One named route: ``Operation("get_order", "GET", "/orders/<order_id>")``."""
+    """One named route: ``Operation("get_thing", "GET", "/things/<thing_id>")``."""
 
     name: str
     method: str
@@ -74,7 +74,7 @@ class Operation:
 
     @property
     def parameters(self) -> tuple[str, ...]:
-        """The path parameters, in order (``("order_id",)``)."""
+        """The path parameters, in order (``("thing_id",)``)."""
         return tuple(_PARAMETER.findall(self.path))
 
     def target(self, params: Mapping[str, str]) -> str:

@@ -7,7 +7,7 @@ import hashlib
 import pytest
 
 from sluice.core import Envelope
-from sluice.publisher import MAX_BYTES, OversizeError, dedup_id
+from sluice.publisher import MAX_BYTES, OversizeError, Publisher, dedup_id
 from sluice.publisher.messages import Message, pack, to_message
 
 
@@ -74,3 +74,9 @@ def test_fifo_entries_carry_group_and_dedup_ids() -> None:
         "MessageGroupId": "acct-1",
         "MessageDeduplicationId": "e-1",
     }
+
+
+def test_a_topic_publisher_takes_no_fifo_grouping() -> None:
+    # to_topic and to_queue name their options; grouping is a FIFO queue's alone
+    with pytest.raises(TypeError, match="group_by"):
+        Publisher.to_topic(object(), "arn:aws:sns:eu-west-1:123456789012:t", group_by={"a": "b"})  # type: ignore[call-arg]
