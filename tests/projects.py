@@ -2,9 +2,14 @@
 
 from __future__ import annotations
 
+import os
+import shutil
 import subprocess
 import sys
 from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+VENV = Path(sys.prefix)
 
 
 def sluice_new(project: Path, *options: str) -> Path:
@@ -17,3 +22,40 @@ def sluice_new(project: Path, *options: str) -> Path:
     )
     assert made.returncode == 0, made.stderr
     return project
+
+
+def make(project: Path, target: str, timeout: float = 600) -> subprocess.CompletedProcess[str]:
+    """``make TARGET`` in the project, on this checkout's venv.
+
+    This checkout is installed editable (an import hook mypy cannot follow), so mypy is
+    pointed at its source; a project's own ``make`` installs a real copy, typed (py.typed).
+    """
+    return subprocess.run(
+        ["make", "-C", str(project), target, "NO_INSTALL=1", f"VENV={VENV}"],
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        check=False,
+        env={**os.environ, "MYPYPATH": str(ROOT)},
+    )
+
+
+def sluice(project: Path, *args: str, timeout: float = 120) -> subprocess.CompletedProcess[str]:
+    """The ``sluice`` command, run in the project."""
+    return subprocess.run(
+        [str(VENV / "bin" / "sluice"), *args],
+        cwd=project,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        check=False,
+    )
+
+
+def created(folder: Path, *options: str) -> Path:
+    """A new project in ``folder``, with this checkout's layer cache copied in."""
+    sluice_new(folder, *options)
+    layer = ROOT / ".cache" / "infra" / "layer"
+    if layer.is_dir():
+        shutil.copytree(layer, folder / ".cache" / "infra" / "layer")
+    return folder
