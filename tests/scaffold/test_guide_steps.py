@@ -26,7 +26,8 @@ def test_a_bare_project_has_no_example_and_passes_its_own_test_lint_and_synth(
     # GIVEN a project made with --bare
     project = created(tmp_path / "blank", "--bare")
     # THEN nothing of the example is in its code: no workers, no events, no tables
-    code = {p.relative_to(project): p.read_text() for p in project.rglob("*.py")}
+    written = [p.relative_to(project) for p in project.rglob("*.py")]
+    code = {p: (project / p).read_text() for p in written if not p.parts[0].startswith(".")}
     assert not [path for path, text in code.items() if re.search(r"\bnotes?\b|words", text)]
     assert sorted(p.name for p in (project / "workers").iterdir()) == ["__init__.py"]
     assert "CATALOG = Catalog([])" in code[Path("events/__init__.py")]
