@@ -17,7 +17,7 @@ import pytest
 from tests.projects import VENV, created, make
 from tests.scaffold.guide import follow_every_guide_step
 
-pytestmark = pytest.mark.scaffold
+pytestmark = [pytest.mark.scaffold, pytest.mark.slow, pytest.mark.timeout(600)]
 
 
 def test_a_bare_project_has_no_example_and_passes_its_own_test_lint_and_synth(

@@ -19,7 +19,7 @@ import pytest
 
 from tests.projects import VENV, created, make
 
-pytestmark = pytest.mark.scaffold
+pytestmark = [pytest.mark.scaffold, pytest.mark.slow, pytest.mark.timeout(600)]
 BILLING = Path(__file__).resolve().parent / "billing"
 PLACED = {
     "app.py": "app.py",
