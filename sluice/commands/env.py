@@ -13,12 +13,13 @@ from sluice.target import connect
 
 HELP = """Print `export NAME=value` lines for a shell: `eval "$(sluice env --local)"`.
 
-With --local: AWS_ENDPOINT_URL (the running sandbox's moto server), AWS_REGION,
-AWS_DEFAULT_REGION, the sandbox's fake AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY, and
-AWS_EC2_METADATA_DISABLED, so the AWS CLI, boto3 and other SDKs reach the sandbox; and the
-app's names: SLUICE_EVENTS_TOPIC_ARN, SLUICE_<TABLE>_TABLE for each table, and SLUICE_API_URL when
-the sandbox serves an API. Without --local: the region and the app's names on AWS (default
-credentials; no endpoint, no keys).
+With --local: AWS_ENDPOINT_URL (the running sandbox's moto server),
+AWS_REGION, AWS_DEFAULT_REGION, the sandbox's fake AWS_ACCESS_KEY_ID and
+AWS_SECRET_ACCESS_KEY, and AWS_EC2_METADATA_DISABLED, so the AWS CLI, boto3
+and other SDKs reach the sandbox; and the app's names:
+SLUICE_EVENTS_TOPIC_ARN, SLUICE_<TABLE>_TABLE for each table, and
+SLUICE_API_URL when the sandbox serves an API. Without --local: the region
+and the app's names on AWS (default credentials; no endpoint, no keys).
 
 \b
 Examples:

@@ -12,17 +12,19 @@ from sluice import scaffold
 
 HELP = """Create a new Sluice app in DIR (which must not exist, or be empty).
 
-The project gets one event type (note.created), a `notes` table whose stream is relayed to
-the events topic, an SNS-fed worker (`words`), a worker that batch-processes the table's
-stream directly (`changes`), a demo, tests, a Makefile and a README with the steps to add
-a worker, an event type, a table, an API or a schedule, and to replace the example.
---bare leaves the example out: no events, tables or workers yet, placeholders saying where
-they go, and tests read from the declaration; its make test, lint and synth pass as it is.
-The folder's name prefixes every physical name.
+The project gets one event type (note.created), a `notes` table whose stream
+is relayed to the events topic, an SNS-fed worker (`words`), a worker that
+batch-processes the table's stream directly (`changes`), a demo, tests, a
+Makefile and a README with the steps to add a worker, an event type, a
+table, an API or a schedule, and to replace the example. --bare leaves the
+example out: no events, tables or workers yet, placeholders saying where
+they go, and tests read from the declaration; its make test, lint and synth
+pass as it is. The folder's name prefixes every physical name.
 
-The project depends on this Sluice: on its source tree when Sluice runs from one (a
-`file://` requirement, which installs offline), otherwise on its released version.
---sluice overrides that requirement (a version, a path or a VCS URL).
+The project depends on this Sluice: on its source tree when Sluice runs from
+one (a `file://` requirement, which installs offline), otherwise on its
+released version. --sluice overrides that requirement (a version, a path or
+a VCS URL).
 
 \b
 Examples:

@@ -19,25 +19,27 @@ from sluice.target import Target, connect
 SOURCE = "sluice.cli"
 HELP = """Publish envelopes to the events topic (default) or to a queue, 10 per call.
 
-Input is a JSON envelope, a JSON array of them, or JSON Lines, from FILE or stdin (`-`).
-An envelope needs only "type" and "data"; what it leaves out is filled in: "id" (a new
-UUID), "time" (now), "correlation_id" (--correlation-id, else the id), "causation_id"
-(null), "source" (sluice.cli) and "version" (--version, else the newest the catalog knows).
-With --type, each document is the `data` of a new envelope of that type instead; with
---type and --data, one envelope is built from the command line. Every envelope is checked
-against the event catalog before anything is sent. FIFO queues get their MessageGroupId
-from the data field the consuming worker declares (`group_by`), or from --group-by.
+Input is a JSON envelope, a JSON array of them, or JSON Lines, from FILE or
+stdin (`-`). An envelope needs only "type" and "data"; what it leaves out is
+filled in: "id" (a new UUID), "time" (now), "correlation_id"
+(--correlation-id, else the id), "causation_id" (null), "source"
+(sluice.cli) and "version" (--version, else the newest the catalog knows).
+With --type, each document is the `data` of a new envelope of that type
+instead; with --type and --data, one envelope is built from the command
+line. Every envelope is checked against the event catalog before anything is
+sent. FIFO queues get their MessageGroupId from the data field the consuming
+worker declares (`group_by`), or from --group-by.
 
-Exit status: 0 if everything was published, 1 if some envelopes failed after retries,
-2 if nothing was sent (bad input or configuration).
+Exit status: 0 if everything was published, 1 if some envelopes failed after
+retries, 2 if nothing was sent (bad input or configuration).
 
 \b
 Examples:
-  sluice publish --local --type thing.happened --data '{"thing_id": "t-1", ...}'
-  sluice publish --local --type thing.happened --version 1 --data '{"thing_id": "t-1"}'
-  echo '{"type": "thing.happened", "data": {"thing_id": "t-1"}}' | sluice publish --local -
+  sluice publish --local --type thing.happened --data '{"thing_id": "t-1"}'
+  sluice publish --local --type thing.happened --version 1 --data '{...}'
+  echo '{"type": "thing.happened", "data": {...}}' | sluice publish --local -
   sluice publish --local envelopes.jsonl
-  cat data.jsonl | sluice publish --to PREFIX-WORKER.fifo --type thing.happened -
+  cat data.jsonl | sluice publish --to PREFIX-W.fifo --type thing.happened -
 """
 
 
