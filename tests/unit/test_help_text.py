@@ -5,8 +5,8 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterator
+from typing import Any
 
-import click
 import typer
 from typer.testing import CliRunner
 
@@ -15,9 +15,7 @@ from sluice.cli import build
 BRACKETED = re.compile(r"\\?\[([^\]\s]+)\]")
 
 
-def commands(
-    group: click.Command, path: tuple[str, ...] = ()
-) -> Iterator[tuple[tuple[str, ...], click.Command]]:
+def commands(group: Any, path: tuple[str, ...] = ()) -> Iterator[tuple[tuple[str, ...], Any]]:
     """Every command under the root, with the words that reach it."""
     yield path, group
     for name, command in getattr(group, "commands", {}).items():
