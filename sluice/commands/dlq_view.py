@@ -94,12 +94,24 @@ def messages_table(name: str, rows: list[dict[str, Any]]) -> None:
         out.print(f"[bold]{row['message_id']}[/] {what}")
         out.print(
             f"    reason={row['reason'] or '-'} worker={row['failed_worker'] or '-'} "
-            f"receives={row['receive_count']} first={row['first_receive'] or '-'} "
-            f"last={row['last_receive'] or '-'}"
-            + (f" group={row['group_id']}" if row["group_id"] else "")
+            f"{_history(row)}" + (f" group={row['group_id']}" if row["group_id"] else "")
         )
         if row["detail"]:
             out.print(f"    detail: {row['detail']}")
+
+
+def _history(row: dict[str, Any]) -> str:
+    """What is known of a message's receives: the worker's count and when it dead-lettered
+    the message; for one SQS's redrive moved, SQS's own count (peeks included) and its send."""
+    if row["receive_count"] is not None or row["dead_lettered_at"]:
+        return (
+            f"receives={row['receive_count'] if row['receive_count'] is not None else '-'} "
+            f"dead-lettered={row['dead_lettered_at'] or '-'}"
+        )
+    return (
+        f"receives~{row['sqs_receive_count']} (SQS's count, peeks included) "
+        f"sent={row['sent_at'] or '-'}"
+    )
 
 
 def replay_summary(report: dict[str, Any]) -> None:
