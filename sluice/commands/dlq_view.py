@@ -9,6 +9,8 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
+from sluice.commands.tables import print_table
+
 out = Console(highlight=False, soft_wrap=True)
 err = Console(stderr=True, highlight=False, soft_wrap=True)
 
@@ -48,7 +50,12 @@ def dlq_table(rows: list[dict[str, Any]]) -> None:
             _age(row["oldest_age_s"]),
             _replayable(row),
         )
-    out.print(table)
+    print_table(
+        out,
+        table,
+        whole=("DLQ", "source"),
+        drop=("runs on", "in flight", "replayable", "kind", "source"),
+    )
 
 
 def _replayable(row: dict[str, Any]) -> str:

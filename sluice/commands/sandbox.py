@@ -42,7 +42,7 @@ def up(
     from sluice.local.logs import LogSink
     from sluice.local.sandbox import Sandbox
 
-    console = Console(stderr=True, quiet=quiet)
+    console = Console(stderr=True, quiet=quiet, soft_wrap=True)
     path = log_path(log_file)
     stop = threading.Event()
     for sig in (signal.SIGINT, signal.SIGTERM):
@@ -70,7 +70,8 @@ def up(
         while not stop.wait(1.0):
             pass
     finally:
-        console.print("[bold]stopping[/]: API, pollers (batches in flight finish), moto server")
+        api = "API, " if box.api_url else ""
+        console.print(f"[bold]stopping[/]: {api}pollers (batches in flight finish), moto server")
         box.stop()
         box.sink.close()
         state_file.unlink(missing_ok=True)

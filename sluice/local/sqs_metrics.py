@@ -34,7 +34,8 @@ def queue_ages(account_id: str, region: str) -> list[MetricDatum]:
     minute = datetime.now(UTC).replace(second=0, microsecond=0) - timedelta(minutes=1)
     data = []
     for name, queue in list(sqs_backends[account_id][region].queues.items()):
-        sent = [m.sent_timestamp for m in list(queue._messages) if m.sent_timestamp]
+        stamps = [getattr(m, "sent_timestamp", None) for m in list(queue._messages)]
+        sent = [int(stamp) for stamp in stamps if stamp]  # moto types it None: it is ms
         if not sent:
             continue
         data.append(
