@@ -88,10 +88,10 @@ def ls(
         cells = [row["name"], row["expression"], row["timezone"], row["event_type"]]
         cells += [row["target"], "\n".join(map(_short, row["next"])) or "[red]never[/]"]
         if local:
-            hand = row["last_fired_by_hand"]
-            fired = [_short(row["last_fired"])] if row["last_fired"] else []
-            by_hand = [f"{_short(hand)} (fire)"] if hand else []
-            cells.append("\n".join([*fired, *by_hand]) or "-")
+            by_scheduler, by_fire = row["last_fired"], row["last_fired_by_hand"]
+            lines = [_short(by_scheduler)] if by_scheduler else []
+            lines += [f"{_short(by_fire)} (fire)"] if by_fire else []
+            cells.append("\n".join(lines) or "-")
         table.add_row(*cells)
     print_table(
         out,
