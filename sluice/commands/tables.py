@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from rich.console import Console
+from rich.console import Console, RenderableType
 from rich.measure import Measurement
 from rich.table import Table
 
@@ -42,9 +42,10 @@ def print_table(
     for header in drop:
         if _least(console, table) <= console.width:
             break
-        gone = [c for c in table.columns if c.header == header]
-        table.columns = [c for c in table.columns if c.header != header]
-        dropped += [header] if gone else []
+        left = [c for c in table.columns if c.header != header]
+        if len(left) < len(table.columns):
+            dropped.append(header)
+        table.columns = left
     if dropped:
         note = f"(not shown at this width: {', '.join(dropped)})"
         table.caption = f"{table.caption} {note}" if table.caption else note
@@ -52,11 +53,11 @@ def print_table(
     console.print(table)
 
 
-def _measure(console: Console, cell: object) -> Measurement:
-    return Measurement.get(console, console.options.update(max_width=UNLIMITED), cell)  # type: ignore[arg-type]
+def _measure(console: Console, cell: RenderableType) -> Measurement:
+    return Measurement.get(console, console.options.update(max_width=UNLIMITED), cell)
 
 
-def _width(console: Console, cell: object) -> int:
+def _width(console: Console, cell: RenderableType) -> int:
     return _measure(console, cell).maximum
 
 
