@@ -11,6 +11,7 @@ from rich.console import Console
 from rich.table import Table
 
 from sluice.app import load_app
+from sluice.commands.tables import print_table
 from sluice.core.export import catalog_schemas
 from sluice.tools import catalog as show
 
@@ -42,7 +43,7 @@ def catalog(
             table.add_column(column)
         for row in show.rows(app.catalog):
             table.add_row(*row)
-        Console(width=160).print(table)
+        print_table(Console(), table, whole=("type", "version", "field"))
     elif output is None:
         typer.echo(json.dumps(catalog_schemas(app.catalog), indent=2))
     else:

@@ -58,6 +58,9 @@ def _failing(as_json: bool) -> Iterator[None]:
         raise typer.Exit(2) from None
 
 
+failing = _failing  # the same refusal for every command with --json
+
+
 def _target(local: bool, prefix: str | None) -> Target:
     return connect(local=local, prefix=prefix)
 

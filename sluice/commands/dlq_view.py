@@ -9,6 +9,8 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
+from sluice.commands.tables import print_table
+
 out = Console(highlight=False, soft_wrap=True)
 err = Console(stderr=True, highlight=False, soft_wrap=True)
 
@@ -48,7 +50,12 @@ def dlq_table(rows: list[dict[str, Any]]) -> None:
             _age(row["oldest_age_s"]),
             _replayable(row),
         )
-    out.print(table)
+    print_table(
+        out,
+        table,
+        whole=("DLQ", "source"),
+        drop=("runs on", "in flight", "replayable", "kind", "source"),
+    )
 
 
 def _replayable(row: dict[str, Any]) -> str:
@@ -94,12 +101,24 @@ def messages_table(name: str, rows: list[dict[str, Any]]) -> None:
         out.print(f"[bold]{row['message_id']}[/] {what}")
         out.print(
             f"    reason={row['reason'] or '-'} worker={row['failed_worker'] or '-'} "
-            f"receives={row['receive_count']} first={row['first_receive'] or '-'} "
-            f"last={row['last_receive'] or '-'}"
-            + (f" group={row['group_id']}" if row["group_id"] else "")
+            f"{_history(row)}" + (f" group={row['group_id']}" if row["group_id"] else "")
         )
         if row["detail"]:
             out.print(f"    detail: {row['detail']}")
+
+
+def _history(row: dict[str, Any]) -> str:
+    """What is known of a message's receives: the worker's count and when it dead-lettered
+    the message; for one SQS's redrive moved, SQS's own count (peeks included) and its send."""
+    if row["receive_count"] is not None or row["dead_lettered_at"]:
+        return (
+            f"receives={row['receive_count'] if row['receive_count'] is not None else '-'} "
+            f"dead-lettered={row['dead_lettered_at'] or '-'}"
+        )
+    return (
+        f"receives~{row['sqs_receive_count']} (SQS's count, peeks included) "
+        f"sent={row['sent_at'] or '-'}"
+    )
 
 
 def replay_summary(report: dict[str, Any]) -> None:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import signal
 import threading
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.console import Console
@@ -13,6 +13,9 @@ from rich.console import Console
 from sluice.app import load_app
 from sluice.runtime import ConfigurationError
 from sluice.target import state_dir
+
+if TYPE_CHECKING:
+    from sluice.local.sandbox import Sandbox
 
 LogFile = Annotated[
     Path | None, typer.Option("--log-file", help="JSON lines log (default .sluice/sandbox.log)")
@@ -31,13 +34,15 @@ def up(
         int, typer.Option(help="the API function's Lambda Invoke endpoint port (0: a free one)")
     ] = 0,
     log_file: LogFile = None,
-    quiet: Annotated[bool, typer.Option(help="only the JSON log file, nothing on screen")] = False,
+    quiet: Annotated[
+        bool, typer.Option(help="nothing on screen but errors; the JSON log file as ever")
+    ] = False,
 ) -> None:
     """Run the whole pipeline here until Ctrl-C: moto server, API over HTTP, every worker."""
     from sluice.local.logs import LogSink
     from sluice.local.sandbox import Sandbox
 
-    console = Console(stderr=True)
+    console = Console(stderr=True, quiet=quiet, soft_wrap=True)
     path = log_path(log_file)
     stop = threading.Event()
     for sig in (signal.SIGINT, signal.SIGTERM):
@@ -58,27 +63,34 @@ def up(
             f"cannot serve the API on --api-port {api_port} (or --invoke-port {invoke_port}): {exc}"
         ) from None
     state_file = box.state(path).save()
-    console.print(
-        f"[bold green]sandbox up[/] in {box.startup_s:.1f} s: API [cyan]{box.api_url}[/], "
-        f"AWS endpoint [cyan]{box.endpoint_url}[/], log [cyan]{path}[/]\n"
-        + (
-            f"Lambda Invoke of [bold]{box.api_function}[/] at [cyan]{box.invoke_url}[/]\n"
-            if box.invoke_url
-            else ""
-        )
-        + "attach other commands with [bold]--local[/]; Ctrl-C stops everything"
-    )
+    console.print(_banner(box, path))
     try:
         # Wake up every second: a signal may be delivered to any thread, and only the main
         # thread runs Python's handler, which an untimed wait would never let it do.
         while not stop.wait(1.0):
             pass
     finally:
-        console.print("[bold]stopping[/]: API, pollers (batches in flight finish), moto server")
+        api = "API, " if box.api_url else ""
+        console.print(f"[bold]stopping[/]: {api}pollers (batches in flight finish), moto server")
         box.stop()
         box.sink.close()
         state_file.unlink(missing_ok=True)
         console.print("[bold]stopped[/]")
+
+
+def _banner(box: Sandbox, path: Path) -> str:
+    """What ``sluice up`` serves where; an app without an API names none."""
+    served = [f"API [cyan]{box.api_url}[/]"] if box.api_url else []
+    served += [f"AWS endpoint [cyan]{box.endpoint_url}[/]", f"log [cyan]{path}[/]"]
+    invoke = (
+        f"Lambda Invoke of [bold]{box.api_function}[/] at [cyan]{box.invoke_url}[/]\n"
+        if box.invoke_url
+        else ""
+    )
+    return (
+        f"[bold green]sandbox up[/] in {box.startup_s:.1f} s: {', '.join(served)}\n{invoke}"
+        "attach other commands with [bold]--local[/]; Ctrl-C stops everything"
+    )
 
 
 def demo(

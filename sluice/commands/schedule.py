@@ -9,8 +9,9 @@ import typer
 from rich.table import Table
 
 from sluice.app import load_app
-from sluice.commands.dlq import Json, Local, Prefix
+from sluice.commands.dlq import Json, Local, Prefix, failing
 from sluice.commands.dlq_view import emit_json, err, out
+from sluice.commands.tables import print_table
 from sluice.runtime.errors import ConfigurationError
 from sluice.target import SandboxState, connect, state_dir
 from sluice.topology import Topology
@@ -40,12 +41,14 @@ def ls(
     json: Json = False,
 ) -> None:
     """Every schedule: expression, time zone, target, DLQ and its next fire times."""
-    from sluice.local.scheduler import STATE_FILE, SlotLog
+    from sluice.local.scheduler import FIRED_BY_HAND_FILE, STATE_FILE, SlotLog
 
     app = load_app()
     fired = SlotLog(state_dir() / STATE_FILE) if local else None
+    by_hand = SlotLog(state_dir() / FIRED_BY_HAND_FILE) if local else None
     if local:
-        prefix = prefix or SandboxState.load().prefix
+        with failing(json):
+            prefix = prefix or SandboxState.load().prefix
     topology = Topology(app, prefix)
     now = datetime.now(UTC)
     rows: list[dict[str, Any]] = []
@@ -56,6 +59,7 @@ def ls(
             upcoming.append(moment.isoformat())
             moment = item.next_fire(moment)
         last = fired.last(item.name) if fired is not None else None
+        manual = by_hand.last(item.name) if by_hand is not None else None
         rows.append(
             {
                 "name": item.name,
@@ -66,6 +70,7 @@ def ls(
                 "dlq": topology.schedule_dlq(item),
                 "next": upcoming,
                 "last_fired": last.isoformat() if last else None,
+                "last_fired_by_hand": manual.isoformat() if manual else None,
             }
         )
     if json:
@@ -81,11 +86,19 @@ def ls(
         table.add_column("last fired (sandbox)")
     for row in rows:
         cells = [row["name"], row["expression"], row["timezone"], row["event_type"]]
-        cells += [row["target"], "\n".join(row["next"]) or "[red]never[/]"]
+        cells += [row["target"], "\n".join(map(_short, row["next"])) or "[red]never[/]"]
         if local:
-            cells.append(row["last_fired"] or "-")
+            by_scheduler, by_fire = row["last_fired"], row["last_fired_by_hand"]
+            lines = [_short(by_scheduler)] if by_scheduler else []
+            lines += [f"{_short(by_fire)} (fire)"] if by_fire else []
+            cells.append("\n".join(lines) or "-")
         table.add_row(*cells)
-    out.print(table)
+    print_table(
+        out,
+        table,
+        whole=("schedule", "event", "target", "next fires", "last fired (sandbox)"),
+        drop=("zone", "expression", "event", "target"),
+    )
 
 
 @schedule.command("fire")
@@ -103,9 +116,9 @@ def fire_(
     json: Json = False,
 ) -> None:
     """Fire one slot of a schedule now: the same request EventBridge Scheduler sends."""
-    from sluice.local.scheduler import fire
+    from sluice.local.scheduler import FIRED_BY_HAND_FILE, SlotLog, fire
 
-    try:
+    with failing(json):
         target = connect(local=local, prefix=prefix)
         item = target.topology.app.schedule(name)
         slot = _slot(at)
@@ -115,9 +128,8 @@ def fire_(
             return target.topic_arn() if resource == topic else target.queue_url(resource)
 
         done = fire(target.clients, target.topology, item, slot, address)
-    except ConfigurationError as exc:
-        err.print(f"[red]error:[/] {exc}")
-        raise typer.Exit(2) from None
+    if local and done.error is None:
+        SlotLog(state_dir() / FIRED_BY_HAND_FILE).record(item.name, slot)
     doc = {
         "schedule": done.schedule,
         "slot": done.slot,
@@ -137,6 +149,13 @@ def fire_(
         )
     if done.error is not None:
         raise typer.Exit(1)
+
+
+def _short(moment: str) -> str:
+    """An ISO time as the table shows it: ``2026-12-08 02:00+01:00``, ``... 01:00:05Z``."""
+    parsed = datetime.fromisoformat(moment)
+    text = parsed.isoformat(sep=" ", timespec="seconds" if parsed.second else "minutes")
+    return text.replace("+00:00", "Z")
 
 
 def _slot(at: str | None) -> datetime:

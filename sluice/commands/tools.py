@@ -15,6 +15,7 @@ from rich.table import Table
 
 from sluice.app import load_app
 from sluice.commands.sandbox import LogFile, log_path
+from sluice.commands.tables import print_table
 from sluice.target import SandboxState
 
 
@@ -117,7 +118,7 @@ def trace(
     first = found[0].ts
     for hop in found:
         table.add_row(f"{(hop.ts - first) * 1000:.0f}", hop.hop, hop.where, hop.outcome, hop.detail)
-    Console().print(table)
+    print_table(Console(), table, whole=("+ms", "hop", "where"))
 
 
 def graph(

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any, ClassVar
 
 from rich.text import Text
-from textual import work
+from textual import events, work
 from textual.app import App, ComposeResult
 from textual.binding import Binding, BindingType
 from textual.widgets import DataTable, Footer, Header, Static
@@ -15,7 +15,7 @@ from sluice.ops.dlq_replay import replay_dlq
 from sluice.ops.inspect import show
 from sluice.ops.replay import ReplayOptions
 from sluice.tools.top import Snapshot, Watcher
-from sluice.tools.top.view import COLUMNS, cells, title
+from sluice.tools.top.view import LABELS, LEGEND, cells, fitting, title
 
 SHOW_MAX = 5
 
@@ -33,21 +33,30 @@ class TopScreen(App[None]):
         self.watcher = watcher
         self.interval_s = interval_s
         self._busy = False
+        self._keys: list[str] = []
+        self._last: Snapshot | None = None
+        self._width = 0
 
     def compose(self) -> ComposeResult:
         """The table, the detail pane and the key help."""
         yield Header()
-        yield DataTable(cursor_type="row", zebra_stripes=False, id="workers")
+        # The worker column stays put when scrolling right; a red cell stays red when
+        # its row is selected (the cursor colours the background only).
+        yield DataTable(
+            cursor_type="row",
+            zebra_stripes=False,
+            fixed_columns=1,
+            cursor_foreground_priority="renderable",
+            id="workers",
+        )
         yield Static(
-            "select a worker: enter shows its dead letters, r previews a replay", id="detail"
+            f"{LEGEND}\nselect a worker: enter shows its dead letters, r previews a replay",
+            id="detail",
         )
         yield Footer()
 
     def on_mount(self) -> None:
-        """Columns once, then a refresh now and every interval."""
-        grid = self.query_one(DataTable)
-        for key, label in COLUMNS:
-            grid.add_column(label, key=key)
+        """A refresh now and every interval (the columns come with the first snapshot)."""
         self.tick()
         self.set_interval(self.interval_s, self.tick)
 
@@ -69,16 +78,34 @@ class TopScreen(App[None]):
             self._busy = False
         self.call_from_thread(self._show, snapshot)
 
+    def on_resize(self, event: events.Resize) -> None:
+        """Another width may fit other columns."""
+        self._width = event.size.width
+        if self._last is not None:
+            self._show(self._last)
+
     def _show(self, snapshot: Snapshot) -> None:
+        self._last = snapshot
         grid = self.query_one(DataTable)
         self.title = title(snapshot)
-        for row in snapshot.rows:
-            by_key = cells(row)
-            if row.worker not in grid.rows:
-                grid.add_row(*(by_key[key] for key, _ in COLUMNS), key=row.worker)
+        by_worker = {row.worker: cells(row) for row in snapshot.rows}
+        keys = fitting(list(by_worker.values()), self._width or self.screen.size.width)
+        if keys != self._keys:  # the first snapshot, or a width that fits other columns
+            selected = grid.cursor_row
+            grid.clear(columns=True)
+            for key in keys:
+                grid.add_column(LABELS[key], key=key)
+            self._keys = keys
+            for worker, by_key in by_worker.items():
+                grid.add_row(*(by_key[key] for key in keys), key=worker)
+            grid.move_cursor(row=selected)
+            return
+        for worker, by_key in by_worker.items():
+            if worker not in grid.rows:
+                grid.add_row(*(by_key[key] for key in keys), key=worker)
                 continue
-            for key, _ in COLUMNS:
-                grid.update_cell(row.worker, key, by_key[key])
+            for key in keys:
+                grid.update_cell(worker, key, by_key[key])
 
     def _selected(self) -> str | None:
         grid = self.query_one(DataTable)

@@ -17,7 +17,7 @@ from typing import Any
 from moto import mock_aws
 from moto.core.botocore_stubber import BotocoreStubber
 
-from sluice.local import moto_speedups
+from sluice.local import moto_speedups, sqs_metrics
 
 # Importing moto registers its stubber on botocore's built-in handlers, so only sessions
 # created after this import are mocked: import this module before making clients.
@@ -29,9 +29,10 @@ def serialized_mock_aws() -> Iterator[None]:
     """``moto.mock_aws()``, with every request but SQS ReceiveMessage under one lock.
 
     The sandbox's moto speedups apply here too (``moto_speedups``): requests are serialised
-    the same way.
+    the same way. CloudWatch answers SQS's age of oldest message (``sqs_metrics``).
     """
     moto_speedups.install()
+    sqs_metrics.install()
     original = BotocoreStubber.process_request
 
     def one_at_a_time(self: BotocoreStubber, request: Any) -> Any:

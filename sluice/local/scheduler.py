@@ -43,6 +43,10 @@ from sluice.topology import Topology
 CATCH_UP = 10
 """At most this many missed slots fire per schedule when the sandbox comes back."""
 STATE_FILE = "schedules.json"
+FIRED_BY_HAND_FILE = "schedules-fired.json"
+"""The last slot ``sluice schedule fire --local`` sent per schedule: kept apart from the
+scheduler's own record, which says where it resumes (a slot fired by hand must not make it
+skip a scheduled one)."""
 
 
 class Clock(Protocol):

@@ -120,11 +120,12 @@ def _serve(port: int) -> None:
     from moto.moto_server.werkzeug_app import DomainDispatcherApplication, create_backend_app
     from werkzeug.serving import make_server
 
-    from sluice.local import moto_speedups
+    from sluice.local import moto_speedups, sqs_metrics
     from sluice.local.keepalive import KeepAliveHandler
 
     logging.getLogger("werkzeug").setLevel(logging.ERROR)
     moto_speedups.install()
+    sqs_metrics.install()
 
     app = _OneAtATime(DomainDispatcherApplication(create_backend_app))
     server = make_server("127.0.0.1", port, app, threaded=True, request_handler=KeepAliveHandler)

@@ -56,8 +56,8 @@ def list_dlqs(target: Target) -> list[dict[str, Any]]:
         )["Attributes"]
         row["depth"] = int(attrs.get("ApproximateNumberOfMessages", 0))
         row["in_flight"] = int(attrs.get("ApproximateNumberOfMessagesNotVisible", 0))
-        if row["depth"]:
-            row["oldest_age_s"] = _oldest_age(target, dlq.name, url)
+        if row["depth"] or row["in_flight"]:
+            row["oldest_age_s"] = _cloudwatch_age(target, dlq.name)
         if dlq.kind is DlqKind.STREAM_FAILURE:
             s3 = target.clients.client("s3")
             row.update(replay_window(target.clients.sqs, s3, url).to_json())
@@ -102,18 +102,10 @@ def _describe(s3: Any, trusted: FailureBucket, message: DlqMessage) -> dict[str,
     return row
 
 
-def _oldest_age(target: Target, name: str, url: str) -> float | None:
-    """CloudWatch's figure on AWS (peeking would count as receives); a peek on the sandbox."""
-    if not target.local:
-        return _cloudwatch_age(target, name)
-    with Scanner(target.clients.sqs, url, hold_s=PEEK_HOLD_S) as scan:
-        sent = [m.sent_at for batch in scan.batches(10) for m in batch if m.sent_at]
-    if not sent:
-        return None
-    return round((datetime.now(UTC) - min(sent)).total_seconds(), 1)
-
-
 def _cloudwatch_age(target: Target, name: str) -> float | None:
+    """CloudWatch's ApproximateAgeOfOldestMessage, never a receive: receiving a message to
+    read its age would raise its receive count and set its first-receive time. The sandbox's
+    CloudWatch answers it too (``sluice.local.sqs_metrics``)."""
     now = datetime.now(UTC)
     points = (
         target.clients.client("cloudwatch")

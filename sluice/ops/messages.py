@@ -113,7 +113,8 @@ class DlqMessage:
 
     @property
     def sent_at(self) -> datetime | None:
-        """When the message entered the DLQ (SentTimestamp)."""
+        """SentTimestamp: when a worker sent the message to the DLQ, or, for one SQS's
+        redrive moved there after maxReceiveCount receives, when it was sent to its queue."""
         return _from_ms(self.system.get("SentTimestamp"))
 
     @property
@@ -164,10 +165,13 @@ class DlqMessage:
             "detail": failure.get("detail"),
             "failed_worker": failure.get("worker"),
             "source_queue": failure.get("source_queue"),
-            "receive_count": int(failure.get("receive_count") or self._dlq_receives()),
-            "first_receive": _iso(_from_ms(self.system.get("ApproximateFirstReceiveTimestamp"))),
-            "last_receive": _iso(self.failed_at),
+            # The worker's receives when it gave up. No first receive on the source queue is
+            # shown: SQS's ApproximateFirstReceiveTimestamp of a message in the DLQ is its
+            # first receive there (the first peek), not the worker's.
+            "receive_count": _count(failure.get("receive_count")),
+            "dead_lettered_at": _iso(self.failed_at) if "failed_at" in failure else None,
             "sent_at": _iso(self.sent_at),
+            "sqs_receive_count": self._dlq_receives(),
             "group_id": self.group_id,
             "problem": self.problem,
             "stream": None if self.stream is None else stream_json(self.stream),
@@ -175,6 +179,7 @@ class DlqMessage:
         }
 
     def _dlq_receives(self) -> int:
+        """SQS's ApproximateReceiveCount: every receive of the message, peeks included."""
         return int(self.system.get("ApproximateReceiveCount", "0"))
 
 
@@ -286,6 +291,10 @@ def stream_json(batch: StreamBatch, records: int | None = None) -> dict[str, Any
         "last_arrival": batch.last_arrival,
         "records": records,
     }
+
+
+def _count(text: str | None) -> int | None:
+    return int(text) if text and text.isdigit() else None
 
 
 def _from_ms(value: str | None) -> datetime | None:

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import time
+from datetime import UTC, datetime
 
 from sluice.ops.inspect import list_dlqs, show
 from tests.factories import placed, sns_wrapped
@@ -45,9 +47,48 @@ def test_show_decodes_envelope_failure_and_receive_history(ops: Ops) -> None:
     assert row["detail"] == "invalid_payload detail"
     assert row["failed_worker"] == "inventory"
     assert row["receive_count"] == 3
-    assert row["first_receive"] is not None
-    assert row["last_receive"] is not None
+    assert row["dead_lettered_at"] is not None
+    assert row["sent_at"] is not None
     assert ops.visible("sluice-inventory-dlq") == 1
+
+
+def test_show_reports_no_receive_time_later_than_the_dead_lettering(ops: Ops) -> None:
+    # GIVEN a dead letter, and a moment after it was dead-lettered
+    ops.dead_letter("inventory", [placed()])
+    landed = datetime.now(UTC)
+    time.sleep(0.05)
+
+    # WHEN it is peeked at twice (every peek is a receive in the DLQ)
+    show(ops.target, "inventory")
+    [row] = show(ops.target, "inventory")
+
+    # THEN every time shown is from before the peeks: none is the time of a peek posing as
+    # the worker's first receive, and the worker's count is not raised by the peeks
+    times = {k: v for k, v in row.items() if (k.endswith("_at") or "receive" in k) and v}
+    stamps = {k: datetime.fromisoformat(v) for k, v in times.items() if isinstance(v, str)}
+    assert {"dead_lettered_at", "sent_at"} <= set(stamps)
+    assert all(moment <= landed for moment in stamps.values()), stamps
+    assert stamps["dead_lettered_at"] <= stamps["sent_at"]
+    assert row["receive_count"] == 3
+    assert row["sqs_receive_count"] == 2  # SQS's own count: the two peeks
+
+
+def test_ls_leaves_every_dlq_message_unreceived(ops: Ops) -> None:
+    # GIVEN dead letters in two DLQs
+    ops.dead_letter("inventory", [placed(), placed()])
+    ops.send_raw("sluice-audit-sub-dlq", sns_wrapped(placed()))
+
+    # WHEN listing twice, in process and through the CLI
+    rows = {r["name"]: r for r in list_dlqs(ops.target)}
+    cli_json("ls")
+
+    # THEN the oldest age is known (CloudWatch's metric, which the sandbox answers too)
+    assert rows["sluice-inventory-dlq"]["oldest_age_s"] is not None
+    assert rows["sluice-audit-sub-dlq"]["oldest_age_s"] is not None
+    # AND no message was ever received: each one's first receive is this one
+    for name, held in (("sluice-inventory-dlq", 2), ("sluice-audit-sub-dlq", 1)):
+        counts = [m["Attributes"]["ApproximateReceiveCount"] for m in ops.pipeline.drain(name)]
+        assert counts == ["1"] * held, name
 
 
 def test_show_unwraps_sns_notifications_and_names_bad_bodies(ops: Ops) -> None:
@@ -118,6 +159,7 @@ def test_cli_show_prints_a_readable_table(ops: Ops) -> None:
     assert result.exit_code == 0, result.output
     assert event.id in result.stdout
     assert "reason=invalid_payload" in result.stdout
+    assert "receives=3 dead-lettered=" in result.stdout and "first=" not in result.stdout
 
 
 def test_unknown_dlq_is_a_clear_error(ops: Ops) -> None:

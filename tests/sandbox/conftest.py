@@ -7,6 +7,8 @@ and on-failure records) play out in seconds.
 
 from __future__ import annotations
 
+import os
+import subprocess
 import threading
 import time
 import uuid
@@ -184,3 +186,40 @@ def sandbox(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Running]:
         box.stop()
         box.sink.close()
         assert time.monotonic() - started < 10, "the sandbox took too long to stop"
+
+
+@pytest.fixture
+def tmux(tmp_path: Path) -> Iterator[Callable[..., str]]:
+    """A private tmux server; ``tmux(args...)`` runs a tmux command and returns its output."""
+    socket = tmp_path / "tmux.sock"
+
+    def run(*args: str) -> str:
+        done = subprocess.run(
+            ["tmux", "-S", str(socket), *args],
+            capture_output=True,
+            text=True,
+            timeout=30,
+            check=True,
+        )
+        return done.stdout
+
+    yield run
+    subprocess.run(["tmux", "-S", str(socket), "kill-server"], capture_output=True, check=False)
+
+
+def attached(sandbox: Running, state_dir: Path) -> dict[str, str]:
+    """An environment whose `sluice ... --local` attaches to the tier's sandbox."""
+    sandbox.box.state(sandbox.log_path).save(state_dir / "sandbox.json")
+    return {**os.environ, "SLUICE_STATE_DIR": str(state_dir), "COLUMNS": "160"}
+
+
+def until(check: Callable[[], str | None], timeout_s: float, what: str) -> str:
+    """What ``check()`` returns once it is not None; fails after ``timeout_s``."""
+    deadline = time.monotonic() + timeout_s
+    last: str | None = None
+    while time.monotonic() < deadline:
+        last = check()
+        if last is not None:
+            return last
+        time.sleep(0.5)
+    raise AssertionError(f"timed out waiting for {what}")

@@ -18,6 +18,7 @@ from demo.traffic import Order, place
 from sluice.demo import JsonClient
 from sluice.target import SandboxState
 from tests.conftest import needs_tool
+from tests.projects import sluice_new
 from tests.sandbox.conftest import Running
 
 pytestmark = pytest.mark.sandbox
@@ -79,6 +80,50 @@ def test_up_serves_until_ctrl_c_then_stops_cleanly(tmp_path: Path) -> None:
     assert any(
         r.get("correlation_id") == "cid-up-1" and r.get("message") == "api request" for r in log
     )
+
+
+def _up_until_ready(state_dir: Path, *args: str, cwd: Path | None = None) -> tuple[str, str]:
+    """Run `sluice up ARGS` until its state file appears, then Ctrl-C it; its stdout, stderr."""
+    proc = subprocess.Popen(
+        [*SLUICE, "up", *args],
+        env=_env(state_dir),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        cwd=cwd,
+    )
+    try:
+        deadline = time.monotonic() + 60
+        while not (state_dir / "sandbox.json").exists() and time.monotonic() < deadline:
+            assert proc.poll() is None, proc.communicate()
+            time.sleep(0.1)
+        proc.send_signal(signal.SIGINT)
+        out, err = proc.communicate(timeout=30)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+    assert proc.returncode == 0, err
+    return out, err
+
+
+def test_up_quiet_prints_nothing_on_screen(tmp_path: Path) -> None:
+    # WHEN `sluice up --quiet` starts, serves and is stopped with Ctrl-C
+    out, err = _up_until_ready(tmp_path, "--quiet")
+    # THEN it printed nothing at all (no banner, no hint, no stopping/stopped); the log has it
+    assert (out, err) == ("", "")
+    assert "sandbox started" in (tmp_path / "sandbox.log").read_text()
+
+
+def test_up_banner_of_an_app_without_an_api_names_no_api(tmp_path: Path) -> None:
+    # GIVEN a new project, whose app declares no API
+    project = sluice_new(tmp_path / "notes")
+    # WHEN `sluice up` starts in it and is stopped
+    _, err = _up_until_ready(tmp_path / "state", cwd=project)
+    # THEN its banner names what is served, and no API
+    banner = err[err.index("sandbox up") :]
+    assert "AWS endpoint http://127.0.0.1:" in banner
+    assert "API" not in banner, banner
 
 
 def test_invoke_runs_a_sample_event_against_in_process_moto(tmp_path: Path) -> None:

@@ -8,9 +8,8 @@ import re
 import shutil
 import subprocess
 import sys
-import time
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -19,10 +18,12 @@ import pytest
 from events import ORDER_PLACED
 from sluice.core import Envelope
 from tests.conftest import needs_tool
-from tests.sandbox.conftest import Running
+from tests.sandbox.conftest import Running, attached, until
 
 pytestmark = pytest.mark.sandbox
 SLUICE = [sys.executable, "-m", "sluice.cli"]
+# The terminal's own size, not a COLUMNS or LINES the test run may carry (Textual prefers them).
+TERMINAL_SIZED = ["env", "-u", "COLUMNS", "-u", "LINES"]
 WORKERS = ("audit", "inventory", "ledger", "receipts", "relay", "stocktake")
 # An SGR sequence that sets a red foreground: basic, bright, 256-colour or true colour.
 RED = re.compile(
@@ -37,12 +38,6 @@ def _poison() -> Envelope[Any]:
         "items": [{"sku": "SKU-TOP", "quantity": -1, "unit_price_cents": 100}],
     }
     return Envelope.new(ORDER_PLACED, data, source="tests")
-
-
-def _attached(sandbox: Running, state_dir: Path) -> dict[str, str]:
-    """An environment whose `sluice ... --local` attaches to the tier's sandbox."""
-    sandbox.box.state(sandbox.log_path).save(state_dir / "sandbox.json")
-    return {**os.environ, "SLUICE_STATE_DIR": str(state_dir), "COLUMNS": "160"}
 
 
 def _depths(sandbox: Running, name: str) -> tuple[int, int]:
@@ -72,45 +67,15 @@ def _load_with_poison(sandbox: Running) -> Envelope[Any]:
     return poison
 
 
-@pytest.fixture
-def tmux(tmp_path: Path) -> Iterator[Callable[..., str]]:
-    """A private tmux server; ``tmux(args...)`` runs a tmux command and returns its output."""
-    socket = tmp_path / "tmux.sock"
-
-    def run(*args: str) -> str:
-        done = subprocess.run(
-            ["tmux", "-S", str(socket), *args],
-            capture_output=True,
-            text=True,
-            timeout=30,
-            check=True,
-        )
-        return done.stdout
-
-    yield run
-    subprocess.run(["tmux", "-S", str(socket), "kill-server"], capture_output=True, check=False)
-
-
-def _until(check: Callable[[], str | None], timeout_s: float, what: str) -> str:
-    deadline = time.monotonic() + timeout_s
-    last: str | None = None
-    while time.monotonic() < deadline:
-        last = check()
-        if last is not None:
-            return last
-        time.sleep(0.5)
-    raise AssertionError(f"timed out waiting for {what}")
-
-
 @needs_tool(shutil.which("tmux") is None, "tmux runs `sluice top` in a real terminal")
 def test_top_shows_every_worker_and_the_poisoned_dlq_in_red(
     sandbox: Running, tmp_path: Path, tmux: Callable[..., str]
 ) -> None:
     # GIVEN a sandbox that processed a load with a poison event in it
-    env = _attached(sandbox, tmp_path)
+    env = attached(sandbox, tmp_path)
     poison = _load_with_poison(sandbox)
     # WHEN `sluice top --local` runs in a 160x40 terminal
-    command = " ".join([*SLUICE, "top", "--local", "--interval", "1s"])
+    command = " ".join([*TERMINAL_SIZED, *SLUICE, "top", "--local", "--interval", "1s"])
     tmux("new-session", "-d", "-s", "top", "-x", "160", "-y", "40", "-e", "COLORTERM=",
          "-e", f"SLUICE_STATE_DIR={env['SLUICE_STATE_DIR']}", command)  # fmt: skip
 
@@ -123,9 +88,9 @@ def test_top_shows_every_worker_and_the_poisoned_dlq_in_red(
         return screen
 
     # THEN one row per worker appears, with the DLQ column counting the poison
-    screen = _until(inventory_row, 60, "the rows with a DLQ depth")
+    screen = until(inventory_row, 60, "the rows with a DLQ depth")
     header = next(line for line in screen.splitlines() if "worker" in line)
-    assert header.split()[:6] == ["worker", "source", "queue", "vis/flight", "oldest", "DLQ"]
+    assert header.split()[:5] == ["worker", "source", "queue", "oldest", "DLQ"]
     rows = {line.split()[0]: line.split() for line in screen.splitlines() if line.split()}
     assert rows["inventory"][1] == "sns-queue" and rows["relay"][1] == "dynamodb-stream"
     assert rows["ledger"][1] == "fifo-queue" and rows["ledger"][4] == "0"
@@ -142,7 +107,7 @@ def test_top_shows_every_worker_and_the_poisoned_dlq_in_red(
     tmux("send-keys", "-t", "top", "Down")
     tmux("send-keys", "-t", "top", "Enter")
     # THEN its newest dead letters show, with their reason (what `sluice dlq show` prints)
-    _until(
+    until(
         lambda: (
             s
             if "reason=invalid_payload" in (s := tmux("capture-pane", "-p", "-t", "top"))
@@ -153,7 +118,7 @@ def test_top_shows_every_worker_and_the_poisoned_dlq_in_red(
     )
     # WHEN r is pressed THEN a dry-run replay preview names the poison, and nothing moves
     tmux("send-keys", "-t", "top", "r")
-    preview = _until(
+    preview = until(
         lambda: s if "would move" in (s := tmux("capture-pane", "-p", "-t", "top")) else None,
         60,
         "the replay preview",
@@ -162,10 +127,161 @@ def test_top_shows_every_worker_and_the_poisoned_dlq_in_red(
     assert poison.id in preview.replace("\n", "")
     # AND q quits
     tmux("send-keys", "-t", "top", "q")
-    _until(lambda: "gone" if "top" not in _sessions(tmux) else None, 20, "sluice top to quit")
+    until(lambda: "gone" if "top" not in _sessions(tmux) else None, 20, "sluice top to quit")
     assert any(
         json.loads(m["Body"])["id"] == poison.id for m in sandbox.messages("sluice-inventory-dlq")
     )
+
+
+def _start_top(sandbox: Running, tmp_path: Path, tmux: Callable[..., str], width: int) -> None:
+    """`sluice top --local` in a `width`x24 terminal of its own, attached to the sandbox."""
+    env = attached(sandbox, tmp_path)
+    command = " ".join([*TERMINAL_SIZED, *SLUICE, "top", "--local", "--interval", "1s"])
+    tmux("new-session", "-d", "-s", "top", "-x", str(width), "-y", "24", "-e", "COLORTERM=",
+         "-e", f"SLUICE_STATE_DIR={env['SLUICE_STATE_DIR']}", command)  # fmt: skip
+
+
+def _styles_after_worker(line: str, worker: str) -> str:
+    """The escape codes that start a row's cells after its worker name: a row under the
+    cursor is styled differently from the others."""
+    found = re.search(f" {worker} *" + r"((?:\x1b\[[0-9;]*m)*)", line)
+    return found.group(1) if found else ""
+
+
+def _table(screen: str) -> tuple[list[str], dict[str, list[str]]]:
+    """The header's labels and each worker's cells, from a captured screen."""
+    lines = [line.split() for line in screen.splitlines()]
+    header = next(words for words in lines if words[:1] == ["worker"])
+    return header, {words[0]: words for words in lines if words and words[0] in WORKERS}
+
+
+@needs_tool(shutil.which("tmux") is None, "tmux runs `sluice top` in a real terminal")
+def test_top_at_80x24_shows_every_figure_and_the_selected_row_keeps_its_red_dlq(
+    sandbox: Running, tmp_path: Path, tmux: Callable[..., str]
+) -> None:
+    # GIVEN a sandbox with a poison event dead-lettered by the inventory worker
+    _load_with_poison(sandbox)
+    # WHEN `sluice top --local` runs in an 80x24 terminal
+    _start_top(sandbox, tmp_path, tmux, 80)
+
+    def counted() -> str | None:
+        screen = tmux("capture-pane", "-p", "-t", "top")
+        if not any(line.split()[:1] == ["worker"] for line in screen.splitlines()):
+            return None
+        header, rows = _table(screen)
+        dlq = header.index("DLQ") if "DLQ" in header else -1
+        ready = set(rows) == set(WORKERS) and rows["inventory"][dlq] != "0"
+        return screen if ready else None
+
+    # THEN the worker, the DLQ depth and every rate, latency and concurrency column fit
+    screen = until(counted, 60, "the rows with a DLQ depth")
+    header, rows = _table(screen)
+    for label in ("worker", "queue", "DLQ", "done", "failed", "DLQ'd", "p50", "p95", "conc"):
+        assert label in header, screen
+    assert all(len(cells) == len(header) for cells in rows.values()), screen
+    # WHEN the inventory row is selected (the second row)
+    tmux("send-keys", "-t", "top", "Down")
+    dlq = rows["inventory"][header.index("DLQ")]
+
+    # THEN, once the cursor is on it, its DLQ cell is still red
+    def red_while_selected() -> str | None:
+        coloured = tmux("capture-pane", "-e", "-p", "-t", "top").splitlines()
+        inventory, ledger = (next(x for x in coloured if f" {w} " in x) for w in WORKERS[1:3])
+        if _styles_after_worker(inventory, "inventory") == _styles_after_worker(ledger, "ledger"):
+            return None  # the cursor is not on the inventory row yet
+        cell = re.search(r"((?:\x1b\[[0-9;]*m)+)" + dlq + r"(?:\x1b| )", inventory)
+        assert cell and RED.search(cell.group(1)), repr(inventory)
+        return inventory
+
+    until(red_while_selected, 20, "the selected row's DLQ cell in red")
+
+
+@needs_tool(shutil.which("tmux") is None, "tmux runs `sluice top` in a real terminal")
+def test_top_scrolled_right_keeps_the_worker_column(
+    sandbox: Running, tmp_path: Path, tmux: Callable[..., str]
+) -> None:
+    # GIVEN `sluice top --local` in a terminal too narrow for every column
+    _start_top(sandbox, tmp_path, tmux, 40)
+    until(
+        lambda: s if "stocktake" in (s := tmux("capture-pane", "-p", "-t", "top")) else None,
+        60,
+        "the rows",
+    )
+    # WHEN it is scrolled right to the last column
+    for _ in range(12):
+        tmux("send-keys", "-t", "top", "Right")
+
+    # THEN the last column shows, and every worker's name is still there, first on its line
+    def scrolled() -> str | None:
+        screen = tmux("capture-pane", "-p", "-t", "top")
+        return screen if "p95" in screen else None
+
+    screen = until(scrolled, 20, "the last column")
+    firsts = {line.split()[0] for line in screen.splitlines() if line.split()}
+    assert set(WORKERS) <= firsts, screen
+
+
+def test_top_json_without_once_prints_one_snapshot_and_exits(
+    sandbox: Running, tmp_path: Path
+) -> None:
+    # WHEN `sluice top --local --json` runs without --once, its output piped
+    done = subprocess.run(
+        [*SLUICE, "top", "--local", "--json"],
+        env=attached(sandbox, tmp_path),
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    # THEN it exits 0 after one JSON document, no terminal escape codes in it
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.endswith("}\n") and "\x1b" not in done.stdout
+    assert sorted(r["worker"] for r in json.loads(done.stdout)["workers"]) == sorted(WORKERS)
+
+
+def test_top_into_a_pipe_prints_one_table_and_exits(sandbox: Running, tmp_path: Path) -> None:
+    # WHEN `sluice top --local` writes to a pipe, not a terminal
+    done = subprocess.run(
+        [*SLUICE, "top", "--local"],
+        env=attached(sandbox, tmp_path),
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    # THEN it prints one table with every worker and column, and exits
+    assert done.returncode == 0, done.stderr
+    assert "\x1b" not in done.stdout
+    header, rows = _table(done.stdout.replace("│", " ").replace("┃", " "))
+    assert set(rows) == set(WORKERS) and "conc" in header and "source" in header
+
+
+def test_top_json_stream_prints_a_line_per_refresh_until_the_reader_leaves(
+    sandbox: Running, tmp_path: Path
+) -> None:
+    # GIVEN `sluice top --local --json --stream` refreshing every 200 ms into a pipe
+    proc = subprocess.Popen(
+        [*SLUICE, "top", "--local", "--json", "--stream", "--interval", "200ms"],
+        env=attached(sandbox, tmp_path),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert proc.stdout is not None
+        # WHEN the reader takes three lines and closes the pipe
+        lines = [proc.stdout.readline() for _ in range(3)]
+        proc.stdout.close()
+        _, err = proc.communicate(timeout=30)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+    # THEN each line was one whole snapshot, and it stopped at once, cleanly
+    docs = [json.loads(line) for line in lines]
+    assert all(len(d["workers"]) == len(WORKERS) for d in docs)
+    assert docs[0]["at"] < docs[1]["at"] < docs[2]["at"]
+    assert proc.returncode == 0 and "Traceback" not in err, err
 
 
 def _sessions(tmux: Callable[..., str]) -> str:
@@ -177,7 +293,7 @@ def _sessions(tmux: Callable[..., str]) -> str:
 
 def test_once_json_matches_the_queue_depths_read_directly(sandbox: Running, tmp_path: Path) -> None:
     # GIVEN a sandbox with a poison event dead-lettered
-    env = _attached(sandbox, tmp_path)
+    env = attached(sandbox, tmp_path)
     _load_with_poison(sandbox)
     queues = {w: f"sluice-{w}" for w in ("audit", "inventory", "receipts")}
     queues["ledger"] = "sluice-ledger.fifo"

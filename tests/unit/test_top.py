@@ -278,3 +278,18 @@ def test_intervals_read_as_spans(text: str, seconds: float) -> None:
 def test_a_bad_interval_is_refused_with_the_forms_it_takes(text: str) -> None:
     with pytest.raises(typer.BadParameter, match="such as 2s, 500ms or 1m"):
         parse_span(text)
+
+
+# --- the columns a terminal's width fits ------------------------------------------------
+
+
+def test_at_80_columns_only_the_source_drops_and_a_narrower_terminal_drops_more() -> None:
+    from sluice.tools.top.view import DROP_FIRST, cells, fitting
+
+    figures = Figures(processed=120.5, failed=3, dead_lettered=1, p50_ms=93, p95_ms=1187.5)
+    rows = [cells(row(spec, Depth(12, 3, 1), figures)) for spec in SPECS.values()]
+    everything = fitting(rows, 200)
+    assert "source" in everything and len(everything) == 12
+    assert [k for k in everything if k not in fitting(rows, 80)] == ["source"]
+    narrow = fitting(rows, 40)
+    assert narrow[0] == "worker" and not set(DROP_FIRST) & set(narrow)

@@ -10,20 +10,30 @@ from rich.text import Text
 from sluice.tools.top.rows import Snapshot, WorkerRow
 
 ALARM_STYLE = "bold red"
+# Short headers, so that every figure fits 80 columns; LEGEND says what they mean.
 COLUMNS = (
     ("worker", "worker"),
     ("source", "source"),
-    ("queue", "queue vis/flight"),
+    ("queue", "queue"),
     ("age", "oldest"),
     ("dlq", "DLQ"),
-    ("processed", "done/min"),
-    ("failed", "failed/min"),
-    ("dead_lettered", "DLQ'd/min"),
-    ("duplicates", "dups/min"),
-    ("p50", "p50 ms"),
-    ("p95", "p95 ms"),
-    ("concurrency", "concurrency"),
+    ("processed", "done"),
+    ("failed", "failed"),
+    ("dead_lettered", "DLQ'd"),
+    ("duplicates", "dups"),
+    ("p50", "p50"),
+    ("p95", "p95"),
+    ("concurrency", "conc"),
 )
+LABELS = dict(COLUMNS)
+LEGEND = (
+    "queue: visible/in flight; done, failed, DLQ'd, dups: per minute; p50, p95: invocation "
+    "ms; conc: concurrency"
+)
+DROP_FIRST = ("source", "duplicates", "concurrency", "p50", "age")
+"""The columns a narrow terminal loses first, in this order; the worker is never dropped."""
+CELL_PADDING = 2
+"""What a table adds to each column: one cell on each side."""
 
 
 def cells(row: WorkerRow) -> dict[str, Text]:
@@ -50,6 +60,21 @@ def cells(row: WorkerRow) -> dict[str, Text]:
     }
 
 
+def fitting(rows: list[dict[str, Text]], width: int) -> list[str]:
+    """The column keys that fit ``width`` cells with every cell whole, dropping the
+    ``DROP_FIRST`` columns in order until they do (the rest then scrolls)."""
+    need = {
+        key: CELL_PADDING + max([len(label), *(cells[key].cell_len for cells in rows)])
+        for key, label in COLUMNS
+    }
+    keys = [key for key, _ in COLUMNS]
+    for key in DROP_FIRST:
+        if sum(need[k] for k in keys) <= width:
+            break
+        keys.remove(key)
+    return keys
+
+
 def title(snapshot: Snapshot) -> str:
     """What is watched, when, and over which window."""
     at = datetime.fromtimestamp(snapshot.at, UTC).strftime("%H:%M:%S")
@@ -58,7 +83,9 @@ def title(snapshot: Snapshot) -> str:
 
 def table(snapshot: Snapshot) -> Table:
     """The whole snapshot as one rich table (``--once``)."""
-    grid = Table(title=title(snapshot), title_justify="left")
+    grid = Table(
+        title=title(snapshot), title_justify="left", caption=LEGEND, caption_justify="left"
+    )
     for _, label in COLUMNS:
         grid.add_column(label, justify="left" if label in ("worker", "source") else "right")
     for row in snapshot.rows:
