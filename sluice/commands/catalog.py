@@ -11,9 +11,9 @@ from rich.console import Console
 from rich.table import Table
 
 from sluice.app import load_app
-from sluice.commands.tables import print_table
 from sluice.core.export import catalog_schemas
 from sluice.tools import catalog as show
+from sluice.tools.tables import print_table
 
 
 def catalog(

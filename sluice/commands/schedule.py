@@ -11,9 +11,9 @@ from rich.table import Table
 from sluice.app import load_app
 from sluice.commands.dlq import Json, Local, Prefix, failing
 from sluice.commands.dlq_view import emit_json, err, out
-from sluice.commands.tables import print_table
 from sluice.runtime.errors import ConfigurationError
 from sluice.target import SandboxState, connect, state_dir
+from sluice.tools.tables import print_table
 from sluice.topology import Topology
 
 schedule = typer.Typer(

@@ -15,8 +15,8 @@ from rich.table import Table
 
 from sluice.app import load_app
 from sluice.commands.sandbox import LogFile, log_path
-from sluice.commands.tables import print_table
 from sluice.target import SandboxState
+from sluice.tools.tables import print_table
 
 
 class GraphFormat(StrEnum):

@@ -16,9 +16,9 @@ from botocore.exceptions import BotoCoreError, ClientError
 from sluice.commands import dlq_view as render
 from sluice.commands.dlq import Local, Prefix, failing
 from sluice.commands.sandbox import LogFile, log_path
-from sluice.commands.tables import print_table
 from sluice.runtime.errors import ConfigurationError
 from sluice.target import connect
+from sluice.tools.tables import print_table
 from sluice.tools.top import Snapshot, Watcher
 from sluice.tools.top.cloudwatch import METRICS_PER_WORKER, USD_PER_1000_METRICS, cost_per_hour
 from sluice.tools.top.view import DROP_FIRST, LABELS, table

@@ -82,6 +82,10 @@ def percentile(values: list[float], q: float) -> float:
     return ordered[min(len(ordered) - 1, max(0, round(q * len(ordered)) - 1))]
 
 
+WHOLE = ("worker", "queue", "check")
+"""The columns of the summary whose cells are names: printed whole at any width."""
+
+
 def summary(
     box: Sandbox,
     demo: Demo,

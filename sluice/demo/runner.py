@@ -21,6 +21,7 @@ from sluice.demo.pacing import wait_until
 from sluice.local.logs import LogSink
 from sluice.local.sandbox import Sandbox
 from sluice.runtime import ConfigurationError
+from sluice.tools.tables import print_table
 
 DRAIN_TIMEOUT_S = 40.0
 
@@ -135,10 +136,11 @@ def run(app: App, console: Console, log_file: Path, count: int | None = None) ->
         letters = report.dead_letters(box)
         timings = report.latencies(box, demo)
     for table in report.summary(box, demo, timings, checks, letters):
-        console.print(table)
+        print_table(console, table, whole=report.WHOLE)
     passed = ok and all(c.ok for c in checks)
     verdict = "[green bold]PASS[/]" if passed else "[red bold]FAIL[/]"
     follow = demo.follow()
     hint = f" Follow one {demo.unit}: [cyan]sluice trace {follow}[/]" if follow else ""
-    console.print(f"{verdict} in {time.perf_counter() - started:.1f} s.{hint}")
+    # one line, never wrapped: the command in it is copied whole
+    console.print(f"{verdict} in {time.perf_counter() - started:.1f} s.{hint}", soft_wrap=True)
     return passed

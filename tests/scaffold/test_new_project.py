@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -78,6 +79,9 @@ def test_the_new_project_demo_passes(project: Path) -> None:
     assert done.returncode == 0, done.stdout + done.stderr
     assert "PASS in" in done.stdout
     assert "notes per author = notes written" in done.stdout
+    # into a pipe nothing is cut short, and the command to follow one note is one whole line
+    assert "…" not in done.stdout
+    assert re.search(r"^PASS in [0-9.]+ s\. Follow one \w+: sluice trace \S+$", done.stdout, re.M)
 
 
 def test_the_new_project_synthesizes_its_worker_with_queue_dlqs_and_alarms(
