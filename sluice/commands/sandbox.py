@@ -25,6 +25,7 @@ def log_path(given: Path | None) -> Path:
 
 
 def up(
+    *,
     port: Annotated[int, typer.Option(help="moto server port (0: a free one)")] = 0,
     api_port: Annotated[int, typer.Option(help="HTTP API port (0: a free one)")] = 0,
     invoke_port: Annotated[
@@ -32,8 +33,24 @@ def up(
     ] = 0,
     log_file: LogFile = None,
     quiet: Annotated[bool, typer.Option(help="only the JSON log file, nothing on screen")] = False,
+    hosted_elsewhere: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--hosted-elsewhere",
+            metavar="WORKER",
+            help="A queue worker the sandbox provisions but does not run (no poller, no "
+            "container child): you run `sluice work WORKER --local` yourself, e.g. to debug "
+            "or restart it. Repeat for several.",
+        ),
+    ] = None,
 ) -> None:
-    """Run the whole pipeline here until Ctrl-C: moto server, API over HTTP, every worker."""
+    """Run the whole pipeline here until Ctrl-C: moto server, API over HTTP, every worker.
+
+    It writes its state (sandbox.json: endpoints, pid), its log (sandbox.log) and the
+    schedules' fired slots in .sluice/, or in the folder SLUICE_STATE_DIR names; other
+    commands attach with --local through the same folder, so give them the same
+    SLUICE_STATE_DIR (two sandboxes side by side need two folders).
+    """
     from sluice.local.logs import LogSink
     from sluice.local.sandbox import Sandbox
 
@@ -50,6 +67,7 @@ def up(
         invoke_port=invoke_port,
         sink=LogSink(path, None if quiet else console),
         schedule_state=state_dir() / STATE_FILE,
+        hosted_elsewhere=tuple(hosted_elsewhere or ()),
     )
     try:
         box.start()
@@ -68,6 +86,8 @@ def up(
         )
         + "attach other commands with [bold]--local[/]; Ctrl-C stops everything"
     )
+    for name in box.hosted_elsewhere:
+        console.print(f"{name} is hosted elsewhere: run [bold]sluice work {name} --local[/]")
     try:
         # Wake up every second: a signal may be delivered to any thread, and only the main
         # thread runs Python's handler, which an untimed wait would never let it do.
