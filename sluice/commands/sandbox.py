@@ -12,8 +12,9 @@ from rich.console import Console
 
 from sluice.app import load_app
 from sluice.runtime import ConfigurationError
-from sluice.target import state_dir
+from sluice.target import STATE_DIR_ENV, state_dir
 
+PORT_MAX = 65535
 LogFile = Annotated[
     Path | None, typer.Option("--log-file", help="JSON lines log (default .sluice/sandbox.log)")
 ]
@@ -26,10 +27,19 @@ def log_path(given: Path | None) -> Path:
 
 def up(
     *,
-    port: Annotated[int, typer.Option(help="moto server port (0: a free one)")] = 0,
-    api_port: Annotated[int, typer.Option(help="HTTP API port (0: a free one)")] = 0,
+    port: Annotated[
+        int, typer.Option(min=0, max=PORT_MAX, help="moto server port (0: a free one)")
+    ] = 0,
+    api_port: Annotated[
+        int, typer.Option(min=0, max=PORT_MAX, help="HTTP API port (0: a free one)")
+    ] = 0,
     invoke_port: Annotated[
-        int, typer.Option(help="the API function's Lambda Invoke endpoint port (0: a free one)")
+        int,
+        typer.Option(
+            min=0,
+            max=PORT_MAX,
+            help="the API function's Lambda Invoke endpoint port (0: a free one)",
+        ),
     ] = 0,
     log_file: LogFile = None,
     quiet: Annotated[bool, typer.Option(help="only the JSON log file, nothing on screen")] = False,
@@ -44,13 +54,7 @@ def up(
         ),
     ] = None,
 ) -> None:
-    """Run the whole pipeline here until Ctrl-C: moto server, API over HTTP, every worker.
-
-    It writes its state (sandbox.json: endpoints, pid), its log (sandbox.log) and the
-    schedules' fired slots in .sluice/, or in the folder SLUICE_STATE_DIR names; other
-    commands attach with --local through the same folder, so give them the same
-    SLUICE_STATE_DIR (two sandboxes side by side need two folders).
-    """
+    """Run the whole pipeline here until Ctrl-C: moto server, API over HTTP, every worker."""
     from sluice.local.logs import LogSink
     from sluice.local.sandbox import Sandbox
 
@@ -121,7 +125,16 @@ def demo(
     raise typer.Exit(0 if passed else 1)
 
 
+UP_HELP = (
+    "Run the whole pipeline here until Ctrl-C: moto server, API over HTTP, every worker.\n\n"
+    "It keeps its state file (sandbox.json: endpoints, pid), its log (sandbox.log) and the "
+    f"schedules' fired slots in .sluice/, or in the folder {STATE_DIR_ENV} names. Other "
+    "commands attach with --local through that folder: give them the same "
+    f"{STATE_DIR_ENV} (two sandboxes side by side need two folders)."
+)
+
+
 def register(app: typer.Typer) -> None:
     """Mount the sandbox commands on the root command."""
-    app.command()(up)
+    app.command(help=UP_HELP)(up)
     app.command()(demo)

@@ -75,14 +75,15 @@ def invoke(
         raise typer.Exit(1)
 
 
-TRACE_HELP = """Every hop of one request, in order: hop, where, outcome, detail, +ms.
-
-ID is the request's correlation id, the id of any envelope it caused, or another id logged
-next to it (an id the API logged). By default (or --local) it reads the sandbox's log: the
-one the running sandbox names in its state file, else .sluice/sandbox.log (a stopped
-sandbox's log can still be traced). --aws runs two
-CloudWatch Logs Insights queries over every function's log group of the stack instead
-(Insights bills $0.005 per GB scanned at the us-east-1 list price: --since bounds it)."""
+TRACE_HELP = (
+    "Every hop of one request, in order: hop, where, outcome, detail, +ms.\n\n"
+    "ID is the request's correlation id, the id of any envelope it caused, or another id "
+    "logged next to it (an id the API logged). By default (or --local) it reads the sandbox's "
+    "log: the one the sandbox's state file names, else .sluice/sandbox.log (a stopped "
+    "sandbox's log can still be traced). --aws runs two CloudWatch Logs Insights queries over "
+    "every function's log group of the stack instead (Insights bills $0.005 per GB scanned at "
+    "the us-east-1 list price: --since bounds it)."
+)
 
 
 def trace(

@@ -622,3 +622,16 @@ def test_a_refused_replay_prints_its_error_and_no_progress_bar(
     assert len(result.output.splitlines()) == 1, result.output
     assert result.output.startswith(error), result.output
     assert ops.visible("sluice-inventory-dlq") == 1
+
+
+def test_a_replay_whose_audit_log_cannot_be_written_sends_nothing(ops: Ops, tmp_path: Path) -> None:
+    ops.dead_letter("inventory", [placed()])
+
+    result = cli("replay", "inventory", "--audit-log", str(tmp_path))
+
+    assert result.exit_code == 2
+    assert result.output.strip() == (
+        f"error: cannot append to the audit log {tmp_path}: Is a directory; nothing was moved"
+    )
+    assert ops.visible("sluice-inventory-dlq") == 1
+    assert ops.count("sluice-inventory") == 0  # not sent: it would be in both queues

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import json
 import signal
-import socket
 import subprocess
 import time
 from collections.abc import Callable, Iterator
@@ -23,30 +22,12 @@ from sluice.demo import JsonClient
 from sluice.target import SandboxState, Target, connect
 from tests.sandbox.conftest import Running
 from tests.sandbox.test_cli import SLUICE, _children, _env, _sluice
+from tests.sandboxes import stale_state
 
 pytestmark = pytest.mark.sandbox
 PROMPTLY_S = 15.0
 """How long a log line may take to reach the file: generous for a loaded machine, and far
 below what a block buffer held lines back for (minutes on an idle sandbox, for ever here)."""
-
-
-def stale_state(folder: Path) -> SandboxState:
-    """The state file `kill -9` of `sluice up` leaves: a closed 127.0.0.1 port, a dead pid."""
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]  # closed again when the block ends
-    gone = subprocess.Popen(["true"])
-    gone.wait()
-    state = SandboxState(
-        endpoint_url=f"http://127.0.0.1:{port}",
-        api_url=f"http://127.0.0.1:{port}",
-        invoke_url=f"http://127.0.0.1:{port}",
-        region="eu-west-1",
-        pid=gone.pid,
-        log_file=str(folder / "sandbox.log"),
-    )
-    state.save(folder / "sandbox.json")
-    return state
 
 
 LOCAL_COMMANDS = [
