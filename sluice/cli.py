@@ -6,6 +6,9 @@ import importlib
 import sys
 
 import typer
+from botocore.exceptions import BotoCoreError, ClientError
+
+from sluice.runtime.errors import ConfigurationError
 
 app = typer.Typer(
     name="sluice",
@@ -38,14 +41,31 @@ def build() -> typer.Typer:
 
 
 def main() -> None:
-    """Console-script entry point."""
-    from sluice.runtime.errors import ConfigurationError
+    """Console-script entry point: a refusal, a file or an AWS error is one line, no traceback.
 
+    Exit 2 when the command could not run as asked (configuration, a file it cannot read or
+    write), 1 when AWS (or the sandbox) failed a call.
+    """
     try:
         build()(standalone_mode=True)
     except ConfigurationError as exc:
-        typer.secho(f"error: {exc}", fg=typer.colors.RED, err=True)
-        sys.exit(2)
+        _fail(str(exc), 2)
+    except OSError as exc:
+        _fail(file_error(exc), 2)
+    except (BotoCoreError, ClientError) as exc:
+        _fail(str(exc), 1)
+
+
+def file_error(exc: OSError) -> str:
+    """``PATH: reason`` for an error that names its file, else the error as Python says it."""
+    if exc.filename is None or not exc.strerror:
+        return str(exc)
+    return f"{exc.filename}: {exc.strerror}"
+
+
+def _fail(text: str, code: int) -> None:
+    typer.secho(f"error: {text}", fg=typer.colors.RED, err=True)
+    sys.exit(code)
 
 
 if __name__ == "__main__":

@@ -18,9 +18,11 @@ from __future__ import annotations
 
 import json
 import os
+import socket
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 import boto3
 
@@ -67,13 +69,40 @@ class SandboxState:
 
     @classmethod
     def load(cls, path: Path | None = None) -> SandboxState:
-        """Read the state file, or say how to start a sandbox."""
+        """The running sandbox's state, or say how to start one: a state file that ``kill -9``
+        of ``sluice up`` left behind names a server that no longer answers."""
+        state = cls.read(path)
+        if not state.answers():
+            raise ConfigurationError(
+                f"the sandbox at {state.endpoint_url} is not running (pid {state.pid}): "
+                "start it with `sluice up`"
+            )
+        return state
+
+    @classmethod
+    def read(cls, path: Path | None = None) -> SandboxState:
+        """The state file as written, whether or not its sandbox still runs."""
         source = path or state_dir() / "sandbox.json"
-        if not source.exists():
+        try:
+            doc = json.loads(source.read_text())
+            return cls(**doc)
+        except FileNotFoundError:
             raise ConfigurationError(
                 f"no sandbox is running ({source} does not exist): start one with `sluice up`"
-            )
-        return cls(**json.loads(source.read_text()))
+            ) from None
+        except (OSError, ValueError, TypeError) as exc:
+            raise ConfigurationError(
+                f"{source} is not a sandbox state file ({exc}): remove it and run `sluice up`"
+            ) from None
+
+    def answers(self, timeout_s: float = 2.0) -> bool:
+        """Whether something accepts connections at the endpoint (one TCP connect)."""
+        where = urlsplit(self.endpoint_url)
+        try:
+            with socket.create_connection((where.hostname, where.port or 80), timeout_s):
+                return True
+        except (OSError, ValueError):
+            return False
 
 
 @dataclass

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import signal
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from threading import Event
 from typing import Annotated
 
 import typer
@@ -104,7 +106,10 @@ REPLAY_HELP = (
     "Stream on-failure records are re-read from the stream and re-driven through their "
     "worker, with the same event ids; --from-table reloads the items instead. A notice "
     "naming another bucket than the stack's failure bucket, or a record naming another "
-    "table's stream, is refused and left in the queue (exit 1)."
+    "table's stream, is refused and left in the queue (exit 1).\n\n"
+    "Ctrl-C stops between two calls: a send in flight is audited and deleted, what the replay "
+    "still held is released at once, and the summary says interrupted (exit 130). A second "
+    "Ctrl-C stops at once (held messages come back after --hold seconds)."
 )
 
 
@@ -176,13 +181,36 @@ def replay(
             result = native_move(target, name, options)
             render.emit_json(result) if json else render.out.print(f"started {result}")
             return
-        with render.Bar(f"replay {name}") if not json else _no_bar() as bar:
+        with render.Bar(f"replay {name}") if not json else _no_bar() as bar, _ctrl_c() as stop:
             report = replay_dlq(
-                target, name, options, from_table=from_table, progress=bar, warn=_warn
+                target, name, options, from_table=from_table, progress=bar, warn=_warn, stop=stop
             ).to_json()
     render.emit_json(report) if json else render.replay_summary(report)
+    if report["interrupted"]:
+        raise typer.Exit(130)
     if report["counts"]["failed"] or report["counts"]["refused"]:
         raise typer.Exit(1)
+
+
+@contextmanager
+def _ctrl_c() -> Iterator[Event]:
+    """An event Ctrl-C sets (the replay stops between calls); a second Ctrl-C interrupts."""
+    stop = Event()
+    previous = signal.getsignal(signal.SIGINT)
+    if previous is signal.SIG_IGN:  # started with Ctrl-C ignored (a background job): keep it so
+        yield stop
+        return
+
+    def asked(*_: object) -> None:
+        if stop.is_set():
+            raise KeyboardInterrupt
+        stop.set()
+
+    signal.signal(signal.SIGINT, asked)
+    try:
+        yield stop
+    finally:
+        signal.signal(signal.SIGINT, previous if previous is not None else signal.SIG_DFL)
 
 
 def _warn(text: str) -> None:
@@ -218,7 +246,15 @@ def export(
     )
 
 
-@dlq.command("import")
+IMPORT_HELP = (
+    "Send exported messages to a queue or topic; malformed lines are skipped with the reason.\n\n"
+    "Exit status: 0 when every line was sent; 1 when any line was skipped or failed to send "
+    "(the others were sent: a partial import is a failure too, so a script notices); 2 when "
+    "nothing could start (no such file, an unknown --to)."
+)
+
+
+@dlq.command("import", help=IMPORT_HELP)
 def import_(
     file: Annotated[Path, typer.Argument(help="A JSONL file written by `sluice dlq export`.")],
     *,
@@ -250,7 +286,7 @@ def import_(
             render.out.print(f"  skipped line {row['line']}: {row['reason']}")
         for row in report.failed:
             render.out.print(f"  [red]failed[/] line {row['line']}: {row['reason']}")
-    if report.failed:
+    if report.failed or report.skipped:
         raise typer.Exit(1)
 
 

@@ -135,6 +135,7 @@ def replay_summary(report: dict[str, Any]) -> None:
         f"{report['source']} -> {report['destination']}: {verb} {counts['moved']}, "
         f"skipped by filter {counts['skipped_by_filter']}, skipped {counts['skipped']}, "
         f"failed {counts['failed']}, refused {counts['refused']}"
+        + (", interrupted" if report.get("interrupted") else "")
     )
     for row in report["skipped"]:
         out.print(f"  skipped {row.get('message_id') or row.get('line')}: {row['reason']}")
@@ -150,7 +151,8 @@ def replay_summary(report: dict[str, Any]) -> None:
 
 
 class Bar:
-    """A rich progress bar on stderr, fed by the replay."""
+    """A rich progress bar on stderr, fed by the replay: drawn from ``start``, once the replay
+    checked its DLQ and destination, so a refusal prints its error and nothing else."""
 
     def __init__(self, label: str) -> None:
         self._progress = Progress(
@@ -164,15 +166,16 @@ class Bar:
         self._task = self._progress.add_task(label, total=None)
 
     def __enter__(self) -> Bar:
-        self._progress.start()
         return self
 
     def __exit__(self, *exc: object) -> None:
-        self._progress.stop()
+        if self._progress.live.is_started:
+            self._progress.stop()
 
     def start(self, total: int) -> None:
-        """The approximate number of messages."""
+        """The approximate number of messages; the bar appears."""
         self._progress.update(self._task, total=max(total, 1))
+        self._progress.start()
 
     def advance(self, count: int) -> None:
         """``count`` more messages looked at."""

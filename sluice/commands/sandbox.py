@@ -12,11 +12,12 @@ from rich.console import Console
 
 from sluice.app import load_app
 from sluice.runtime import ConfigurationError
-from sluice.target import state_dir
+from sluice.target import STATE_DIR_ENV, state_dir
 
 if TYPE_CHECKING:
     from sluice.local.sandbox import Sandbox
 
+PORT_MAX = 65535
 LogFile = Annotated[
     Path | None, typer.Option("--log-file", help="JSON lines log (default .sluice/sandbox.log)")
 ]
@@ -28,15 +29,35 @@ def log_path(given: Path | None) -> Path:
 
 
 def up(
-    port: Annotated[int, typer.Option(help="moto server port (0: a free one)")] = 0,
-    api_port: Annotated[int, typer.Option(help="HTTP API port (0: a free one)")] = 0,
+    *,
+    port: Annotated[
+        int, typer.Option(min=0, max=PORT_MAX, help="moto server port (0: a free one)")
+    ] = 0,
+    api_port: Annotated[
+        int, typer.Option(min=0, max=PORT_MAX, help="HTTP API port (0: a free one)")
+    ] = 0,
     invoke_port: Annotated[
-        int, typer.Option(help="the API function's Lambda Invoke endpoint port (0: a free one)")
+        int,
+        typer.Option(
+            min=0,
+            max=PORT_MAX,
+            help="the API function's Lambda Invoke endpoint port (0: a free one)",
+        ),
     ] = 0,
     log_file: LogFile = None,
     quiet: Annotated[
         bool, typer.Option(help="nothing on screen but errors; the JSON log file as ever")
     ] = False,
+    hosted_elsewhere: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--hosted-elsewhere",
+            metavar="WORKER",
+            help="A queue worker the sandbox provisions but does not run (no poller, no "
+            "container child): you run `sluice work WORKER --local` yourself, e.g. to debug "
+            "or restart it. Repeat for several.",
+        ),
+    ] = None,
 ) -> None:
     """Run the whole pipeline here until Ctrl-C: moto server, API over HTTP, every worker."""
     from sluice.local.logs import LogSink
@@ -55,6 +76,7 @@ def up(
         invoke_port=invoke_port,
         sink=LogSink(path, None if quiet else console),
         schedule_state=state_dir() / STATE_FILE,
+        hosted_elsewhere=tuple(hosted_elsewhere or ()),
     )
     try:
         box.start()
@@ -64,6 +86,8 @@ def up(
         ) from None
     state_file = box.state(path).save()
     console.print(_banner(box, path))
+    for name in box.hosted_elsewhere:
+        console.print(f"{name} is hosted elsewhere: run [bold]sluice work {name} --local[/]")
     try:
         # Wake up every second: a signal may be delivered to any thread, and only the main
         # thread runs Python's handler, which an untimed wait would never let it do.
@@ -113,7 +137,16 @@ def demo(
     raise typer.Exit(0 if passed else 1)
 
 
+UP_HELP = (
+    "Run the whole pipeline here until Ctrl-C: moto server, API over HTTP, every worker.\n\n"
+    "It keeps its state file (sandbox.json: endpoints, pid), its log (sandbox.log) and the "
+    f"schedules' fired slots in .sluice/, or in the folder {STATE_DIR_ENV} names. Other "
+    "commands attach with --local through that folder: give them the same "
+    f"{STATE_DIR_ENV} (two sandboxes side by side need two folders)."
+)
+
+
 def register(app: typer.Typer) -> None:
     """Mount the sandbox commands on the root command."""
-    app.command()(up)
+    app.command(help=UP_HELP)(up)
     app.command()(demo)

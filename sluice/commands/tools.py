@@ -15,6 +15,7 @@ from rich.table import Table
 
 from sluice.app import load_app
 from sluice.commands.sandbox import LogFile, log_path
+from sluice.runtime import ConfigurationError
 from sluice.target import SandboxState
 from sluice.tools.tables import print_table
 
@@ -75,17 +76,24 @@ def invoke(
         raise typer.Exit(1)
 
 
-TRACE_HELP = """Every hop of one request, in order: hop, where, outcome, detail, +ms.
-
-ID is the request's correlation id, the id of any envelope it caused, or another id logged
-next to it (an id the API logged). By default it reads the sandbox log; --aws runs two
-CloudWatch Logs Insights queries over every function's log group of the stack instead
-(Insights bills $0.005 per GB scanned at the us-east-1 list price: --since bounds it)."""
+TRACE_HELP = (
+    "Every hop of one request, in order: hop, where, outcome, detail, +ms.\n\n"
+    "ID is the request's correlation id, the id of any envelope it caused, or another id "
+    "logged next to it (an id the API logged). By default (or --local) it reads the sandbox's "
+    "log: the one the sandbox's state file names, else .sluice/sandbox.log (a stopped "
+    "sandbox's log can still be traced). --aws runs two CloudWatch Logs Insights queries over "
+    "every function's log group of the stack instead (Insights bills $0.005 per GB scanned at "
+    "the us-east-1 list price: --since bounds it)."
+)
 
 
 def trace(
     wanted: Annotated[str, typer.Argument(metavar="ID", help="correlation, envelope or other id")],
+    *,
     log_file: LogFile = None,
+    local: Annotated[
+        bool, typer.Option("--local", help="Read the sandbox's log (the default).")
+    ] = False,
     aws: Annotated[
         bool, typer.Option("--aws", help="Query CloudWatch Logs of the deployed stack.")
     ] = False,
@@ -97,6 +105,8 @@ def trace(
     """Every hop of one request, in order, from the sandbox log (or --aws, CloudWatch Logs)."""
     from sluice.tools.trace import correlation_ids, hops, read
 
+    if aws and (local or log_file is not None):
+        raise typer.BadParameter("--aws reads CloudWatch Logs: drop --local and --log-file")
     if aws:
         from sluice.target import connect
         from sluice.tools.insights import Insights
@@ -135,18 +145,27 @@ def graph(
         if output is None:
             typer.echo(text, nl=False)
         else:
-            output.write_text(text)
+            _write(output, text.encode())
         return
     picture = draw.render(flow, fmt.value)
     target = output or Path(f"sluice-flow.{fmt.value}")
-    target.write_bytes(picture)
+    _write(target, picture)
     typer.echo(f"wrote {target} ({len(picture)} bytes)")
 
 
-def _state_log() -> Path | None:
+def _write(path: Path, data: bytes) -> None:
+    """Write the whole file, or say why it cannot be written."""
     try:
-        state = SandboxState.load()
-    except Exception:
+        path.write_bytes(data)
+    except OSError as exc:
+        raise ConfigurationError(f"cannot write {path}: {exc.strerror or exc}") from None
+
+
+def _state_log() -> Path | None:
+    """The log the sandbox's state file names (its sandbox may have stopped since)."""
+    try:
+        state = SandboxState.read()
+    except ConfigurationError:
         return None
     return Path(state.log_file) if state.log_file else None
 

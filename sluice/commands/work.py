@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 import os
 import signal
 import sys
@@ -54,6 +55,10 @@ def work(
     from sluice.container.launch import PARENT_ENV, aws_runner, endpoint_runner, stop_with_parent
     from sluice.target import SandboxState
 
+    # one JSON line per record, flushed as written: piped to a file or to the sandbox's log
+    # (or a container's log driver), a block buffer would hold lines back for minutes
+    if isinstance(sys.stdout, io.TextIOWrapper):
+        sys.stdout.reconfigure(line_buffering=True)
     app = load_app()
     settings = WorkSettings(concurrency=concurrency, wait_s=wait_s, drain_s=drain_s)
     health = HealthFile(health_file)

@@ -109,11 +109,12 @@ def drained(box: Sandbox, demo: Demo, must: dict[str, int], progress: Progress) 
 def run(app: App, console: Console, log_file: Path, count: int | None = None) -> bool:
     """Start the sandbox, send the app's demo traffic, wait for it to drain, check the result."""
     demo = load_demo(app)
+    sink = LogSink(log_file)  # a log it cannot write is an error before any output
     started = time.perf_counter()
     console.rule("[bold]Sluice demo[/]: the whole pipeline on this machine")
     if demo.flow:
         console.print(demo.flow)
-    with Sandbox(app=app, sink=LogSink(log_file)) as box:
+    with Sandbox(app=app, sink=sink) as box:
         console.print(
             f"moto server [cyan]{box.endpoint_url}[/]  API [cyan]{box.api_url or '-'}[/]  "
             f"started in {box.startup_s:.1f} s  log [cyan]{log_file}[/]"

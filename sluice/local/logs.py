@@ -51,7 +51,8 @@ class LogSink:
         self._file: IO[str] | None = None
         if path is not None:
             path.parent.mkdir(parents=True, exist_ok=True)
-            self._file = path.open("w", encoding="utf-8")  # one run per file
+            # one run per file, flushed line by line: `sluice trace` and `top` read it live
+            self._file = path.open("w", encoding="utf-8", buffering=1)
         self._lock = threading.Lock()
         self._partial = ""
         self.listeners: list[Listener] = []

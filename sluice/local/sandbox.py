@@ -27,7 +27,16 @@ from sluice.local.server import MotoServer
 from sluice.local.sqs_poller import SqsPoller
 from sluice.local.stream_poller import StreamPoller
 from sluice.local.tally import Tally, queue_names
-from sluice.runtime import Clients, Middleware, Registry, Runtime, Settings, Source, Worker
+from sluice.runtime import (
+    Clients,
+    ConfigurationError,
+    Middleware,
+    Registry,
+    Runtime,
+    Settings,
+    Source,
+    Worker,
+)
 from sluice.runtime.wiring import wire_worker
 from sluice.target import SANDBOX_REGION, SandboxState, sandbox_session
 from sluice.topology import Topology
@@ -59,8 +68,9 @@ class Sandbox:
     any client exists, e.g. ``("before-send.sqs", handler)``; the chaos suite injects faults
     this way."""
     hosted_elsewhere: tuple[str, ...] = ()
-    """Queue workers whose poller another process runs against this sandbox (the chaos
-    suite kills and restarts such a process); the sandbox provisions them but polls none."""
+    """Queue workers whose poller another process runs against this sandbox (``sluice up
+    --hosted-elsewhere``: the operator runs ``sluice work NAME --local``; the chaos suite kills
+    and restarts such a process); the sandbox provisions their queues but polls none."""
     tally: Tally = field(default_factory=Tally)
     clock: Clock = field(default_factory=SystemClock)
     """What the scheduler reads the time from (a ``ManualClock`` in tests)."""
@@ -92,6 +102,7 @@ class Sandbox:
     def start(self) -> Sandbox:
         """Server, resources, workers, pollers and API, in that order."""
         began = time.perf_counter()
+        self._check_hosted_elsewhere()
         self.sink.listeners.append(self.tally)
         moto_log = self.sink.path.with_suffix(".moto.log") if self.sink.path else None
         self.server = MotoServer(port=self.port, region=self.region, log_path=moto_log).start()
@@ -323,6 +334,15 @@ class Sandbox:
             )
             self.pollers.append(child)
             child.launch()
+
+    def _check_hosted_elsewhere(self) -> None:
+        """Each worker hosted elsewhere is one of the app's, and reads a queue."""
+        for name in self.hosted_elsewhere:
+            if self.registry.get(name).spec.source is Source.STREAM:
+                raise ConfigurationError(
+                    f"worker {name!r} reads a DynamoDB stream, which only the sandbox polls: "
+                    "only queue workers can be hosted elsewhere (`sluice work` consumes queues)"
+                )
 
     def _containers_ready(self) -> None:
         for poller in self.pollers:

@@ -58,8 +58,17 @@ class AuditLog:
 
     @classmethod
     def open(cls, target: Target, path: Path | None = None) -> AuditLog:
-        """The log at ``path`` (default ``.sluice/replay-audit.jsonl``) for this operator."""
-        return cls(path or default_path(), operator(target))
+        """The log at ``path`` (default ``.sluice/replay-audit.jsonl``) for this operator,
+        checked to take lines before anything moves."""
+        where = path or default_path()
+        try:
+            where.parent.mkdir(parents=True, exist_ok=True)
+            where.open("a", encoding="utf-8").close()
+        except OSError as exc:
+            raise OpsError(
+                f"cannot append to the audit log {where}: {exc.strerror or exc}; nothing was moved"
+            ) from None
+        return cls(where, operator(target))
 
     def record(self, entries: list[AuditEntry]) -> None:
         """Append one line per entry, durably."""

@@ -6,6 +6,7 @@ The one entry point ``sluice dlq replay`` calls; the kind of DLQ decides the way
 from __future__ import annotations
 
 from collections.abc import Callable
+from threading import Event
 
 from sluice.ops.dlqs import find
 from sluice.ops.errors import OpsError
@@ -28,19 +29,21 @@ def replay_dlq(
     from_table: bool = False,
     progress: Progress | None = None,
     warn: Callable[[str], None] | None = None,
+    stop: Event | None = None,
 ) -> ReplayReport:
     """Replay the DLQ ``name`` (or worker ``name``'s) the way its kind needs.
 
     Queue and subscription DLQs go through ``replay`` (send, audit, then delete). Stream
     failure queues go through ``replay_stream_failures``: the records are re-read from the
     stream, or with ``from_table`` reloaded from the table, after ``warn`` is told what that
-    means. ``from_table`` on any other DLQ is refused before anything moves.
+    means. ``from_table`` on any other DLQ is refused before anything moves. Setting
+    ``stop`` (Ctrl-C) ends either kind between two calls, the report marked interrupted.
     """
     kind = find(target, name).dlq.kind
     if kind is not DlqKind.STREAM_FAILURE:
         if from_table:
             raise OpsError("--from-table applies to stream failure queues only")
-        return replay(target, name, options, progress)
+        return replay(target, name, options, progress, stop)
     if from_table and warn is not None:
         warn(FROM_TABLE_WARNING)
-    return replay_stream_failures(target, name, options, from_table, progress)
+    return replay_stream_failures(target, name, options, from_table, progress, stop=stop)

@@ -11,11 +11,12 @@ import os
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import IO, Any
 
 from sluice.ops.audit import AuditEntry, AuditLog
 from sluice.ops.destinations import Destination, Outgoing, resolve
 from sluice.ops.dlqs import find
+from sluice.ops.errors import OpsError
 from sluice.ops.inspect import PEEK_HOLD_S
 from sluice.ops.messages import (
     DlqMessage,
@@ -53,9 +54,8 @@ def export(
     found = find(target, name)
     log = AuditLog.open(target, audit) if move else None
     count = 0
-    path.parent.mkdir(parents=True, exist_ok=True)
     hold = 60 if move else PEEK_HOLD_S
-    with Scanner(target.clients.sqs, found.url, hold_s=hold) as scan, path.open("a") as out:
+    with _append(path) as out, Scanner(target.clients.sqs, found.url, hold_s=hold) as scan:
         for batch in scan.batches():
             out.write("".join(json.dumps(_line(found.dlq.name, m)) + "\n" for m in batch))
             out.flush()
@@ -70,6 +70,15 @@ def export(
                 )
                 scan.delete(batch)
     return count
+
+
+def _append(path: Path) -> IO[str]:
+    """The export file, opened to append before any message is received, or an OpsError."""
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        return path.open("a")
+    except OSError as exc:
+        raise OpsError(f"cannot append to {path}: {exc.strerror or exc}") from None
 
 
 def backup_path(name: str) -> Path:

@@ -11,6 +11,7 @@ from collections import Counter
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
+from threading import Event
 from typing import Any, Protocol
 
 from sluice.ops.audit import AuditEntry, AuditLog
@@ -64,6 +65,9 @@ class ReplayReport:
     entered: int = 0
     """Messages that entered the DLQ after the replay began (a replayed one that failed
     again, a new failure): not part of this run, left for the next."""
+    interrupted: bool = False
+    """Asked to stop (Ctrl-C) before the pass ended: what it held but had not sent was
+    released, visible again at once."""
 
     def to_json(self) -> dict[str, Any]:
         """The report as JSON values, counts first."""
@@ -79,6 +83,7 @@ class ReplayReport:
                 "refused": len(self.refused),
             },
             "entered_during_replay": self.entered,
+            "interrupted": self.interrupted,
             "moved": self.moved,
             "skipped": self.skipped,
             "failed": self.failed,
@@ -87,9 +92,16 @@ class ReplayReport:
 
 
 def replay(
-    target: Target, name: str, options: ReplayOptions, progress: Progress | None = None
+    target: Target,
+    name: str,
+    options: ReplayOptions,
+    progress: Progress | None = None,
+    stop: Event | None = None,
 ) -> ReplayReport:
     """Move the DLQ's matching messages to their destination; see the module docstring.
+
+    Once ``stop`` is set the replay ends between two calls: a send in flight is audited and
+    deleted first, and what the pass still holds is released (visible again at once).
 
     A replay moves what the DLQ held when it began, each message at most once; a message
     whose SentTimestamp is later is left for the next run, and counted. Ids cannot tell
@@ -111,6 +123,7 @@ def replay(
         options=options,
         audit=audit,
         report=report,
+        stop=stop or Event(),
     )
     if progress is not None:
         progress.start(depth(target, found.url))
@@ -122,9 +135,14 @@ def replay(
             mover.move(scan, chosen)
             if progress is not None:
                 progress.advance(len(held))
-            if mover.full:
+            if mover.full or mover.stopped:
                 break
+    report.interrupted = mover.stopped
     return report
+
+
+class _Stopped(Exception):
+    """Asked to stop while waiting for the rate limit."""
 
 
 class _Mover:
@@ -139,6 +157,7 @@ class _Mover:
         options: ReplayOptions,
         audit: AuditLog | None,
         report: ReplayReport,
+        stop: Event,
     ) -> None:
         self.clients = target.clients
         self.source = found.dlq.name
@@ -148,7 +167,19 @@ class _Mover:
         self.report = report
         self.chosen = 0
         self.blocked_groups: set[str] = set()
-        self.bucket = TokenBucket(options.rate, batch_size(options.rate)) if options.rate else None
+        self.stop = stop
+        self.bucket = None
+        if options.rate:
+            self.bucket = TokenBucket(options.rate, batch_size(options.rate), sleep=self._pause)
+
+    @property
+    def stopped(self) -> bool:
+        """True once asked to stop: no further call is made."""
+        return self.stop.is_set()
+
+    def _pause(self, seconds: float) -> None:
+        if self.stop.wait(seconds):
+            raise _Stopped
 
     @property
     def full(self) -> bool:
@@ -189,7 +220,12 @@ class _Mover:
         held = {m.message_id: m for m in messages}
         calls = pack(outgoing, batch_size(self.options.rate), key=_call_key if fifo else None)
         for call in calls:
-            self._move_call(scan, [(held[out.key], out) for out in call])
+            if self.stopped:
+                return  # the rest stays held, and is released when the pass ends
+            try:
+                self._move_call(scan, [(held[out.key], out) for out in call])
+            except _Stopped:
+                return
 
     def _move_call(self, scan: Scanner, call: list[tuple[DlqMessage, Outgoing]]) -> None:
         blocked = [m for m, _ in call if m.group_id in self.blocked_groups]
@@ -199,7 +235,7 @@ class _Mover:
         if not call:
             return
         if self.bucket is not None:
-            self.bucket.take(len(call))
+            self.bucket.take(len(call))  # raises _Stopped if asked to stop meanwhile
         refused = self.destination.send(self.clients, [out for _, out in call])
         messages = [m for m, _ in call]
         sent = [m for m in messages if m.message_id not in refused]

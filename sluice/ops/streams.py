@@ -17,6 +17,7 @@ import io
 import json
 import sys
 from dataclasses import dataclass
+from threading import Event
 from typing import IO, Any, cast
 
 from botocore.exceptions import BotoCoreError, ClientError
@@ -49,6 +50,8 @@ def replay_stream_failures(
     options: ReplayOptions,
     from_table: bool = False,
     progress: Progress | None = None,
+    *,
+    stop: Event | None = None,
 ) -> ReplayReport:
     """Re-drive every on-failure record of a stream failure queue through its worker.
 
@@ -57,7 +60,8 @@ def replay_stream_failures(
     (replayed from the object, exactly). The message is deleted only after every record it
     names went through the worker, and the move was audited. A message naming a bucket
     other than the stack's failure bucket (``failure_bucket``), or a stream other than the
-    worker's table's, is refused with the reason, and left in the queue unread.
+    worker's table's, is refused with the reason, and left in the queue unread. Once
+    ``stop`` is set it ends after the message in hand; the rest is released.
     """
     if options.filter.types or options.filter.ids or options.rate or options.to:
         raise UnsupportedError(
@@ -71,6 +75,9 @@ def replay_stream_failures(
             progress.start(depth(target, found.url))
         for batch in scan.batches(options.limit):
             for message in batch:
+                if stop is not None and stop.is_set():
+                    redriver.report.interrupted = True
+                    return redriver.report  # the Scanner releases what it holds
                 if progress is not None:
                     progress.advance(1)
                 redriver.take(scan, message)

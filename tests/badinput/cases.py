@@ -7,11 +7,12 @@ tests are referenced in ``ELSEWHERE`` (run there, not copied here).
 from __future__ import annotations
 
 import json
+import shlex
 from dataclasses import dataclass, field, replace
 from typing import Any
 
 from sluice.core import Envelope
-from tests.badinput.entries import Api, Entry, Import, Invoke, Publish, Queue, Relay
+from tests.badinput.entries import Api, Cli, Entry, Import, Invoke, Publish, Queue, Relay
 from tests.factories import REGION, cancelled, payment, placed, sns_wrapped
 
 ACCOUNT = "123456789012"
@@ -99,7 +100,7 @@ API, INV, REC, AUD, LED = (
     Queue("audit"),
     Queue("ledger"),
 )
-RELAY, PUB, IMPORT, INVOKE = Relay(), Publish(), Import(), Invoke()
+RELAY, PUB, IMPORT, INVOKE, CLI = Relay(), Publish(), Import(), Invoke(), Cli()
 DLQ = {"dlq": 1, "dlq_says_worker": 1}
 """Dead-lettered as it came, by the worker that refused it; nothing left on the source."""
 STREAM = {"stream": 1, "failed_is_the_bad_one": 1, "published": 1}
@@ -467,6 +468,127 @@ CASES: list[Case] = [
         KEPT,
     ),
 ]
+
+NOT_RUNNING = (
+    "error: the sandbox at {endpoint} is not running (pid {pid}): start it with `sluice up`"
+)
+NO_SANDBOX = (
+    "error: no sandbox is running ({tmp}/state/sandbox.json does not exist): "
+    "start one with `sluice up`"
+)
+DLQS = (
+    "sluice-audit-dlq, sluice-audit-sub-dlq, sluice-inventory-dlq, sluice-inventory-sub-dlq, "
+    "sluice-ledger-dlq.fifo, sluice-receipts-dlq, sluice-receipts-sub-dlq, "
+    "sluice-relay-stream-failures, sluice-stocktake-dlq, sluice-stocktake-sub-dlq, "
+    "sluice-nightly-stocktake-schedule-dlq"
+)
+WORKERS = "audit, inventory, ledger, receipts, relay, stocktake"
+EXIT_2 = {"exit": 2}
+"""One line, no traceback, exit 2: the command could not run as asked, and did nothing."""
+
+
+def cli(sandbox: str, line: str, error: str, where: dict[str, int] | None = None) -> Case:
+    """A ``sluice`` command line, on no sandbox (""), a ``stale`` or a ``live`` one."""
+    args = tuple(shlex.split(line))
+    return Case(CLI, f"{sandbox or 'no'} sandbox: {line}", (sandbox, args), error, where or EXIT_2)
+
+
+# --- the sluice command (issue 24): every command; usage errors are typer's own ---
+CASES += [
+    cli("", "new {tmp}/bad.json", "error: {tmp}/bad.json: Not a directory"),
+    cli("", "publish {tmp}/missing.jsonl", "error: {tmp}/missing.jsonl: No such file or directory"),
+    cli(
+        "",
+        "publish {tmp}/bad.json",
+        "error: line 1: not JSON: Expecting property name enclosed in double quotes: "
+        "line 1 column 2 (char 1)",
+    ),
+    cli("stale", "publish --local --type stock.audit_requested --data {}", NOT_RUNNING),
+    cli("", "up --hosted-elsewhere nosuch", f"error: no worker named 'nosuch'; workers: {WORKERS}"),
+    cli(
+        "",
+        "up --hosted-elsewhere relay",
+        "error: worker 'relay' reads a DynamoDB stream, which only the sandbox polls: only "
+        "queue workers can be hosted elsewhere (`sluice work` consumes queues)",
+    ),
+    cli("", "up --log-file {tmp}/folder", "error: {tmp}/folder: Is a directory"),
+    cli("", "demo --log-file {tmp}/folder", "error: {tmp}/folder: Is a directory"),
+    cli(
+        "", "invoke nosuch --event sqs_raw", f"error: no worker named 'nosuch'; workers: {WORKERS}"
+    ),
+    cli(
+        "",
+        "invoke inventory --event {tmp}/bad.json",
+        "error: {tmp}/bad.json is not JSON: Expecting property name enclosed in double "
+        "quotes: line 1 column 2 (char 1)",
+    ),
+    cli("stale", "invoke inventory --event sqs_raw --local", NOT_RUNNING),
+    cli(
+        "",
+        "trace some-id --local",
+        "error: no sandbox log at {tmp}/state/sandbox.log: run `sluice up` or `sluice demo` first",
+    ),
+    cli("", "trace some-id --log-file {tmp}/folder", "error: {tmp}/folder: Is a directory"),
+    cli(
+        "",
+        "graph -o {tmp}/no/such/g.mmd",
+        "error: cannot write {tmp}/no/such/g.mmd: No such file or directory",
+    ),
+    cli("", "dlq ls --local", NO_SANDBOX),
+    cli("stale", "dlq ls --local", NOT_RUNNING),
+    cli("live", "dlq show nosuch --local", f"error: no DLQ named 'nosuch'; the DLQs are: {DLQS}"),
+    cli(
+        "live",
+        "dlq replay NOSUCHDLQ --local",
+        f"error: no DLQ named 'NOSUCHDLQ'; the DLQs are: {DLQS}",
+    ),
+    cli(
+        "live",
+        "dlq replay inventory --since yesterday --local",
+        "error: --since 'yesterday' is neither an ISO 8601 time (2026-11-23T18:00:00Z) nor "
+        "a span ago (30m, 2h, 1d)",
+    ),
+    cli(
+        "live",
+        "dlq replay inventory --audit-log {tmp}/folder --local",
+        "error: cannot append to the audit log {tmp}/folder: Is a directory; nothing was moved",
+    ),
+    cli(
+        "live",
+        "dlq export inventory {tmp}/folder --local",
+        "error: cannot append to {tmp}/folder: Is a directory",
+    ),
+    cli(
+        "live",
+        "dlq import {tmp}/all-bad.jsonl --to sluice-audit --local",
+        "sent 0 messages from {tmp}/all-bad.jsonl to sluice-audit\n"
+        "  skipped line 1: line 1: not JSON (JSONDecodeError: Expecting property name enclosed "
+        "in double quotes: line 1 column 2 (char 1))\n"
+        "  skipped line 2: line 2: needs a string 'body' (write lines with `sluice dlq export`)",
+        {"exit": 1},
+    ),
+    cli(
+        "live",
+        "dlq purge inventory --yes --backup {tmp}/folder --local",
+        "error: cannot append to {tmp}/folder: Is a directory",
+    ),
+    cli("stale", "schedule ls --local", NOT_RUNNING),
+    cli(
+        "live",
+        "schedule fire nosuch --local",
+        "error: no schedule 'nosuch' is declared; schedules: nightly-stocktake",
+    ),
+    cli(
+        "live",
+        "schedule fire nightly-stocktake --at tomorrow --local",
+        "error: --at 'tomorrow' is not an ISO 8601 time (e.g. 2026-12-01T01:00:00Z)",
+    ),
+    cli("", "top --local --once", NO_SANDBOX),
+    cli("stale", "top --local --once", NOT_RUNNING),
+    cli("stale", "work receipts --local", NOT_RUNNING),
+    cli("live", "work nosuch --local", f"error: no worker named 'nosuch'; workers: {WORKERS}"),
+    cli("", "catalog --json-schema -o {tmp}/bad.json", "error: {tmp}/bad.json: File exists"),
+]
 CASES += [replace(case, entry=INVOKE) for case in CASES if case.entry is API]
 """Every API case again over Lambda Invoke: the same request as a payload, the same error."""
 
@@ -518,6 +640,26 @@ ELSEWHERE: dict[str, list[str]] = {
         "test_malformed_import_lines_are_skipped_with_the_reason",
         "tests/functional/test_dlq_export.py::"
         "test_import_to_a_missing_destination_or_file_is_an_error",
+    ],
+    "cli": [
+        # issue 24: each finding's own test, where the input needs a running sandbox or a signal
+        "tests/sandbox/test_operator_cli.py::"
+        "test_every_local_command_says_a_killed_sandbox_is_not_running",
+        "tests/sandbox/test_operator_cli.py::test_graph_to_a_missing_folder_is_a_one_line_error",
+        "tests/sandbox/test_operator_cli.py::"
+        "test_trace_local_follows_a_request_through_the_sandbox",
+        "tests/sandbox/test_operator_cli.py::test_up_writes_each_log_line_as_it_happens",
+        "tests/sandbox/test_operator_cli.py::"
+        "test_up_hosted_elsewhere_leaves_the_worker_to_sluice_work",
+        "tests/functional/test_dlq_export.py::test_export_to_a_folder_is_an_error_and_holds_nothing",
+        "tests/functional/test_dlq_export.py::test_import_exits_1_when_any_line_is_refused",
+        "tests/functional/test_dlq_replay.py::"
+        "test_a_refused_replay_prints_its_error_and_no_progress_bar",
+        "tests/functional/test_dlq_replay.py::"
+        "test_a_replay_whose_audit_log_cannot_be_written_sends_nothing",
+        "tests/functional/test_replay_crash.py::"
+        "test_ctrl_c_prints_the_summary_releases_what_it_held_and_exits_130",
+        "tests/functional/test_publisher_cli.py::test_configuration_and_usage_errors_exit_2",
     ],
 }
 """Bad-input tests that live next to their entry point's other tests, by pytest node id."""

@@ -29,6 +29,7 @@ from tests.conftest import Pipeline
 from tests.factories import REGION
 from tests.functional.http_events import api_event, body
 from tests.functional.invoke_events import as_payload
+from tests.sandboxes import live_state, run_sluice, stale_state
 
 LOG = LogSink(None)
 
@@ -275,3 +276,44 @@ class Import:
             "audited": len(audit.read_text().splitlines()) if audit.exists() else 0,
         }
         return Seen(error, {k: v for k, v in where.items() if v})
+
+
+@dataclass(frozen=True)
+class Cli:
+    """``sluice ARGS`` as an operator runs it: a subprocess whose state folder holds no
+    sandbox, the state file a ``kill -9`` of ``sluice up`` left (``stale``), or a ``live``
+    moto server with the app provisioned. Next to it: ``bad.json`` (not JSON),
+    ``all-bad.jsonl`` (no line an import takes) and ``folder/``; ``{tmp}`` in ARGS is that
+    place. The error is all the command printed, with ``{tmp}``, ``{endpoint}`` and ``{pid}``
+    for what changes between runs."""
+
+    name: str = "cli"
+
+    def prepare(self, pipeline: Pipeline, given: Any, tmp: Path) -> Any:
+        sandbox, args = given
+        state = tmp / "state"
+        state.mkdir()
+        (tmp / "folder").mkdir()
+        (tmp / "bad.json").write_text("{bad\n")
+        (tmp / "all-bad.jsonl").write_text("{broken\n[1]\n")
+        server, names = None, {str(tmp): "{tmp}"}
+        if sandbox == "stale":
+            gone = stale_state(state)
+            names |= {gone.endpoint_url: "{endpoint}", f"pid {gone.pid}": "pid {pid}"}
+        elif sandbox == "live":
+            server, live = live_state(pipeline.app, state)
+            names[live.endpoint_url] = "{endpoint}"
+        return [a.replace("{tmp}", str(tmp)) for a in args], state, server, names
+
+    def run(self, pipeline: Pipeline, prepared: Any) -> Seen:
+        args, state, server, names = prepared
+        try:
+            done = run_sluice(state, *args)
+        finally:
+            if server is not None:
+                server.stop()
+        said = (done.stdout + done.stderr).strip()
+        for value, name in names.items():
+            said = said.replace(value, name)
+        where = {"exit": done.returncode, "traceback": int("Traceback" in said)}
+        return Seen(said, {k: v for k, v in where.items() if v})

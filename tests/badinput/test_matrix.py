@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 import importlib
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
+from typer.main import get_command
 
+from sluice.cli import build
 from tests.badinput.cases import CASES, ELSEWHERE, Case
 from tests.conftest import Pipeline
 
@@ -38,7 +41,8 @@ def test_bad_input_gets_its_exact_error_and_nothing_is_lost(
 
 def test_the_matrix_covers_every_entry_point_and_names_the_cases_kept_elsewhere() -> None:
     entries = {case.entry.name for case in CASES}
-    assert entries == {"api", "invoke", "queue", "relay", "publisher", "import"} == set(ELSEWHERE)
+    assert entries == {"api", "invoke", "queue", "relay", "publisher", "import", "cli"}
+    assert entries == set(ELSEWHERE)
     assert len(CASES) >= 40
     assert len({(c.entry.name, c.id) for c in CASES}) == len(CASES)
     root = Path(__file__).parents[2]
@@ -47,3 +51,26 @@ def test_the_matrix_covers_every_entry_point_and_names_the_cases_kept_elsewhere(
         module = importlib.import_module(path.removesuffix(".py").replace("/", "."))
         assert callable(getattr(module, name, None)), f"{node} is gone: update ELSEWHERE"
         assert (root / path).is_file()
+
+
+def test_every_sluice_command_has_a_bad_input_case_that_fails_in_one_line() -> None:
+    commands = set(_paths(get_command(build())))
+    cases = [c for c in CASES if c.entry.name == "cli"]
+    covered = {
+        p for p in commands for c in cases if list(c.given[1][: len(p.split())]) == p.split()
+    }
+    assert covered == commands, f"no bad-input case for: {sorted(commands - covered)}"
+    for case in cases:
+        assert "Traceback" not in case.error and "traceback" not in case.where, case.id
+        assert case.where["exit"] != 0, case.id
+        assert case.where["exit"] == 1 or "\n" not in case.error, f"{case.id}: one line"
+
+
+def _paths(command: Any, prefix: str = "") -> Iterator[str]:
+    """``dlq replay``, ``graph``...: every command a user can run, groups walked."""
+    for name, sub in getattr(command, "commands", {}).items():
+        path = f"{prefix} {name}".strip()
+        if getattr(sub, "commands", None):
+            yield from _paths(sub, path)
+        else:
+            yield path

@@ -132,3 +132,31 @@ def test_purge_yes_no_backup(ops: Ops) -> None:
     assert ops.count(DLQ) == 0
     assert not (ops.state / "backups").exists()
     assert len(ops.audit()) == 12
+
+
+def test_export_to_a_folder_is_an_error_and_holds_nothing(ops: Ops, tmp_path: Path) -> None:
+    ops.dead_letter("inventory", [placed(), placed()])
+
+    result = cli("export", DLQ, str(tmp_path), "--move")
+
+    assert result.exit_code == 2
+    assert result.output.strip() == f"error: cannot append to {tmp_path}: Is a directory"
+    assert ops.visible(DLQ) == 2  # nothing received: nothing hidden, nothing deleted
+    assert ops.audit() == []
+
+
+def test_import_exits_1_when_any_line_is_refused(ops: Ops, tmp_path: Path) -> None:
+    good = json.dumps({"body": placed().to_json()}) + "\n"
+    every_bad, partial, clean = (tmp_path / f"{n}.jsonl" for n in ("bad", "partial", "clean"))
+    every_bad.write_text("{broken\n[1]\n")
+    partial.write_text("{broken\n" + good)
+    clean.write_text(good)
+
+    refused = cli("import", str(every_bad), "--to", "sluice-audit")
+    half = cli("import", str(partial), "--to", "sluice-audit")
+    whole = cli("import", str(clean), "--to", "sluice-audit")
+
+    assert (refused.exit_code, half.exit_code, whole.exit_code) == (1, 1, 0)
+    assert refused.stdout.splitlines()[0] == f"sent 0 messages from {every_bad} to sluice-audit"
+    assert half.stdout.splitlines()[0] == f"sent 1 messages from {partial} to sluice-audit"
+    assert ops.count("sluice-audit") == 2

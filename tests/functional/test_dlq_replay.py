@@ -602,3 +602,36 @@ def test_a_schedules_dead_letter_keeps_its_fifo_group(moto: None, tmp_path: Path
     [message] = pipeline.drain("sluice-ledger.fifo")
     assert json.loads(message["Body"])["id"] == "schedule:ledger-sweep:2026-12-01T00:00:00Z"
     assert message["Attributes"]["MessageGroupId"] == "acct-7"
+
+
+@pytest.mark.parametrize(
+    ("args", "error"),
+    [
+        (["NOSUCHDLQ"], "error: no DLQ named 'NOSUCHDLQ'; the DLQs are: sluice-audit-dlq, "),
+        (["inventory", "--to", "nowhere"], "error: --to 'nowhere' is neither a queue nor a topic"),
+    ],
+)
+def test_a_refused_replay_prints_its_error_and_no_progress_bar(
+    ops: Ops, args: list[str], error: str
+) -> None:
+    ops.dead_letter("inventory", [placed()])
+
+    result = cli("replay", *args)
+
+    assert result.exit_code == 2
+    assert len(result.output.splitlines()) == 1, result.output
+    assert result.output.startswith(error), result.output
+    assert ops.visible("sluice-inventory-dlq") == 1
+
+
+def test_a_replay_whose_audit_log_cannot_be_written_sends_nothing(ops: Ops, tmp_path: Path) -> None:
+    ops.dead_letter("inventory", [placed()])
+
+    result = cli("replay", "inventory", "--audit-log", str(tmp_path))
+
+    assert result.exit_code == 2
+    assert result.output.strip() == (
+        f"error: cannot append to the audit log {tmp_path}: Is a directory; nothing was moved"
+    )
+    assert ops.visible("sluice-inventory-dlq") == 1
+    assert ops.count("sluice-inventory") == 0  # not sent: it would be in both queues

@@ -92,6 +92,13 @@ class Sandbox:
         self._batch(url, "change_message_visibility_batch", held, {"VisibilityTimeout": 0})
         return ids
 
+    def visible(self, queue: str) -> int:
+        """Messages a consumer could receive right now."""
+        attrs = self.clients.sqs.get_queue_attributes(
+            QueueUrl=self.urls[queue], AttributeNames=["ApproximateNumberOfMessages"]
+        )["Attributes"]
+        return int(attrs["ApproximateNumberOfMessages"])
+
     def depth(self, queue: str) -> int:
         """Messages on ``queue``, visible or not."""
         attrs = self.clients.sqs.get_queue_attributes(
@@ -100,10 +107,14 @@ class Sandbox:
         )["Attributes"]
         return sum(int(v) for v in attrs.values())
 
-    def replay(self, source: str, destination: str) -> subprocess.Popen[str]:
-        """``sluice dlq replay`` in its own process, attached to this sandbox."""
+    def replay(
+        self, source: str, destination: str, *options: str, hold_s: int = HOLD_S
+    ) -> subprocess.Popen[str]:
+        """``sluice dlq replay`` in its own process, attached to this sandbox (``--json``
+        unless ``options`` are given)."""
         command = [sys.executable, "-m", "sluice.cli", "dlq", "replay", source]
-        command += ["--to", destination, "--local", "--json", "--hold", str(HOLD_S)]
+        command += ["--to", destination, "--local", "--hold", str(hold_s)]
+        command += options or ("--json",)
         env = {**os.environ, "SLUICE_STATE_DIR": str(self.state_dir)}
         return subprocess.Popen(
             command, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
@@ -215,3 +226,30 @@ def test_sigkill_anywhere_loses_nothing(sandbox: Sandbox) -> None:
             f"killed at {fraction:.2f} of the move: {len(delivered)} delivered, "
             f"{len(left)} left, {len(both)} in both, {audited} audited"
         )
+
+
+def test_ctrl_c_prints_the_summary_releases_what_it_held_and_exits_130(sandbox: Sandbox) -> None:
+    # GIVEN a rate-limited replay of 40 dead letters, moving in its own process
+    source, destination = "sluice-inventory-dlq", "sluice-stocktake-dlq"
+    expected = sandbox.seed(source, 40)
+    before = sandbox.audited()
+    process = sandbox.replay(source, destination, "--rate", "10/s", hold_s=120)
+    _reached(sandbox, process, before + 10)
+    assert process.poll() is None, "the replay ended before Ctrl-C"
+    # WHEN the operator presses Ctrl-C
+    process.send_signal(signal.SIGINT)
+    out, err = process.communicate(timeout=30)
+    # THEN it exits 130 with the summary a finished replay prints, marked interrupted
+    moved = sandbox.audited() - before
+    assert process.returncode == 130, err
+    assert "Traceback" not in err
+    assert out.splitlines()[-1] == (
+        f"{source} -> {destination}: moved {moved}, skipped by filter 0, skipped 0, failed 0, "
+        "refused 0, interrupted"
+    )
+    # AND every message it did not move is visible again now, not after the 120 s hold
+    assert 0 < moved < 40
+    assert sandbox.visible(source) == 40 - moved
+    left, delivered = sandbox.ids(source), sandbox.ids(destination)
+    assert set(left) | set(delivered) == expected
+    assert not set(left) & set(delivered)
