@@ -583,6 +583,8 @@ CASES += [
         "schedule fire nightly-stocktake --at tomorrow --local",
         "error: --at 'tomorrow' is not an ISO 8601 time (e.g. 2026-12-01T01:00:00Z)",
     ),
+    cli("", "env --local", NO_SANDBOX),
+    cli("stale", "env --local", NOT_RUNNING),
     cli("", "top --local --once", NO_SANDBOX),
     cli("stale", "top --local --once", NOT_RUNNING),
     cli("stale", "work receipts --local", NOT_RUNNING),
