@@ -92,10 +92,10 @@ class Up:
 
 
 @contextmanager
-def running_up(state_dir: Path, *args: str) -> Iterator[Up]:
-    """`sluice up --quiet ARGS` until its state file exists; Ctrl-C when the block ends."""
+def running_up(state_dir: Path, *args: str, quiet: bool = True) -> Iterator[Up]:
+    """`sluice up [--quiet] ARGS` until its state file exists; Ctrl-C when the block ends."""
     proc = subprocess.Popen(
-        [*SLUICE, "up", "--quiet", *args],
+        [*SLUICE, "up", *(["--quiet"] if quiet else []), *args],
         env=_env(state_dir),
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
@@ -158,7 +158,7 @@ _LINE = {"sku": "SKU-F", "quantity": 1, "unit_price_cents": 1}
 
 def test_up_hosted_elsewhere_leaves_the_worker_to_sluice_work(tmp_path: Path) -> None:
     # GIVEN `sluice up --hosted-elsewhere receipts`: no child, no poller for receipts
-    with running_up(tmp_path, "--hosted-elsewhere", "receipts") as up:
+    with running_up(tmp_path, "--hosted-elsewhere", "receipts", quiet=False) as up:
         state = SandboxState.load(tmp_path / "sandbox.json")
         assert len(_children(up.proc.pid)) == 1, "only moto: no `sluice work receipts` child"
         target = connect(local=True, state_file=tmp_path / "sandbox.json")
