@@ -1,5 +1,5 @@
 """The README's guide followed in projects made by ``sluice new``: every step keeps the
-project's own make test and lint passing, and ``--bare`` starts from no example at all.
+project's own make test, lint, demo and synth passing, and ``--bare`` starts from no example at all.
 
 Each test makes its own project on this checkout's venv (``NO_INSTALL=1 VENV=...``) and
 layer cache, so a run costs the project's own tests, not an install.
@@ -38,18 +38,21 @@ def test_a_bare_project_has_no_example_and_passes_its_own_test_lint_and_synth(
     assert json.loads((project / "cdk.out" / "Blank.template.json").read_text())["Resources"]
 
 
-def test_the_projects_own_tests_and_lint_pass_after_every_guide_step(tmp_path: Path) -> None:
+def test_the_projects_own_test_lint_demo_and_synth_pass_after_every_guide_step(
+    tmp_path: Path,
+) -> None:
     # GIVEN a new project grown by the README's steps: a worker, a new version of an
     # event, a table, a schedule and an API
     project = created(tmp_path / "acme")
     follow_every_guide_step(project)
-    # WHEN its own tests and lint run
+    # WHEN its own tests, lint, demo and synth run
     tested = make(project, "test")
-    linted = make(project, "lint")
     # THEN they pass, and its infra tests checked the new worker and schedule too
     assert tested.returncode == 0, tested.stdout + tested.stderr
     assert "failed" not in tested.stdout
-    assert linted.returncode == 0, linted.stdout + linted.stderr
+    for target in ("lint", "demo", "synth"):
+        done = make(project, target)
+        assert done.returncode == 0, f"make {target}: {done.stdout}{done.stderr}"
     collected = subprocess.run(
         [str(VENV / "bin" / "python"), "-m", "pytest", "--collect-only", "-q", "tests"],
         cwd=project,
