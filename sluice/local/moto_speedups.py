@@ -1,4 +1,5 @@
-"""moto costs cut to what a request needs (same results); each is pinned by a test.
+"""moto costs cut to what a request needs (same results), and one result corrected to what
+SQS gives; each is pinned by a test.
 
 Installed in the sandbox's moto child process (``server``) and in in-process moto
 (``inprocess``): both take one request at a time, which the transaction speedup relies on.
@@ -45,6 +46,20 @@ Others are paid on every request:
 - Routing: moto's server finds a request's service by listing its own package folder
   (``os.listdir`` and an ``isdir`` per service, about 150) on every request. The folder
   does not change while the server runs, so the listing is taken once.
+
+One corrects a result, where moto differs from SQS (the tests and the sandbox must behave as
+SQS does):
+
+- FIFO groups in flight: only a message in flight (received, not yet visible again) holds
+  back its FIFO group. moto counts every message in its ``pending_messages`` set, and drops
+  a message from it only if it is visible when its visibility is changed, or when a receive
+  reaches it in queue order. ``ChangeMessageVisibility`` 0 sets ``visible_at`` to now and
+  ``visible`` asks ``now > visible_at``, so a message released within one tick of the clock
+  stays "pending"; so does one whose timeout lapsed. The next receive then skips the earlier,
+  visible messages of its group (the head) and delivers it first. Here a message is visible
+  from ``visible_at`` on (SQS counts the timeout from the call), and a group is held back
+  only by its messages not visible; a receive first forgets those visible again, so that
+  (as on SQS) it gives as many of a group as it can rather than stop after the first.
 """
 
 from __future__ import annotations
@@ -124,6 +139,15 @@ PINS: dict[str, tuple[tuple[str, str], ...]] = {
         ("moto.core.utils.camelcase_to_underscores", "084cdc5bab92db95"),
         ("moto.sqs.models.Queue.attributes", "40cb990b121628d5"),
     ),
+    # the two properties replaced; the receive (wrapped) that reads the groups at its start
+    # and after each message it finds pending but visible; and the change of visibility that
+    # drops a message from pending if it is visible then
+    "fifo in flight": (
+        ("moto.sqs.models.Message.visible", "5129b573308de62a"),
+        ("moto.sqs.models.Queue.pending_message_groups", "e940658c5997f327"),
+        ("moto.sqs.models.SQSBackend.receive_message", "065f3e5e7d214408"),
+        ("moto.sqs.models.SQSBackend.change_message_visibility", "f0e9df5f66627114"),
+    ),
     # the listing cached, and the router that calls it on every request
     "routing": (
         ("moto.backends.list_of_moto_modules", "4f741a10b06500e8"),
@@ -135,13 +159,16 @@ PINS: dict[str, tuple[tuple[str, str], ...]] = {
 }
 """Each speedup's moto code, as read when it was written: dotted name -> fingerprint."""
 
+CORRECTIONS = frozenset({"fifo in flight"})
+"""The patches that change a result (to SQS's), not only a cost."""
+
 _installed: list[bool] = []
 
 
 def install() -> None:
     """Apply every speedup whose moto code is the code it was written for, once per process
     (a second call changes nothing). Any other is skipped with one warning: slower, never
-    wrong."""
+    wrong (for a correction: moto's own result, where it differs from SQS)."""
     if _installed:
         return
     _installed.append(True)
@@ -156,11 +183,14 @@ def apply_checked(speedups: dict[str, Callable[[], None]]) -> list[str]:
     for name, apply in speedups.items():
         if changed[name]:
             log.warning(
-                "moto speedup %r skipped: moto %s changed %s, the code it was written for "
-                "(moto runs slower, never wrong)",
+                "moto %s %r skipped: moto %s changed %s, the code it was written for (%s)",
+                "correction" if name in CORRECTIONS else "speedup",
                 name,
                 _moto_version(),
                 ", ".join(changed[name]),
+                "moto keeps its own result, unlike SQS's"
+                if name in CORRECTIONS
+                else "moto runs slower, never wrong",
             )
             continue
         apply()
@@ -333,6 +363,34 @@ def _sqs_clock() -> None:
     models.unix_time_millis = unix_time_millis  # type: ignore[attr-defined]
 
 
+def _fifo_in_flight() -> None:
+    """A message is visible from the instant its timeout ends, and only messages not visible
+    hold back their FIFO group (moto: one pending, whatever its visibility). A receive first
+    forgets the pending messages that are visible, so that it can give a group whole."""
+    from moto.sqs import models
+
+    receive = models.SQSBackend.receive_message
+
+    def receive_message(self: Any, queue_name: str, *args: Any, **kwargs: Any) -> Any:
+        pending = self.get_queue(queue_name).pending_messages
+        pending.difference_update([message for message in pending if message.visible])
+        return receive(self, queue_name, *args, **kwargs)
+
+    def visible(self: Any) -> bool:
+        return bool(models.unix_time_millis() >= self.visible_at)  # type: ignore[attr-defined]
+
+    def pending_message_groups(self: Any) -> set[str]:
+        return {
+            message.group_id
+            for message in self._pending_messages
+            if message.group_id is not None and not message.visible
+        }
+
+    models.Message.visible = property(visible)  # type: ignore[assignment, method-assign]
+    models.Queue.pending_message_groups = property(pending_message_groups)  # type: ignore[assignment, method-assign]
+    models.SQSBackend.receive_message = receive_message  # type: ignore[method-assign]
+
+
 def _routing() -> None:
     """List moto's service modules once, not on every request."""
     from moto import backends
@@ -435,6 +493,7 @@ _SPEEDUPS: dict[str, Callable[[], None]] = {
     "update validation": _update_validation,
     "method names": _method_names,
     "attribute names": _attribute_names,
+    "fifo in flight": _fifo_in_flight,
     "routing": _routing,
 }
 """Every speedup by the name its pins and warnings use, in the order they are applied."""

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import threading
 import time
+import uuid
 from typing import Any
 
 import pytest
@@ -65,7 +66,16 @@ def test_records_of_a_standard_queue_run_concurrently(pipeline: Pipeline) -> Non
     # GIVEN a barrier that opens only when 5 records are in flight at once
     barrier = threading.Barrier(5, timeout=10)
 
-    @worker(catalog=CATALOG, subscribes=[ORDER_PLACED], name="parallel", max_concurrency=5)
+    # AND a worker this process has not run before: the engine keeps each worker's pace (how
+    # long its records wait) for the life of the process, and runs a worker its earlier runs
+    # measured as not waiting on one thread. A name shared by every run of this test (in one
+    # process: a repeat, or mutmut's stats then clean pass) would read the last run's pace.
+    @worker(
+        catalog=CATALOG,
+        subscribes=[ORDER_PLACED],
+        name=f"parallel-{uuid.uuid4().hex[:8]}",
+        max_concurrency=5,
+    )
     def parallel(event: Envelope[Any]) -> None:
         barrier.wait()
 

@@ -69,8 +69,23 @@ def test_a_speedup_whose_moto_code_changed_is_skipped_with_one_warning(
     assert "'gone' skipped" in warnings[1] and "moto.no_such_module.thing" in warnings[1]
 
 
+def test_a_skipped_correction_warns_that_moto_differs_from_sqs(
+    monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    [correction] = moto_speedups.CORRECTIONS
+    target, _ = PINS[correction][0]
+    monkeypatch.setitem(PINS, correction, ((target, "0000000000000000"),))
+    with caplog.at_level("WARNING", logger=moto_speedups.__name__):
+        applied = moto_speedups.apply_checked({correction: lambda: None})
+    assert applied == []
+    [warning] = [r.getMessage() for r in caplog.records]
+    assert f"correction {correction!r} skipped" in warning
+    assert "unlike SQS" in warning and "never wrong" not in warning
+
+
 def test_every_speedup_is_pinned_and_every_pin_names_a_speedup() -> None:
     assert set(PINS) == set(moto_speedups._SPEEDUPS)
+    assert set(PINS) >= moto_speedups.CORRECTIONS
     assert all(PINS.values())
 
 
@@ -261,3 +276,95 @@ def test_response_methods_are_listed_once_per_class() -> None:
     assert "send_message" in listed and "put_item" not in listed
     assert responses.method_names_from_class(SQSResponse) is listed
     assert "put_item" in responses.method_names_from_class(DynamoHandler)
+
+
+@pytest.fixture
+def fifo(monkeypatch: pytest.MonkeyPatch) -> Iterator[tuple[Any, str, list[float]]]:
+    """A FIFO queue in in-process moto (which installs the speedups), with two messages of
+    group "g" ("p1" then "p2"), and SQS's clock stopped: ``clock[0]`` is now, in ms."""
+    import boto3
+    from moto.sqs import models
+
+    from sluice.local.inprocess import serialized_mock_aws
+
+    with serialized_mock_aws():
+        clock = [time.time() * 1000]
+        monkeypatch.setattr(models, "unix_time_millis", lambda dt=None: clock[0])
+        sqs = boto3.client(
+            "sqs", region_name="eu-west-1", aws_access_key_id="k", aws_secret_access_key="s"
+        )
+        url = sqs.create_queue(
+            QueueName="q.fifo",
+            Attributes={"FifoQueue": "true", "ContentBasedDeduplication": "true"},
+        )["QueueUrl"]
+        for body in ("p1", "p2"):
+            sqs.send_message(QueueUrl=url, MessageBody=body, MessageGroupId="g")
+        yield sqs, url, clock
+
+
+def _receive(sqs: Any, url: str) -> list[Any]:
+    return sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10, VisibilityTimeout=30).get(
+        "Messages", []
+    )
+
+
+def _release(sqs: Any, url: str, messages: list[Any]) -> None:
+    sqs.change_message_visibility_batch(
+        QueueUrl=url,
+        Entries=[
+            {"Id": str(i), "ReceiptHandle": m["ReceiptHandle"], "VisibilityTimeout": 0}
+            for i, m in enumerate(messages)
+        ],
+    )
+
+
+def test_a_released_fifo_group_is_received_again_at_once_head_first(
+    fifo: tuple[Any, str, list[float]],
+) -> None:
+    # SQS counts a visibility timeout from the call: 0 makes the message visible at once,
+    # and its group no longer in flight. moto (visible only once now > visible_at) kept both
+    # in flight in the instant they were released, and a tick later gave p2 ahead of p1.
+    sqs, url, _ = fifo  # the clock stays where it is
+    held = _receive(sqs, url)
+    assert [m["Body"] for m in held] == ["p1", "p2"]
+
+    _release(sqs, url, held)  # in the same instant (the clock is stopped)
+
+    assert [m["Body"] for m in _receive(sqs, url)] == ["p1", "p2"]
+
+
+def test_a_fifo_group_whose_last_message_in_flight_lapsed_gives_its_head_first(
+    fifo: tuple[Any, str, list[float]],
+) -> None:
+    # SQS holds a group back only while a message of it is in flight. moto counted p2 in
+    # flight after its timeout lapsed, until a receive reached it in queue order: p1, ahead
+    # of it, was skipped and p2 delivered first.
+    sqs, url, clock = fifo
+    p1, _p2 = _receive(sqs, url)
+    _release(sqs, url, [p1])
+    assert _receive(sqs, url) == []  # p2 is in flight: the group is held back
+
+    clock[0] += 31_000  # p2's 30 s lapse
+
+    assert [m["Body"] for m in _receive(sqs, url)] == ["p1", "p2"]
+
+
+def test_a_long_poll_that_sees_a_fifo_group_lapse_gives_its_head_first(
+    fifo: tuple[Any, str, list[float]], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # a long poll that finds the group in flight waits; here the whole group lapses during
+    # that wait. moto counted p2 in flight until it reached it, so it skipped p1 and gave p2.
+    from moto.sqs.models import Queue
+
+    sqs, url, clock = fifo
+    assert [m["Body"] for m in _receive(sqs, url)] == ["p1", "p2"]
+    wait = Queue.wait_for_messages
+
+    def lapse_then_wait(queue: Any, timeout: int) -> None:
+        clock[0] += 31_000  # both 30 s lapse while the poll waits
+        wait(queue, timeout)
+
+    monkeypatch.setattr(Queue, "wait_for_messages", lapse_then_wait)
+
+    got = sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10, WaitTimeSeconds=5)
+    assert got["Messages"][0]["Body"] == "p1"
