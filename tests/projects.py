@@ -59,3 +59,27 @@ def created(folder: Path, *options: str) -> Path:
     if layer.is_dir():
         shutil.copytree(layer, folder / ".cache" / "infra" / "layer")
     return folder
+
+
+def passes(project: Path, *targets: str) -> subprocess.CompletedProcess[str]:
+    """Run each ``make TARGET`` in turn and fail the test on the first that fails; the first
+    target's run (``make test``, usually), for its output."""
+    runs = []
+    for target in targets:
+        done = make(project, target)
+        assert done.returncode == 0, f"make {target}: {done.stdout}{done.stderr}"
+        runs.append(done)
+    first = runs[0]
+    assert "failed" not in first.stdout, first.stdout
+    return first
+
+
+def collected(project: Path) -> str:
+    """The node ids the project's own pytest collects, one a line."""
+    return subprocess.run(
+        [str(VENV / "bin" / "python"), "-m", "pytest", "--collect-only", "-q", "tests"],
+        cwd=project,
+        capture_output=True,
+        text=True,
+        check=False,
+    ).stdout

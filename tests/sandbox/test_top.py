@@ -225,14 +225,7 @@ def test_top_json_without_once_prints_one_snapshot_and_exits(
     sandbox: Running, tmp_path: Path
 ) -> None:
     # WHEN `sluice top --local --json` runs without --once, its output piped
-    done = subprocess.run(
-        [*SLUICE, "top", "--local", "--json"],
-        env=attached(sandbox, tmp_path),
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=False,
-    )
+    done = _piped(sandbox, tmp_path, "--json")
     # THEN it exits 0 after one JSON document, no terminal escape codes in it
     assert done.returncode == 0, done.stderr
     assert done.stdout.endswith("}\n") and "\x1b" not in done.stdout
@@ -241,14 +234,7 @@ def test_top_json_without_once_prints_one_snapshot_and_exits(
 
 def test_top_into_a_pipe_prints_one_table_and_exits(sandbox: Running, tmp_path: Path) -> None:
     # WHEN `sluice top --local` writes to a pipe, not a terminal
-    done = subprocess.run(
-        [*SLUICE, "top", "--local"],
-        env=attached(sandbox, tmp_path),
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=False,
-    )
+    done = _piped(sandbox, tmp_path)
     # THEN it prints one table with every worker and column, and exits
     assert done.returncode == 0, done.stderr
     assert "\x1b" not in done.stdout
@@ -353,3 +339,15 @@ def test_trace_finds_one_order_by_its_order_id_or_an_envelope_id(
     assert trace(order.order_id) == by_correlation
     assert trace(finished["event_id"]) == by_correlation
     assert "event published" in by_correlation and "inventory" in by_correlation
+
+
+def _piped(sandbox: Running, tmp_path: Path, *args: str) -> subprocess.CompletedProcess[str]:
+    """``sluice top --local ARGS`` with its output piped, as a script runs it."""
+    return subprocess.run(
+        [*SLUICE, "top", "--local", *args],
+        env=attached(sandbox, tmp_path),
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )

@@ -9,12 +9,11 @@ from __future__ import annotations
 
 import json
 import re
-import subprocess
 from pathlib import Path
 
 import pytest
 
-from tests.projects import VENV, created, make
+from tests.projects import collected, created, passes
 from tests.scaffold.guide import follow_every_guide_step
 
 pytestmark = [pytest.mark.scaffold, pytest.mark.slow, pytest.mark.timeout(600)]
@@ -32,9 +31,7 @@ def test_a_bare_project_has_no_example_and_passes_its_own_test_lint_and_synth(
     assert sorted(p.name for p in (project / "workers").iterdir()) == ["__init__.py"]
     assert "CATALOG = Catalog([])" in code[Path("events/__init__.py")]
     # ... and its own tests, lint and synth pass as it is
-    for target in ("test", "lint", "synth"):
-        done = make(project, target)
-        assert done.returncode == 0, f"make {target}: {done.stdout}{done.stderr}"
+    passes(project, "test", "lint", "synth")
     assert json.loads((project / "cdk.out" / "Blank.template.json").read_text())["Resources"]
 
 
@@ -45,24 +42,13 @@ def test_the_projects_own_test_lint_demo_and_synth_pass_after_every_guide_step(
     # event, a table, a schedule and an API
     project = created(tmp_path / "acme")
     follow_every_guide_step(project)
-    # WHEN its own tests, lint, demo and synth run
-    tested = make(project, "test")
-    # THEN they pass, and its infra tests checked the new worker and schedule too
-    assert tested.returncode == 0, tested.stdout + tested.stderr
-    assert "failed" not in tested.stdout
-    for target in ("lint", "demo", "synth"):
-        done = make(project, target)
-        assert done.returncode == 0, f"make {target}: {done.stdout}{done.stderr}"
-    collected = subprocess.run(
-        [str(VENV / "bin" / "python"), "-m", "pytest", "--collect-only", "-q", "tests"],
-        cwd=project,
-        capture_output=True,
-        text=True,
-        check=False,
-    ).stdout
+    # WHEN its own tests, lint, demo and synth run, THEN they pass ...
+    passes(project, "test", "lint", "demo", "synth")
+    # ... and its infra tests checked the new worker and schedule too
+    nodes = collected(project)
     for node in (
         "test_each_queue_worker_has_its_queue_dlqs_and_alarms[archive]",
         "test_each_worker_role_holds_only_the_tables_it_declares[archive]",
         "test_each_schedule_has_its_dlq_and_alarm[weekly-sweep]",
     ):
-        assert node in collected, collected
+        assert node in nodes, nodes

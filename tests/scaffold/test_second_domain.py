@@ -12,12 +12,11 @@ from __future__ import annotations
 
 import json
 import re
-import subprocess
 from pathlib import Path
 
 import pytest
 
-from tests.projects import VENV, created, make
+from tests.projects import collected, created, passes
 
 pytestmark = [pytest.mark.scaffold, pytest.mark.slow, pytest.mark.timeout(600)]
 BILLING = Path(__file__).resolve().parent / "billing"
@@ -54,24 +53,13 @@ def test_a_billing_domain_built_by_the_documented_steps_passes_its_own_checks(
     for source, target in PLACED.items():
         (project / target).write_text((BILLING / f"{source}.txt").read_text())
     # THEN its own tests, lint and synth pass ...
-    tested = make(project, "test")
-    assert tested.returncode == 0, tested.stdout + tested.stderr
-    assert "failed" not in tested.stdout
-    for target in ("lint", "synth"):
-        done = make(project, target)
-        assert done.returncode == 0, f"make {target}: {done.stdout}{done.stderr}"
+    tested = passes(project, "test", "lint", "synth")
     # ... its own billing tests ran, and the template holds the FIFO queue and the schedule
-    collected = subprocess.run(
-        [str(VENV / "bin" / "python"), "-m", "pytest", "--collect-only", "-q", "tests"],
-        cwd=project,
-        capture_output=True,
-        text=True,
-        check=False,
-    ).stdout
-    billing = [line for line in collected.splitlines() if "test_billing.py::" in line]
-    assert len(billing) == 4, collected
+    nodes = collected(project)
+    billing = [line for line in nodes.splitlines() if "test_billing.py::" in line]
+    assert len(billing) == 4, nodes
     passed = re.search(r"\b(\d+) passed", tested.stdout)
-    assert passed and int(passed.group(1)) == collected.count("::"), tested.stdout
+    assert passed and int(passed.group(1)) == nodes.count("::"), tested.stdout
     resources = json.loads((project / "cdk.out" / "Billing.template.json").read_text())
     names = {str(r.get("Properties", {}).get("QueueName")) for r in resources["Resources"].values()}
     assert {"billing-totals.fifo", "billing-daily-digest-schedule-dlq"} <= names
