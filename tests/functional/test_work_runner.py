@@ -2,12 +2,30 @@
 
 from __future__ import annotations
 
+import itertools
+import json
 import os
+import threading
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
 
+import pytest
+
+from events import CATALOG, ORDER_PLACED
+from sluice.container.health import HealthFile
 from sluice.container.protection import ScaleInProtection
-from sluice.container.runner import RunContext, Runner
+from sluice.container.runner import RunContext, Runner, WorkSettings
+from sluice.core import Envelope
+from sluice.runtime import RetryableError, worker
+from sluice.runtime.idempotency import Claim
+from sluice.runtime.sqs_event import RECEIVE_ATTRIBUTES
 from tests.conftest import Pipeline
+from tests.factories import placed
 from tests.functional.test_claims import _now_ms, _store
+from tests.functional.test_metrics import emf_documents
 
 QUEUE = "sluice-inventory"
 
@@ -90,3 +108,354 @@ def _expiry(pipeline: Pipeline, key: str) -> int:
         TableName=pipeline.topology.table("idempotency"), Key={"id": {"S": key}}
     )["Item"]
     return int(item["in_progress_expiry"]["N"])
+
+
+REGION = os.environ.get("AWS_DEFAULT_REGION", "eu-west-1")
+_QUEUES = itertools.count()
+RAN: list[str] = []
+STARTED = threading.Event()
+GATE = threading.Event()
+
+
+@worker(catalog=CATALOG, subscribes=[ORDER_PLACED], name="worked")
+def worked(event: Envelope[Any]) -> None:
+    """Runs an order: "retry" fails for now, "slow" waits for the gate."""
+    if event.data.order_id == "retry":
+        raise RetryableError("not yet")
+    if event.data.order_id == "slow":
+        STARTED.set()
+        GATE.wait(10)
+    RAN.append(event.data.order_id)
+
+
+@pytest.fixture(autouse=True)
+def _fresh_worker_state() -> Iterator[None]:
+    RAN.clear()
+    STARTED.clear()
+    GATE.clear()
+    yield
+    GATE.set()  # never leave a worker thread waiting past its test
+
+
+class Sqs:
+    """The real client, recording receives; the first ``fail_receives`` of them raise."""
+
+    def __init__(self, sqs: Any, fail_receives: int = 0) -> None:
+        self._sqs = sqs
+        self.fail_receives = fail_receives
+        self.receives: list[dict[str, Any]] = []
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._sqs, name)
+
+    def receive_message(self, **request: Any) -> Any:
+        self.receives.append(request)
+        if len(self.receives) <= self.fail_receives:
+            raise ConnectionError("sqs is unreachable")
+        return self._sqs.receive_message(**request)
+
+
+def _queue(pipeline: Pipeline) -> str:
+    """A queue of the test's own, dead-lettering after 5 receives, 30 s visibility."""
+    sqs = pipeline.clients.sqs
+    policy = sqs.get_queue_attributes(
+        QueueUrl=pipeline.url(QUEUE), AttributeNames=["RedrivePolicy"]
+    )["Attributes"]
+    name = f"work-runner-{next(_QUEUES)}"
+    attributes = {**policy, "VisibilityTimeout": "30"}
+    return str(sqs.create_queue(QueueName=name, Attributes=attributes)["QueueUrl"])
+
+
+def _send(pipeline: Pipeline, url: str, *order_ids: str) -> list[Envelope[Any]]:
+    envelopes = [placed(order_id) for order_id in order_ids]
+    for envelope in envelopes:
+        pipeline.clients.sqs.send_message(QueueUrl=url, MessageBody=envelope.to_json())
+    return envelopes
+
+
+def _runner(pipeline: Pipeline, url: str, sqs: Any = None, **settings: Any) -> Runner:
+    options = {"concurrency": 10, "wait_s": 0, "drain_s": 2.0, **settings}
+    return Runner(
+        worked.use(pipeline.deps("worked")),
+        sqs or pipeline.clients.sqs,
+        url,
+        region=REGION,
+        settings=WorkSettings(**options),
+    )
+
+
+def _lines(pipeline: Pipeline, message: str) -> list[dict[str, Any]]:
+    lines = [json.loads(line) for line in pipeline.logs.getvalue().splitlines()]
+    return [line for line in lines if line["message"] == message]
+
+
+def _left(pipeline: Pipeline, url: str) -> tuple[int, int]:
+    """(visible, in flight) messages on the queue."""
+    attrs = pipeline.clients.sqs.get_queue_attributes(
+        QueueUrl=url,
+        AttributeNames=["ApproximateNumberOfMessages", "ApproximateNumberOfMessagesNotVisible"],
+    )["Attributes"]
+    return (
+        int(attrs["ApproximateNumberOfMessages"]),
+        int(attrs["ApproximateNumberOfMessagesNotVisible"]),
+    )
+
+
+def _until(condition: Callable[[], bool], timeout_s: float = 10) -> None:
+    deadline = time.monotonic() + timeout_s
+    while not condition():
+        assert time.monotonic() < deadline, "timed out"
+        time.sleep(0.02)
+
+
+@contextmanager
+def _running(runner: Runner) -> Iterator[dict[str, bool]]:
+    """``run()`` on a thread; stopped (SIGTERM) and joined on leaving; its answer in "clean"."""
+    answer: dict[str, bool] = {}
+    thread = threading.Thread(target=lambda: answer.setdefault("clean", runner.run()), daemon=True)
+    thread.start()
+    try:
+        yield answer
+    finally:
+        runner.stop()
+        thread.join(timeout=20)
+        assert not thread.is_alive()
+
+
+def _received(pipeline: Pipeline, url: str) -> list[dict[str, Any]]:
+    answer = pipeline.clients.sqs.receive_message(
+        QueueUrl=url, MaxNumberOfMessages=10, **RECEIVE_ATTRIBUTES
+    )
+    return list(answer.get("Messages", []))
+
+
+def test_the_runner_runs_what_it_receives_deletes_it_and_stops_clean(
+    pipeline: Pipeline, tmp_path: Path
+) -> None:
+    # GIVEN three orders on a queue, and a runner of 25 in flight with its health file and
+    # scale-in protection
+    url = _queue(pipeline)
+    envelopes = _send(pipeline, url, "a", "b", "c")
+    runner = _runner(pipeline, url, concurrency=25)
+    runner.health = HealthFile(tmp_path / "healthy")
+    protection = ScaleInProtection("http://127.0.0.1:9/v3/task")
+    edges: list[bool] = []
+    protection._put = lambda enabled: edges.append(enabled) or True  # type: ignore[method-assign]
+    runner.protection = protection
+    # WHEN it runs until all three ran, then gets SIGTERM
+    with _running(runner) as answer:
+        _until(lambda: len(RAN) == 3 and runner.in_flight == 0)
+    # THEN it stopped clean, with every message deleted
+    assert answer == {"clean": True}
+    assert sorted(RAN) == ["a", "b", "c"]
+    assert _left(pipeline, url) == (0, 0)
+    assert (tmp_path / "healthy").exists()
+    assert edges[0] is True and edges[-1] is False
+    # AND it logged its start, each delivery (sluice trace's hop), each batch and its stop
+    [started] = _lines(pipeline, "work started")
+    assert (started["queue"], started["receivers"], started["concurrency"]) == (url, 3, 25)
+    assert started["visibility_s"] == 30
+    delivered = _lines(pipeline, "queue delivered")
+    assert sorted(d["correlation_id"] for d in delivered) == sorted(
+        e.correlation_id for e in envelopes
+    )
+    assert {(d["queue"], d["receive_count"]) for d in delivered} == {(url.rsplit("/", 1)[-1], 1)}
+    assert all(d["message_id"] and d["queued_ms"] >= 0 for d in delivered)
+    assert all(abs(d["sent_ts"] - time.time()) < 60 for d in delivered)
+    ends = _lines(pipeline, "invocation end")
+    assert (sum(e["records"] for e in ends), sum(e["failed"] for e in ends)) == (3, 0)
+    assert sorted(c for e in ends for c in e["settled"]) == sorted(
+        e.correlation_id for e in envelopes
+    )
+    [stopped] = _lines(pipeline, "work stopped")
+    assert (stopped["records_in_flight"], stopped["handed_back"]) == (0, 0)
+    assert _lines(pipeline, "work metrics")[-1]["in_flight"] == 0
+
+
+def test_a_receive_asks_for_no_more_records_than_free_slots_and_polls_at_most_the_drain(
+    pipeline: Pipeline,
+) -> None:
+    url = _queue(pipeline)
+    _send(pipeline, url, "a")
+    sqs = Sqs(pipeline.clients.sqs)
+    runner = _runner(pipeline, url, sqs, concurrency=4, wait_s=20, drain_s=1.5)
+    assert len(runner._receivers) == 1
+    assert [json.loads(m["Body"])["data"]["order_id"] for m in runner._receive(4)] == ["a"]
+    assert sqs.receives == [
+        {"QueueUrl": url, "MaxNumberOfMessages": 4, "WaitTimeSeconds": 1, **RECEIVE_ATTRIBUTES}
+    ]
+
+
+def test_a_failed_receive_is_warned_and_the_runner_keeps_receiving(pipeline: Pipeline) -> None:
+    url = _queue(pipeline)
+    _send(pipeline, url, "a")
+    runner = _runner(pipeline, url, Sqs(pipeline.clients.sqs, fail_receives=1))
+    with _running(runner) as answer:
+        _until(lambda: RAN == ["a"] and runner.in_flight == 0)
+    assert answer == {"clean": True}
+    [warning] = _lines(pipeline, "receive failed")
+    assert warning["error"] == "ConnectionError: sqs is unreachable"
+    assert _left(pipeline, url) == (0, 0)
+
+
+def test_a_record_that_fails_is_left_to_the_backoff_and_its_neighbour_is_deleted(
+    pipeline: Pipeline,
+) -> None:
+    url = _queue(pipeline)
+    _send(pipeline, url, "a", "retry")
+    runner = _runner(pipeline, url)
+    taken = _received(pipeline, url)
+    assert len(taken) == 2
+    for _ in taken:
+        runner._slots.acquire()
+    runner._accept(taken)
+    assert runner.in_flight == 2 and sorted(runner.heartbeat.held()) == sorted(
+        m["ReceiptHandle"] for m in taken
+    )
+    runner._process(taken)
+    assert RAN == ["a"]
+    assert (runner.in_flight, runner.heartbeat.held(), runner.batches) == (0, [], 1)
+    assert _left(pipeline, url) == (0, 1), "the failed one waits out its backoff"
+    [end] = _lines(pipeline, "invocation end")
+    assert (end["records"], end["failed"], len(end["settled"])) == (2, 1, 1)
+    assert all(runner._slots.acquire(blocking=False) for _ in range(10))
+
+
+class Crashing:
+    """A worker whose Lambda entry raises (as a broken deployment would)."""
+
+    def __init__(self, declared: Any) -> None:
+        self.spec, self.deps, self.catalog = declared.spec, declared.deps, declared.catalog
+
+    def handler(self, event: dict[str, Any], context: Any) -> Any:
+        raise RuntimeError("handler crashed")
+
+
+def test_an_invocation_that_raises_deletes_nothing_and_frees_its_slots(
+    pipeline: Pipeline,
+) -> None:
+    url = _queue(pipeline)
+    _send(pipeline, url, "a")
+    runner = Runner(
+        Crashing(worked.use(pipeline.deps("worked"))),  # type: ignore[arg-type]
+        pipeline.clients.sqs,
+        url,
+        region=REGION,
+        settings=WorkSettings(concurrency=2, wait_s=0),
+    )
+    taken = _received(pipeline, url)
+    runner._slots.acquire()
+    runner._accept(taken)
+    runner._process(taken)
+    assert _lines(pipeline, "invocation raised; every record of it will be retried")
+    assert _left(pipeline, url) == (0, 1)
+    assert (runner.in_flight, runner.heartbeat.held()) == (0, [])
+    [end] = _lines(pipeline, "invocation end")
+    assert (end["records"], end["failed"], end["settled"]) == (1, 1, [])
+
+
+def test_the_drain_hands_back_what_cannot_finish_and_gives_up_its_lease(
+    pipeline: Pipeline,
+) -> None:
+    # GIVEN a runner whose one record runs longer than the drain allows
+    url = _queue(pipeline)
+    [slow] = _send(pipeline, url, "slow")
+    runner = _runner(pipeline, url, drain_s=0.5)
+    with _running(runner) as answer:
+        assert STARTED.wait(10)
+    # WHEN the drain is over (the record still running)
+    # THEN run() says something was left, and the record is back on the queue at once,
+    # its lease given up so that the copy runs now instead of after the lease
+    assert answer == {"clean": False}
+    [stopped] = _lines(pipeline, "work stopped")
+    assert (stopped["records_in_flight"], stopped["handed_back"]) == (1, 1)
+    assert _lines(pipeline, "claims abandoned")[0]["claims"] == 1
+    [again] = _received(pipeline, url)
+    assert json.loads(again["Body"])["id"] == slow.id
+    key = f"worked#{slow.id}"
+    assert _store(pipeline).claim(key, "copy", _now_ms() + 60_000).claim is Claim.CLAIMED
+    # AND the first run, once it ends, deletes nothing (the drain settled its message)
+    GATE.set()
+    _until(lambda: runner.batches == 1)
+    assert _left(pipeline, url) == (0, 1)
+
+
+def test_while_draining_a_batch_only_starts_if_it_can_finish_in_the_drain(
+    pipeline: Pipeline,
+) -> None:
+    url = _queue(pipeline)
+    runner = _runner(pipeline, url, drain_s=100)
+    context = RunContext(runner, [])
+    assert context.get_remaining_time_in_millis() == 30_000, "the visibility timeout"
+    runner.stop()
+    first = context.get_remaining_time_in_millis()
+    assert 99_000 < first <= 100_000
+    time.sleep(0.2)
+    runner.stop()  # a second SIGTERM does not restart the drain
+    assert context.get_remaining_time_in_millis() <= first - 150
+    short = _runner(pipeline, url, drain_s=float(worked.spec.timeout_s) - 1)
+    short.stop()
+    assert RunContext(short, []).get_remaining_time_in_millis() == 0
+
+
+def test_each_report_gives_the_figures_since_the_last_one(pipeline: Pipeline) -> None:
+    runner = _runner(pipeline, _queue(pipeline))
+    runner.heartbeat.extensions, runner.heartbeat.released, runner.leases_lost = 5, 2, 1
+    runner._busy(3)
+    runner.tick()
+    runner.heartbeat.extensions += 4
+    runner.tick()
+    figures = [
+        {
+            k: line[k]
+            for k in (
+                "in_flight",
+                "heartbeat_extensions",
+                "heartbeat_released",
+                "leases_lost",
+                "protected",
+            )
+        }
+        for line in _lines(pipeline, "work metrics")
+    ]
+    assert figures == [
+        {
+            "in_flight": 3,
+            "heartbeat_extensions": 5,
+            "heartbeat_released": 2,
+            "leases_lost": 1,
+            "protected": False,
+        },
+        {
+            "in_flight": 3,
+            "heartbeat_extensions": 4,
+            "heartbeat_released": 2,
+            "leases_lost": 0,
+            "protected": False,
+        },
+    ]
+
+
+def test_with_metrics_on_a_report_is_an_emf_document_of_the_worker(
+    pipeline: Pipeline, capsys: pytest.CaptureFixture[str]
+) -> None:
+    runner = _runner(pipeline, _queue(pipeline))
+    runner.worker.deps.telemetry.metrics_enabled = True
+    runner.heartbeat.extensions, runner.leases_lost = 7, 2
+    runner._busy(1)
+    capsys.readouterr()
+    runner.tick()
+    [doc] = emf_documents(capsys.readouterr().out)
+    [directive] = doc["_aws"]["CloudWatchMetrics"]
+    assert (directive["Namespace"], directive["Dimensions"]) == ("Sluice", [["worker"]])
+    assert {m["Name"]: m["Unit"] for m in directive["Metrics"]} == {
+        "InFlight": "Count",
+        "HeartbeatExtensions": "Count",
+        "LeasesLost": "Count",
+    }
+    assert (doc["worker"], doc["InFlight"], doc["HeartbeatExtensions"], doc["LeasesLost"]) == (
+        "worked",
+        [1.0],
+        [7.0],
+        [2.0],
+    )
