@@ -134,6 +134,8 @@ def test_inserts_and_cancellations_become_events_and_the_rest_is_ignored(
     assert sorted((p["event_id"], p["correlation_id"], p["event_type"]) for p in published) == (
         sorted((e["id"], e["correlation_id"], e["type"]) for e in events)
     )
+    # AND the SNS message id of each (what a trace joins on across the hop)
+    assert all(isinstance(p["message_id"], str) and p["message_id"] for p in published)
 
 
 def test_rereading_the_stream_publishes_the_same_ids(pipeline: Pipeline, api: OrdersApi) -> None:
