@@ -321,6 +321,26 @@ def test_a_record_that_fails_is_left_to_the_backoff_and_its_neighbour_is_deleted
     assert all(runner._slots.acquire(blocking=False) for _ in range(10))
 
 
+def test_retried_records_come_back_after_their_backoff_not_the_visibility_timeout(
+    pipeline: Pipeline,
+) -> None:
+    # GIVEN twelve records received once, each of which fails for now
+    url = _queue(pipeline)
+    _send(pipeline, url, *["retry"] * 12)
+    runner = _runner(pipeline, url, concurrency=12)
+    taken = _received(pipeline, url) + _received(pipeline, url)
+    assert len(taken) == 12
+    for _ in taken:
+        runner._slots.acquire()
+    runner._accept(taken)
+    # WHEN they run
+    runner._process(taken)
+    # THEN each is back on the queue within the first backoff (1-2 s), long before the
+    # queue's 30 s visibility timeout
+    assert _left(pipeline, url) == (0, 12)
+    _until(lambda: _left(pipeline, url) == (12, 0), timeout_s=6)
+
+
 class Crashing:
     """A worker whose Lambda entry raises (as a broken deployment would)."""
 
