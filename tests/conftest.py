@@ -41,6 +41,11 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
         tier = _tier(item)
         group = tier if tier in WHOLE_TIERS else item.nodeid.split("::")[0]
         item.add_marker(pytest.mark.xdist_group(group))
+    if "MUTANT_UNDER_TEST" in os.environ:
+        # mutmut gives a mutant's tests fastest first and stops at the first failure: the
+        # long-first order below would run its slow functional tests before a unit test
+        # that kills the mutant in milliseconds (and time it out on a loaded machine)
+        return
     items.sort(key=_run_order)
 
 
