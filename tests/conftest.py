@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import os
 from collections.abc import Iterator
 
@@ -79,6 +80,9 @@ def moto() -> Iterator[None]:
         yield
 
 
+_FRESH_QUEUES = itertools.count()
+
+
 class Pipeline(LocalAws):
     """The reference app provisioned in moto, with the orders app's own lookups."""
 
@@ -90,6 +94,16 @@ class Pipeline(LocalAws):
     def url(self, name: str) -> str:
         """A queue URL by physical name."""
         return self.queue_url(name)
+
+    def fresh_queue(self, like: str, prefix: str) -> str:
+        """A new queue of a test's own, dead-lettering as ``like`` does (default 30 s
+        visibility), named ``<prefix>-<n>``."""
+        sqs = self.clients.sqs
+        policy = sqs.get_queue_attributes(
+            QueueUrl=self.url(like), AttributeNames=["RedrivePolicy"]
+        )["Attributes"]
+        name = f"{prefix}-{next(_FRESH_QUEUES)}"
+        return str(sqs.create_queue(QueueName=name, Attributes=policy)["QueueUrl"])
 
     def stock(self, sku: str) -> dict[str, int]:
         """The stock counters of one SKU."""

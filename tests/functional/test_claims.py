@@ -203,7 +203,7 @@ def test_settle_completes_and_releases_each_lease_and_says_which_it_could_not(
     store, until = _store(pipeline), _now_ms() + HOUR_MS
     for key in ("w#mine", "w#taken", "w#done", "w#released"):
         store.claim(key, "me", until)
-    _overwrite_owner(pipeline, "w#taken", "copy")
+    set_owner(pipeline, "w#taken", "copy")
     store.complete("w#done", "me")
     store.claim("w#done-by-copy", "copy", until)
     store.complete("w#done-by-copy", "copy")
@@ -232,14 +232,15 @@ def test_abandon_gives_up_every_lease_still_held_and_counts_them(pipeline: Pipel
     store, until = _store(pipeline), _now_ms() + HOUR_MS
     for key in ("w#a", "w#b", "w#c"):
         store.claim(key, "me", until)
-    _overwrite_owner(pipeline, "w#c", "copy")
+    set_owner(pipeline, "w#c", "copy")
     huge = "w#" + "x" * 3000
     assert store.abandon({"w#a": "me", huge: "me", "w#b": "me", "w#c": "me"}) == 2
     assert (_status(pipeline, "w#a"), _status(pipeline, "w#b")) == (None, None)
     assert store.claim("w#c", "other", until).claim is Claim.IN_PROGRESS, "the copy's stays"
 
 
-def _overwrite_owner(pipeline: Pipeline, key: str, owner: str) -> None:
+def set_owner(pipeline: Pipeline, key: str, owner: str) -> None:
+    """Make ``owner`` the holder of the lease on ``key`` (as a copy that took it over)."""
     pipeline.clients.dynamodb.update_item(
         TableName=pipeline.topology.table("idempotency"),
         Key={"id": {"S": key}},

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import itertools
 import json
 import os
 import threading
@@ -24,7 +23,7 @@ from sluice.runtime.idempotency import Claim
 from sluice.runtime.sqs_event import RECEIVE_ATTRIBUTES
 from tests.conftest import Pipeline
 from tests.factories import placed
-from tests.functional.test_claims import _now_ms, _store
+from tests.functional.test_claims import _now_ms, _store, set_owner
 from tests.functional.test_metrics import emf_documents
 
 QUEUE = "sluice-inventory"
@@ -80,7 +79,7 @@ def test_the_heartbeat_renews_only_leases_still_held_and_under_the_cap(
         context.sluice_claims[f"inventory#{name}"] = "me"
         contexts.append(context)
         runner._running.add(context)
-    _item_owner(pipeline, "inventory#taken", "copy")  # a copy took it over
+    set_owner(pipeline, "inventory#taken", "copy")  # a copy took it over
     runner.heartbeat.track(["h1", "h2"])
     # WHEN the heartbeat renews
     runner._renew_leases()
@@ -93,16 +92,6 @@ def test_the_heartbeat_renews_only_leases_still_held_and_under_the_cap(
     assert contexts[0].sluice_claims == {"inventory#held": "me"}
 
 
-def _item_owner(pipeline: Pipeline, key: str, owner: str) -> None:
-    pipeline.clients.dynamodb.update_item(
-        TableName=pipeline.topology.table("idempotency"),
-        Key={"id": {"S": key}},
-        UpdateExpression="SET #o = :o",
-        ExpressionAttributeNames={"#o": "owner"},
-        ExpressionAttributeValues={":o": {"S": owner}},
-    )
-
-
 def _expiry(pipeline: Pipeline, key: str) -> int:
     item = pipeline.clients.dynamodb.get_item(
         TableName=pipeline.topology.table("idempotency"), Key={"id": {"S": key}}
@@ -111,7 +100,6 @@ def _expiry(pipeline: Pipeline, key: str) -> int:
 
 
 REGION = os.environ.get("AWS_DEFAULT_REGION", "eu-west-1")
-_QUEUES = itertools.count()
 RAN: list[str] = []
 STARTED = threading.Event()
 GATE = threading.Event()
@@ -153,17 +141,6 @@ class Sqs:
         if len(self.receives) <= self.fail_receives:
             raise ConnectionError("sqs is unreachable")
         return self._sqs.receive_message(**request)
-
-
-def _queue(pipeline: Pipeline) -> str:
-    """A queue of the test's own, dead-lettering after 5 receives, 30 s visibility."""
-    sqs = pipeline.clients.sqs
-    policy = sqs.get_queue_attributes(
-        QueueUrl=pipeline.url(QUEUE), AttributeNames=["RedrivePolicy"]
-    )["Attributes"]
-    name = f"work-runner-{next(_QUEUES)}"
-    attributes = {**policy, "VisibilityTimeout": "30"}
-    return str(sqs.create_queue(QueueName=name, Attributes=attributes)["QueueUrl"])
 
 
 def _send(pipeline: Pipeline, url: str, *order_ids: str) -> list[Envelope[Any]]:
@@ -234,7 +211,7 @@ def test_the_runner_runs_what_it_receives_deletes_it_and_stops_clean(
 ) -> None:
     # GIVEN three orders on a queue, and a runner of 25 in flight with its health file and
     # scale-in protection
-    url = _queue(pipeline)
+    url = pipeline.fresh_queue(QUEUE, "work-runner")
     envelopes = _send(pipeline, url, "a", "b", "c")
     runner = _runner(pipeline, url, concurrency=25)
     runner.health = HealthFile(tmp_path / "healthy")
@@ -275,7 +252,7 @@ def test_the_runner_runs_what_it_receives_deletes_it_and_stops_clean(
 def test_a_receive_asks_for_no_more_records_than_free_slots_and_polls_at_most_the_drain(
     pipeline: Pipeline,
 ) -> None:
-    url = _queue(pipeline)
+    url = pipeline.fresh_queue(QUEUE, "work-runner")
     _send(pipeline, url, "a")
     sqs = Sqs(pipeline.clients.sqs)
     runner = _runner(pipeline, url, sqs, concurrency=4, wait_s=20, drain_s=1.5)
@@ -287,7 +264,7 @@ def test_a_receive_asks_for_no_more_records_than_free_slots_and_polls_at_most_th
 
 
 def test_a_failed_receive_is_warned_and_the_runner_keeps_receiving(pipeline: Pipeline) -> None:
-    url = _queue(pipeline)
+    url = pipeline.fresh_queue(QUEUE, "work-runner")
     _send(pipeline, url, "a")
     runner = _runner(pipeline, url, Sqs(pipeline.clients.sqs, fail_receives=1))
     with _running(runner) as answer:
@@ -301,7 +278,7 @@ def test_a_failed_receive_is_warned_and_the_runner_keeps_receiving(pipeline: Pip
 def test_a_record_that_fails_is_left_to_the_backoff_and_its_neighbour_is_deleted(
     pipeline: Pipeline,
 ) -> None:
-    url = _queue(pipeline)
+    url = pipeline.fresh_queue(QUEUE, "work-runner")
     _send(pipeline, url, "a", "retry")
     runner = _runner(pipeline, url)
     taken = _received(pipeline, url)
@@ -325,7 +302,7 @@ def test_retried_records_come_back_after_their_backoff_not_the_visibility_timeou
     pipeline: Pipeline,
 ) -> None:
     # GIVEN twelve records received once, each of which fails for now
-    url = _queue(pipeline)
+    url = pipeline.fresh_queue(QUEUE, "work-runner")
     _send(pipeline, url, *["retry"] * 12)
     runner = _runner(pipeline, url, concurrency=12)
     taken = _received(pipeline, url) + _received(pipeline, url)
@@ -354,7 +331,7 @@ class Crashing:
 def test_an_invocation_that_raises_deletes_nothing_and_frees_its_slots(
     pipeline: Pipeline,
 ) -> None:
-    url = _queue(pipeline)
+    url = pipeline.fresh_queue(QUEUE, "work-runner")
     _send(pipeline, url, "a")
     runner = Runner(
         Crashing(worked.use(pipeline.deps("worked"))),  # type: ignore[arg-type]
@@ -378,7 +355,7 @@ def test_the_drain_hands_back_what_cannot_finish_and_gives_up_its_lease(
     pipeline: Pipeline,
 ) -> None:
     # GIVEN a runner whose one record runs longer than the drain allows
-    url = _queue(pipeline)
+    url = pipeline.fresh_queue(QUEUE, "work-runner")
     [slow] = _send(pipeline, url, "slow")
     runner = _runner(pipeline, url, drain_s=0.5)
     with _running(runner) as answer:
@@ -403,7 +380,7 @@ def test_the_drain_hands_back_what_cannot_finish_and_gives_up_its_lease(
 def test_while_draining_a_batch_only_starts_if_it_can_finish_in_the_drain(
     pipeline: Pipeline,
 ) -> None:
-    url = _queue(pipeline)
+    url = pipeline.fresh_queue(QUEUE, "work-runner")
     runner = _runner(pipeline, url, drain_s=100)
     context = RunContext(runner, [])
     assert context.get_remaining_time_in_millis() == 30_000, "the visibility timeout"
@@ -419,7 +396,7 @@ def test_while_draining_a_batch_only_starts_if_it_can_finish_in_the_drain(
 
 
 def test_each_report_gives_the_figures_since_the_last_one(pipeline: Pipeline) -> None:
-    runner = _runner(pipeline, _queue(pipeline))
+    runner = _runner(pipeline, pipeline.fresh_queue(QUEUE, "work-runner"))
     runner.heartbeat.extensions, runner.heartbeat.released, runner.leases_lost = 5, 2, 1
     runner._busy(3)
     runner.tick()
@@ -459,7 +436,7 @@ def test_each_report_gives_the_figures_since_the_last_one(pipeline: Pipeline) ->
 def test_with_metrics_on_a_report_is_an_emf_document_of_the_worker(
     pipeline: Pipeline, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    runner = _runner(pipeline, _queue(pipeline))
+    runner = _runner(pipeline, pipeline.fresh_queue(QUEUE, "work-runner"))
     runner.worker.deps.telemetry.metrics_enabled = True
     runner.heartbeat.extensions, runner.leases_lost = 7, 2
     runner._busy(1)
