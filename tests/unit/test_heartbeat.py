@@ -28,6 +28,7 @@ def test_a_beat_extends_every_tracked_message_to_the_full_timeout() -> None:
     beat.beat()
 
     assert [len(c) for c in sqs.calls] == [10, 2]
+    assert all(len({e["Id"] for e in c}) == len(c) for c in sqs.calls), "ids unique per call"
     assert {e["VisibilityTimeout"] for c in sqs.calls for e in c} == {30}
     assert beat.extensions == 12 and not warned
 

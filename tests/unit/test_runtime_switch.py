@@ -6,6 +6,7 @@ from dataclasses import replace
 
 import pytest
 
+from app import APP as ORDERS
 from sluice.container.health import HealthFile, main
 from sluice.container.protection import ScaleInProtection
 from sluice.runtime import ConfigurationError, Runtime, Source, worker
@@ -79,8 +80,8 @@ def test_a_runtime_given_by_name_is_the_runtime_itself() -> None:
 
 
 def test_a_worker_moved_to_another_runtime_keeps_its_catalog_and_function() -> None:
-    declared = APP.registry.get("jobs")
-    moved = placed(declared, Runtime.LAMBDA)
-    assert moved.spec.runtime is Runtime.LAMBDA
+    declared = ORDERS.registry.get("inventory")  # subscribes: checked against its catalog
+    moved = placed(declared, Runtime.CONTAINER)
+    assert moved.spec.runtime is Runtime.CONTAINER
     assert (moved.catalog, moved.fn) == (declared.catalog, declared.fn)
     assert moved.spec.subscribes == declared.spec.subscribes
