@@ -227,6 +227,7 @@ def test_a_group_refused_for_good_stays_blocked_with_a_reason_until_released(
     ]
     assert [s.envelope_id for s in result.sent] == [other.id]
     assert publisher.blocked_groups == {"acct-1": first.id}
-    # AND once released, the group is sent again
+    # AND once released, the group is sent again (releasing a group never blocked is harmless)
     publisher.release("acct-1")
+    publisher.release("acct-9")
     assert [s.envelope_id for s in publisher.publish([later]).sent] == [later.id]
