@@ -21,6 +21,9 @@ from pathlib import Path
 
 MUTANTS = Path("mutants")
 STATE = Path("bench/mutation_state")
+SOURCES = ("sluice",)
+"""mutmut's ``source_paths``: only their verdicts are read and saved. ``mutants/`` also holds
+a copy of ``bench/`` (``also_copy``), saved verdicts included, which must not count twice."""
 STATUS = {1: "killed", 3: "killed", 0: "survived", 5: "no tests", 33: "no tests", 34: "skipped"}
 TIMEOUTS = {24, -24, 36, 152, 255}
 COLUMNS = ("killed", "survived", "timeout", "no tests", "not checked", "other")
@@ -37,7 +40,7 @@ def status(code: int | None) -> str:
 
 def main() -> int:
     """Print the table and the survivors; 1 if there is no run to report."""
-    metas = sorted(MUTANTS.glob("**/*.py.meta"))
+    metas = _metas(MUTANTS)
     if not metas:
         print("no mutmut results: run `make mutate` first", file=sys.stderr)
         return 1
@@ -81,8 +84,13 @@ def restore() -> int:
     return _copy(STATE, MUTANTS)
 
 
+def _metas(root: Path) -> list[Path]:
+    """The verdict files of the mutated sources under ``root``."""
+    return sorted(meta for path in SOURCES for meta in (root / path).glob("**/*.py.meta"))
+
+
 def _copy(source: Path, target: Path) -> int:
-    metas = sorted(source.glob("**/*.py.meta"))
+    metas = _metas(source)
     for meta in metas:
         destination = target / meta.relative_to(source)
         destination.parent.mkdir(parents=True, exist_ok=True)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import os
 from collections.abc import Iterator
 
@@ -41,6 +42,11 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
         tier = _tier(item)
         group = tier if tier in WHOLE_TIERS else item.nodeid.split("::")[0]
         item.add_marker(pytest.mark.xdist_group(group))
+    if "MUTANT_UNDER_TEST" in os.environ:
+        # mutmut gives a mutant's tests fastest first and stops at the first failure: the
+        # long-first order below would run its slow functional tests before a unit test
+        # that kills the mutant in milliseconds (and time it out on a loaded machine)
+        return
     items.sort(key=_run_order)
 
 
@@ -74,6 +80,9 @@ def moto() -> Iterator[None]:
         yield
 
 
+_FRESH_QUEUES = itertools.count()
+
+
 class Pipeline(LocalAws):
     """The reference app provisioned in moto, with the orders app's own lookups."""
 
@@ -85,6 +94,16 @@ class Pipeline(LocalAws):
     def url(self, name: str) -> str:
         """A queue URL by physical name."""
         return self.queue_url(name)
+
+    def fresh_queue(self, like: str, prefix: str) -> str:
+        """A new queue of a test's own, dead-lettering as ``like`` does (default 30 s
+        visibility), named ``<prefix>-<n>``."""
+        sqs = self.clients.sqs
+        policy = sqs.get_queue_attributes(
+            QueueUrl=self.url(like), AttributeNames=["RedrivePolicy"]
+        )["Attributes"]
+        name = f"{prefix}-{next(_FRESH_QUEUES)}"
+        return str(sqs.create_queue(QueueName=name, Attributes=policy)["QueueUrl"])
 
     def stock(self, sku: str) -> dict[str, int]:
         """The stock counters of one SKU."""

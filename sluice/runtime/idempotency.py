@@ -214,7 +214,7 @@ class DynamoDBIdempotencyStore(IdempotencyStore):
 
     def complete(self, key: str, owner: str) -> Held:
         return self._as_holder(
-            key, owner, lambda held: self._client.put_item(Item=self._completed_item(key), **held)
+            owner, lambda held: self._client.put_item(Item=self._completed_item(key), **held)
         )
 
     def completion(self, key: str, owner: str) -> dict[str, Any]:
@@ -228,7 +228,6 @@ class DynamoDBIdempotencyStore(IdempotencyStore):
 
     def extend(self, key: str, owner: str, until_ms: int) -> Held:
         return self._as_holder(
-            key,
             owner,
             lambda held: self._client.update_item(
                 Key={"id": {"S": key}},
@@ -268,10 +267,10 @@ class DynamoDBIdempotencyStore(IdempotencyStore):
     def _forget(self, key: str, owner: str) -> Held:
         """Delete the lease if ``owner`` holds it (a completed key, or another's, stays)."""
         return self._as_holder(
-            key, owner, lambda held: self._client.delete_item(Key={"id": {"S": key}}, **held)
+            owner, lambda held: self._client.delete_item(Key={"id": {"S": key}}, **held)
         )
 
-    def _as_holder(self, key: str, owner: str, write: Any) -> Held:
+    def _as_holder(self, owner: str, write: Any) -> Held:
         """Make ``write`` conditioned on the lease; what the refusal says, if refused."""
         try:
             write(_held_by(self._table, owner) | {"ReturnValuesOnConditionCheckFailure": "ALL_OLD"})

@@ -127,8 +127,8 @@ def _epoch_s(value: object) -> float | None:
     if isinstance(value, datetime):
         return value.timestamp()
     try:
-        return float(value) if isinstance(value, int | float | str) and value != "" else None
-    except ValueError:
+        return float(value) if isinstance(value, int | float | str) else None
+    except ValueError:  # "" and any other text that is no number
         return None
 
 

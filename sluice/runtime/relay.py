@@ -53,7 +53,8 @@ def stream_relay(
     def run(records: list[Envelope[StreamChange]], deps: Deps) -> list[str]:
         return relay(records, deps)
 
-    # The worker belongs to the module that declares it (that module exposes ``handler``).
+    # The worker belongs to the module that declares it (that module exposes ``handler``),
+    # and is named after the function, as every worker is.
     run.__module__ = to_event.__module__
     run.__qualname__ = run.__name__ = name
     options: dict[str, Any] = {"batch_size": 100, "timeout_s": 60, "idempotent": False}
@@ -64,7 +65,6 @@ def stream_relay(
         table=table,
         batch=True,
         publishes=True,
-        name=name,
         **options,
     )(run)
 

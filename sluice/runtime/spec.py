@@ -147,8 +147,6 @@ def check_spec(spec: WorkerSpec, catalog: Catalog) -> None:
         )
     if not 1 <= spec.timeout_s <= 900:
         raise ConfigurationError(f"{where}: timeout_s must be 1..900, got {spec.timeout_s}")
-    if spec.visibility_timeout_s > 43_200:
-        raise ConfigurationError(f"{where}: timeout_s * 6 exceeds SQS's 12 h visibility limit")
     if not 128 <= spec.memory_mb <= 10_240:
         raise ConfigurationError(f"{where}: memory_mb must be 128..10240")
     if spec.max_concurrency < 1 or spec.max_invocations < 2:

@@ -48,7 +48,7 @@ def lambda_record(message: dict[str, Any], queue_arn: str, region: str) -> SqsRe
 
 def queue_arn_of(queue_url: str, region: str) -> str:
     """``https://host/<account>/<name>`` -> the queue's ARN."""
-    account, name = queue_url.rsplit("/", 2)[-2:]
+    account, name = queue_url.split("/")[-2:]
     return f"arn:aws:sqs:{region}:{account}:{name}"
 
 
@@ -83,10 +83,11 @@ def _correlation(record: SqsRecord) -> str:
     attribute = record["messageAttributes"].get("correlation_id", {}).get("stringValue")
     if attribute:
         return str(attribute)
+    # Any body that is not what is read here raises, and correlation_of names it "-".
     doc = json.loads(record["body"])
-    if isinstance(doc, dict) and doc.get("Type") == "Notification":
-        doc = json.loads(doc.get("Message", "{}"))
-    return str(doc.get("correlation_id") or "") if isinstance(doc, dict) else ""
+    if doc.get("Type") == "Notification":
+        doc = json.loads(doc["Message"])
+    return str(doc.get("correlation_id") or "")
 
 
 def delete_messages(sqs: Any, queue_url: str, records: Sequence[SqsRecord]) -> list[SqsRecord]:

@@ -193,3 +193,67 @@ def test_a_claim_that_cannot_be_written_runs_nothing(pipeline: Pipeline) -> None
         "batchItemFailures": [{"itemIdentifier": record["messageId"]}]
     }
     assert runs == []
+
+
+def test_settle_completes_and_releases_each_lease_and_says_which_it_could_not(
+    pipeline: Pipeline,
+) -> None:
+    # GIVEN leases held by "me", one taken over by a copy, one completed elsewhere, and a key
+    # DynamoDB refuses outright (over its 2048-byte key limit)
+    store, until = _store(pipeline), _now_ms() + HOUR_MS
+    for key in ("w#mine", "w#taken", "w#done", "w#released"):
+        store.claim(key, "me", until)
+    set_owner(pipeline, "w#taken", "copy")
+    store.complete("w#done", "me")
+    store.claim("w#done-by-copy", "copy", until)
+    store.complete("w#done-by-copy", "copy")
+    huge = "w#" + "x" * 3000
+    # WHEN it settles
+    settled = store.settle(
+        {huge: "me", "w#taken": "me", "w#done-by-copy": "me", "w#mine": "me"},
+        {"w#released": "me"},
+    )
+    # THEN each refusal is named by its key, and the rest was written
+    assert (settled.unwritten, settled.lost, settled.completed_elsewhere) == (
+        [huge],
+        ["w#taken"],
+        ["w#done-by-copy"],
+    )
+    assert _status(pipeline, "w#mine") == COMPLETED
+    assert _status(pipeline, "w#released") is None
+    # AND a release that cannot be written is named too, and the next one still goes
+    store.claim("w#again", "me", until)
+    CallFaults(pipeline.clients.dynamodb, "DeleteItem", times=1)
+    assert store.settle({}, {"w#released": "me", "w#again": "me"}).unwritten == ["w#released"]
+    assert _status(pipeline, "w#again") is None
+
+
+def test_abandon_gives_up_every_lease_still_held_and_counts_them(pipeline: Pipeline) -> None:
+    store, until = _store(pipeline), _now_ms() + HOUR_MS
+    for key in ("w#a", "w#b", "w#c"):
+        store.claim(key, "me", until)
+    set_owner(pipeline, "w#c", "copy")
+    store.claim("w#stuck", "me", until)
+    CallFaults(pipeline.clients.dynamodb, "DeleteItem", times=1)
+    assert store.abandon({"w#stuck": "me", "w#a": "me", "w#b": "me", "w#c": "me"}) == 2
+    assert (_status(pipeline, "w#a"), _status(pipeline, "w#b")) == (None, None)
+    assert _status(pipeline, "w#stuck") is not None, "it lapses with its lease instead"
+    assert store.claim("w#c", "other", until).claim is Claim.IN_PROGRESS, "the copy's stays"
+
+
+def set_owner(pipeline: Pipeline, key: str, owner: str) -> None:
+    """Make ``owner`` the holder of the lease on ``key`` (as a copy that took it over)."""
+    pipeline.clients.dynamodb.update_item(
+        TableName=pipeline.topology.table("idempotency"),
+        Key={"id": {"S": key}},
+        UpdateExpression="SET #o = :o",
+        ExpressionAttributeNames={"#o": "owner"},
+        ExpressionAttributeValues={":o": {"S": owner}},
+    )
+
+
+def _status(pipeline: Pipeline, key: str) -> str | None:
+    item = pipeline.clients.dynamodb.get_item(
+        TableName=pipeline.topology.table("idempotency"), Key={"id": {"S": key}}
+    ).get("Item")
+    return str(item["status"]["S"]) if item else None

@@ -56,6 +56,21 @@ def test_replay_sends_back_to_the_source_queue_and_audits_each_move(ops: Ops) ->
     assert all(a["detail"] == "invalid_payload" for a in audit)
 
 
+def test_replay_names_its_source_and_destination_and_audits_to_the_chosen_file(
+    ops: Ops, tmp_path: Path
+) -> None:
+    events = [placed() for _ in range(12)]
+    ops.dead_letter("inventory", events)
+    audit = tmp_path / "moves.jsonl"
+
+    report = _replay(ops, audit_path=audit)
+
+    assert (report["source"], report["destination"], report["dry_run"]) == (DLQ, SOURCE, False)
+    assert sorted(row["envelope_id"] for row in report["moved"]) == sorted(e.id for e in events)
+    lines = [json.loads(line) for line in audit.read_text().splitlines()]
+    assert sorted(line["envelope_id"] for line in lines) == sorted(e.id for e in events)
+
+
 def test_replay_keeps_body_and_attributes_and_drops_the_failure_ones(ops: Ops) -> None:
     event = placed()
     attributes = {

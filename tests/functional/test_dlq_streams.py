@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -11,11 +12,13 @@ import pytest
 from sluice.core import format_time
 from sluice.ops import OpsError, replay_dlq
 from sluice.ops.dlq_replay import FROM_TABLE_WARNING
+from sluice.ops.filters import MessageFilter
 from sluice.ops.replay import ReplayOptions
 from sluice.ops.streams import replay_stream_failures
 from sluice.runtime import stream_event_id
 from tests.functional.dlq_fixtures import Ops, cli, cli_json, counts, ops_fixture  # noqa: F401
 from tests.functional.failure_records import FAILURES, TABLE, order_row
+from tests.functional.faults import EntryFaults
 
 
 def _write_orders(ops: Ops, count: int, cancel: int = 0) -> list[str]:
@@ -236,3 +239,117 @@ def test_a_record_naming_another_tables_stream_is_refused_and_left_in_the_queue(
     )
     assert _published(ops) == []
     assert ops.visible(FAILURES) == 1
+
+
+class Counted:
+    """A replay's progress: the total announced, and every message looked at."""
+
+    def __init__(self) -> None:
+        self.total: int | None = None
+        self.advanced: list[int] = []
+
+    def start(self, total: int) -> None:
+        self.total = total
+
+    def advance(self, count: int) -> None:
+        self.advanced.append(count)
+
+
+def test_a_replay_reports_each_moved_range_and_audits_it_to_the_chosen_file(
+    ops: Ops, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # GIVEN a failure record of three changes
+    _write_orders(ops, 3)
+    arn, shard, records = _stream_records(ops)
+    seqs = [str(r["dynamodb"]["SequenceNumber"]) for r in records]
+    ops.send_raw(FAILURES, _on_failure(arn, shard, int(seqs[0]), int(seqs[2]), 3))
+    audit = tmp_path / "audit.jsonl"
+    progress = Counted()
+    capsys.readouterr()
+    # WHEN it is replayed with an audit file of its own, its progress followed
+    report = replay_stream_failures(
+        ops.target, FAILURES, ReplayOptions(audit_path=audit), progress=progress
+    ).to_json()
+    # THEN the report names the queue, the worker and the range, read from the stream
+    assert (report["source"], report["destination"], report["dry_run"]) == (
+        FAILURES,
+        "worker:relay",
+        False,
+    )
+    [row] = report["moved"]
+    assert {k: v for k, v in row.items() if k != "message_id"} == {
+        "shard_id": shard,
+        "start_sequence": seqs[0],
+        "end_sequence": seqs[2],
+        "records": 3,
+        "via": "stream",
+        "object": None,
+    }
+    # AND the move is audited in that file, under the failure record's message id
+    [line] = [json.loads(text) for text in audit.read_text().splitlines()]
+    assert (line["action"], line["source"], line["destination"], line["message_id"]) == (
+        "stream-replay",
+        FAILURES,
+        "worker:relay",
+        row["message_id"],
+    )
+    assert (progress.total, progress.advanced) == (1, [1])
+    # AND the relay's log went to stderr: stdout is the report's alone
+    out, err = capsys.readouterr()
+    assert "relayed stream batch" in err and "relayed stream batch" not in out
+
+
+def test_failures_outside_the_filter_are_counted_and_left_and_max_bounds_the_run(
+    ops: Ops,
+) -> None:
+    # GIVEN three failure records, one of them a batch of two
+    _write_orders(ops, 3)
+    arn, shard, records = _stream_records(ops)
+    seqs = [int(r["dynamodb"]["SequenceNumber"]) for r in records]
+    ops.send_raw(FAILURES, _on_failure(arn, shard, seqs[0], seqs[0], 1))
+    ops.send_raw(FAILURES, _on_failure(arn, shard, seqs[1], seqs[2], 2))
+    ops.send_raw(FAILURES, _on_failure(arn, shard, seqs[2], seqs[2], 1))
+    later = datetime.now(UTC) + timedelta(hours=1)
+    # WHEN replayed with a window that ends before they failed THEN all three are filtered
+    early = ReplayOptions(filter=MessageFilter(since=later), dry_run=True)
+    assert replay_stream_failures(ops.target, FAILURES, early).filtered == 3
+    # WHEN selected by the batch info THEN only the batch of two goes through
+    pairs = ReplayOptions(filter=MessageFilter.build(where="DDBStreamBatchInfo.batchSize == `2`"))
+    report = replay_stream_failures(ops.target, FAILURES, pairs).to_json()
+    assert (report["counts"]["moved"], report["counts"]["skipped_by_filter"]) == (1, 2)
+    assert report["moved"][0]["records"] == 2
+    # WHEN at most one is replayed THEN one of the two left moves
+    assert len(replay_stream_failures(ops.target, FAILURES, ReplayOptions(limit=1)).moved) == 1
+    assert ops.count(FAILURES) == 1
+
+
+def test_records_that_fail_again_keep_their_failure_record_naming_the_first_five(
+    ops: Ops,
+) -> None:
+    # GIVEN six orders whose replayed events SNS refuses every time
+    _write_orders(ops, 6)
+    arn, shard, records = _stream_records(ops)
+    seqs = sorted(str(r["dynamodb"]["SequenceNumber"]) for r in records)
+    ops.send_raw(FAILURES, _on_failure(arn, shard, int(seqs[0]), int(seqs[-1]), 6))
+    EntryFaults(ops.pipeline.clients.sns, "PublishBatch", fails=lambda _: True)
+    # WHEN replayed
+    report = replay_stream_failures(ops.target, FAILURES, ReplayOptions()).to_json()
+    # THEN the failure record stays, its reason naming how many failed and the first five
+    [failed] = report["failed"]
+    assert failed["reason"] == f"6 records failed again: {seqs[:5]}"
+    assert failed["message_id"]
+    assert ops.count(FAILURES) == 1
+    assert ops.audit() == []
+
+
+def test_a_record_naming_the_table_in_another_account_is_refused(ops: Ops) -> None:
+    _write_orders(ops, 1)
+    arn, shard, [record] = _stream_records(ops)
+    sequence = int(record["dynamodb"]["SequenceNumber"])
+    foreign = arn.replace(":123456789012:", ":999999999999:")
+    ops.send_raw(FAILURES, _on_failure(foreign, shard, sequence, sequence, 1))
+
+    report = replay_stream_failures(ops.target, FAILURES, ReplayOptions()).to_json()
+
+    assert report["refused"][0]["reason"].startswith(f"names stream {foreign}, not one of table")
+    assert _published(ops) == []

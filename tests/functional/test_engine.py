@@ -141,6 +141,14 @@ def test_permanent_error_goes_to_the_dlq_with_its_reason(pipeline: Pipeline) -> 
     assert attrs["sluice.failed_worker"] == "strict_some"
     assert attrs["sluice.receive_count"] == "2"
     assert attrs["event_type"] == ORDER_PLACED  # the original attributes travel too
+    # AND the worker's log says which message failed for good, and why
+    lines = [json.loads(line) for line in pipeline.logs.getvalue().splitlines()]
+    [failure] = [line for line in lines if line["message"] == "permanent failure"]
+    assert (failure["reason"], failure["detail"], failure["message_id"]) == (
+        "business_rule",
+        "customer is blocked",
+        record["messageId"],
+    )
 
 
 def test_too_little_time_left_leaves_records_unstarted(pipeline: Pipeline) -> None:
@@ -432,6 +440,16 @@ def test_a_batch_function_that_raises_fails_every_record_it_was_given(pipeline: 
 
     with pytest.raises(BatchFailedError, match=r"all 3 records .*\(unhandled_exception\)"):
         wire(pipeline, boom).handler(_stream_batch(), None)
+
+
+def test_records_a_batch_function_reports_failed_are_retried_as_such(pipeline: Pipeline) -> None:
+    # catches: run_whole_batch ending the records it reported with another reason
+    @worker(catalog=CATALOG, source=Source.STREAM, table="orders", name="refuser", batch=True)
+    def refuser(events: list[Envelope[Any]]) -> list[str]:
+        return [e.id for e in events]
+
+    with pytest.raises(BatchFailedError, match=r"all 3 records .*\(batch_item_failed\)"):
+        wire(pipeline, refuser).handler(_stream_batch(), None)
 
 
 def test_a_batch_worker_with_too_little_time_starts_nothing(pipeline: Pipeline) -> None:

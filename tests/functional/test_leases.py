@@ -162,8 +162,13 @@ def test_a_holder_that_lost_its_lease_is_refused_logged_and_counted(
     lines = [json.loads(line) for line in pipeline.logs.getvalue().splitlines()]
     lost = [line for line in lines if line["message"] == "lease lost; completion refused"]
     assert len(lost) == 1 and lost[0]["effect_applied"] is (not transactional)
+    assert (lost[0]["message_id"], lost[0]["reason"]) == (record["messageId"], "lease_lost")
+    [finished] = [line for line in lines if line["message"] == "record finished"]
+    assert (finished["outcome"], finished["reason"]) == ("retry", "lease_lost")
     [metrics] = emf_documents(capsys.readouterr().out)
     assert metrics["LeaseLost"] == [1.0]
+    units = {m["Name"]: m["Unit"] for m in metrics["_aws"]["CloudWatchMetrics"][0]["Metrics"]}
+    assert units["LeaseLost"] == "Count"
 
 
 def test_a_transactional_effect_of_an_event_completed_elsewhere_is_a_duplicate(

@@ -61,3 +61,26 @@ def test_a_batch_reports_processed_failed_duplicates_permanent_and_age(
     figures = ("Processed", "Failed", "Duplicates", "PermanentFailures")
     assert {name: doc[name] for name in figures} == {name: [1.0] for name in figures}
     assert doc["MessageAge"][0] >= 0
+    units = {metric["Name"]: metric["Unit"] for metric in directive["Metrics"]}
+    assert units == {**dict.fromkeys(figures, "Count"), "MessageAge": "Milliseconds"}
+
+
+def test_records_left_unstarted_for_lack_of_time_are_counted_as_skipped(
+    pipeline: Pipeline, capsys: pytest.CaptureFixture[str]
+) -> None:
+    class Late:
+        def get_remaining_time_in_millis(self) -> int:
+            return 1_000
+
+    @worker(catalog=CATALOG, subscribes=[ORDER_PLACED], name="hurried", timeout_margin_s=3)
+    def hurried(event: Envelope[Any]) -> None: ...
+
+    deps = pipeline.deps("hurried")
+    deps.telemetry.metrics_enabled = True
+    batch = sqs_event(*(sqs_record(placed(), queue=QUEUE) for _ in range(2)))
+    capsys.readouterr()
+    hurried.use(deps).handler(batch, Late())
+    [doc] = emf_documents(capsys.readouterr().out)
+    [directive] = doc["_aws"]["CloudWatchMetrics"]
+    units = {metric["Name"]: metric["Unit"] for metric in directive["Metrics"]}
+    assert (units["SkippedForTime"], doc["SkippedForTime"]) == ("Count", [2.0])

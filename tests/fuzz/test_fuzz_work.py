@@ -7,7 +7,6 @@ DLQ with a reason, or is still on its queue for a retry (nothing is lost).
 
 from __future__ import annotations
 
-import itertools
 import os
 
 from hypothesis import example, given
@@ -25,7 +24,6 @@ from tests.fuzz.strategies import record_bodies
 QUEUE = "sluice-inventory"
 DLQ = "sluice-inventory-dlq"
 SEEN: list[str] = []
-_QUEUES = itertools.count()
 
 # Bodies Python's json rejects with something other than a JSONDecodeError.
 breaking = st.sampled_from(["[" * 100_000, "{" * 5_000, "1" * 5_000, '{"id": ' + "9" * 5_000])
@@ -45,7 +43,7 @@ def test_any_body_through_sluice_work_fails_alone_and_nothing_is_lost(
 ) -> None:
     # GIVEN the odd body received in one batch between two good orders
     SEEN.clear()
-    sqs, url = pipeline.clients.sqs, _fresh_queue(pipeline)
+    sqs, url = pipeline.clients.sqs, pipeline.fresh_queue(QUEUE, "fuzz-work")
     first, last = placed(), placed()
     for body in (first.to_json(), bad, last.to_json()):
         sqs.send_message(QueueUrl=url, MessageBody=body)
@@ -76,16 +74,6 @@ def test_any_body_through_sluice_work_fails_alone_and_nothing_is_lost(
     for letter in letters:
         assert letter["Body"] == bad
         assert letter["MessageAttributes"]["sluice.failure_reason"]["StringValue"]
-
-
-def _fresh_queue(pipeline: Pipeline) -> str:
-    """A queue of its own for one example, dead-lettering to the worker's DLQ."""
-    sqs = pipeline.clients.sqs
-    policy = sqs.get_queue_attributes(
-        QueueUrl=pipeline.url(QUEUE), AttributeNames=["RedrivePolicy"]
-    )["Attributes"]
-    name = f"fuzz-work-{next(_QUEUES)}"
-    return sqs.create_queue(QueueName=name, Attributes=policy)["QueueUrl"]  # type: ignore[no-any-return]
 
 
 def _still_queued(pipeline: Pipeline, url: str) -> int:

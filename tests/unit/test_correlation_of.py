@@ -29,10 +29,32 @@ def _note(message: object) -> str:
 
 @pytest.mark.parametrize(
     "body",
-    [DEEP, HUGE_INT, _note(DEEP), _note('{"correlation_id": ' + HUGE_INT + "}"), _note(5)],
-    ids=["deep nesting", "5000-digit int", "sns: deep", "sns: 5000 digits", "sns: no text"],
+    [
+        DEEP,
+        HUGE_INT,
+        _note(DEEP),
+        _note('{"correlation_id": ' + HUGE_INT + "}"),
+        _note(5),
+        "[1, 2]",
+        '{"id": "e-1"}',
+        '{"Type": "Notification"}',
+        _note("[1]"),
+        _note('{"correlation_id": ""}'),
+    ],
+    ids=[
+        "deep nesting",
+        "5000-digit int",
+        "sns: deep",
+        "sns: 5000 digits",
+        "sns: no text",
+        "a list",
+        "no correlation id",
+        "sns: no message",
+        "sns: a list",
+        "sns: empty correlation id",
+    ],
 )
-def test_a_body_no_parser_reads_has_no_correlation_id(body: str) -> None:
+def test_a_body_no_parser_reads_or_naming_none_has_no_correlation_id(body: str) -> None:
     # GIVEN a record whose body makes json raise RecursionError, ValueError or TypeError
     # WHEN it is named for a log line THEN it has no correlation id, and nothing raised
     assert correlation_of(_record(body)) == "-"

@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 
 from app import APP
 from events import CATALOG, ORDER_PLACED, PAYMENT_CAPTURED
 from sluice.runtime import ConfigurationError, Registry, Source, worker
+from sluice.runtime.registry import discover
 from sluice.topology import DlqKind, Topology
 
 
@@ -97,3 +100,52 @@ def test_topology_names_every_queue_and_dlq_from_the_registry() -> None:
     assert topology.dlq("dev-billing-sub-dlq").kind is DlqKind.SUBSCRIPTION
     with pytest.raises(LookupError, match="no DLQ named 'zzz'; the DLQs are: dev-audit-dlq"):
         topology.dlq("zzz")
+
+
+def _worker_module(name: str, handler: str | None) -> str:
+    text = (
+        "from events import CATALOG\n"
+        "from sluice.runtime import worker\n\n\n"
+        f"@worker(catalog=CATALOG, name={name!r})\n"
+        f"def {name}(event: object) -> None: ...\n"
+    )
+    return text + (f"\n\nhandler = {handler}\n" if handler else "")
+
+
+def _package(root: Path, modules: dict[str, str], monkeypatch: pytest.MonkeyPatch) -> str:
+    """A package of these modules under ``root``, importable for this test only."""
+    name = f"discovered_{root.name}"
+    (root / name).mkdir()
+    (root / name / "__init__.py").write_text("")
+    for module, text in modules.items():
+        (root / name / f"{module}.py").write_text(text)
+    monkeypatch.syspath_prepend(str(root))
+    return name
+
+
+def test_discover_takes_every_public_module_in_name_order_and_skips_private_ones(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    package = _package(
+        tmp_path,
+        {
+            "b_second": _worker_module("second", "second.handler"),
+            "_shared": _worker_module("hidden", None),  # would fail discovery if it were read
+            "a_first": _worker_module("first", "first.handler"),
+        },
+        monkeypatch,
+    )
+    assert [s.name for s in discover(package).specs] == ["first", "second"]
+
+
+@pytest.mark.parametrize("handler", [None, "lambda event, context: None"])
+def test_a_worker_module_without_its_handler_is_refused_naming_the_path_lambda_needs(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, handler: str | None
+) -> None:
+    package = _package(tmp_path, {"lonely": _worker_module("lonely", handler)}, monkeypatch)
+    with pytest.raises(ConfigurationError) as refused:
+        discover(package)
+    assert str(refused.value) == (
+        f"{package}.lonely declares worker 'lonely' but has no `handler = lonely.handler`; "
+        f"Lambda points at {package}.lonely.handler"
+    )

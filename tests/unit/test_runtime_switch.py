@@ -6,9 +6,11 @@ from dataclasses import replace
 
 import pytest
 
+from app import APP as ORDERS
 from sluice.container.health import HealthFile, main
 from sluice.container.protection import ScaleInProtection
 from sluice.runtime import ConfigurationError, Runtime, Source, worker
+from sluice.runtime.worker import placed
 from tests.container.workapp.app import APP
 from tests.container.workapp.events import CATALOG
 
@@ -65,3 +67,21 @@ def test_the_health_check_fails_without_a_fresh_file(tmp_path: object) -> None:
     HealthFile(path).beat()
     assert main([str(path), "60"]) == 0
     assert not HealthFile(path).fresh(-1)
+
+
+def test_a_runtime_given_by_name_is_the_runtime_itself() -> None:
+    for name, runtime in (("lambda", Runtime.LAMBDA), ("container", Runtime.CONTAINER)):
+
+        @worker(catalog=CATALOG, source=Source.SQS_QUEUE, runtime=name)
+        def named(event: object) -> None: ...
+
+        assert named.spec.runtime is runtime
+        assert named.spec.module == __name__, "the handler lives in the declaring module"
+
+
+def test_a_worker_moved_to_another_runtime_keeps_its_catalog_and_function() -> None:
+    declared = ORDERS.registry.get("inventory")  # subscribes: checked against its catalog
+    moved = placed(declared, Runtime.CONTAINER)
+    assert moved.spec.runtime is Runtime.CONTAINER
+    assert (moved.catalog, moved.fn) == (declared.catalog, declared.fn)
+    assert moved.spec.subscribes == declared.spec.subscribes
