@@ -529,9 +529,11 @@ def test_a_receive_asks_for_at_most_a_batch_and_never_more_than_sqs_gives(
         region=REGION,
         settings=WorkSettings(concurrency=25, wait_s=0),
     )
+    # (the receivers share the 25 slots: one may ask for fewer while the others hold theirs)
     with _running(runner):
-        _until(lambda: len(sqs.receives) >= 3)
-    assert {r["MaxNumberOfMessages"] for r in sqs.receives[:3]} == {most}
+        _until(lambda: most in [r["MaxNumberOfMessages"] for r in sqs.receives])
+    asked = [r["MaxNumberOfMessages"] for r in list(sqs.receives)]
+    assert max(asked) == most and min(asked) >= 1
 
 
 @worker(catalog=CATALOG, subscribes=[ORDER_PLACED], name="lingering", timeout_margin_s=0.5)
