@@ -6,8 +6,10 @@ consumer runs, timed until the queue is empty):
 
 - ``sluice work --concurrency 50`` (a child process) against the sandbox's ``SqsPoller``
   for the same worker (5 invocations x 10 records, as its declaration says): ratio >= 1.0;
-- the same ``sluice work`` against a plain boto3 loop (receive 10, process each, delete
-  the batch): ratio >= 10;
+- the same ``sluice work`` against a boto3 consumer of the same concurrency
+  (``bench/peers/pooled_consumer.py``: 5 receivers, a pool of 50 threads): ratio >= 1.0;
+- and against the naive boto3 loop (one thread: receive 10, process each in turn, delete
+  the batch), labelled as what it is: concurrency 50 against 1;
 - the resident memory of the ``sluice work`` process at rest and, at most, under load.
 """
 
@@ -20,10 +22,12 @@ import sys
 import tempfile
 import threading
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 from bench.harness import Row, median_spread
+from bench.peers.pooled_consumer import PooledConsumer
 from bench.work.app import APP, WORK_DONE
 from sluice.core import Envelope
 from sluice.local.logs import LogSink
@@ -191,6 +195,21 @@ def with_loop(bench: Bench, count: int) -> float:
         thread.join()
 
 
+def with_pool(bench: Bench, count: int) -> float:
+    """Records/s of a boto3 consumer with a thread pool of ``CONCURRENCY``."""
+
+    def work(message: dict[str, Any]) -> None:
+        time.sleep(SLEEP_MS / 1000)
+
+    consumer = PooledConsumer(bench.clients.sqs, bench.url, work, CONCURRENCY)
+    bench.fill(count)
+    consumer.start()
+    try:
+        return bench.drain(count)
+    finally:
+        consumer.stop()
+
+
 def row(name: str, ours: list[float], peer_name: str, peer: list[float], at_least: float) -> Row:
     ratios = sorted(o / p for o, p in zip(ours, peer, strict=True))
     mine, spread = median_spread(ours)
@@ -209,15 +228,23 @@ def row(name: str, ours: list[float], peer_name: str, peer: list[float], at_leas
 
 
 def run(quick: bool) -> list[Row]:
-    """The three consumers in turn, ``rounds`` times, on one server, in one run."""
-    count, loop_count, rounds = (200, 40, 1) if quick else (200, 80, 3)
+    """The consumers in turn, ``rounds`` times, on one server, in one run; each round runs
+    them in another order, so no consumer always meets the server just after the same one."""
+    count, loop_count, rounds = (200, 40, 1) if quick else (COUNT, 80, ROUNDS)
     server = MotoServer(region=SANDBOX_REGION).start()
-    measured: dict[str, list[Any]] = {"poller": [], "work": [], "loop": []}
+    measured: dict[str, list[Any]] = {"poller": [], "work": [], "pool": [], "loop": []}
+    consumers: dict[str, Callable[[Bench, int], Any]] = {
+        "poller": with_poller,
+        "work": with_work,
+        "pool": with_pool,
+    }
     try:
         bench = Bench(server)
-        for _ in range(rounds):
-            measured["poller"].append(with_poller(bench, count))
-            measured["work"].append(with_work(bench, count))
+        for round_ in range(rounds):
+            names = list(consumers)
+            shift = round_ % len(names)
+            for name in names[shift:] + names[:shift]:
+                measured[name].append(consumers[name](bench, count))
             measured["loop"].append(with_loop(bench, loop_count))
     finally:
         server.stop()
@@ -225,9 +252,22 @@ def run(quick: bool) -> list[Row]:
     rest = max(w[1] for w in measured["work"])
     peak = max(w[2] for w in measured["work"])
     name = f"sluice work --concurrency {CONCURRENCY}, {SLEEP_MS} ms records"
+    pooled = f"boto3 consumer, a pool of {CONCURRENCY} threads (bench/peers)"
     return [
         row(name, work, "sandbox Lambda-style poller (5 x 10)", measured["poller"], 1.0),
-        row(name, work, "plain boto3 receive/process/delete loop", measured["loop"], 10.0),
+        row(name, work, pooled, measured["pool"], 1.0),
+        row(
+            name,
+            work,
+            "naive boto3 loop: one thread, one record at a time (concurrency 1)",
+            measured["loop"],
+            10.0,
+        ),
         Row("sluice work RSS at rest", "MB", round(rest, 1), "-", None, "", None),
         Row("sluice work RSS under load (peak)", "MB", round(peak, 1), "-", None, "", None),
     ]
+
+
+COUNT = 400
+"""Records per consumer and round: about a second of work, so start and end weigh less."""
+ROUNDS = 5

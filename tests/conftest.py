@@ -71,6 +71,15 @@ def aws_env(monkeypatch: pytest.MonkeyPatch) -> None:
         monkeypatch.delenv(key, raising=False)
 
 
+@pytest.fixture(autouse=True)
+def no_copies_seen() -> None:
+    """Each test starts as a new process does: no worker has seen copies, so none prechecks
+    until copies arrive (``sluice.runtime.engine.prechecks``)."""
+    from sluice.runtime.engine.prechecks import forget
+
+    forget()
+
+
 @pytest.fixture
 def moto() -> Iterator[None]:
     """In-process moto for the functional tier, taking requests one at a time like the sandbox."""

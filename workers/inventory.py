@@ -61,6 +61,7 @@ def adjust_stock(
     batch_size=10,
     max_concurrency=10,
     writes=("state",),
+    transact_only=True,
     description="Reserves stock for placed orders and releases it for cancelled ones.",
 )
 def inventory(event: Envelope[Any], deps: Deps) -> None:

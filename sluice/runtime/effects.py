@@ -9,7 +9,13 @@ from typing import Any
 from botocore.exceptions import ClientError
 
 from sluice.runtime.errors import PermanentError
-from sluice.runtime.idempotency import Held, IdempotencyStore, LeaseLostError, refusal
+from sluice.runtime.idempotency import (
+    Held,
+    IdempotencyStore,
+    LeaseLostError,
+    held_until,
+    refusal,
+)
 
 MAX_ITEMS = 100
 """TransactWriteItems' limit on the items of one transaction."""
@@ -19,12 +25,24 @@ class AlreadyAppliedError(Exception):
     """The event was completed by another invocation first; this effect was not applied."""
 
 
+class HeldElsewhereError(Exception):
+    """Another invocation holds a live claim on the event; this effect was not applied."""
+
+    def __init__(self, key: str, until_ms: int) -> None:
+        super().__init__(key)
+        self.until_ms = until_ms
+        """When the holder's lease lapses (epoch ms)."""
+
+
 class Effects:
     """``transact()`` for one record: the worker's writes plus "this event is done".
 
     DynamoDB commits all of them or none, so an effect is never applied without its
     completion, nor twice, nor by a holder whose lease was taken over (``LeaseLostError``).
-    Without an idempotency store it is a plain TransactWriteItems.
+    Without an idempotency store it is a plain TransactWriteItems. Without an ``owner``
+    (a ``transact_only`` worker, which writes no claim) the completion takes the event if it
+    is new, so a copy's transaction is refused (``AlreadyAppliedError``, or
+    ``HeldElsewhereError`` while a claimed run of it is in progress).
     """
 
     def __init__(
@@ -56,14 +74,19 @@ class Effects:
             return
         if self.committed:
             raise RuntimeError("a record's effects are committed once: use one transact() call")
+        store, key, owner = self._store, self._key, self._owner
+        last = store.completion(key, owner) if owner else store.first_completion(key)
         try:
-            _write(self._db, [*items, self._store.completion(self._key, self._owner)])
+            _write(self._db, [*items, last])
         except ClientError as exc:
             reasons = exc.response.get("CancellationReasons") or []
             if reasons and reasons[-1].get("Code") == "ConditionalCheckFailed":
-                if refusal(reasons[-1].get("Item")) is Held.COMPLETED:
-                    raise AlreadyAppliedError(self._key) from exc
-                raise LeaseLostError(self._key) from exc
+                old = reasons[-1].get("Item")
+                if refusal(old) is Held.COMPLETED:
+                    raise AlreadyAppliedError(key) from exc
+                if not owner:
+                    raise HeldElsewhereError(key, held_until(old)) from exc
+                raise LeaseLostError(key) from exc
             raise
         self.committed = True
 

@@ -46,6 +46,11 @@ OWNER_ATTRIBUTE = "owner"
 _GET_CHUNK = 100
 _ATTEMPTS = 5
 _REFUSED = "ConditionalCheckFailedException"
+_FREE = (
+    f"attribute_not_exists(id) OR {TTL_ATTRIBUTE} < :now_s "
+    "OR (#s = :in_progress AND in_progress_expiry < :now_ms)"
+)
+"""The condition of every write that takes a key (a claim, or a first completion)."""
 _HELD_BY = "#s = :in_progress AND #o = :owner"
 """The condition of every write only the lease's holder may make."""
 
@@ -108,6 +113,16 @@ class IdempotencyStore:
 
     def completion(self, key: str, owner: str) -> dict[str, Any]:
         """A TransactWriteItems entry that completes ``key`` if ``owner`` holds its lease."""
+        raise NotImplementedError
+
+    def complete_first(self, key: str) -> Verdict:
+        """Mark ``key`` completed unless it is completed or held by another (no claim came
+        first: a ``transact_only`` worker whose function wrote no effect). ``CLAIMED``: done."""
+        raise NotImplementedError
+
+    def first_completion(self, key: str) -> dict[str, Any]:
+        """A TransactWriteItems entry that completes ``key`` unless it is completed or held by
+        another: the claim and the completion in one write, for ``transact_only`` workers."""
         raise NotImplementedError
 
     def extend(self, key: str, owner: str, until_ms: int) -> Held:
@@ -173,26 +188,26 @@ class DynamoDBIdempotencyStore(IdempotencyStore):
 
     def claim(self, key: str, owner: str, until_ms: int) -> Verdict:
         now_ms = int(time.time() * 1000)
+        item = {
+            "id": {"S": key},
+            "status": {"S": IN_PROGRESS},
+            OWNER_ATTRIBUTE: {"S": owner},
+            "in_progress_expiry": {"N": str(until_ms)},
+            TTL_ATTRIBUTE: {"N": str(now_ms // 1000 + self._ttl_s)},
+        }
+        return self._take(item, now_ms, until_ms)
+
+    def complete_first(self, key: str) -> Verdict:
+        now_ms = int(time.time() * 1000)
+        return self._take(self._completed_item(key), now_ms, now_ms)
+
+    def _take(self, item: dict[str, Any], now_ms: int, guess_ms: int) -> Verdict:
+        """Write ``item`` if its key is free; else who has it (``guess_ms``: the holder's
+        expiry when the refusal does not say)."""
         try:
             self._client.put_item(
-                TableName=self._table,
-                Item={
-                    "id": {"S": key},
-                    "status": {"S": IN_PROGRESS},
-                    OWNER_ATTRIBUTE: {"S": owner},
-                    "in_progress_expiry": {"N": str(until_ms)},
-                    TTL_ATTRIBUTE: {"N": str(now_ms // 1000 + self._ttl_s)},
-                },
-                ConditionExpression=(
-                    f"attribute_not_exists(id) OR {TTL_ATTRIBUTE} < :now_s "
-                    "OR (#s = :in_progress AND in_progress_expiry < :now_ms)"
-                ),
-                ExpressionAttributeNames={"#s": "status"},
-                ExpressionAttributeValues={
-                    ":now_s": {"N": str(now_ms // 1000)},
-                    ":now_ms": {"N": str(now_ms)},
-                    ":in_progress": {"S": IN_PROGRESS},
-                },
+                Item=item,
+                **_if_free(self._table, now_ms),
                 ReturnValuesOnConditionCheckFailure="ALL_OLD",
             )
         except ClientError as exc:
@@ -200,7 +215,7 @@ class DynamoDBIdempotencyStore(IdempotencyStore):
                 raise
             old: dict[str, Any] | None = exc.response.get("Item")  # type: ignore[assignment]
             if not old:  # gone meanwhile: held by whoever wrote last, for as long as ours
-                return Verdict(Claim.IN_PROGRESS, until_ms)
+                return Verdict(Claim.IN_PROGRESS, guess_ms)
             seen = _seen(old)
             if seen.claim(now_ms) is Claim.DUPLICATE:
                 return Verdict(Claim.DUPLICATE)
@@ -222,6 +237,15 @@ class DynamoDBIdempotencyStore(IdempotencyStore):
             "Put": {
                 "Item": self._completed_item(key),
                 **_held_by(self._table, owner),
+                "ReturnValuesOnConditionCheckFailure": "ALL_OLD",
+            }
+        }
+
+    def first_completion(self, key: str) -> dict[str, Any]:
+        return {
+            "Put": {
+                "Item": self._completed_item(key),
+                **_if_free(self._table, int(time.time() * 1000)),
                 "ReturnValuesOnConditionCheckFailure": "ALL_OLD",
             }
         }
@@ -286,6 +310,26 @@ def _seen(item: Mapping[str, Any]) -> Seen:
         status=item.get("status", {}).get("S", IN_PROGRESS),
         in_progress_expiry_ms=int(item.get("in_progress_expiry", {}).get("N", "0")),
     )
+
+
+def held_until(old: Mapping[str, Any] | None) -> int:
+    """When the lease on a refused write's old item lapses (epoch ms; 0 if none was said)."""
+    return _seen(old).in_progress_expiry_ms if old else 0
+
+
+def _if_free(table: str, now_ms: int) -> dict[str, Any]:
+    """The table and condition of a write that takes a key: no item, one past its TTL, or a
+    lease that has lapsed (a completed key, or another's live lease, refuses it)."""
+    return {
+        "TableName": table,
+        "ConditionExpression": _FREE,
+        "ExpressionAttributeNames": {"#s": "status"},
+        "ExpressionAttributeValues": {
+            ":now_s": {"N": str(now_ms // 1000)},
+            ":now_ms": {"N": str(now_ms)},
+            ":in_progress": {"S": IN_PROGRESS},
+        },
+    }
 
 
 def refusal(old: Mapping[str, Any] | None) -> Held:

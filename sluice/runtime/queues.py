@@ -14,7 +14,6 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from sluice.publisher import entry_size, pack
 from sluice.runtime.errors import ConfigurationError
 from sluice.runtime.records import Inbound
 
@@ -104,6 +103,8 @@ class QueueOps:
             except Exception:  # no DLQ, or SQS unreachable: the records stay on their queue
                 failed += group
                 continue
+            from sluice.publisher import pack  # only dead-lettering needs it: not at cold start
+
             for batch in pack(outgoing):
                 failed += self._send(url, batch)
         return failed
@@ -189,6 +190,8 @@ class _Outgoing:
     @property
     def size(self) -> int:
         """Bytes, as SQS counts them against a batch."""
+        from sluice.publisher import entry_size
+
         return entry_size(self.entry["MessageBody"], self.entry["MessageAttributes"])
 
 

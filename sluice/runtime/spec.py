@@ -79,6 +79,12 @@ class WorkerSpec:
     idempotent: bool = True
     """Claim each record's envelope id before running it. ``@worker(batch=True)`` defaults
     to False: the engine has no single effect to claim for a whole batch."""
+    transact_only: bool = False
+    """The function's only effect is its ``deps.transact(...)`` (it calls nothing else that
+    changes the world). The engine then writes no claim before it runs: the completion rides
+    in that transaction, conditioned on the event being new, so a copy costs one refused
+    transaction and has no effect. A copy running meanwhile runs the function too; only one
+    transaction commits. Without it, a claim makes the function itself run once."""
     idempotency_ttl_s: int = 14 * 24 * 3600
     """How long a completed event id is remembered: as long as a DLQ keeps messages."""
     batch: bool = False
@@ -167,6 +173,11 @@ def check_spec(spec: WorkerSpec, catalog: Catalog) -> None:
             f"{where}: batch=True workers get no idempotency from the engine (a batch is no "
             "single effect to claim); pass idempotent=False and make the batch's effects "
             "idempotent (e.g. writes keyed on each envelope id), or omit batch=True"
+        )
+    if spec.transact_only and not spec.idempotent:
+        raise ConfigurationError(
+            f"{where}: transact_only=True commits the idempotency completion in the effect's "
+            "transaction; it needs idempotent=True"
         )
     _check_runtime(spec, where)
     if spec.source.is_fifo and not spec.group_by:

@@ -33,6 +33,9 @@ def test_rows_hold_finite_positive_medians_and_their_ratio(rows: list[Row]) -> N
         assert math.isfinite(row.sluice) and row.sluice > 0, row
         assert math.isfinite(row.peer) and row.peer > 0, row
         assert row.ratio is not None and row.ratio == pytest.approx(row.sluice / row.peer)
+        if not row.target:  # shown for what it costs, judged by no target
+            assert row.met is None, row
+            continue
         assert row.target.startswith("ratio <= ")
         assert row.met is (row.ratio <= float(row.target.split()[-1]))
         assert row.runs >= 1 and row.spread.startswith("sluice ") and "; peer " in row.spread
@@ -69,21 +72,24 @@ def test_only_names_a_known_module(capsys: pytest.CaptureFixture[str]) -> None:
 
 def test_capacity_rows_follow_dynamodb_pricing(rows: list[Row]) -> None:
     by_name = {r.name: r for r in rows}
-    # new inventory record: claim PutItem (1) + TransactWriteItems of effect and completion
-    # (2 x 2) + the batch's consistent BatchGetItem (1 read); Powertools: PutItem claim (1),
-    # the effect's transaction (2), UpdateItem completion (1)
+    # new inventory record (transact_only, no copies lately: no claim, no precheck): one
+    # TransactWriteItems of effect and completion (2 x 2); Powertools: PutItem claim (1), the
+    # effect's transaction (2), UpdateItem completion (1)
     new = "new record, inventory worker"
     assert (
         by_name[f"DynamoDB write units per {new}"].sluice,
         by_name[f"DynamoDB write units per {new}"].peer,
-    ) == (5, 4)
-    assert (
-        by_name[f"DynamoDB read units per {new}"].sluice,
-        by_name[f"DynamoDB read units per {new}"].peer,
-    ) == (1, 0)
-    assert by_name[f"DynamoDB request cost per {new}"].ratio == pytest.approx(26 / 20)
+    ) == (4, 4)
+    assert f"DynamoDB read units per {new}" not in by_name  # neither side reads
+    assert by_name[f"DynamoDB request cost per {new}"].ratio == pytest.approx(20 / 20)
+    # copies arriving: the precheck finds them (a read unit each); Powertools' claim refused
     duplicate = by_name["DynamoDB request cost per duplicate, inventory worker"]
     assert (duplicate.sluice, duplicate.peer) == (1, 5)
+    # the first copies after new records only: each one's refused transaction
+    quiet = by_name["DynamoDB request cost per duplicate after a quiet spell, inventory worker"]
+    assert (quiet.sluice, quiet.peer, quiet.target) == (20, 5, "")
+    bare = by_name["DynamoDB request cost per new record, worker without a DynamoDB effect"]
+    assert (bare.sluice, bare.peer) == (10, 10)
 
 
 def test_the_rows_without_idempotency_also_face_powertools_concurrent_processor(

@@ -11,6 +11,7 @@ import pytest
 from events import CATALOG, ORDER_PLACED
 from sluice.core import Envelope
 from sluice.runtime import worker
+from sluice.runtime.engine.prechecks import copies_of
 from tests.conftest import Pipeline
 from tests.factories import cancelled, placed, sns_wrapped, sqs_event, sqs_record
 from workers.inventory import adjust_stock
@@ -87,18 +88,55 @@ def test_a_failed_record_releases_its_claim_so_the_retry_can_run(pipeline: Pipel
     assert pipeline.stock("BAG") == {"reserved": 0, "reservations": 1, "releases": 1}
 
 
-def test_a_batch_of_duplicates_costs_one_read_and_no_write(pipeline: Pipeline) -> None:
-    inventory = pipeline.worker("inventory")
-    orders = [placed(sku="INK") for _ in range(10)]
-    inventory.handler(sqs_event(*(sqs_record(o, queue=QUEUE) for o in orders)), None)
+def _operations(pipeline: Pipeline) -> list[str]:
+    """The DynamoDB operations called from now on."""
     calls: list[str] = []
     pipeline.clients.dynamodb.meta.events.register(
         "before-call.dynamodb.*", lambda model, **_: calls.append(model.name)
     )
+    return calls
+
+
+def test_copies_after_a_quiet_spell_cost_one_refused_transaction_each_and_no_effect(
+    pipeline: Pipeline,
+) -> None:
+    # GIVEN the inventory worker (transact_only: no claim) has only ever seen new events
+    inventory = pipeline.worker("inventory")
+    orders = [placed(sku="INK") for _ in range(10)]
+    inventory.handler(sqs_event(*(sqs_record(o, queue=QUEUE) for o in orders)), None)
+    calls = _operations(pipeline)
+    # WHEN the same events come back under new message ids
+    replay = sqs_event(*(sqs_record(o, queue=QUEUE) for o in orders))
+    assert inventory.handler(replay, None) == {"batchItemFailures": []}
+    # THEN no precheck was paid for, each copy's one transaction was refused, stock moved once
+    assert calls == ["TransactWriteItems"] * 10
+    assert pipeline.stock("INK") == {"reserved": 10, "reservations": 10}
+
+
+def test_once_copies_arrive_a_batch_of_duplicates_costs_one_read_and_no_write(
+    pipeline: Pipeline,
+) -> None:
+    inventory = pipeline.worker("inventory")
+    orders = [placed(sku="INK") for _ in range(10)]
+    inventory.handler(sqs_event(*(sqs_record(o, queue=QUEUE) for o in orders)), None)
+    inventory.handler(sqs_event(*(sqs_record(o, queue=QUEUE) for o in orders)), None)
+    calls = _operations(pipeline)
     replay = sqs_event(*(sqs_record(o, queue=QUEUE) for o in orders))
     assert inventory.handler(replay, None) == {"batchItemFailures": []}
     assert calls == ["BatchGetItem"]
     assert pipeline.stock("INK")["reserved"] == 10
+
+
+def test_new_events_of_a_transact_only_worker_cost_one_transaction_each(
+    pipeline: Pipeline,
+) -> None:
+    # catches: a claim or a precheck written for a worker whose only effect is transact()
+    calls = _operations(pipeline)
+    orders = [placed(sku="NIB") for _ in range(3)]
+    batch = sqs_event(*(sqs_record(o, queue=QUEUE) for o in orders))
+    assert pipeline.worker("inventory").handler(batch, None) == {"batchItemFailures": []}
+    assert calls == ["TransactWriteItems"] * 3
+    assert pipeline.stock("NIB") == {"reserved": 3, "reservations": 3}
 
 
 def _requests_naming(pipeline: Pipeline) -> list[tuple[str, str]]:
@@ -127,6 +165,7 @@ def test_the_precheck_alone_makes_a_completed_event_a_duplicate(pipeline: Pipeli
     # the proof is that nothing but the BatchGetItem ever names the completed event's key.
     runs: list[str] = []
     worker_ = _plain("prechecked", runs).use(pipeline.deps("prechecked"))
+    copies_of("prechecked").share = 1.0  # copies have been arriving: the batch is prechecked
     done, new = placed(), placed()
     assert worker_.handler(sqs_event(sqs_record(done, queue=QUEUE)), None) == {
         "batchItemFailures": []
@@ -146,6 +185,7 @@ def test_the_precheck_alone_retries_an_event_held_elsewhere(pipeline: Pipeline) 
     # record would then try a claim of its own, a conditional write the precheck saves
     runs: list[str] = []
     worker_ = _plain("held", runs).use(pipeline.deps("held"))
+    copies_of("held").share = 1.0
     busy, new = placed(), placed()
     _claim(pipeline, f"held#{busy.id}", until_ms=int(time.time() * 1000) + 60_000)
     calls = _requests_naming(pipeline)

@@ -9,6 +9,7 @@ from sluice.runtime.context import Deps
 from sluice.runtime.engine.jobs import CLAIMS, NOT_STARTED, Deadline, Job, Outcome, elect_leaders
 from sluice.runtime.engine.lifecycle import Declared, Lifecycle
 from sluice.runtime.engine.ordering import before_first_failure, run_records
+from sluice.runtime.engine.prechecks import copies_among, copies_of, missed_cost
 from sluice.runtime.engine.settling import dead_letter, settle
 from sluice.runtime.idempotency import DynamoDBIdempotencyStore, IdempotencyStore
 from sluice.runtime.records import parse_batch
@@ -25,13 +26,17 @@ def run_batch(worker: Declared, event: Any, context: Any, deps: Deps) -> Partial
     lifecycle = Lifecycle(worker, deps, deadline, store, claims=getattr(context, CLAIMS, None))
     lifecycle.decode(jobs)
     leaders = elect_leaders(jobs)
-    lifecycle.precheck(leaders)
+    copies = copies_of(spec.name)
+    if copies.worth_a_read(missed_cost(spec.transact_only)):
+        lifecycle.precheck(leaders)
     if spec.batch:
         stream = spec.source is Source.STREAM
         lifecycle.run_whole_batch(before_first_failure(jobs) if stream else jobs)
     else:
         now = partial(_dead_letter_one, deps=deps)
         run_records(spec, lifecycle.run_one, jobs, leaders, dead_letter=now)
+    if store is not None:
+        copies.saw(*copies_among(leaders))
     for job in jobs:
         job.follow_leader()
         lifecycle.let_go(job)  # settled from here on: no lease to keep alive

@@ -13,7 +13,7 @@ from typing import Any, Protocol
 
 from sluice.core import Catalog, ContractError, Envelope
 from sluice.runtime.context import Deps
-from sluice.runtime.effects import AlreadyAppliedError, Effects
+from sluice.runtime.effects import AlreadyAppliedError, Effects, HeldElsewhereError
 from sluice.runtime.engine.jobs import Deadline, Job, Outcome, claim_key
 from sluice.runtime.errors import ConfigurationError, PermanentError, RetryableError
 from sluice.runtime.idempotency import Claim, Held, IdempotencyStore, LeaseLostError
@@ -120,7 +120,7 @@ class Lifecycle:
         with scope:
             deps, effects = self.deps, None
             if self.store is not None:
-                if not self._claim(job):
+                if not (self.spec.transact_only or self._claim(job)):
                     return
                 effects = Effects(self.deps.clients.dynamodb, self.store, self.key(job), job.owner)
                 deps = replace(self.deps, effects=effects)
@@ -130,7 +130,7 @@ class Lifecycle:
                 job.committed = True  # completed atomically with its effect: never release it
                 self.let_go(job)
             elif job.outcome is Outcome.DONE and effects is not None:
-                self._complete(job)
+                self._complete_first(job) if self.spec.transact_only else self._complete(job)
             self.log.info(
                 "record finished",
                 extra={
@@ -177,6 +177,8 @@ class Lifecycle:
             self.let_go(job)
         except LeaseLostError:
             self.lose_lease(job, applied=False)
+        except HeldElsewhereError as exc:
+            held_elsewhere(job, exc.until_ms)
         except (PermanentError, ContractError) as exc:
             self.fail_permanently(job, exc.reason, exc.detail)
         except ConfigurationError as exc:
@@ -211,8 +213,7 @@ class Lifecycle:
             job.end(Outcome.DUPLICATE)
             self.log.info("record duplicate", extra={"outcome": "duplicate"})
         elif verdict.claim is Claim.IN_PROGRESS:
-            job.end(Outcome.RETRY, "in_progress", "another invocation holds this event")
-            job.held_until_ms = verdict.held_until_ms  # when the holder's lease lapses
+            held_elsewhere(job, verdict.held_until_ms)
         job.claimed = verdict.claim is Claim.CLAIMED
         if job.claimed:
             job.owner = owner
@@ -233,6 +234,21 @@ class Lifecycle:
             self.let_go(job)
         else:
             self.lose_lease(job, applied=True, completed=held is Held.COMPLETED)
+
+    def _complete_first(self, job: Job) -> None:
+        """A ``transact_only`` function that wrote no effect: mark the event done if it is
+        new. Nothing happened, so whatever stops that leaves the record to run again."""
+        assert self.store is not None
+        job.outcome = Outcome.PENDING  # the write below decides how the record ends
+        try:
+            verdict = self.store.complete_first(self.key(job))
+        except Exception as exc:
+            job.end(Outcome.RETRY, "idempotency_unavailable", f"{type(exc).__name__}: {exc}")
+            self.log.warning("could not mark the record complete", exc_info=True)
+            return
+        if verdict.claim is Claim.IN_PROGRESS:
+            held_elsewhere(job, verdict.held_until_ms)
+        job.end(Outcome.DUPLICATE if verdict.claim is Claim.DUPLICATE else Outcome.DONE)
 
     def lose_lease(self, job: Job, *, applied: bool, completed: bool = False) -> None:
         """The job's lease was taken over or given up before it completed: its completion
@@ -258,3 +274,10 @@ class Lifecycle:
         """Stop keeping the job's lease alive: it is settled, or no longer its own."""
         if self.claims is not None and job.claimed:
             self.claims.pop(self.key(job), None)
+
+
+def held_elsewhere(job: Job, until_ms: int) -> None:
+    """Another invocation holds the event until ``until_ms``: retry it (not before then, on
+    its last delivery)."""
+    job.end(Outcome.RETRY, "in_progress", "another invocation holds this event")
+    job.held_until_ms = until_ms
