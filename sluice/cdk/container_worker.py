@@ -11,7 +11,6 @@ have made on the worker's behalf (receive, delete, change visibility).
 
 from __future__ import annotations
 
-import math
 
 from aws_cdk import Duration, RemovalPolicy
 from aws_cdk import aws_applicationautoscaling as autoscaling
@@ -26,19 +25,11 @@ from sluice.cdk import defaults, nag
 from sluice.cdk.containers import Fleet
 from sluice.cdk.queue_worker import worker_queues
 from sluice.cdk.shared import Shared
+from sluice.sizing import fargate_size
 from sluice.runtime import WorkerSpec
 
 QUEUE_URL_ENV = "SLUICE_QUEUE_URL"
 """What ``sluice work`` reads for its queue (``sluice.container.launch``)."""
-
-
-def fargate_size(memory_mb: int) -> tuple[int, int]:
-    """The declared memory -> a valid Fargate (cpu units, memory MiB) pair, rounded up."""
-    memory = 512 if memory_mb <= 512 else 1024 * math.ceil(memory_mb / 1024)
-    for cpu, most in ((256, 2048), (512, 4096), (1024, 8192), (2048, 16384)):
-        if memory <= most:
-            return cpu, memory
-    return 4096, min(memory, 30720)
 
 
 class ContainerWorker(Construct):
