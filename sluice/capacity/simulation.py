@@ -1,0 +1,488 @@
+"""The declared pipeline under a load profile, in time: a discrete-event simulation (SimPy).
+
+What it models, hop by hop: the API's throttle (a token bucket) and concurrency; table
+writes against per-table and hot-partition limits, throttled writes retried with the SDK's
+backoff; stream shards polled by ParallelizationFactor pollers; SNS fan-out by filter;
+each queue worker's event source scaling up by AWS's documented rate (5 batches, then 300
+more a minute) to its ``max_invocations``, batching windows, ``max_concurrency`` records
+at once with a lognormal time per record, duplicates, poison records straight to the DLQ,
+failed records back on the queue after the engine's backoff and dead-lettered at
+``max_receive_count``; container workers as tasks scaling on backlog; a burst.
+
+Aggregation, and why it is sound: at 10,000 events/s one process per event would cost
+minutes of CPU, so events travel in *lots* of ``n`` (about 100 lots a second enter), and
+one simulated invocation stands for ``g = n / batch_size`` real ones (the invocation count
+divided by ``g``; the event source's scale-up rate too). Real invocations of one worker are
+statistically alike and independent, so grouping them changes the variance of a hop's
+time, not its mean or its capacity; a lot is about 10 ms of arrivals, finer than any
+batching window or poll interval, so the latency percentiles keep that resolution. Shares
+(poison, hot key, duplicates) pick whole lots with that probability, so counts hold on
+average. At low rates a lot is one event and nothing is aggregated (the bench's case).
+"""
+
+from __future__ import annotations
+
+import math
+import random
+from collections import deque
+from collections.abc import Callable, Generator
+from dataclasses import dataclass, field
+from typing import Any
+
+import simpy
+
+from sluice.app import IDEMPOTENCY_TABLE, App
+from sluice.capacity.flow import Flow, Stage, flow
+from sluice.capacity.model import TRANSACTION_UNITS, batch_seconds, table_loads, task_throughput
+from sluice.capacity.profile import API, Profile
+from sluice.capacity.quotas import Quotas, load
+from sluice.capacity.timeline import Result, Timeline
+from sluice.runtime import Runtime, Source, WorkerSpec
+
+LOTS_PER_S = 100
+SIGMA = 0.5
+"""Spread of the lognormal time per record (its mean stays the profile's)."""
+SDK_RETRIES = 10
+SDK_BASE_S = 0.05
+"""botocore's legacy DynamoDB retry: 10 attempts, 50 ms doubling."""
+STREAM_POLL_S = (0.25, 0.25)
+"""Lambda reads each shard about four times a second (an assumption: no stored page)."""
+BURST_START = 0.2
+"""The burst starts this far into the run."""
+SCALE_OUT_S = 60.0
+
+
+@dataclass
+class Event:
+    """One lot of entry events: ``n`` of them, born together, and the copies in flight."""
+
+    n: float
+    born: float
+    pending: int = 0
+    lost: bool = False
+
+
+@dataclass
+class Copy:
+    """A lot's delivery to one worker."""
+
+    event: Event
+    poison: bool
+    hot: bool
+    duplicate: bool = False
+    receives: int = 0
+
+
+@dataclass
+class Platform:
+    """What the run plays on: AWS's quotas and pollers, or the sandbox on one machine."""
+
+    name: str = "aws"
+    quotas_apply: bool = True
+    stream_idle_s: tuple[float, float] = STREAM_POLL_S
+    invocation_s: Callable[[random.Random, str, int], float] | None = None
+    """Seconds one invocation of a stage takes for so many records; None: the profile's."""
+    shared_s: Callable[[random.Random, str, int], float] | None = None
+    """Of that, seconds spent on a server every stage shares (the sandbox's moto)."""
+    clients: int = 0
+    """Closed-loop clients (each posts, waits for the answer, posts again); 0: open loop."""
+    orders: int | None = None
+    """Stop the entry after this many events."""
+    even: bool = False
+    """Arrivals evenly spaced (paced) rather than Poisson."""
+
+
+@dataclass
+class Bucket:
+    """A token bucket: ``rate`` units a second, up to ``size`` banked."""
+
+    rate: float
+    size: float
+    tokens: float = 0.0
+    at: float = 0.0
+
+    def ready(self, units: float, now: float) -> bool:
+        """Refill to ``now``; True if ``units`` are banked."""
+        self.tokens = min(self.size, self.tokens + (now - self.at) * self.rate)
+        self.at = now
+        return self.tokens >= units
+
+    def take(self, units: float, now: float) -> bool:
+        """Spend ``units`` if banked."""
+        if not self.ready(units, now):
+            return False
+        self.tokens -= units
+        return True
+
+
+@dataclass
+class Lane:
+    """One worker's queue (or stream) and its pollers."""
+
+    stage: Stage
+    group: float
+    waiting: deque[Copy] = field(default_factory=deque)
+    wake: simpy.Event | None = None
+    pollers: int = 0
+    cap: int = 1
+
+
+def simulate(
+    app: App,
+    profile: Profile,
+    *,
+    seed: int = 1,
+    duration_s: float = 300.0,
+    platform: Platform | None = None,
+    quotas: Quotas | None = None,
+) -> Result:
+    """Play ``profile`` through ``app`` for ``duration_s`` simulated seconds."""
+    return Simulation(
+        app, profile, seed, duration_s, platform or Platform(), quotas or load()
+    ).run()
+
+
+class Simulation:
+    """One run; ``run`` returns its timeline."""
+
+    def __init__(  # noqa: PLR0917 - built by simulate() only
+        self,
+        app: App,
+        profile: Profile,
+        seed: int,
+        duration_s: float,
+        platform: Platform,
+        quotas: Quotas,
+    ) -> None:
+        self.app, self.profile, self.platform, self.quotas = app, profile, platform, quotas
+        self.rng = random.Random(seed)
+        self.env = simpy.Environment()
+        self.duration = duration_s
+        self.flow: Flow = flow(app, profile)
+        peak = max(profile.rate, 1e-9)
+        self.lot = max(1.0, peak / LOTS_PER_S)
+        self.timeline = Timeline(duration_s)
+        self.shared = simpy.Resource(self.env, capacity=1)
+        self.lanes: dict[str, Lane] = {}
+        self.buckets: dict[str, Bucket] = {}
+        self.api_bucket: Bucket | None = None
+        self.api_slots: simpy.Container | None = None
+        self.entered = 0
+
+    # --- setup ------------------------------------------------------------------------
+
+    def run(self) -> Result:
+        self._limits()
+        for stage in self.flow.stages:
+            if stage.spec is not None and (stage.share or stage.fed):
+                lane = self._lane(stage)
+                self.lanes[stage.name] = lane
+                self.env.process(self._scaler(lane))
+                for _ in range(lane.pollers):
+                    self.env.process(self._poller(lane))
+        if self.platform.clients:
+            for _ in range(self.platform.clients):
+                self.env.process(self._client())
+        else:
+            self.env.process(self._arrivals())
+        for lane in self.lanes.values():
+            if lane.stage.fed:
+                self.env.process(self._feed(lane))
+        self.env.process(self._sample())
+        self.env.run(until=self.duration)
+        waiting = {name: len(lane.waiting) for name, lane in self.lanes.items()}
+        return self.timeline.result(waiting, self.lot, self.platform.name)
+
+    def _limits(self) -> None:
+        if not self.platform.quotas_apply:
+            return
+        q = self.quotas
+        if self.app.api is not None:
+            from sluice import sizing
+
+            rate = min(sizing.API_RATE_LIMIT, q.figure("apigw_account_rps") or math.inf)
+            burst = min(sizing.API_BURST_LIMIT, q.figure("apigw_account_burst") or math.inf)
+            self.api_bucket = Bucket(rate, burst, tokens=burst)
+            cap = int(q.figure("lambda_concurrency") or 1000)
+            self.api_slots = simpy.Container(self.env, capacity=cap, init=cap)
+        table_wru = q.figure("ddb_ondemand_table_wru") or math.inf
+        for name in table_loads(self.app, self.flow, self.profile, self.profile.rate):
+            self.buckets[name] = Bucket(table_wru, table_wru, tokens=table_wru)
+        partition = q.figure("ddb_partition_wcu") or math.inf
+        for stage in self.flow.stages:
+            if stage.spec is not None:
+                for table in stage.spec.writes:
+                    self.buckets[f"{table}#{stage.name}"] = Bucket(partition, partition, partition)
+
+    def _lane(self, stage: Stage) -> Lane:
+        spec = stage.spec
+        assert spec is not None
+        q = self.quotas
+        if spec.source is Source.STREAM:
+            loads = table_loads(self.app, self.flow, self.profile, self.profile.rate)
+            shards = loads[spec.table or ""].partitions if spec.table in loads else 1
+            real = shards if self.platform.quotas_apply else 1
+            group = max(1.0, self.lot / spec.batch_size)
+            lane = Lane(stage, group, cap=max(1, math.ceil(real / group)))
+            lane.pollers = lane.cap
+            return lane
+        if spec.runtime is Runtime.CONTAINER and self.platform.quotas_apply:
+            group = max(1.0, self.lot / spec.batch_size)
+            lane = Lane(stage, group, cap=max(1, spec.max_tasks))
+            lane.pollers = spec.min_tasks
+            return lane
+        most = q.figure("sqs_esm_max_batches") or spec.max_invocations
+        real = min(spec.max_invocations, int(most))
+        group = max(1.0, self.lot / spec.batch_size)
+        lane = Lane(stage, group, cap=max(1, math.ceil(real / group)))
+        start = q.figure("sqs_esm_initial_batches") or real
+        first = real if not self.platform.quotas_apply else min(real, int(start))
+        lane.pollers = max(1, math.ceil(first / group))
+        return lane
+
+    # --- the entry --------------------------------------------------------------------
+
+    def _rate(self, now: float) -> float:
+        p = self.profile
+        start = self.duration * BURST_START
+        in_burst = p.burst_s > 0 and start <= now < start + p.burst_s
+        return p.rate * (p.burst_factor if in_burst else 1.0)
+
+    def _arrivals(self) -> Generator[Any, Any, None]:
+        per_s = self.profile.rate / self.lot
+        while self.profile.rate > 0:
+            gap = 1 / per_s if self.platform.even else self.rng.expovariate(per_s)
+            yield self.env.timeout(gap)
+            if self.platform.orders is not None and self.entered >= self.platform.orders:
+                return
+            size = self.lot * self._rate(self.env.now) / self.profile.rate
+            self.env.process(self._enter(size))
+
+    def _client(self) -> Generator[Any, Any, None]:
+        while self.platform.orders is None or self.entered < self.platform.orders:
+            yield from self._enter(1.0)
+
+    def _feed(self, lane: Lane) -> Generator[Any, Any, None]:
+        per_s = lane.stage.fed / self.lot
+        while True:
+            yield self.env.timeout(self.rng.expovariate(per_s))
+            event = Event(self.lot, self.env.now)
+            self.timeline.entered(event.n)
+            self._deliver(lane, event)
+
+    def _enter(self, size: float) -> Generator[Any, Any, None]:
+        self.entered += 1
+        event = Event(size, self.env.now)
+        self.timeline.entered(size)
+        if self.app.api is not None:
+            if self.api_bucket is not None:
+                self.api_bucket.ready(size, self.env.now)
+                let_in = min(size, self.api_bucket.tokens)
+                self.api_bucket.tokens -= let_in
+                if let_in < size:  # the rest gets 429
+                    self.timeline.refused(size - let_in)
+                if let_in <= 0:
+                    return
+                size = event.n = let_in
+            yield from self._api(size)
+            for table in self.flow.entry_tables:
+                if not (yield from self._write(table, size, None)):
+                    self.timeline.refused(size)
+                    return
+        lanes = [self.lanes[s.name] for s in self.flow.stages if s.share and s.name in self.lanes]
+        streams = [
+            lane for lane in lanes if lane.stage.spec and lane.stage.spec.source is Source.STREAM
+        ]
+        targets = streams or [lane for lane in lanes if lane.stage.spec is not None]
+        if not targets:
+            self.timeline.done(event, self.env.now)
+            return
+        for lane in targets:
+            self._deliver(lane, event)
+
+    def _api(self, size: float) -> Generator[Any, Any, None]:
+        seconds = self._time(API, 1)
+        slots = self.api_slots
+        if slots is None:
+            yield from self._hold(API, seconds, 1)
+            return
+        want = max(1, min(math.ceil(size), int(slots.capacity)))
+        yield slots.get(want)
+        yield self.env.timeout(seconds * math.ceil(size / want))
+        yield slots.put(want)
+
+    # --- delivery, polling, settling -----------------------------------------------------
+
+    def _deliver(self, lane: Lane, event: Event, copy: Copy | None = None) -> None:
+        if copy is None:
+            p = self.profile
+            copy = Copy(event, self.rng.random() < p.poison, self.rng.random() < p.hot_key)
+            event.pending += 1
+            self.timeline.copies["created"] += 1
+        lane.waiting.append(copy)
+        if lane.wake is not None and not lane.wake.triggered:
+            lane.wake.succeed()
+
+    def _scaler(self, lane: Lane) -> Generator[Any, Any, None]:
+        """The event source adds pollers by the documented rate while records wait."""
+        spec = lane.stage.spec
+        assert spec is not None
+        if not self.platform.quotas_apply or spec.source is Source.STREAM:
+            return
+        container = spec.runtime is Runtime.CONTAINER
+        per_minute = self.quotas.figure("sqs_esm_scale_per_minute") or 0.0
+        banked = 0.0
+        while lane.pollers < lane.cap:
+            step = SCALE_OUT_S if container else 1.0
+            yield self.env.timeout(step)
+            if not lane.waiting:
+                continue
+            if container:
+                target = sum(c.event.n for c in lane.waiting) / (
+                    task_throughput(spec) * SCALE_OUT_S
+                )
+                more = max(0, min(lane.cap, math.ceil(target)) - lane.pollers)
+            else:
+                banked += per_minute / 60 / lane.group
+                more = min(int(banked), lane.cap - lane.pollers)
+                banked -= more
+            for _ in range(more):
+                lane.pollers += 1
+                self.env.process(self._poller(lane))
+
+    def _poller(self, lane: Lane) -> Generator[Any, Any, None]:
+        spec = lane.stage.spec
+        assert spec is not None
+        idle = self.platform.stream_idle_s[0]
+        while True:
+            if not lane.waiting:
+                if spec.source is Source.STREAM:
+                    yield self.env.timeout(idle)
+                    idle = min(2 * idle, self.platform.stream_idle_s[1])
+                    continue
+                lane.wake = self.env.event()
+                yield lane.wake
+                continue
+            idle = self.platform.stream_idle_s[0]
+            if spec.batching_window_s and self._events(lane) < spec.batch_size * lane.group:
+                yield self.env.timeout(spec.batching_window_s)
+            batch = self._take(lane, spec.batch_size * lane.group)
+            if not batch:
+                continue
+            self.timeline.copies["processing"] += len(batch)
+            records = sum(c.event.n for c in batch)
+            per_group = max(1, round(records / lane.group))
+            yield from self._hold(spec.name, self._time(spec.name, per_group, spec), per_group)
+            for copy in batch:
+                self.timeline.copies["processing"] -= 1
+                yield from self._settle(lane, copy)
+
+    def _events(self, lane: Lane) -> float:
+        return sum(c.event.n for c in lane.waiting)
+
+    def _take(self, lane: Lane, most: float) -> list[Copy]:
+        taken, size = [], 0.0
+        while lane.waiting and (not taken or size + lane.waiting[0].event.n <= most):
+            copy = lane.waiting.popleft()
+            taken.append(copy)
+            size += copy.event.n
+        return taken
+
+    def _settle(self, lane: Lane, copy: Copy) -> Generator[Any, Any, None]:
+        spec = lane.stage.spec
+        assert spec is not None
+        event = copy.event
+        copy.receives += 1
+        if copy.duplicate:
+            self.timeline.duplicate(event.n)
+            return
+        if copy.poison:
+            self._finish(event, dead=True, where=spec.name)
+            return
+        ok = True
+        for table in spec.writes:
+            ok = ok and (
+                yield from self._write(
+                    table, event.n * TRANSACTION_UNITS, copy.hot and f"{table}#{spec.name}"
+                )
+            )
+        if ok and spec.idempotent:
+            ok = yield from self._write(IDEMPOTENCY_TABLE, event.n * (1 + TRANSACTION_UNITS), None)
+        if not ok:
+            if copy.receives >= spec.max_receive_count:
+                self._finish(event, dead=True, where=spec.name)
+                return
+            ceiling = min(spec.visibility_timeout_s, spec.backoff_base_s * 2 ** (copy.receives - 1))
+            self.env.process(self._later(lane, copy, self.rng.uniform(ceiling / 2, ceiling)))
+            return
+        if spec.source.is_queue and self.rng.random() < self.profile.duplicates:
+            self._deliver(lane, event, Copy(event, False, False, duplicate=True))
+        if spec.publishes:
+            for stage in self.flow.stages:
+                target = self.lanes.get(stage.name)
+                if (
+                    target is not None
+                    and stage.spec is not None
+                    and stage.spec.source is Source.SNS_QUEUE
+                    and stage.share
+                ):
+                    self._deliver(target, event)
+        self._finish(event, dead=False, where=spec.name)
+
+    def _later(self, lane: Lane, copy: Copy, delay: float) -> Generator[Any, Any, None]:
+        self.timeline.copies["delayed"] += 1
+        yield self.env.timeout(delay)
+        self.timeline.copies["delayed"] -= 1
+        self._deliver(lane, copy.event, copy)
+
+    def _finish(self, event: Event, *, dead: bool, where: str) -> None:
+        event.pending -= 1
+        self.timeline.copies["dead" if dead else "done"] += 1
+        if dead:
+            self.timeline.dead(event.n, where, first=not event.lost)
+            event.lost = True
+        if event.pending == 0 and not event.lost:
+            self.timeline.done(event, self.env.now)
+
+    # --- time and writes -----------------------------------------------------------------
+
+    def _time(self, name: str, records: int, spec: WorkerSpec | None = None) -> float:
+        if self.platform.invocation_s is not None:
+            return self.platform.invocation_s(self.rng, name, records)
+        spread = math.exp(self.rng.gauss(-SIGMA * SIGMA / 2, SIGMA))
+        if spec is None:
+            return self.profile.ms(API) / 1000 * spread
+        return batch_seconds(spec, self.profile, min(records, spec.batch_size)) * spread
+
+    def _hold(self, name: str, seconds: float, records: int) -> Generator[Any, Any, None]:
+        if self.platform.shared_s is None:
+            yield self.env.timeout(seconds)
+            return
+        shared = min(seconds, self.platform.shared_s(self.rng, name, records))
+        with self.shared.request() as turn:
+            yield turn
+            yield self.env.timeout(shared)
+        yield self.env.timeout(seconds - shared)
+
+    def _write(self, table: str, units: float, hot: str | bool | None) -> Generator[Any, Any, bool]:
+        buckets = [self.buckets.get(table)] + (
+            [self.buckets.get(hot)] if isinstance(hot, str) else []
+        )
+        live = [b for b in buckets if b is not None]
+        if not live:
+            return True
+        for attempt in range(SDK_RETRIES):
+            if all(b.ready(units, self.env.now) for b in live):
+                for bucket in live:
+                    bucket.tokens -= units
+                return True
+            self.timeline.throttled(units)
+            yield self.env.timeout(SDK_BASE_S * 2**attempt)
+        return False
+
+    def _sample(self) -> Generator[Any, Any, None]:
+        while True:
+            yield self.env.timeout(1.0)
+            self.timeline.backlog(
+                self.env.now, {name: self._events(lane) for name, lane in self.lanes.items()}
+            )
