@@ -395,6 +395,7 @@ class Simulation:
         copy.receives += 1
         if copy.duplicate:
             self.timeline.duplicate(event.n)
+            self.timeline.copies["duplicates settled"] += 1
             return
         if copy.poison:
             self._finish(event, dead=True, where=spec.name)
@@ -416,6 +417,7 @@ class Simulation:
             self.env.process(self._later(lane, copy, self.rng.uniform(ceiling / 2, ceiling)))
             return
         if spec.source.is_queue and self.rng.random() < self.profile.duplicates:
+            self.timeline.copies["duplicates"] += 1
             self._deliver(lane, event, Copy(event, False, False, duplicate=True))
         if spec.publishes:
             for stage in self.flow.stages:

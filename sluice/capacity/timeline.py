@@ -131,6 +131,7 @@ class Result:
             "still_queued_copies": self.waiting,
             "dead_lettered_by": dict(t.dead_by),
             "throughput_per_s": t.events["done"] / span if span > 0 else None,
+            "makespan_throughput_per_s": t.events["done"] / t.last_done if t.last_done else None,
             "p50_s": percentile(every, 0.5),
             "p99_s": percentile(every, 0.99),
             "windows": self.windows(),
