@@ -381,7 +381,8 @@ class Simulation:
         return sum(c.event.n for c in lane.waiting)
 
     def _take(self, lane: Lane, most: float) -> list[Copy]:
-        taken, size = [], 0.0
+        taken: list[Copy] = []
+        size = 0.0
         while lane.waiting and (not taken or size + lane.waiting[0].event.n <= most):
             copy = lane.waiting.popleft()
             taken.append(copy)

@@ -40,9 +40,9 @@ class Timeline:
     """Counters and series a run fills in."""
 
     duration: float
-    events: Counter[str] = field(default_factory=Counter)
+    events: defaultdict[str, float] = field(default_factory=lambda: defaultdict(float))
     copies: Counter[str] = field(default_factory=Counter)
-    dead_by: Counter[str] = field(default_factory=Counter)
+    dead_by: defaultdict[str, float] = field(default_factory=lambda: defaultdict(float))
     latencies: list[tuple[float, float, float]] = field(default_factory=list)
     """(finished at, latency, events)."""
     series: list[tuple[float, dict[str, float]]] = field(default_factory=list)

@@ -11,7 +11,6 @@ have made on the worker's behalf (receive, delete, change visibility).
 
 from __future__ import annotations
 
-
 from aws_cdk import Duration, RemovalPolicy
 from aws_cdk import aws_applicationautoscaling as autoscaling
 from aws_cdk import aws_cloudwatch as cloudwatch
@@ -25,8 +24,8 @@ from sluice.cdk import defaults, nag
 from sluice.cdk.containers import Fleet
 from sluice.cdk.queue_worker import worker_queues
 from sluice.cdk.shared import Shared
-from sluice.sizing import fargate_size
 from sluice.runtime import WorkerSpec
+from sluice.sizing import fargate_size
 
 QUEUE_URL_ENV = "SLUICE_QUEUE_URL"
 """What ``sluice work`` reads for its queue (``sluice.container.launch``)."""

@@ -10,7 +10,7 @@ from typing import Annotated
 import typer
 from rich.console import Console
 
-from sluice.app import load_app
+from sluice.app import App, load_app
 from sluice.capacity.profile import Profile, parse_burst, parse_rates, parse_record_ms
 from sluice.capacity.quotas import REGION
 from sluice.runtime import ConfigurationError
@@ -42,6 +42,7 @@ def capacity(
             "to directly, e.g. ledger=300/s. Repeatable.",
         ),
     ],
+    *,
     burst: Annotated[
         str | None, typer.Option(help="FACTORx:SECONDSs at the entry, e.g. 5x:60s.")
     ] = None,
@@ -112,17 +113,15 @@ def capacity(
 
         show(report, Console())
         return
-    _simulate(app, profile, seed, duration, out, as_json)
+    _simulate(app, profile, seed=seed, duration=duration, out=out, as_json=as_json)
 
 
 def _simulate(
-    app: object, profile: Profile, seed: int, duration: float, out: Path, as_json: bool
+    app: App, profile: Profile, *, seed: int, duration: float, out: Path, as_json: bool
 ) -> None:
-    from sluice.app import App
     from sluice.capacity.simulation import simulate
     from sluice.capacity.timeline import show_timeline, write_outputs
 
-    assert isinstance(app, App)
     result = simulate(app, profile, seed=seed, duration_s=duration)
     png, summary = write_outputs(result, out)
     if as_json:

@@ -590,6 +590,11 @@ CASES += [
     cli("stale", "work receipts --local", NOT_RUNNING),
     cli("live", "work nosuch --local", f"error: no worker named 'nosuch'; workers: {WORKERS}"),
     cli("", "catalog --json-schema -o {tmp}/bad.json", "error: {tmp}/bad.json: File exists"),
+    cli(
+        "",
+        "capacity --rate fast",
+        "error: --rate 'fast': give events per unit of time, e.g. 10000/s, 600/min or 36000/h",
+    ),
 ]
 CASES += [replace(case, entry=INVOKE) for case in CASES if case.entry is API]
 """Every API case again over Lambda Invoke: the same request as a payload, the same error."""
