@@ -15,21 +15,23 @@ from sluice.capacity.profile import Profile, parse_burst, parse_rates, parse_rec
 from sluice.capacity.quotas import REGION
 from sluice.runtime import ConfigurationError
 
-HELP = """Per hop of the declared pipeline: the load a profile offers, the limit (an AWS quota
-from the data file, or the declaration), utilisation and headroom; the first bottleneck and
-the knob that moves it; the cost per million events; each queue worker on Lambda vs
-Fargate with its break-even rate; what a burst leaves behind. Reads the app declaration
-only: no AWS account.
-
-Every quota and price comes from sluice/capacity/quotas.toml, each with the page it was
-read on; a result that depends on a figure the file could not cite shows "?".
-
-Example: sluice capacity --rate 10000/s --hot-key 0.05 --burst 5x:60s
-
---simulate plays the profile through the topology (SimPy): event source scaling, batching
-windows, concurrency caps, retries with the engine's backoff, DLQ redrive, partition
-throttling, the hot key and the burst. It prints backlog and latency percentiles over time
-and writes a PNG plot and a JSON summary; the same --seed gives the same run."""
+HELP = "\n\n".join(
+    (
+        "Per hop of the declared pipeline: the load a profile offers, the limit (an AWS "
+        "quota from the data file, or the declaration), utilisation and headroom; the first "
+        "bottleneck and the knob that moves it; the cost per million events; each queue "
+        "worker on Lambda vs Fargate with its break-even rate; what a burst leaves behind. "
+        "Reads the app declaration only: no AWS account.",
+        "Every quota and price comes from sluice/capacity/quotas.toml, each with the page it "
+        "was read on; a result that depends on a figure the file could not cite shows '?'.",
+        "Example: sluice capacity --rate 10000/s --hot-key 0.05 --burst 5x:60s",
+        "--simulate plays the profile through the topology (SimPy): event source scaling, "
+        "batching windows, concurrency caps, retries with the engine's backoff, DLQ redrive, "
+        "partition throttling, the hot key and the burst. It prints backlog and latency "
+        "percentiles over time and writes a PNG plot and a JSON summary; the same --seed "
+        "gives the same run.",
+    )
+)
 
 
 def capacity(
