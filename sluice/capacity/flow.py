@@ -62,18 +62,25 @@ def flow(app: App, profile: Profile) -> Flow:
             raise ConfigurationError(
                 f"no worker named {name!r}; workers: {', '.join(sorted(known)) or 'none'}"
             )
+    tables = {t.name for t in app.all_tables}
+    for name in profile.hot_keys:
+        if name not in known | tables:
+            raise ConfigurationError(
+                f"--hot-key {name}=: no worker or table is called {name!r}; workers: "
+                f"{', '.join(sorted(known - {API}))}; tables: {', '.join(sorted(tables))}"
+            )
     streamed = {s.table for s in specs if s.source is Source.STREAM}
     if app.api is not None:
-        entry, tables = "api", tuple(app.api.tables)
+        entry, written = "api", tuple(app.api.tables)
     elif streamed:
-        entry, tables = "tables", tuple(t.name for t in app.tables if t.name in streamed)
+        entry, written = "tables", tuple(t.name for t in app.tables if t.name in streamed)
     else:
-        entry, tables = "topic", ()
+        entry, written = "topic", ()
     stages = [Stage(API, None, 1.0)] if app.api is not None else []
     relays = 0
     for spec in specs:
         if spec.source is Source.STREAM:
-            share = 1.0 if spec.table in tables else 0.0
+            share = 1.0 if spec.table in written else 0.0
             stages.append(Stage(spec.name, spec, share))
             relays += int(spec.publishes and share > 0)
     published = float(relays) if entry != "topic" else 1.0
@@ -89,7 +96,7 @@ def flow(app: App, profile: Profile) -> Flow:
             stages.append(Stage(spec.name, spec, share, profile.feeds.get(spec.name, 0.0)))
         elif spec.source.is_queue:
             stages.append(Stage(spec.name, spec, 0.0, profile.feeds.get(spec.name, 0.0)))
-    return Flow(entry, event, tuple(stages), tables, published)
+    return Flow(entry, event, tuple(stages), written, published)
 
 
 def _main_event(app: App, specs: list[WorkerSpec]) -> str | None:

@@ -1,8 +1,9 @@
 """The capacity of each hop: what a profile offers it, what limits it, and the knob.
 
-Every limit is a figure of the data file (``quotas.toml``) or of the declaration; every
-time per record is the profile's. A hop whose limit the file does not have shows no
-utilisation and names the missing entry.
+Every limit is a figure of the data file (``quotas.toml``), of the declaration or of the
+profile's deployed sizes; every time per record is the profile's. A hop whose limit the
+file does not have shows no utilisation and names the missing entry. Each hop carries the
+``--set`` changes that would bring it to ``TARGET`` (``changes``), which ``--fix`` applies.
 """
 
 from __future__ import annotations
@@ -11,7 +12,6 @@ import math
 from collections import defaultdict
 from dataclasses import dataclass, field
 
-from sluice import sizing
 from sluice.app import IDEMPOTENCY_TABLE, App
 from sluice.capacity.flow import Flow, Stage
 from sluice.capacity.profile import API, Profile
@@ -24,6 +24,11 @@ TRANSACTION_UNITS = 2.0
 """``deps.transact`` writes inside a transaction: twice the units (``ddb_transaction_factor``)."""
 RELAY_PER_PUBLISH = 10
 """The relay publishes 10 envelopes per PublishBatch call."""
+MAX_TASKS = 1000
+"""The most tasks a container worker may declare (``WorkerSpec.max_tasks``)."""
+
+Change = tuple[str, float]
+"""A ``--set`` knob and the value that moves a hop: ``("inventory.max_invocations", 63)``."""
 
 
 @dataclass(frozen=True)
@@ -38,6 +43,8 @@ class Hop:
     knob: str
     fix: str = ""
     unfound: tuple[str, ...] = ()
+    changes: tuple[Change, ...] = ()
+    """The knobs the fix sets; none when no knob moves the hop (its ``fix`` says why)."""
 
     @property
     def utilisation(self) -> float | None:
@@ -104,8 +111,10 @@ def table_loads(app: App, flow: Flow, profile: Profile, rate: float) -> dict[str
         good = offered * (1 - profile.poison)
         for table in spec.writes:
             loads[table].wcu += good * TRANSACTION_UNITS
-            if profile.hot_key and good > 0:
-                loads[table].hot[spec.name] = profile.hot_key * good * TRANSACTION_UNITS
+            share = profile.hot_share(spec.name, table)
+            if share and good > 0:
+                shards = profile.deployed.shards(spec.name)
+                loads[table].hot[spec.name] = share * good * TRANSACTION_UNITS / shards
         if spec.idempotent:
             claims = loads[IDEMPOTENCY_TABLE]
             claims.wcu += good * (1 + TRANSACTION_UNITS)  # the claim, then the completion
@@ -117,11 +126,11 @@ def hops(app: App, flow: Flow, profile: Profile, quotas: Quotas, rate: float) ->
     """Every hop of the flow at entry ``rate``, in flow order."""
     found: list[Hop] = []
     if app.api is not None:
-        found += _api(quotas, rate)
+        found += _api(profile, quotas, rate)
     found.append(_account_concurrency(flow, profile, quotas, rate))
     loads = table_loads(app, flow, profile, rate)
     for name, load in loads.items():
-        found += _table(name, load, quotas)
+        found += _table(name, load, profile, quotas)
     for stage in flow.stages:
         spec = stage.spec
         if spec is None or (stage.share == 0 and stage.fed == 0):
@@ -131,14 +140,17 @@ def hops(app: App, flow: Flow, profile: Profile, quotas: Quotas, rate: float) ->
             found.append(_stream(stage, loads.get(table, TableLoad()), profile, quotas, rate))
     if flow.published and flow.event is not None:
         sns = quotas.figure("sns_publish_tps")
+        publishes = flow.published * rate
         found.append(
             Hop(
                 "sns topic: publishes",
-                flow.published * rate,
+                publishes,
                 sns,
                 "msg/s",
                 "an SNS quota raise",
-                unfound=quotas.unfound("sns_publish_tps"),
+                f"request an SNS publish quota of {_aim(publishes)} msg/s" if sns else "",
+                quotas.unfound("sns_publish_tps"),
+                _raise("aws.sns_publish_tps", publishes) if sns else (),
             )
         )
     for stage in flow.stages:
@@ -148,11 +160,10 @@ def hops(app: App, flow: Flow, profile: Profile, quotas: Quotas, rate: float) ->
     return found
 
 
-def _api(quotas: Quotas, rate: float) -> list[Hop]:
+def _api(profile: Profile, quotas: Quotas, rate: float) -> list[Hop]:
     account = quotas.figure("apigw_account_rps")
-    stage_fix = (
-        f"raise API_RATE_LIMIT (sluice/sizing.py) from {sizing.API_RATE_LIMIT} to {_aim(rate)}"
-    )
+    stage = profile.deployed.api_rate
+    stage_fix = f"raise API_RATE_LIMIT (sluice/sizing.py) from {stage:,.0f} to {_aim(rate)}"
     account_fix = (
         f"request an API Gateway throttle quota of {_aim(rate)} RPS (from {account:,.0f})"
         if account
@@ -162,10 +173,11 @@ def _api(quotas: Quotas, rate: float) -> list[Hop]:
         Hop(
             "api gateway: stage throttle",
             rate,
-            sizing.API_RATE_LIMIT,
+            stage,
             "req/s",
             "API_RATE_LIMIT",
             stage_fix,
+            changes=_raise("api.rate", rate),
         ),
         Hop(
             "api gateway: account throttle",
@@ -175,6 +187,7 @@ def _api(quotas: Quotas, rate: float) -> list[Hop]:
             "API Gateway quota",
             account_fix,
             quotas.unfound("apigw_account_rps"),
+            _raise("aws.apigw_account_rps", rate) if account else (),
         ),
     ]
 
@@ -203,21 +216,23 @@ def _account_concurrency(flow: Flow, profile: Profile, quotas: Quotas, rate: flo
         "Lambda quota",
         fix,
         quotas.unfound("lambda_concurrency"),
+        _raise("aws.lambda_concurrency", needed) if limit else (),
     )
 
 
-def _table(name: str, load: TableLoad, quotas: Quotas) -> list[Hop]:
-    table_wru = quotas.figure("ddb_ondemand_table_wru")
+def _table(name: str, load: TableLoad, profile: Profile, quotas: Quotas) -> list[Hop]:
+    deployed = profile.deployed
     partition = quotas.figure("ddb_partition_wcu") or 0.0
     found = [
         Hop(
             f"table {name}: writes",
             load.wcu,
-            table_wru,
+            deployed.table_quota(name, "write", quotas.figure("ddb_ondemand_table_wru")),
             "WRU/s",
             "DynamoDB table quota",
             f"request a table-level write quota of {_aim(load.wcu)} WRU/s, or move writers "
             "to tables of their own",
+            changes=_raise(f"{name}.write_quota", load.wcu),
         )
     ]
     if load.rcu:
@@ -225,14 +240,18 @@ def _table(name: str, load: TableLoad, quotas: Quotas) -> list[Hop]:
             Hop(
                 f"table {name}: reads",
                 load.rcu,
-                quotas.figure("ddb_ondemand_table_rru"),
+                deployed.table_quota(name, "read", quotas.figure("ddb_ondemand_table_rru")),
                 "RRU/s",
                 "DynamoDB table quota",
                 f"request a table-level read quota of {_aim(load.rcu)} RRU/s",
+                changes=_raise(f"{name}.read_quota", load.rcu),
             )
         )
     for worker, hot in sorted(load.hot.items()):
-        # One partition key's writes stay on one partition, however many the table has.
+        # One partition key's writes stay on one partition, however many the table has;
+        # spread over N key suffixes, each suffix takes 1/N of them.
+        whole = hot * deployed.shards(worker)
+        shards = max(2, math.ceil(whole / (partition * TARGET))) if partition else 0
         found.append(
             Hop(
                 f"table {name}: hot key of {worker}",
@@ -240,9 +259,9 @@ def _table(name: str, load: TableLoad, quotas: Quotas) -> list[Hop]:
                 partition or None,
                 "WCU/s",
                 "write sharding",
-                f"spread {worker}'s hot key over {max(2, math.ceil(hot / (partition * TARGET)))} "
-                "key suffixes",
+                f"spread {worker}'s hot key over {shards} key suffixes" if partition else "",
                 quotas.unfound("ddb_partition_wcu"),
+                ((f"{worker}.key_shards", shards),) if partition else (),
             )
         )
     return found
@@ -256,22 +275,23 @@ def _stream(stage: Stage, load: TableLoad, profile: Profile, quotas: Quotas, rat
     offered = stage.rate(rate)
     factor = math.ceil(offered / (TARGET * shards * each))
     most = int(quotas.figure("stream_parallelization_factor_max") or 1)
+    knob = f"{spec.name}.parallelization"
     if factor <= most:
-        fix = f"ParallelizationFactor {factor} on its stream event source (1 today)"
+        fix = f"{knob} {spec.parallelization} -> {factor} (its ParallelizationFactor)"
     else:
         fix = (
-            f"ParallelizationFactor {most} is not enough: also raise batch_size above "
-            f"{spec.batch_size} or cut its {profile.ms(spec.name, batch=spec.batch):g} ms "
-            "per record"
+            f"{knob} {most} (the most) is not enough: also cut its "
+            f"{profile.ms(spec.name, batch=spec.batch):g} ms per record"
         )
     return Hop(
         f"stream {spec.table} -> {spec.name}",
         offered,
-        shards * each,
+        shards * spec.parallelization * each,
         "rec/s",
-        "ParallelizationFactor",
+        "parallelization",
         fix,
         quotas.unfound("ddb_stream_shards_per_partition"),
+        ((knob, min(factor, most)),),
     )
 
 
@@ -288,26 +308,35 @@ def _queue_worker(stage: Stage, profile: Profile, quotas: Quotas, rate: float) -
                 quotas.figure("sqs_fifo_batched_messages"),
                 "msg/s",
                 "FIFO high-throughput mode",
-                "enable high-throughput mode (its figure is not in the data file) or use a "
-                "standard queue",
+                "enable high-throughput mode (its figure is not in the data file: try --set "
+                "aws.sqs_fifo_batched_messages=N) or use a standard queue",
                 quotas.unfound("sqs_fifo_high_throughput"),
             )
         )
-        if profile.hot_key:
+        share = profile.hot_share(spec.name)
+        if share:
             serial = 1000 / profile.ms(spec.name)
             found.append(
                 Hop(
                     f"queue {spec.name} (FIFO): hot group",
-                    profile.hot_key * offered,
+                    share * offered,
                     serial,
                     "msg/s",
                     "group_by",
                     f"split the hot {spec.group_by} group, or cut "
-                    f"{profile.ms(spec.name):g} ms per record (one at a time per group)",
+                    f"{profile.ms(spec.name):g} ms per record (one at a time per group; "
+                    "no deployed knob moves it)",
                 )
             )
     if spec.runtime is Runtime.CONTAINER:
         each = task_throughput(spec)
+        tasks = math.ceil(offered / (TARGET * each))
+        fix = f"max_tasks {spec.max_tasks} -> {tasks}"
+        if tasks > MAX_TASKS:
+            fix = (
+                f"{tasks} tasks is over the {MAX_TASKS} a service may declare: raise its "
+                "throughput per task"
+            )
         found.append(
             Hop(
                 f"worker {spec.name} (container): tasks",
@@ -315,7 +344,8 @@ def _queue_worker(stage: Stage, profile: Profile, quotas: Quotas, rate: float) -
                 spec.max_tasks * each,
                 "rec/s",
                 "max_tasks",
-                f"max_tasks {spec.max_tasks} -> {math.ceil(offered / (TARGET * each))}",
+                fix,
+                changes=((f"{spec.name}.max_tasks", min(tasks, MAX_TASKS)),),
             )
         )
         return found
@@ -336,9 +366,15 @@ def _queue_worker(stage: Stage, profile: Profile, quotas: Quotas, rate: float) -
             "rec/s",
             "max_invocations",
             fix,
+            changes=((f"{spec.name}.max_invocations", min(needed, int(most))),),
         )
     )
     return found
+
+
+def _raise(knob: str, offered: float) -> tuple[Change, ...]:
+    """The change that sets ``knob`` to run ``offered`` at the target utilisation."""
+    return ((knob, float(math.ceil(offered / TARGET))),)
 
 
 def _aim(offered: float) -> str:

@@ -7,7 +7,7 @@ every result that depends on an unfound figure can say so (``Quotas.unfound``).
 from __future__ import annotations
 
 import tomllib
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from functools import cache
 from importlib import resources
 from typing import Any
@@ -59,6 +59,15 @@ class Quotas:
     def figure(self, name: str) -> float | None:
         """The figure, or None where the file says it was not found."""
         return self.get(name).figure
+
+    def with_figures(self, figures: dict[str, float]) -> Quotas:
+        """The same entries, these figures changed (``--set aws.ENTRY=N``: a quota raise, or a
+        figure the file lacks); each changed entry says so in its note."""
+        changed = {
+            name: replace(self.get(name), figure=figure, note="set by --set")
+            for name, figure in figures.items()
+        }
+        return Quotas({**self.entries, **changed})
 
     def unfound(self, *names: str) -> tuple[str, ...]:
         """Which of ``names`` the file marks not found."""

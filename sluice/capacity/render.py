@@ -7,6 +7,9 @@ import math
 from rich.console import Console
 from rich.table import Table
 
+from sluice.capacity.fixes import Plan
+from sluice.capacity.knobs import Scenario, knobs
+from sluice.capacity.model import TARGET, Hop
 from sluice.capacity.report import Report
 from sluice.tools.tables import print_table
 
@@ -18,7 +21,7 @@ def show(report: Report, console: Console) -> None:
         f"[bold]{profile.rate:,.0f} events/s[/] at the {flow.entry}"
         + (f" ({flow.event})" if flow.event else "")
         + f", {profile.region}; duplicates {profile.duplicates:g}, poison {profile.poison:g}, "
-        f"hot key {profile.hot_key:g}"
+        f"hot key {profile.hot_text}"
     )
     _hops(report, console)
     _bottleneck(report, console)
@@ -52,14 +55,52 @@ def _bottleneck(report: Report, console: Console) -> None:
     if top is None:
         console.print("no hop has a known limit")
         return
-    at = report.saturates_at(top)
+    at, use = report.saturates_at(top), top.utilisation or 0.0
+    move = f"{top.fix}{_try(top)}" if use > TARGET else "at or under the target, nothing to change"
     console.print(
         f"[bold]first bottleneck:[/] {top.name}, at {_rate(at)} events/s "
-        f"({top.utilisation:.0%} of its limit here). Knob: {top.knob}: {top.fix}"
+        f"({use:.0%} of its limit here). Knob: {top.knob}: {move}"
     )
     after = [h for h in report.ranked[1:] if (h.utilisation or 0) > 1]
     for hop in after:
-        console.print(f"  then {hop.name} at {_rate(report.saturates_at(hop))} events/s: {hop.fix}")
+        console.print(
+            f"  then {hop.name} at {_rate(report.saturates_at(hop))} events/s: {hop.fix}{_try(hop)}"
+        )
+    if after or (top.utilisation or 0) >= 1:
+        console.print("  (--fix applies them all; --knobs lists every knob)")
+
+
+def _try(hop: Hop) -> str:
+    """The hop's fix as --set options."""
+    flags = " ".join(f"--set {knob}={value:g}" for knob, value in hop.changes)
+    return f" [dim](try {flags})[/]" if flags else ""
+
+
+def show_plan(plan: Plan, console: Console) -> None:
+    """What --fix changed, hop by hop, as a table and as the --set options that redo it."""
+    table = Table(title="--fix: changes applied, hop by hop", title_justify="left")
+    for column in ("knob", "from", "to", "for hop"):
+        table.add_column(column, justify="right" if column in ("from", "to") else "left")
+    for step in plan.steps:
+        table.add_row(step.knob, step.before, step.after, step.hop)
+    if plan.steps:
+        print_table(console, table, whole=("knob",), drop=("for hop",))
+        console.print("the same by hand: " + " ".join(step.flag for step in plan.steps))
+    else:
+        console.print("--fix: no hop is at or over its limit; nothing to change")
+    for hop in plan.left:
+        why = hop.fix or f"its limit is not in the data file ({', '.join(hop.unfound)})"
+        console.print(f"[red]still at or over its limit:[/] {hop.name}: {why}")
+
+
+def show_knobs(scenario: Scenario, console: Console) -> None:
+    """Every knob of the app and its value today (--knobs)."""
+    table = Table(title="knobs (--set NAME.SETTING=VALUE)", title_justify="left")
+    for column in ("knob", "today", "what"):
+        table.add_column(column, justify="right" if column == "today" else "left")
+    for knob in knobs(scenario):
+        table.add_row(knob.name, knob.today, knob.what)
+    print_table(console, table, whole=("knob",), drop=("what",))
 
 
 def _costs(report: Report, console: Console) -> None:

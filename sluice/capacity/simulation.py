@@ -1,13 +1,24 @@
 """The declared pipeline under a load profile, in time: a discrete-event simulation (SimPy).
 
-What it models, hop by hop: the API's throttle (a token bucket) and concurrency; table
-writes against per-table and hot-partition limits, throttled writes retried with the SDK's
-backoff; stream shards polled by ParallelizationFactor pollers; SNS fan-out by filter;
-each queue worker's event source scaling up by AWS's documented rate (5 batches, then 300
-more a minute) to its ``max_invocations``, batching windows, ``max_concurrency`` records
-at once with a lognormal time per record, duplicates, poison records straight to the DLQ,
-failed records back on the queue after the engine's backoff and dead-lettered at
-``max_receive_count``; container workers as tasks scaling on backlog; a burst.
+What it models, hop by hop: the API's throttle (a token bucket); the account's Lambda
+concurrency, one pool the API and every Lambda worker draw from (an invocation waits for
+a free slot, as a throttled event source retries); table writes against per-table and
+hot-partition limits (the hot key's limit times its ``key_shards``), throttled writes
+retried with the SDK's backoff; stream shards polled by ``parallelization`` pollers each;
+SNS fan-out by filter; each queue worker's event source scaling up by AWS's documented
+rate (5 batches, then 300 more a minute) to its ``max_invocations``, batching windows,
+``max_concurrency`` records at once with a lognormal time per record, duplicates, poison
+records straight to the DLQ, failed records back on the queue after the engine's backoff
+and dead-lettered at ``max_receive_count``; a FIFO queue's receive throughput (the data
+file's batched-messages figure, a token bucket) and its hot message group, whose records
+one batch at a time holds and runs one by one while the other groups flow past it;
+container workers as tasks scaling on backlog; a burst. Every deployed size is the
+profile's (``Deployed``), so ``--set`` and ``--fix`` move the run as they move the model.
+
+What it leaves out: SNS's publish quota (the data file has no figure), the API Gateway
+account throttle's burst bucket beyond its RPS, Lambda's per-function scaling rate (1,000
+environments per 10 s: never the binding limit at these rates), and FIFO's send-side
+throttling (producers are outside the declaration).
 
 Aggregation, and why it is sound: at 10,000 events/s one process per event would cost
 minutes of CPU, so events travel in *lots* of ``n`` (about 100 lots a second enter), and
@@ -40,6 +51,8 @@ from sluice.capacity.timeline import Result, Timeline
 from sluice.runtime import Runtime, Source, WorkerSpec
 
 LOTS_PER_S = 100
+LOTS_BANKED = 20
+"""The API's simulated token bucket holds at least this many lots."""
 SIGMA = 0.5
 """Spread of the lognormal time per record (its mean stays the profile's)."""
 SDK_RETRIES = 10
@@ -68,7 +81,8 @@ class Copy:
 
     event: Event
     poison: bool
-    hot: bool
+    draw: float
+    """Uniform draw: the copy writes the hot key of a table if it falls under that share."""
     duplicate: bool = False
     receives: int = 0
 
@@ -114,6 +128,12 @@ class Bucket:
         self.tokens -= units
         return True
 
+    def owe(self, units: float, now: float) -> float:
+        """Spend ``units`` now, into debt if need be: the seconds until it is repaid."""
+        self.ready(units, now)
+        self.tokens -= units
+        return max(0.0, -self.tokens / self.rate)
+
 
 @dataclass
 class Lane:
@@ -125,6 +145,13 @@ class Lane:
     wake: simpy.Event | None = None
     pollers: int = 0
     cap: int = 1
+    hot_group: deque[Copy] = field(default_factory=deque)
+    """FIFO: the hot message group's copies, which one batch at a time may hold."""
+    group_held: bool = False
+    receive: Bucket | None = None
+    """FIFO: messages received per second (the queue's throughput quota)."""
+    lambda_slots: int = 0
+    """Account concurrency one simulated invocation holds (0: not a Lambda worker)."""
 
 
 def simulate(
@@ -166,7 +193,8 @@ class Simulation:
         self.lanes: dict[str, Lane] = {}
         self.buckets: dict[str, Bucket] = {}
         self.api_bucket: Bucket | None = None
-        self.api_slots: simpy.Container | None = None
+        self.slots: simpy.Container | None = None
+        """The account's Lambda concurrency, shared by the API and every Lambda worker."""
         self.entered = 0
 
     # --- setup ------------------------------------------------------------------------
@@ -196,48 +224,59 @@ class Simulation:
     def _limits(self) -> None:
         if not self.platform.quotas_apply:
             return
-        q = self.quotas
+        q, deployed = self.quotas, self.profile.deployed
         if self.app.api is not None:
-            from sluice import sizing
-
-            rate = min(sizing.API_RATE_LIMIT, q.figure("apigw_account_rps") or math.inf)
-            burst = min(sizing.API_BURST_LIMIT, q.figure("apigw_account_burst") or math.inf)
+            rate = min(deployed.api_rate, q.figure("apigw_account_rps") or math.inf)
+            burst = min(deployed.api_burst, q.figure("apigw_account_burst") or math.inf)
+            # A lot's requests arrive at once; the real bucket meets them one by one, so
+            # the simulated one banks a few lots or it would refuse Poisson clumps of lots.
+            burst = max(burst, LOTS_BANKED * self.lot)
             self.api_bucket = Bucket(rate, burst, tokens=burst)
-            cap = int(q.figure("lambda_concurrency") or 1000)
-            self.api_slots = simpy.Container(self.env, capacity=cap, init=cap)
-        table_wru = q.figure("ddb_ondemand_table_wru") or math.inf
+        cap = int(q.figure("lambda_concurrency") or 1000)
+        self.slots = simpy.Container(self.env, capacity=cap, init=cap)
+        default = q.figure("ddb_ondemand_table_wru") or math.inf
         for name in table_loads(self.app, self.flow, self.profile, self.profile.rate):
-            self.buckets[name] = Bucket(table_wru, table_wru, tokens=table_wru)
+            wru = deployed.table_quota(name, "write", default) or math.inf
+            self.buckets[name] = Bucket(wru, wru, tokens=wru)
         partition = q.figure("ddb_partition_wcu") or math.inf
         for stage in self.flow.stages:
             if stage.spec is not None:
+                # the hot key spread over N suffixes lands on N partitions
+                hot = partition * deployed.shards(stage.name)
                 for table in stage.spec.writes:
-                    self.buckets[f"{table}#{stage.name}"] = Bucket(partition, partition, partition)
+                    self.buckets[f"{table}#{stage.name}"] = Bucket(hot, hot, hot)
 
     def _lane(self, stage: Stage) -> Lane:
         spec = stage.spec
         assert spec is not None
         q = self.quotas
+        group = max(1.0, self.lot / spec.batch_size)
         if spec.source is Source.STREAM:
             loads = table_loads(self.app, self.flow, self.profile, self.profile.rate)
             shards = loads[spec.table or ""].partitions if spec.table in loads else 1
-            real = shards if self.platform.quotas_apply else 1
-            group = max(1.0, self.lot / spec.batch_size)
+            real = shards * spec.parallelization if self.platform.quotas_apply else 1
             lane = Lane(stage, group, cap=max(1, math.ceil(real / group)))
             lane.pollers = lane.cap
-            return lane
+            return self._on_lambda(lane)
         if spec.runtime is Runtime.CONTAINER and self.platform.quotas_apply:
-            group = max(1.0, self.lot / spec.batch_size)
             lane = Lane(stage, group, cap=max(1, spec.max_tasks))
             lane.pollers = spec.min_tasks
             return lane
         most = q.figure("sqs_esm_max_batches") or spec.max_invocations
         real = min(spec.max_invocations, int(most))
-        group = max(1.0, self.lot / spec.batch_size)
         lane = Lane(stage, group, cap=max(1, math.ceil(real / group)))
         start = q.figure("sqs_esm_initial_batches") or real
         first = real if not self.platform.quotas_apply else min(real, int(start))
         lane.pollers = max(1, math.ceil(first / group))
+        fifo = q.figure("sqs_fifo_batched_messages")
+        if spec.source.is_fifo and fifo and self.platform.quotas_apply:
+            lane.receive = Bucket(fifo, fifo, tokens=fifo)
+        return self._on_lambda(lane)
+
+    def _on_lambda(self, lane: Lane) -> Lane:
+        """A Lambda lane's invocations draw on the account's concurrency."""
+        if self.slots is not None:
+            lane.lambda_slots = min(int(self.slots.capacity), max(1, round(lane.group)))
         return lane
 
     # --- the entry --------------------------------------------------------------------
@@ -302,7 +341,7 @@ class Simulation:
 
     def _api(self, size: float) -> Generator[Any, Any, None]:
         seconds = self._time(API, 1)
-        slots = self.api_slots
+        slots = self.slots
         if slots is None:
             yield from self._hold(API, seconds, 1)
             return
@@ -315,11 +354,17 @@ class Simulation:
 
     def _deliver(self, lane: Lane, event: Event, copy: Copy | None = None) -> None:
         if copy is None:
-            p = self.profile
-            copy = Copy(event, self.rng.random() < p.poison, self.rng.random() < p.hot_key)
+            copy = Copy(event, self.rng.random() < self.profile.poison, self.rng.random())
             event.pending += 1
             self.timeline.copies["created"] += 1
-        lane.waiting.append(copy)
+        if self._in_hot_group(lane, copy):
+            lane.hot_group.append(copy)
+        else:
+            lane.waiting.append(copy)
+        self._wake(lane)
+
+    @staticmethod
+    def _wake(lane: Lane) -> None:
         if lane.wake is not None and not lane.wake.triggered:
             lane.wake.succeed()
 
@@ -355,39 +400,79 @@ class Simulation:
         assert spec is not None
         idle = self.platform.stream_idle_s[0]
         while True:
-            if not lane.waiting:
+            if not lane.waiting and (lane.group_held or not lane.hot_group):
                 if spec.source is Source.STREAM:
                     yield self.env.timeout(idle)
                     idle = min(2 * idle, self.platform.stream_idle_s[1])
                     continue
-                lane.wake = self.env.event()
+                if lane.wake is None or lane.wake.triggered:
+                    lane.wake = self.env.event()  # every idle poller waits on this one
                 yield lane.wake
                 continue
             idle = self.platform.stream_idle_s[0]
             if spec.batching_window_s and self._events(lane) < spec.batch_size * lane.group:
                 yield self.env.timeout(spec.batching_window_s)
-            batch = self._take(lane, spec.batch_size * lane.group)
-            if not batch:
+            hot, batch = self._take(lane, spec.batch_size * lane.group)
+            if not batch and not hot:
                 continue
-            self.timeline.copies["processing"] += len(batch)
-            records = sum(c.event.n for c in batch)
-            per_group = max(1, round(records / lane.group))
-            yield from self._hold(spec.name, self._time(spec.name, per_group, spec), per_group)
-            for copy in batch:
+            taken = [*hot, *batch]
+            self.timeline.copies["processing"] += len(taken)
+            records = sum(c.event.n for c in taken)
+            if lane.receive is not None:
+                yield self.env.timeout(lane.receive.owe(records, self.env.now))
+            per_group = max(1, round(sum(c.event.n for c in batch) / lane.group))
+            seconds = self._time(spec.name, per_group, spec) if batch else 0.0
+            # the hot group's records run one after another, whatever the batch's size
+            seconds = max(seconds, self._serial(spec, sum(c.event.n for c in hot)))
+            slots = self.slots if lane.lambda_slots else None
+            if slots is not None:
+                yield slots.get(lane.lambda_slots)
+            yield from self._hold(spec.name, seconds, per_group)
+            if slots is not None:
+                yield slots.put(lane.lambda_slots)
+            for copy in taken:
                 self.timeline.copies["processing"] -= 1
                 yield from self._settle(lane, copy)
+            if hot:  # the group is free again: a waiting poller may take it
+                lane.group_held = False
+                self._wake(lane)
 
     def _events(self, lane: Lane) -> float:
-        return sum(c.event.n for c in lane.waiting)
+        return sum(c.event.n for c in lane.waiting) + sum(c.event.n for c in lane.hot_group)
 
-    def _take(self, lane: Lane, most: float) -> list[Copy]:
+    def _in_hot_group(self, lane: Lane, copy: Copy) -> bool:
+        """A FIFO copy of the hot message group (one group: one batch at a time holds it)."""
+        spec = lane.stage.spec
+        return bool(
+            spec is not None
+            and spec.source.is_fifo
+            and not copy.duplicate
+            and copy.draw < self.profile.hot_share(spec.name)
+        )
+
+    def _take(self, lane: Lane, most: float) -> tuple[list[Copy], list[Copy]]:
+        """A batch: the hot group's copies (if no batch holds the group), then the rest."""
+        hot = [] if lane.group_held else self._fill(lane.hot_group, most)
+        lane.group_held = lane.group_held or bool(hot)
+        size = sum(c.event.n for c in hot)
+        return hot, self._fill(lane.waiting, most - size, started=bool(hot))
+
+    @staticmethod
+    def _fill(queue: deque[Copy], most: float, *, started: bool = False) -> list[Copy]:
         taken: list[Copy] = []
         size = 0.0
-        while lane.waiting and (not taken or size + lane.waiting[0].event.n <= most):
-            copy = lane.waiting.popleft()
+        while queue and ((not taken and not started) or size + queue[0].event.n <= most):
+            copy = queue.popleft()
             taken.append(copy)
             size += copy.event.n
         return taken
+
+    def _serial(self, spec: WorkerSpec, records: float) -> float:
+        """Seconds for ``records`` of one group, one at a time."""
+        if not records:
+            return 0.0
+        spread = math.exp(self.rng.gauss(-SIGMA * SIGMA / 2, SIGMA))
+        return records * self.profile.ms(spec.name, batch=spec.batch) / 1000 * spread
 
     def _settle(self, lane: Lane, copy: Copy) -> Generator[Any, Any, None]:
         spec = lane.stage.spec
@@ -405,7 +490,9 @@ class Simulation:
         for table in spec.writes:
             ok = ok and (
                 yield from self._write(
-                    table, event.n * TRANSACTION_UNITS, copy.hot and f"{table}#{spec.name}"
+                    table,
+                    event.n * TRANSACTION_UNITS,
+                    copy.draw < self.profile.hot_share(spec.name, table) and f"{table}#{spec.name}",
                 )
             )
         if ok and spec.idempotent:
@@ -419,7 +506,7 @@ class Simulation:
             return
         if spec.source.is_queue and self.rng.random() < self.profile.duplicates:
             self.timeline.copies["duplicates"] += 1
-            self._deliver(lane, event, Copy(event, False, False, duplicate=True))
+            self._deliver(lane, event, Copy(event, False, 1.0, duplicate=True))
         if spec.publishes:
             for stage in self.flow.stages:
                 target = self.lanes.get(stage.name)

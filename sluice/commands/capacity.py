@@ -10,9 +10,16 @@ from typing import Annotated
 import typer
 from rich.console import Console
 
-from sluice.app import App, load_app
-from sluice.capacity.profile import Profile, parse_burst, parse_rates, parse_record_ms
-from sluice.capacity.quotas import REGION
+from sluice.app import load_app
+from sluice.capacity.knobs import Scenario, apply, parse_sets
+from sluice.capacity.profile import (
+    Profile,
+    parse_burst,
+    parse_hot_keys,
+    parse_rates,
+    parse_record_ms,
+)
+from sluice.capacity.quotas import REGION, load
 from sluice.runtime import ConfigurationError
 
 HELP = "\n\n".join(
@@ -25,6 +32,15 @@ HELP = "\n\n".join(
         "Every quota and price comes from sluice/capacity/quotas.toml, each with the page it "
         "was read on; a result that depends on a figure the file could not cite shows '?'.",
         "Example: sluice capacity --rate 10000/s --hot-key 0.05 --burst 5x:60s",
+        "What if: --set NAME.SETTING=VALUE changes a knob before the model (and the "
+        "simulation) read it: api.rate and api.burst (the API stage's throttle), aws.ENTRY "
+        "(any figure of the data file: a quota raise, e.g. aws.lambda_concurrency=3000), "
+        "TABLE.write_quota and TABLE.read_quota, WORKER.SETTING (a worker's declared "
+        "max_invocations, batch_size, max_concurrency, parallelization, max_tasks, "
+        "min_tasks, throughput, runtime...) and WORKER.key_shards (its hot key spread over "
+        "N key suffixes). --knobs lists every knob of this app with today's value. --fix "
+        "applies every hop's suggested change until none is at or over its limit, and "
+        "prints the plan as --set options.",
         "--simulate plays the profile through the topology (SimPy): event source scaling, "
         "batching windows, concurrency caps, retries with the engine's backoff, DLQ redrive, "
         "partition throttling, the hot key and the burst. It prints backlog and latency "
@@ -36,14 +52,14 @@ HELP = "\n\n".join(
 
 def capacity(
     rate: Annotated[
-        list[str],
+        list[str] | None,
         typer.Option(
             "--rate",
             help="Events per unit of time at the entry (the API, else the streamed tables, "
             "else the topic), e.g. 10000/s; WORKER=RATE feeds a queue worker producers send "
             "to directly, e.g. ledger=300/s. Repeatable.",
         ),
-    ],
+    ] = None,
     *,
     burst: Annotated[
         str | None, typer.Option(help="FACTORx:SECONDSs at the entry, e.g. 5x:60s.")
@@ -55,9 +71,29 @@ def capacity(
         float, typer.Option(help="Share of records that fail permanently, e.g. 0.01.")
     ] = 0.0,
     hot_key: Annotated[
-        float,
-        typer.Option(help="Share of each writing worker's records on one partition key."),
-    ] = 0.0,
+        list[str] | None,
+        typer.Option(
+            "--hot-key",
+            help="Share of records on one partition key: 0.05 for every writing worker, "
+            "or NAME=0.05 for one worker, or for every worker writing one table. Repeatable.",
+        ),
+    ] = None,
+    sets: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--set",
+            help="NAME.SETTING=VALUE: a knob changed before the model reads it, e.g. "
+            "inventory.max_invocations=63, api.rate=12500, state.write_quota=75000, "
+            "aws.lambda_concurrency=3000. Repeatable; --knobs lists them.",
+        ),
+    ] = None,
+    fix: Annotated[
+        bool,
+        typer.Option("--fix", help="Apply every suggested change until no hop is over its limit."),
+    ] = False,
+    list_knobs: Annotated[
+        bool, typer.Option("--knobs", help="List every knob of this app and its value.")
+    ] = False,
     record_ms: Annotated[
         list[str] | None,
         typer.Option(
@@ -91,8 +127,11 @@ def capacity(
         raise ConfigurationError(
             f"--region {region!r}: the data file holds {REGION} prices only; use --region {REGION}"
         )
-    entry, feeds = parse_rates(rate)
+    if not rate and not list_knobs:
+        raise ConfigurationError("--rate is required, e.g. --rate 10000/s")
+    entry, feeds = parse_rates(rate or ["1/s"])
     factor, seconds = parse_burst(burst)
+    every, named = parse_hot_keys(hot_key or [])
     profile = Profile(
         rate=entry,
         feeds=feeds,
@@ -100,31 +139,53 @@ def capacity(
         burst_s=seconds,
         duplicates=duplicates,
         poison=poison,
-        hot_key=hot_key,
+        hot_key=every,
+        hot_keys=named,
         record_ms=parse_record_ms(record_ms or []),
         region=region,
         event=event,
     )
-    app = load_app()
-    report = analyse(app, profile)
+    scenario = apply(Scenario(load_app(), load(), profile), parse_sets(sets or []))
+    from sluice.capacity.render import show, show_knobs, show_plan
+
+    if list_knobs:
+        show_knobs(scenario, Console())
+        return
+    plan = None
+    if fix:
+        from sluice.capacity.fixes import fix as fixed
+
+        plan = fixed(scenario)
+        scenario = plan.scenario
+    report = analyse(scenario.app, scenario.profile, scenario.quotas)
     if not simulate:
         if as_json:
-            typer.echo(json.dumps(report.to_json(), indent=2))
+            doc = report.to_json()
+            if plan is not None:
+                doc["fix"] = plan.to_json()
+            typer.echo(json.dumps(doc, indent=2))
             return
-        from sluice.capacity.render import show
-
-        show(report, Console())
+        console = Console()
+        if plan is not None:
+            show_plan(plan, console)
+        show(report, console)
         return
-    _simulate(app, profile, seed=seed, duration=duration, out=out, as_json=as_json)
+    if plan is not None and not as_json:
+        show_plan(plan, Console())
+    _simulate(scenario, seed=seed, duration=duration, out=out, as_json=as_json)
 
 
-def _simulate(
-    app: App, profile: Profile, *, seed: int, duration: float, out: Path, as_json: bool
-) -> None:
+def _simulate(scenario: Scenario, *, seed: int, duration: float, out: Path, as_json: bool) -> None:
     from sluice.capacity.simulation import simulate
     from sluice.capacity.timeline import show_timeline, write_outputs
 
-    result = simulate(app, profile, seed=seed, duration_s=duration)
+    result = simulate(
+        scenario.app,
+        scenario.profile,
+        seed=seed,
+        duration_s=duration,
+        quotas=scenario.quotas,
+    )
     png, summary = write_outputs(result, out)
     if as_json:
         typer.echo(json.dumps(result.summary(), indent=2))
