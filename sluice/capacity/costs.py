@@ -95,9 +95,15 @@ def costs(app: App, flow: Flow, profile: Profile, quotas: Quotas, rate: float) -
         usd = MILLION * (
             seconds * sizing.API_MEMORY_MB / GB * _price(quotas, "price_lambda_gb_s_arm")
             + _price(quotas, "price_lambda_requests") / MILLION
+            + _price(quotas, "price_apigw_requests") / MILLION
         )
         found.append(
-            Cost("api", usd, "Lambda requests and GB-s", quotas.unfound("price_apigw_requests"))
+            Cost(
+                "api",
+                usd,
+                "API Gateway requests, Lambda requests and GB-s",
+                quotas.unfound("price_apigw_requests"),
+            )
         )
     for name, load in table_loads(app, flow, profile, rate).items():
         usd = (

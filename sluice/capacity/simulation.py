@@ -218,7 +218,7 @@ class Simulation:
                 self.env.process(self._feed(lane))
         self.env.process(self._sample())
         self.env.run(until=self.duration)
-        waiting = {name: len(lane.waiting) for name, lane in self.lanes.items()}
+        waiting = {n: len(lane.waiting) + len(lane.hot_group) for n, lane in self.lanes.items()}
         return self.timeline.result(waiting, self.lot, self.platform.name)
 
     def _limits(self) -> None:
@@ -412,8 +412,14 @@ class Simulation:
             idle = self.platform.stream_idle_s[0]
             if spec.batching_window_s and self._events(lane) < spec.batch_size * lane.group:
                 yield self.env.timeout(spec.batching_window_s)
+            # An invocation the account's concurrency throttles waits, its records queued.
+            slots = self.slots if lane.lambda_slots else None
+            if slots is not None:
+                yield slots.get(lane.lambda_slots)
             hot, batch = self._take(lane, spec.batch_size * lane.group)
             if not batch and not hot:
+                if slots is not None:
+                    yield slots.put(lane.lambda_slots)
                 continue
             taken = [*hot, *batch]
             self.timeline.copies["processing"] += len(taken)
@@ -424,9 +430,6 @@ class Simulation:
             seconds = self._time(spec.name, per_group, spec) if batch else 0.0
             # the hot group's records run one after another, whatever the batch's size
             seconds = max(seconds, self._serial(spec, sum(c.event.n for c in hot)))
-            slots = self.slots if lane.lambda_slots else None
-            if slots is not None:
-                yield slots.get(lane.lambda_slots)
             yield from self._hold(spec.name, seconds, per_group)
             if slots is not None:
                 yield slots.put(lane.lambda_slots)
