@@ -191,7 +191,7 @@ def _simulate(scenario: Scenario, *, seed: int, duration: float, out: Path, as_j
         typer.echo(json.dumps(result.summary(), indent=2))
     else:
         show_timeline(result, Console())
-    typer.echo(f"wrote {png} and {summary}")
+    typer.echo(f"wrote {png} and {summary}", err=as_json)  # --json: stdout is JSON only
 
 
 def register(app: typer.Typer) -> None:
