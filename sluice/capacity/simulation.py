@@ -136,6 +136,38 @@ class Bucket:
 
 
 @dataclass
+class Pool:
+    """The account's Lambda concurrency. A synchronous caller (the API) takes what is free
+    or its request is refused, as a throttled synchronous invoke is; an event source's
+    invocation waits until enough is free, as a throttled event source retries."""
+
+    env: simpy.Environment
+    size: int
+    free: int = 0
+    freed: simpy.Event | None = None
+
+    def take_now(self, most: int) -> int:
+        """Up to ``most`` slots, now: how many were free."""
+        got = min(most, self.free)
+        self.free -= got
+        return got
+
+    def wait(self, need: int) -> Generator[Any, Any, None]:
+        """Take ``need`` slots once they are free."""
+        while self.free < need:
+            if self.freed is None or self.freed.triggered:
+                self.freed = self.env.event()
+            yield self.freed
+        self.free -= need
+
+    def give(self, slots: int) -> None:
+        """Free ``slots``."""
+        self.free += slots
+        if self.freed is not None and not self.freed.triggered:
+            self.freed.succeed()
+
+
+@dataclass
 class Lane:
     """One worker's queue (or stream) and its pollers."""
 
@@ -193,7 +225,7 @@ class Simulation:
         self.lanes: dict[str, Lane] = {}
         self.buckets: dict[str, Bucket] = {}
         self.api_bucket: Bucket | None = None
-        self.slots: simpy.Container | None = None
+        self.slots: Pool | None = None
         """The account's Lambda concurrency, shared by the API and every Lambda worker."""
         self.entered = 0
 
@@ -233,7 +265,7 @@ class Simulation:
             burst = max(burst, LOTS_BANKED * self.lot)
             self.api_bucket = Bucket(rate, burst, tokens=burst)
         cap = int(q.figure("lambda_concurrency") or 1000)
-        self.slots = simpy.Container(self.env, capacity=cap, init=cap)
+        self.slots = Pool(self.env, cap, free=cap)
         default = q.figure("ddb_ondemand_table_wru") or math.inf
         for name in table_loads(self.app, self.flow, self.profile, self.profile.rate):
             wru = deployed.table_quota(name, "write", default) or math.inf
@@ -276,7 +308,7 @@ class Simulation:
     def _on_lambda(self, lane: Lane) -> Lane:
         """A Lambda lane's invocations draw on the account's concurrency."""
         if self.slots is not None:
-            lane.lambda_slots = min(int(self.slots.capacity), max(1, round(lane.group)))
+            lane.lambda_slots = min(self.slots.size, max(1, round(lane.group)))
         return lane
 
     # --- the entry --------------------------------------------------------------------
@@ -323,7 +355,12 @@ class Simulation:
                 if let_in <= 0:
                     return
                 size = event.n = let_in
-            yield from self._api(size)
+            served = yield from self._api(size)
+            if served < size:  # throttled by the account's concurrency: an error answer
+                self.timeline.refused(size - served)
+            if served <= 0:
+                return
+            size = event.n = served
             for table in self.flow.entry_tables:
                 if not (yield from self._write(table, size, None)):
                     self.timeline.refused(size)
@@ -339,16 +376,18 @@ class Simulation:
         for lane in targets:
             self._deliver(lane, event)
 
-    def _api(self, size: float) -> Generator[Any, Any, None]:
+    def _api(self, size: float) -> Generator[Any, Any, float]:
+        """Run ``size`` requests; the ones no concurrency is free for are refused."""
         seconds = self._time(API, 1)
         slots = self.slots
         if slots is None:
             yield from self._hold(API, seconds, 1)
-            return
-        want = max(1, min(math.ceil(size), int(slots.capacity)))
-        yield slots.get(want)
-        yield self.env.timeout(seconds * math.ceil(size / want))
-        yield slots.put(want)
+            return size
+        got = slots.take_now(math.ceil(size))
+        if got:
+            yield self.env.timeout(seconds)
+            slots.give(got)
+        return min(size, float(got))
 
     # --- delivery, polling, settling -----------------------------------------------------
 
@@ -415,11 +454,11 @@ class Simulation:
             # An invocation the account's concurrency throttles waits, its records queued.
             slots = self.slots if lane.lambda_slots else None
             if slots is not None:
-                yield slots.get(lane.lambda_slots)
+                yield from slots.wait(lane.lambda_slots)
             hot, batch = self._take(lane, spec.batch_size * lane.group)
             if not batch and not hot:
                 if slots is not None:
-                    yield slots.put(lane.lambda_slots)
+                    slots.give(lane.lambda_slots)
                 continue
             taken = [*hot, *batch]
             self.timeline.copies["processing"] += len(taken)
@@ -432,7 +471,7 @@ class Simulation:
             seconds = max(seconds, self._serial(spec, sum(c.event.n for c in hot)))
             yield from self._hold(spec.name, seconds, per_group)
             if slots is not None:
-                yield slots.put(lane.lambda_slots)
+                slots.give(lane.lambda_slots)
             for copy in taken:
                 self.timeline.copies["processing"] -= 1
                 yield from self._settle(lane, copy)
