@@ -67,10 +67,10 @@ def fix(scenario: Scenario) -> Plan:
         moving = {k: v for k, v in wanted.items() if _raises(scenario, k, v[0])}
         if not moving:
             break
-        for knob, (value, hop) in moving.items():
+        for knob, (value, asked_by) in moving.items():
             before = today(scenario, knob)
             scenario = apply(scenario, {knob: f"{value:g}"})
-            steps.append(Step(knob, before, today(scenario, knob), hop))
+            steps.append(Step(knob, before, today(scenario, knob), asked_by))
     report = analyse(scenario.app, scenario.profile, scenario.quotas)
     return Plan(scenario, steps, over(report))
 

@@ -175,8 +175,9 @@ def _declare(app: App, worker: Worker, setting: str, value: str, where: str) -> 
     """The app with one worker's declaration changed, checked as ``@worker`` checks it."""
     read = WORKER_SETTINGS[setting]
     try:
-        figure = _whole(value) if read is int else read(value)
-        spec = replace(worker.spec, **{setting: figure})
+        figure: Any = _whole(value) if read is int else read(value)
+        changes: dict[str, Any] = {setting: figure}
+        spec = replace(worker.spec, **changes)
         check_spec(spec, worker.catalog)
     except ValueError:
         raise ConfigurationError(
