@@ -30,6 +30,7 @@ COMMAND_MODULES = (
     "sluice.commands.work",
     "sluice.commands.catalog",
     "sluice.commands.env",
+    "sluice.commands.capacity",
 )
 
 

@@ -11,8 +11,6 @@ have made on the worker's behalf (receive, delete, change visibility).
 
 from __future__ import annotations
 
-import math
-
 from aws_cdk import Duration, RemovalPolicy
 from aws_cdk import aws_applicationautoscaling as autoscaling
 from aws_cdk import aws_cloudwatch as cloudwatch
@@ -27,18 +25,10 @@ from sluice.cdk.containers import Fleet
 from sluice.cdk.queue_worker import worker_queues
 from sluice.cdk.shared import Shared
 from sluice.runtime import WorkerSpec
+from sluice.sizing import fargate_size
 
 QUEUE_URL_ENV = "SLUICE_QUEUE_URL"
 """What ``sluice work`` reads for its queue (``sluice.container.launch``)."""
-
-
-def fargate_size(memory_mb: int) -> tuple[int, int]:
-    """The declared memory -> a valid Fargate (cpu units, memory MiB) pair, rounded up."""
-    memory = 512 if memory_mb <= 512 else 1024 * math.ceil(memory_mb / 1024)
-    for cpu, most in ((256, 2048), (512, 4096), (1024, 8192), (2048, 16384)):
-        if memory <= most:
-            return cpu, memory
-    return 4096, min(memory, 30720)
 
 
 class ContainerWorker(Construct):

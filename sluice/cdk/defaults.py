@@ -11,7 +11,7 @@ from aws_cdk import Duration, RemovalPolicy
 from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_logs as logs
 
-from sluice import thresholds
+from sluice import sizing, thresholds
 
 # Lambda: one runtime and one architecture for every function, and the layer built to match.
 RUNTIME = lambda_.Runtime.PYTHON_3_12
@@ -55,9 +55,9 @@ SCHEDULE_MAX_EVENT_AGE = Duration.hours(1)
 
 # API: throttling per stage (requests per second and burst), and the API function's size.
 API_STAGE = "v1"
-API_RATE_LIMIT = 100
-API_BURST_LIMIT = 200
-API_MEMORY_MB = 256
+API_RATE_LIMIT = sizing.API_RATE_LIMIT
+API_BURST_LIMIT = sizing.API_BURST_LIMIT
+API_MEMORY_MB = sizing.API_MEMORY_MB
 API_TIMEOUT = Duration.seconds(10)
 API_ACCESS_LOG_RETENTION = logs.RetentionDays.THREE_MONTHS
 
@@ -66,7 +66,7 @@ API_ACCESS_LOG_RETENTION = logs.RetentionDays.THREE_MONTHS
 # this many seconds at the worker's declared throughput (target = throughput x this).
 CONTAINER_ARCHITECTURE = "ARM64"
 CONTAINER_DOCKERFILE = "Dockerfile"
-CONTAINER_BACKLOG_SECONDS = 60
+CONTAINER_BACKLOG_SECONDS = sizing.CONTAINER_BACKLOG_SECONDS
 CONTAINER_HEALTH_FILE = "/tmp/sluice-work.alive"
 CONTAINER_HEALTH_MAX_AGE_S = 60
 CONTAINER_DRAIN_S = 25

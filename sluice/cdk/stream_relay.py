@@ -1,11 +1,12 @@
 """StreamRelay: a stream worker's function, reading its table's stream with failure handling.
 
-Bisect on error, a retry cap and a maximum record age from the declaration, partial batch
-responses, and an on-failure destination. The destination is an S3 bucket: Lambda writes
-the whole invocation record there, the batch's records included, so a failure stays
-replayable exactly as it was long after the stream (24 hours) has dropped it. Each new
-object is announced on the worker's failure queue (the one ``sluice dlq`` lists and the
-alarms watch), and both expire after ``defaults.STREAM_FAILURE_RETENTION``.
+Bisect on error, a retry cap, a maximum record age and the batches per shard
+(``parallelization``) from the declaration, partial batch responses, and an on-failure
+destination. The destination is an S3 bucket: Lambda writes the whole invocation record
+there, the batch's records included, so a failure stays replayable exactly as it was long
+after the stream (24 hours) has dropped it. Each new object is announced on the worker's
+failure queue (the one ``sluice dlq`` lists and the alarms watch), and both expire after
+``defaults.STREAM_FAILURE_RETENTION``.
 """
 
 from __future__ import annotations
@@ -70,6 +71,7 @@ class StreamRelay(Construct):
                 bisect_batch_on_error=True,
                 retry_attempts=spec.retry_attempts,
                 max_record_age=Duration.seconds(spec.max_record_age_s),
+                parallelization_factor=spec.parallelization,
                 report_batch_item_failures=True,
                 on_failure=FailureRecords(self.bucket),
             )

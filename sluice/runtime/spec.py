@@ -74,6 +74,9 @@ class WorkerSpec:
     """For stream workers: retries of a failing batch before the on-failure record."""
     max_record_age_s: int = 3600
     """For stream workers: older records go to the on-failure destination unprocessed."""
+    parallelization: int = 1
+    """For stream workers: batches in flight at once per shard (the event source mapping's
+    ParallelizationFactor, 1..10); records of one partition key keep their order."""
     backoff_base_s: float = 2.0
     """A failed record's next delivery waits 2^(receives-1) x this, up to the visibility."""
     idempotent: bool = True
@@ -163,6 +166,7 @@ def check_spec(spec: WorkerSpec, catalog: Catalog) -> None:
         raise ConfigurationError(f"{where}: timeout_margin_s must be below timeout_s")
     if (spec.source is Source.STREAM) != (spec.table is not None):
         raise ConfigurationError(f"{where}: stream workers, and only they, name a `table`")
+    _check_parallelization(spec, where)
     if spec.batch and spec.source.is_fifo:
         raise ConfigurationError(
             f"{where}: batch=True cannot keep a FIFO queue's order (a failed record would not "
@@ -182,6 +186,24 @@ def check_spec(spec: WorkerSpec, catalog: Catalog) -> None:
     _check_runtime(spec, where)
     if spec.source.is_fifo and not spec.group_by:
         raise ConfigurationError(f"{where}: FIFO workers name the `group_by` data field")
+
+
+MAX_PARALLELIZATION = 10
+"""AWS's most concurrent batches per stream shard (ParallelizationFactor)."""
+
+
+def _check_parallelization(spec: WorkerSpec, where: str) -> None:
+    """A stream's batches per shard: 1..10, and only on a stream."""
+    if spec.source is not Source.STREAM and spec.parallelization != 1:
+        raise ConfigurationError(
+            f"{where}: parallelization is batches per stream shard; a queue worker scales "
+            "with max_invocations instead (omit parallelization)"
+        )
+    if not 1 <= spec.parallelization <= MAX_PARALLELIZATION:
+        raise ConfigurationError(
+            f"{where}: parallelization (batches in flight per stream shard) must be "
+            f"1..{MAX_PARALLELIZATION}, got {spec.parallelization}"
+        )
 
 
 def _check_runtime(spec: WorkerSpec, where: str) -> None:

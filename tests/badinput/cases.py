@@ -590,6 +590,24 @@ CASES += [
     cli("stale", "work receipts --local", NOT_RUNNING),
     cli("live", "work nosuch --local", f"error: no worker named 'nosuch'; workers: {WORKERS}"),
     cli("", "catalog --json-schema -o {tmp}/bad.json", "error: {tmp}/bad.json: File exists"),
+    cli(
+        "",
+        "capacity --rate fast",
+        "error: --rate 'fast': give events per unit of time, e.g. 10000/s, 600/min or 36000/h",
+    ),
+    cli(
+        "",
+        "capacity --rate 10/s --set inventory.max_invocations=1",
+        "error: --set inventory.max_invocations=1: worker 'inventory' (workers.inventory): "
+        "max_concurrency >= 1 and max_invocations >= 2",
+    ),
+    cli(
+        "",
+        "capacity --rate 10/s --set nosuch.knob=1",
+        "error: --set nosuch.knob: no such knob; NAME.SETTING where NAME is api, aws (a "
+        "data-file entry), a table (idempotency, orders, state) or a worker (audit, inventory, "
+        "ledger, receipts, relay, stocktake); sluice capacity --knobs lists them",
+    ),
 ]
 CASES += [replace(case, entry=INVOKE) for case in CASES if case.entry is API]
 """Every API case again over Lambda Invoke: the same request as a payload, the same error."""

@@ -37,6 +37,7 @@ def refunds(event: Envelope[Any]) -> None:
     batch_size=50,
     retry_attempts=2,
     max_record_age_s=600,
+    parallelization=4,
     description="Test-only: a second stream reader of the orders table.",
 )
 def mirror(records: list[Envelope[Any]]) -> list[str]:

@@ -170,6 +170,7 @@ def test_stream_event_source_has_failure_handling(synth: Synth, name: str) -> No
             "BisectBatchOnFunctionError": True,
             "MaximumRetryAttempts": spec.retry_attempts,
             "MaximumRecordAgeInSeconds": spec.max_record_age_s,
+            "ParallelizationFactor": spec.parallelization,
             "FunctionResponseTypes": ["ReportBatchItemFailures"],
             "DestinationConfig": {"OnFailure": {"Destination": arn(bucket)}},
         },
@@ -193,6 +194,21 @@ def test_stream_event_source_has_failure_handling(synth: Synth, name: str) -> No
         if n["Properties"]["BucketName"] == ref(bucket)
     ]
     assert notice == [{"Events": ["s3:ObjectCreated:*"], "QueueArn": arn(synth.queue_id(failures))}]
+
+
+def test_a_declared_parallelization_is_the_stream_event_sources_factor(synth: Synth) -> None:
+    # GIVEN the test-only mirror declares parallelization=4 and the relay declares none
+    factors = {
+        name: synth.resources("AWS::Lambda::EventSourceMapping")[
+            synth.logical_id(
+                "AWS::Lambda::EventSourceMapping",
+                FunctionName=ref(synth.function_id(f"sluice-{name}")),
+            )
+        ]["Properties"].get("ParallelizationFactor")
+        for name in ("mirror", "relay")
+    }
+    # THEN each stream's event source mapping runs that many batches per shard
+    assert factors == {"mirror": 4, "relay": 1}
 
 
 def alarms_of(synth: Synth) -> dict[str, dict[str, Any]]:

@@ -23,6 +23,7 @@ def _declare(**settings: Any) -> Worker:
 
 FIFO = {"source": Source.FIFO_QUEUE, "group_by": "account_id"}
 CONTAINER = {"runtime": "container"}
+STREAM = {"source": Source.STREAM, "table": "orders"}
 
 
 @pytest.mark.parametrize(
@@ -47,6 +48,8 @@ CONTAINER = {"runtime": "container"}
         {**CONTAINER, "min_tasks": 1, "max_tasks": 1000},
         {**CONTAINER, "throughput": 0.5},
         {**CONTAINER, "timeout_s": 60, "max_job_s": 60},
+        {**STREAM, "parallelization": 1},
+        {**STREAM, "parallelization": 10},
     ],
     ids=repr,
 )
@@ -89,6 +92,9 @@ def test_a_declaration_at_the_edge_of_every_limit_is_taken(settings: dict[str, A
             {**CONTAINER, "timeout_s": 60, "max_job_s": 59},
             "max_job_s must be at least timeout_s",
         ),
+        ({**STREAM, "parallelization": 0}, "parallelization (batches in flight per stream"),
+        ({**STREAM, "parallelization": 11}, "shard) must be 1..10, got 11"),
+        ({"parallelization": 2}, "parallelization is batches per stream shard; a queue worker"),
     ],
     ids=repr,
 )
