@@ -48,7 +48,7 @@ $(STAMP): pyproject.toml $(LOCK) $(BUILD_LOCK)
 # pin; `make upgrade` moves everything to the newest release the ranges allow. Either way, run
 # `make test` before committing the new requirements.lock.
 lock: $(STAMP)  ## Re-resolve the locks after a pyproject.toml change (keeps the other pins)
-	$(UV_COMPILE) pyproject.toml --extra dev --extra infra -o $(LOCK) $(UPGRADE)
+	$(UV_COMPILE) pyproject.toml --extra dev --extra infra --extra docs -o $(LOCK) $(UPGRADE)
 	$(UV_COMPILE) --group build -o $(BUILD_LOCK) $(UPGRADE)
 
 upgrade:  ## Move every locked dependency to its newest allowed release
