@@ -16,6 +16,7 @@ import typer.main
 NO_REWRAP = "\b"
 _MARKUP_ESCAPE = re.compile(r"\\(\[)")
 _CODE_SPAN = re.compile(r"(`[^`]*`)")
+_RST_CODE = re.compile(r"``([^`]+)``")  # docstrings' ``code``, as Markdown's `code`
 
 
 def page(app: typer.Typer, name: str = "sluice") -> str:
@@ -79,8 +80,10 @@ def help_markdown(text: str) -> list[str]:
 
 
 def escape(text: str) -> str:
-    """Text with ``<``, ``>``, ``*`` and ``_`` shown as written, code spans left alone."""
-    pieces = _CODE_SPAN.split(_MARKUP_ESCAPE.sub(r"\1", text))
+    """Text with ``<``, ``>``, ``*`` and ``_`` shown as written, code spans left alone
+    (``code`` written the reStructuredText way included)."""
+    text = _RST_CODE.sub(r"`\1`", _MARKUP_ESCAPE.sub(r"\1", text))
+    pieces = _CODE_SPAN.split(text)
     for i in range(0, len(pieces), 2):
         piece = pieces[i].replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
         pieces[i] = piece.replace("*", r"\*").replace("_", r"\_")

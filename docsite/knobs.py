@@ -63,7 +63,7 @@ def page(documented: set[str], search_paths: Iterable[Path] = ()) -> str:
         "fails when the module is imported, with a sentence saying how to fix it.",
         "",
     ]
-    lines += _fields(WORKER_SPEC, WORKER_FIXED, paths)
+    lines += field_lines(WORKER_SPEC, WORKER_FIXED, paths)
     return "\n".join(lines)
 
 
@@ -74,7 +74,7 @@ def _section(
     short = shown.rsplit(".", 1)[1]
     doc = cls.docstring.value.split("\n\n", 1)[0] if cls.docstring else ""
     head = [f"## `{short}`", "", f"{_link(shown, documented)}: {escape(doc)}", ""]
-    return head + _fields(defined, internal, paths)
+    return head + field_lines(defined, internal, paths)
 
 
 def _link(name: str, documented: set[str]) -> str:
@@ -82,7 +82,7 @@ def _link(name: str, documented: set[str]) -> str:
     return f"[`{name}`][{name}]" if name in documented else f"`{name}`"
 
 
-def _fields(defined: str, internal: tuple[str, ...], paths: list[str]) -> list[str]:
+def field_lines(defined: str, internal: tuple[str, ...], paths: list[str]) -> list[str]:
     """One list item per field: name, annotation, default, then its docstring."""
     cls = _load(defined, paths)
     runtime = _import(defined)
