@@ -86,6 +86,11 @@ def _package(name: str, search_paths: tuple[str, ...]) -> griffe.Module:
     return loaded
 
 
+def forget_sources() -> None:
+    """Drop the packages read so far, so the next read sees the files as they are now."""
+    _package.cache_clear()
+
+
 def public_names(module: str, search_paths: Iterable[Path] = ()) -> list[PublicName]:
     """``module.__all__``, or the public names it defines (no imports, no submodules)."""
     loaded = source_object(module, search_paths)

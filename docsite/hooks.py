@@ -1,5 +1,6 @@
 """mkdocs hooks (``mkdocs.yml``: ``hooks: [docsite/hooks.py]``): the generated pages.
 
+- ``on_pre_build``: the sources are read afresh (``mkdocs serve`` rebuilds in one process).
 - ``on_config``: the API reference's pages go into the nav, one per documented package.
 - ``on_files``: the generated pages join the site's files: the CLI reference, the API
   reference, the declaration's knobs, the JSON Schemas, the flow drawing, and the benchmark
@@ -44,6 +45,11 @@ def _public() -> dict[str, list[api_pages.PublicName]]:
         module: api_pages.public_names(module, [ROOT])
         for module in api_pages.documented_modules(ROOT)
     }
+
+
+def on_pre_build(config: MkDocsConfig) -> None:
+    """Read the sources afresh on every build (``mkdocs serve`` rebuilds in one process)."""
+    api_pages.forget_sources()
 
 
 def on_config(config: MkDocsConfig) -> MkDocsConfig:
