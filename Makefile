@@ -96,7 +96,7 @@ fmt: $(STAMP)  ## Format the code
 # name missing from the API reference or an undocumented declaration knob fails the build.
 # The hooks (docsite/hooks.py) run `sluice graph --format svg`, so Graphviz comes first.
 docs: $(STAMP) graphviz  ## Build the documentation site into site/ (mkdocs, --strict)
-	NO_MKDOCS_2_WARNING=1 $(BIN)/python -m mkdocs build --strict --quiet
+	NO_MKDOCS_2_WARNING=1 $(BIN)/python -m mkdocs build --strict
 
 bench: install  ## Run the benchmarks and write bench/RESULTS.md
 	$(BIN)/python -m bench

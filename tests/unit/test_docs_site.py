@@ -221,6 +221,8 @@ def test_make_docs_builds_strict_and_ci_runs_it_after_the_tests() -> None:
     makefile = (ROOT / "Makefile").read_text()
     recipe = re.search(r"^docs:.*\n\t(.*)$", makefile, re.M)
     assert recipe and "mkdocs build --strict" in recipe.group(1)
+    # --quiet hides the warnings --strict counts: a broken link would pass
+    assert not re.search(r"\s(-q|--quiet)\b", recipe.group(1))
     assert "graphviz" in recipe.group(0)  # the flow drawing needs dot
     steps = (ROOT / ".ci" / "run").read_text().splitlines()
     assert steps.index("make docs") > next(i for i, s in enumerate(steps) if "make test" in s)
