@@ -27,7 +27,7 @@ PYTEST_FLAGS ?= -q
 # Each file runs whole on one worker, in the order tests/conftest.py sets (long tiers first).
 TEST_JOBS ?= 3
 
-.PHONY: help install lock upgrade graphviz tmux demo test lint fmt bench chaos mutate synth clean
+.PHONY: help install lock upgrade graphviz tmux demo test lint fmt docs bench chaos mutate synth clean
 
 help:  ## List the targets
 	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-8s %s\n", $$1, $$2}'
@@ -48,7 +48,7 @@ $(STAMP): pyproject.toml $(LOCK) $(BUILD_LOCK)
 # pin; `make upgrade` moves everything to the newest release the ranges allow. Either way, run
 # `make test` before committing the new requirements.lock.
 lock: $(STAMP)  ## Re-resolve the locks after a pyproject.toml change (keeps the other pins)
-	$(UV_COMPILE) pyproject.toml --extra dev --extra infra -o $(LOCK) $(UPGRADE)
+	$(UV_COMPILE) pyproject.toml --extra dev --extra infra --extra docs -o $(LOCK) $(UPGRADE)
 	$(UV_COMPILE) --group build -o $(BUILD_LOCK) $(UPGRADE)
 
 upgrade:  ## Move every locked dependency to its newest allowed release
@@ -92,6 +92,12 @@ fmt: $(STAMP)  ## Format the code
 	$(BIN)/ruff format .
 	$(BIN)/ruff check --fix .
 
+# The documentation site, into site/ (ignored). --strict: a broken link or reference, a public
+# name missing from the API reference or an undocumented declaration knob fails the build.
+# The hooks (docsite/hooks.py) run `sluice graph --format svg`, so Graphviz comes first.
+docs: $(STAMP) graphviz  ## Build the documentation site into site/ (mkdocs, --strict)
+	NO_MKDOCS_2_WARNING=1 $(BIN)/python -m mkdocs build --strict
+
 bench: install  ## Run the benchmarks and write bench/RESULTS.md
 	$(BIN)/python -m bench
 
@@ -119,4 +125,4 @@ synth: install  ## Synthesize the CDK app into cdk.out
 	$(BIN)/python -m infra.app
 
 clean:  ## Remove build output and caches (keeps .venv)
-	rm -rf cdk.out .cache .pytest_cache .mypy_cache .ruff_cache .sluice bench/.out mutants
+	rm -rf cdk.out .cache .pytest_cache .mypy_cache .ruff_cache .sluice bench/.out mutants site

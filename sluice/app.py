@@ -48,10 +48,16 @@ class Table:
     """
 
     name: str
+    """The logical name workers and the API use (``writes=("name",)``); it becomes part of
+    the physical name and of the ``SLUICE_<NAME>_TABLE`` variable."""
     partition_key: str
+    """The partition key attribute (a string)."""
     sort_key: str | None = None
+    """The sort key attribute (a string), if the table has one."""
     stream: bool = False
+    """Give the table a NEW_AND_OLD_IMAGES stream (for a relay or a stream worker)."""
     ttl_attribute: str | None = None
+    """The attribute DynamoDB's time to live reads (epoch seconds), if items expire."""
 
     @property
     def keys(self) -> tuple[str, ...]:
@@ -66,8 +72,11 @@ class Route:
     """One API route: method, path (``/notes/<note_id>``) and whether it takes a JSON body."""
 
     method: str
+    """The HTTP method: ``GET``, ``POST``..."""
     path: str
+    """The path, with ``<name>`` for each path parameter: ``/notes/<note_id>``."""
     body: bool = False
+    """True when the route takes a JSON body (the gateway checks it is a JSON object)."""
     op: str | None = None
     """The operation's name for direct callers (``sluice.rpc``), e.g. ``"place_order"``."""
 
@@ -83,8 +92,12 @@ class DirectCallers:
     """
 
     roles: tuple[str, ...] = ()
+    """IAM role ARNs allowed to invoke the function, each named exactly (no wildcards)."""
     accounts: tuple[str, ...] = ()
+    """12-digit account ids allowed to invoke it; each account's own IAM then decides which
+    of its principals may."""
     function_url: bool = False
+    """Also give the function a URL with ``AWS_IAM`` auth, for the same callers."""
 
     def __post_init__(self) -> None:
         for role in self.roles:
@@ -124,16 +137,24 @@ class Api:
     """
 
     handler: str
+    """The Lambda entry, ``module.attribute``: ``"producers.api.handler"``."""
     factory: ApiFactory
+    """``factory(clients, settings, logger)`` -> the same proxy handler, for the sandbox."""
     routes: tuple[Route, ...]
+    """The routes mounted on the gateway (and the sandbox's HTTP front)."""
     tables: tuple[str, ...] = ()
+    """Logical tables the API reads and writes; its role is granted ``table_actions`` on
+    exactly these."""
     table_actions: tuple[str, ...] = (
         "dynamodb:GetItem",
         "dynamodb:PutItem",
         "dynamodb:UpdateItem",
     )
+    """The DynamoDB actions the API's code calls on its ``tables``."""
     name: str = "api"
+    """The function's name after the prefix (``<prefix>-api``), and ``sluice invoke api``'s."""
     description: str = "The storage-first API"
+    """The function's description on AWS."""
     callers: DirectCallers = field(default_factory=DirectCallers)
     """Internal callers allowed to invoke the function directly (none by default)."""
 
@@ -150,11 +171,15 @@ class App:
     """Everything the framework needs to know about an app, declared once."""
 
     name: str
+    """The app's name."""
     catalog: Catalog
+    """The event contracts (``events/``): every type and version the app's records may be."""
     workers: str = "workers"
     """The package whose modules declare the workers (each with ``handler = w.handler``)."""
     tables: tuple[Table, ...] = ()
+    """The app's DynamoDB tables (the framework adds its own ``idempotency`` table)."""
     api: Api | None = None
+    """The storage-first HTTP API, if the app has one."""
     code: tuple[str, ...] = ("events", "producers", "workers")
     """Top-level packages (paths relative to ``root``) that go into the Lambda code asset."""
     samples: str | None = None

@@ -73,13 +73,21 @@ class Schedule:
     """
 
     name: str
+    """1-40 lowercase letters, digits, ``-`` or ``_``: part of the envelope id and the DLQ."""
     expression: str
+    """``cron(...)`` or ``rate(...)``, as EventBridge Scheduler reads them."""
     event_type: str
+    """The type of the event each fire sends (the catalog must know it)."""
     payload: Mapping[str, Any] = field(default_factory=dict)
+    """The event's ``data``; ``SCHEDULED_TIME`` in a string becomes the slot."""
     timezone: str = "UTC"
+    """The IANA time zone the expression is read in (daylight saving as the Scheduler)."""
     target: str | None = None
+    """None for the events topic, or a queue worker's name for its queue alone."""
     version: int = 1
+    """The contract version of the event sent."""
     description: str = ""
+    """The schedule's description on AWS."""
 
     def __post_init__(self) -> None:
         if not _NAME.match(self.name):

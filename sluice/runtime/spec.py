@@ -51,19 +51,29 @@ class WorkerSpec:
     """Everything the infra, the sandbox and the tools need to know about one worker."""
 
     name: str
+    """The worker's name (the function's, unless ``@worker(name=...)``): at most 33
+    characters, part of its queue's and its function's names."""
     module: str
+    """The module that declares it; its ``handler`` is what the function points at."""
     source: Source
+    """Where its records come from (``Source``); an SNS-fed queue by default."""
     subscribes: frozenset[str] | None
     """Event types delivered to the worker; None means every event (no filter policy)."""
     batch_size: int = 10
+    """Records per invocation: 1-10 on FIFO queues, up to 10,000 otherwise (above 10 on a
+    standard queue needs a batching window)."""
     batching_window_s: int = 0
+    """Seconds the event source may wait to fill a batch (0-300; none on FIFO queues)."""
     max_concurrency: int = 10
     """Records of one batch in flight at once (threads). FIFO: groups in flight at once."""
     max_invocations: int = 5
     """Concurrent invocations the event source may run (ESM maximum concurrency, >= 2)."""
     max_receive_count: int = 5
+    """Receives before SQS moves a failing message to the DLQ (1-1000)."""
     timeout_s: int = 30
+    """The function's timeout (1-900 s); the queue's visibility timeout is six times it."""
     memory_mb: int = 256
+    """The function's memory (128-10240 MB)."""
     timeout_margin_s: float = 3.0
     """Records not started when less than this remains are reported failed instead."""
     table: str | None = None
@@ -97,6 +107,7 @@ class WorkerSpec:
     publishes: bool = False
     """True if the worker publishes to the events topic (the infra grants exactly that)."""
     description: str = ""
+    """The function's description on AWS."""
     runtime: Runtime = Runtime.LAMBDA
     """Where it runs; the app's ``runtimes`` may override it per stage."""
     min_tasks: int = 1
