@@ -1,8 +1,12 @@
 """``python -m bench.mutation``: the score of the last ``make mutate``, per module.
 
 Reads mutmut's own records (``mutants/**/*.py.meta``) and prints a Markdown table of
-killed / survived / timeout / no tests / not checked per mutated module, then the surviving
-mutants, whose diffs ``mutmut show NAME`` prints.
+killed / survived / timeout / no tests / not checked per mutated module, then the survivors
+against the ledger (``bench/mutation_survivors.toml``, see ``bench.mutation_ledger``): how
+many are explained per module, the unexplained ones (``mutmut show NAME`` prints each diff)
+and the stale entries. ``--check`` exits 1 when any survivor is unexplained; ``--saved``
+reads the committed verdicts instead of ``mutants/``. ``merge DIR`` takes into
+``mutants/`` the verdicts another run decided (another worktree's ``bench/mutation_state``).
 
 A whole run takes hours, more than one working session, and ``mutants/`` is not kept:
 ``save`` copies the verdicts (the ``.meta`` files) into ``bench/mutation_state/``, which is
@@ -13,11 +17,16 @@ machine or in a later session resumes where the last one stopped.
 
 from __future__ import annotations
 
+import argparse
 import json
 import shutil
 import sys
 from collections import Counter
 from pathlib import Path
+from typing import Any
+
+from bench import mutation_ledger
+from bench.mutation_ledger import LEDGER
 
 MUTANTS = Path("mutants")
 STATE = Path("bench/mutation_state")
@@ -38,28 +47,77 @@ def status(code: int | None) -> str:
     return STATUS.get(code, "other")
 
 
-def main() -> int:
-    """Print the table and the survivors; 1 if there is no run to report."""
-    metas = _metas(MUTANTS)
-    if not metas:
-        print("no mutmut results: run `make mutate` first", file=sys.stderr)
+def main(argv: list[str] | None = None) -> int:
+    """``report`` (the default), ``save`` or ``restore``; see ``--help``."""
+    parser = argparse.ArgumentParser(prog="python -m bench.mutation", description=__doc__)
+    parser.add_argument(
+        "command", nargs="?", default="report", choices=("report", "save", "restore", "merge")
+    )
+    parser.add_argument("other", nargs="?", type=Path, help="merge: the verdicts to take in")
+    parser.add_argument(
+        "--check",
+        action="store_true",
+        help="exit 1 if a survivor has no entry in the ledger (bench/mutation_survivors.toml)",
+    )
+    parser.add_argument(
+        "--saved",
+        action="store_true",
+        help="report the committed verdicts (bench/mutation_state), not mutants/",
+    )
+    args = parser.parse_args(argv)
+    if args.command == "save":
+        return save()
+    if args.command == "restore":
+        return restore()
+    if args.command == "merge":
+        if args.other is None:
+            parser.error("merge needs the folder of the other verdicts")
+        return merge(args.other, MUTANTS)
+    return report(STATE if args.saved else MUTANTS, LEDGER, check=args.check)
+
+
+def report(root: Path, ledger_path: Path, *, check: bool = False) -> int:
+    """Print the score table, then the survivors against the ledger: how many are explained
+    per module, the unexplained ones, and the stale entries. 1 if there is no run to report,
+    or, with ``check``, if a survivor is unexplained or the ledger is malformed."""
+    verdicts = read_verdicts(root)
+    if not verdicts:
+        print(f"no mutmut results in {root}: run `make mutate` first", file=sys.stderr)
+        return 1
+    try:
+        ledger = mutation_ledger.load(ledger_path)
+    except mutation_ledger.LedgerError as exc:
+        print(f"error: {exc}", file=sys.stderr)
         return 1
     total: Counter[str] = Counter()
-    survivors: list[str] = []
     print("| module | " + " | ".join(COLUMNS) + " | killed (with timeouts) |")
     print("|---|" + "---:|" * (len(COLUMNS) + 1))
-    for meta in metas:
-        codes = json.loads(meta.read_text())["exit_code_by_key"]
-        counts = Counter(status(code) for code in codes.values())
+    for module, statuses in verdicts.items():
+        counts = Counter(statuses.values())
         total += counts
-        survivors += sorted(k for k, c in codes.items() if status(c) == "survived")
-        module = str(meta.relative_to(MUTANTS)).removesuffix(".meta")
         print(_row(module, counts))
     print(_row("**all**", total))
-    print(f"\n{len(survivors)} survivors (`.venv/bin/mutmut show NAME` prints each diff):")
-    for name in survivors:
-        print(f"- {name}")
-    return 0
+    found = mutation_ledger.audit(verdicts, ledger)
+    print(f"\nSurvivors against the ledger ({ledger_path}):\n")
+    print("\n".join(mutation_ledger.table(found)))
+    if found.unexplained:
+        print(f"\n{len(found.unexplained)} unexplained (`.venv/bin/mutmut show NAME` prints each):")
+        print("\n".join(f"- {name}" for name in found.unexplained))
+    if found.stale:
+        print(f"\n{len(found.stale)} stale entries (no longer survivors; remove them):")
+        print("\n".join(f"- {name}: {status}" for name, status in found.stale.items()))
+    return 1 if check and found.unexplained else 0
+
+
+def read_verdicts(root: Path) -> dict[str, dict[str, str]]:
+    """Each mutated module's mutants and their verdicts, from the ``.meta`` files under
+    ``root``."""
+    verdicts = {}
+    for meta in _metas(root):
+        codes = json.loads(meta.read_text())["exit_code_by_key"]
+        module = str(meta.relative_to(root)).removesuffix(".meta")
+        verdicts[module] = {name: status(code) for name, code in codes.items()}
+    return verdicts
 
 
 def _row(module: str, counts: Counter[str]) -> str:
@@ -84,6 +142,40 @@ def restore() -> int:
     return _copy(STATE, MUTANTS)
 
 
+def merge(other: Path, into: Path) -> int:
+    """Take in the verdicts of another run (a worktree's own mutants, after new tests): a
+    mutant gets the other run's verdict where this one has none or saw it survive, and only
+    while the function it mutates is the same in both (mutmut's hash of it)."""
+    taken = 0
+    for meta in _metas(other):
+        target = into / meta.relative_to(other)
+        if not target.exists():
+            continue
+        theirs, ours = json.loads(meta.read_text()), json.loads(target.read_text())
+        taken += _take_verdicts(theirs, ours)
+        target.write_text(json.dumps(ours, indent=4))
+    print(f"{taken} verdicts taken from {other} into {into}")
+    return 0
+
+
+def _take_verdicts(theirs: dict[str, Any], ours: dict[str, Any]) -> int:
+    same = {
+        name
+        for name, digest in ours["hash_by_function_name"].items()
+        if theirs["hash_by_function_name"].get(name) == digest
+    }
+    taken = 0
+    for key, code in theirs["exit_code_by_key"].items():
+        mine = ours["exit_code_by_key"].get(key, -1)
+        function = key.rsplit(".", 1)[-1].rsplit("__mutmut_", 1)[0]
+        if code is None or mine not in (None, 0) or function not in same:
+            continue
+        if mine != code:
+            ours["exit_code_by_key"][key] = code
+            taken += 1
+    return taken
+
+
 def _metas(root: Path) -> list[Path]:
     """The verdict files of the mutated sources under ``root``."""
     return sorted(meta for path in SOURCES for meta in (root / path).glob("**/*.py.meta"))
@@ -100,5 +192,4 @@ def _copy(source: Path, target: Path) -> int:
 
 
 if __name__ == "__main__":
-    COMMANDS = {"report": main, "save": save, "restore": restore}
-    sys.exit(COMMANDS[sys.argv[1] if len(sys.argv) > 1 else "report"]())
+    sys.exit(main())

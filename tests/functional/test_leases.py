@@ -8,6 +8,7 @@ applied over a copy's) or the mutation it catches.
 from __future__ import annotations
 
 import json
+from types import SimpleNamespace
 from typing import Any
 
 import pytest
@@ -202,3 +203,29 @@ def test_a_transactional_effect_of_an_event_completed_elsewhere_is_a_duplicate(
         Key={"pk": {"S": f"effect#{order.id}"}, "sk": {"S": "-"}},
     )
     assert "Item" not in effect, "the late holder's effect was refused with its completion"
+
+
+def test_a_holder_whose_event_a_copy_completed_meanwhile_is_a_duplicate_and_lets_go(
+    pipeline: Pipeline,
+) -> None:
+    # GIVEN a worker whose lease a copy takes over and whose event the copy completes, all
+    # while it runs under `sluice work` (whose context keeps the leases it must renew)
+    @worker(catalog=CATALOG, subscribes=[ORDER_PLACED], name="overtaken")
+    def overtaken(event: Envelope[Any]) -> None:
+        key = f"overtaken#{event.id}"
+        _lose_the_lease_while_running(pipeline, key)
+        assert _store(pipeline).complete(key, "copy") is Held.HELD
+
+    record = sqs_record(placed(), queue=QUEUE)
+    context = SimpleNamespace(sluice_claims={}, get_remaining_time_in_millis=lambda: 60_000)
+    # WHEN it finishes
+    answer = overtaken.use(pipeline.deps("overtaken")).handler(sqs_event(record), context)
+    # THEN its record is done (a duplicate of the copy's run), not retried; the lease it
+    # lost is no longer one to renew; and the refusal is logged
+    assert answer == {"batchItemFailures": []}
+    assert context.sluice_claims == {}
+    lines = [json.loads(line) for line in pipeline.logs.getvalue().splitlines()]
+    [lost] = [line for line in lines if line["message"] == "lease lost; completion refused"]
+    assert (lost["message_id"], lost["effect_applied"]) == (record["messageId"], True)
+    [finished] = [line for line in lines if line["message"] == "record finished"]
+    assert finished["outcome"] == "duplicate" and "reason" not in finished

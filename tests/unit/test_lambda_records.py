@@ -2,7 +2,14 @@
 
 from __future__ import annotations
 
-from sluice.runtime.sqs_event import lambda_attribute, lambda_record, queue_arn_of
+from typing import Any
+
+from sluice.runtime.sqs_event import (
+    change_visibility,
+    lambda_attribute,
+    lambda_record,
+    queue_arn_of,
+)
 
 URL = "https://sqs.eu-west-1.amazonaws.com/123456789012/work"
 
@@ -38,3 +45,17 @@ def test_a_received_message_is_the_record_lambda_delivers() -> None:
     assert record["attributes"] == {"ApproximateReceiveCount": "2"}
     assert record["messageAttributes"]["correlation_id"]["stringValue"] == "c-1"
     assert (record["eventSource"], record["awsRegion"]) == ("aws:sqs", "eu-west-1")
+
+
+def test_a_visibility_change_names_each_entry_of_a_call_apart() -> None:
+    calls: list[list[dict[str, Any]]] = []
+
+    class Sqs:
+        def change_message_visibility_batch(self, QueueUrl: str, Entries: list[Any]) -> Any:
+            calls.append(Entries)
+            return {"Successful": [{"Id": e["Id"]} for e in Entries]}
+
+    handles = [f"h{i}" for i in range(12)]
+    assert change_visibility(Sqs(), "https://sqs/1/q", handles, 30) == 12
+    assert [[e["Id"] for e in call] for call in calls] == [[str(i) for i in range(10)], ["0", "1"]]
+    assert [e["ReceiptHandle"] for call in calls for e in call] == handles

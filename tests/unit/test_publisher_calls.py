@@ -231,3 +231,18 @@ def test_a_group_refused_for_good_stays_blocked_with_a_reason_until_released(
     publisher.release("acct-1")
     publisher.release("acct-9")
     assert [s.envelope_id for s in publisher.publish([later]).sent] == [later.id]
+
+
+@pytest.mark.parametrize("kind", ["topic", "queue"])
+def test_a_publisher_pauses_with_the_sleep_and_the_jitter_it_was_given(kind: str) -> None:
+    # GIVEN a publisher given its own sleep and randomness, whose first call is throttled
+    client, rng = Client(refuse("Throttling"), accept), Fixed(0.5)
+    pauses: list[float] = []
+    options: dict[str, Any] = {"sleep": pauses.append, "rng": rng}
+    if kind == "topic":
+        publisher = Publisher.to_topic(client, TOPIC, **options)
+    else:
+        publisher = Publisher.to_queue(client, FIFO_QUEUE.replace(".fifo", ""), **options)
+    # WHEN it publishes, THEN it paused once, with its sleep, for half the first ceiling
+    assert len(publisher.publish([placed("o-1")]).sent) == 1
+    assert (pauses, rng.ceilings) == ([0.025], [0.05])

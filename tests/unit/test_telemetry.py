@@ -10,6 +10,7 @@ from typing import Any
 import pytest
 
 from sluice.runtime import Telemetry
+from sluice.runtime.telemetry import BatchCounts
 
 
 class FakeSegment:
@@ -56,3 +57,11 @@ def test_each_record_gets_a_subsegment_annotated_with_its_keys() -> None:
     [(name, segment)] = tracer.provider.opened
     assert name == "## inventory record"
     assert segment.annotations == {"correlation_id": "c-1", "event_type": "order.placed"}
+
+
+def test_a_batch_keeps_its_oldest_age_when_a_later_record_has_none() -> None:
+    counts = BatchCounts()
+    for age_ms in (5, None, 3, 9, None):
+        counts.saw_age(age_ms)
+    assert counts.oldest_age_ms == 9
+    assert BatchCounts().oldest_age_ms is None
