@@ -151,3 +151,24 @@ def test_the_committed_ledger_is_well_formed() -> None:
     entries = mutation_ledger.load()
     assert entries, "bench/mutation_survivors.toml holds the survivors of the last run"
     assert all(name.startswith("sluice.") and "__mutmut_" in name for name in entries)
+
+
+def test_merge_takes_another_runs_verdicts_only_for_unchanged_functions(tmp_path: Path) -> None:
+    # GIVEN this run, where mutants 1-3 of one function survived or were not checked and a
+    # second function has changed since, and another worktree's run with new tests
+    def meta(root: Path, codes: dict[str, int | None], digest: str) -> None:
+        path = root / "sluice/runtime/queues.py.meta"
+        path.parent.mkdir(parents=True, exist_ok=True)
+        hashes = {"x_backoff_s": "same", "x_other": digest}
+        path.write_text(json.dumps({"exit_code_by_key": codes, "hash_by_function_name": hashes}))
+
+    other = "sluice.runtime.queues.x_other__mutmut_"
+    ours, theirs = tmp_path / "ours", tmp_path / "theirs"
+    meta(ours, {f"{QUEUES}1": 0, f"{QUEUES}2": None, f"{QUEUES}3": 1, f"{other}1": 0}, "new")
+    meta(theirs, {f"{QUEUES}1": 1, f"{QUEUES}2": 0, f"{QUEUES}3": 0, f"{other}1": 1}, "old")
+    # WHEN its verdicts are merged in
+    assert mutation.merge(theirs, ours) == 0
+    codes = json.loads((ours / "sluice/runtime/queues.py.meta").read_text())["exit_code_by_key"]
+    # THEN a survivor it killed and a mutant it decided are taken; a kill here is never
+    # undone; and nothing is taken for a function that changed since
+    assert codes == {f"{QUEUES}1": 1, f"{QUEUES}2": 0, f"{QUEUES}3": 1, f"{other}1": 0}
