@@ -89,11 +89,17 @@ demo: $(STAMP)  ## Run the whole pipeline locally and check it end to end
 test: install  ## Run every test tier (unit, functional, sandbox, infra)
 	$(BIN)/python -m pytest -n $(TEST_JOBS) --dist loadgroup --no-loadscope-reorder $(PYTEST_FLAGS)
 
-lint: $(STAMP)  ## ruff, mypy and the import layers
+lint: $(STAMP)  ## ruff, mypy, the import layers and the public API
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy
 	$(BIN)/lint-imports --no-cache
+	$(BIN)/python -m release.api check
+
+# The public API's baseline (release/api.json), which `make lint` compares the code with. Rewrite
+# it on purpose only: when a release is cut, or when a major bump accepts what it breaks.
+api-snapshot: $(STAMP)  ## Record the public API as it is now (at a release; docs/versioning.md)
+	$(BIN)/python -m release.api snapshot
 
 fmt: $(STAMP)  ## Format the code
 	$(BIN)/ruff format .
