@@ -10,11 +10,13 @@ from __future__ import annotations
 import subprocess
 import sys
 import tomllib
+from hashlib import sha256
 from pathlib import Path
 
 import pytest
 
 import sluice
+from release.manifest import manifest
 from sluice import scaffold
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -57,3 +59,21 @@ def test_a_project_made_by_an_installed_sluice_depends_on_its_version_and_gets_i
     assert project["dependencies"] == [f"sluice-aws[tools,infra,dev]=={PYPROJECT['version']}"]
     for name in ("requirements.lock", "requirements-build.lock"):
         assert (tmp_path / "acme" / name).read_bytes() == (ROOT / name).read_bytes()
+
+
+def test_the_release_manifest_lists_each_file_with_its_size_and_sha256(tmp_path: Path) -> None:
+    (tmp_path / "sluice_aws-9.9.9-py3-none-any.whl").write_bytes(b"wheel")
+    (tmp_path / "sluice_aws-9.9.9.tar.gz").write_bytes(b"sdist!")
+    (tmp_path / "notes.txt").write_text("not uploaded")
+    wheel, sdist = sha256(b"wheel").hexdigest(), sha256(b"sdist!").hexdigest()
+    assert manifest(tmp_path) == [
+        f"sluice_aws-9.9.9-py3-none-any.whl           5 bytes  sha256:{wheel}",
+        f"sluice_aws-9.9.9.tar.gz                     6 bytes  sha256:{sdist}",
+    ]
+
+
+def test_the_changelog_has_a_section_for_this_version() -> None:
+    changelog = (ROOT / "CHANGELOG.md").read_text()
+    assert changelog.startswith("# Changelog\n")
+    assert "## [Unreleased]" in changelog
+    assert f"\n## [{PYPROJECT['version']}]" in changelog
