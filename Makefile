@@ -30,8 +30,9 @@ PYTEST_FLAGS ?= -q
 # Each file runs whole on one worker, in the order tests/conftest.py sets (long tiers first).
 TEST_JOBS ?= 3
 
+# docs/ is a folder too: without .PHONY, `make docs` would find it and do nothing.
 .PHONY: help install lock upgrade graphviz tmux demo test lint fmt bench chaos mutate synth clean \
-	dist release-check api-snapshot
+	dist release-check api-snapshot docs
 
 help:  ## List the targets
 	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-8s %s\n", $$1, $$2}'
