@@ -9,9 +9,12 @@ BIN := $(VENV)/bin
 LOCK := requirements.lock
 BUILD_LOCK := requirements-build.lock
 BACKEND := $(VENV)/build-backend
+# The release tools (build, twine, check-wheel-contents, and the backend) in a venv of their own.
+RELEASE_LOCK := requirements-release.lock
+RELEASE_VENV := $(VENV)/release
 STAMP := $(VENV)/.installed-$(shell cat pyproject.toml $(LOCK) $(BUILD_LOCK) | cksum | cut -d' ' -f1)
 UV_COMPILE = $(BIN)/uv pip compile --generate-hashes --python-version 3.11 \
-	--no-emit-package sluice --custom-compile-command "make lock" --quiet
+	--no-emit-package sluice-aws --custom-compile-command "make lock" --quiet
 
 # Keep every cache inside the project's ignored folders, never in $HOME.
 export XDG_CACHE_HOME := $(CURDIR)/.cache
@@ -27,7 +30,9 @@ PYTEST_FLAGS ?= -q
 # Each file runs whole on one worker, in the order tests/conftest.py sets (long tiers first).
 TEST_JOBS ?= 3
 
-.PHONY: help install lock upgrade graphviz tmux demo test lint fmt docs bench chaos mutate synth clean
+# docs/ is a folder too: without .PHONY, `make docs` would find it and do nothing.
+.PHONY: help install lock upgrade graphviz tmux demo test lint fmt bench chaos mutate synth clean \
+	dist release-check api-snapshot docs
 
 help:  ## List the targets
 	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-8s %s\n", $$1, $$2}'
@@ -39,6 +44,8 @@ $(STAMP): pyproject.toml $(LOCK) $(BUILD_LOCK)
 	@test -x $(BIN)/python || $(PY) -m venv $(VENV)
 	$(PIP) --require-hashes --no-deps -r $(LOCK)
 	$(PIP) --require-hashes --no-deps --upgrade --target $(BACKEND) -r $(BUILD_LOCK)
+	@# the distribution was named `sluice` before it was `sluice-aws`: a venv made then has both
+	@$(BIN)/python -m pip uninstall -q -y sluice 2>/dev/null || true
 	PYTHONPATH=$(BACKEND) $(PIP) --no-deps --no-build-isolation -e .
 	$(BIN)/python -m pip check -q >/dev/null || { $(BIN)/python -m pip check; \
 	  echo "error: $(LOCK) does not satisfy pyproject.toml: run make lock" >&2; exit 1; }
@@ -50,6 +57,7 @@ $(STAMP): pyproject.toml $(LOCK) $(BUILD_LOCK)
 lock: $(STAMP)  ## Re-resolve the locks after a pyproject.toml change (keeps the other pins)
 	$(UV_COMPILE) pyproject.toml --extra dev --extra infra --extra docs -o $(LOCK) $(UPGRADE)
 	$(UV_COMPILE) --group build -o $(BUILD_LOCK) $(UPGRADE)
+	$(UV_COMPILE) --group release -o $(RELEASE_LOCK) $(UPGRADE)
 
 upgrade:  ## Move every locked dependency to its newest allowed release
 	$(MAKE) lock UPGRADE=--upgrade
@@ -82,11 +90,17 @@ demo: $(STAMP)  ## Run the whole pipeline locally and check it end to end
 test: install  ## Run every test tier (unit, functional, sandbox, infra)
 	$(BIN)/python -m pytest -n $(TEST_JOBS) --dist loadgroup --no-loadscope-reorder $(PYTEST_FLAGS)
 
-lint: $(STAMP)  ## ruff, mypy and the import layers
+lint: $(STAMP)  ## ruff, mypy, the import layers and the public API
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy
 	$(BIN)/lint-imports --no-cache
+	$(BIN)/python -m release.api check
+
+# The public API's baseline (release/api.json), which `make lint` compares the code with. Rewrite
+# it on purpose only: when a release is cut, or when a major bump accepts what it breaks.
+api-snapshot: $(STAMP)  ## Record the public API as it is now (at a release; docs/versioning.md)
+	$(BIN)/python -m release.api snapshot
 
 fmt: $(STAMP)  ## Format the code
 	$(BIN)/ruff format .
@@ -124,5 +138,31 @@ mutate: $(STAMP)  ## Mutation testing of the safety-critical modules (bench/MUTA
 synth: install  ## Synthesize the CDK app into cdk.out
 	$(BIN)/python -m infra.app
 
+# The release tools, from requirements-release.lock alone, hashes checked, in a venv of their own
+# (twine needs packaging 26; checkov, in .venv, allows no packaging past 23). Builds run with
+# --no-isolation on the backend it pins, so they fetch nothing.
+RELEASE_STAMP := $(RELEASE_VENV)/.installed-$(shell cat $(RELEASE_LOCK) | cksum | cut -d' ' -f1)
+$(RELEASE_STAMP): $(RELEASE_LOCK)
+	@test -x $(RELEASE_VENV)/bin/python || $(PY) -m venv $(RELEASE_VENV)
+	$(RELEASE_VENV)/bin/python -m pip install -q --disable-pip-version-check \
+	  --require-hashes --no-deps -r $(RELEASE_LOCK)
+	@rm -f $(RELEASE_VENV)/.installed-* && touch $@
+
+DIST ?= dist
+dist: $(RELEASE_STAMP)  ## Build the sdist, and the wheel from it, into dist/
+	rm -rf $(DIST)
+	$(RELEASE_VENV)/bin/python -m build --no-isolation --outdir $(DIST) .
+
+# What a release would upload, checked as a user meets it: the metadata and README render
+# (twine), the wheel's layout (check-wheel-contents), then tests/release installs the wheel
+# into a clean venv with no access to this tree and runs a `sluice new` project's make test
+# and make synth on it. Nothing is uploaded: the last step prints what would be.
+release-check: install dist  ## Build, check and smoke-test the release files; upload nothing
+	$(RELEASE_VENV)/bin/twine check --strict $(DIST)/*
+	$(RELEASE_VENV)/bin/check-wheel-contents $(DIST)/*.whl
+	SLUICE_DIST=$(CURDIR)/$(DIST) $(BIN)/python -m pytest -q -p no:cacheprovider tests/release
+	$(MAKE) docs
+	$(BIN)/python -m release.manifest $(DIST)
+
 clean:  ## Remove build output and caches (keeps .venv)
-	rm -rf cdk.out .cache .pytest_cache .mypy_cache .ruff_cache .sluice bench/.out mutants site
+	rm -rf cdk.out .cache .pytest_cache .mypy_cache .ruff_cache .sluice bench/.out mutants site dist

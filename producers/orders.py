@@ -10,8 +10,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from events import OrderPlaced
-from sluice.core import format_time, utc_now
-from sluice.core.schema import dump
+from sluice.core import dump, format_time, utc_now
 
 PLACED = "PLACED"
 CANCELLED = "CANCELLED"

@@ -32,6 +32,20 @@ from sluice.schedule import SCHEDULED_TIME as SCHEDULED_TIME  # noqa: PLC0414 - 
 from sluice.schedule import Schedule as Schedule  # noqa: PLC0414 - re-exported with App
 from sluice.schedule import check_schedules, check_targets
 
+__all__ = [
+    "IDEMPOTENCY_TABLE",
+    "SCHEDULED_TIME",
+    "Api",
+    "ApiFactory",
+    "App",
+    "DirectCallers",
+    "Route",
+    "Schedule",
+    "Table",
+    "find_project",
+    "load_app",
+]
+
 IDEMPOTENCY_TABLE = "idempotency"
 """The framework's own table: claims and completions of every idempotent worker."""
 _NAME = re.compile(r"^[a-z][a-z0-9_]{0,39}$")

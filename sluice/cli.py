@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import importlib
 import sys
+from typing import Annotated
 
 import typer
 from botocore.exceptions import BotoCoreError, ClientError
 
+from sluice import DISTRIBUTION, installed_version
 from sluice.runtime.errors import ConfigurationError
 
 app = typer.Typer(
@@ -17,6 +19,28 @@ app = typer.Typer(
     add_completion=False,
     pretty_exceptions_enable=False,
 )
+
+
+def _print_version(asked: bool) -> None:
+    if asked:
+        typer.echo(f"{DISTRIBUTION} {installed_version()}")
+        raise typer.Exit()
+
+
+@app.callback()
+def _root(
+    version: Annotated[
+        bool,
+        typer.Option(
+            "--version",
+            help="Print the installed version and exit.",
+            callback=_print_version,
+            is_eager=True,
+        ),
+    ] = False,
+) -> None:
+    """Run, test and operate an event-driven worker pipeline, on AWS or on this machine."""
+
 
 # Each module exposes `register(app: typer.Typer) -> None`.
 COMMAND_MODULES = (

@@ -31,6 +31,18 @@ from sluice.runtime import Clients, ConfigurationError
 from sluice.sessions import botocore_session
 from sluice.topology import DEFAULT_PREFIX, Topology
 
+__all__ = [
+    "SANDBOX_KEY",
+    "SANDBOX_REGION",
+    "STATE_DIR_ENV",
+    "SandboxState",
+    "Target",
+    "connect",
+    "local",
+    "sandbox_session",
+    "state_dir",
+]
+
 STATE_DIR_ENV = "SLUICE_STATE_DIR"
 SANDBOX_REGION = "eu-west-1"
 """The region the sandbox plays (any region works; this one is the default)."""

@@ -18,7 +18,9 @@ and the Lambda events each kind of worker receives.
 
 Builders: ``sqs_event`` (a standard queue, raw or SNS-fed), ``fifo_sqs_event`` (a FIFO
 queue: message group, deduplication id, sequence number), ``stream_record`` and
-``stream_event`` (a DynamoDB stream, images given as plain values).
+``stream_event`` (a DynamoDB stream, images given as plain values). For the whole pipeline
+in a test, ``Sandbox(app=APP)`` (and ``ManualClock`` to fire its schedules by hand) are here
+too.
 
 Requests to moto are taken one at a time (``serialized_mock_aws``), as the sandbox's
 server takes them, so workers that run records on threads test Sluice, not moto's races.
@@ -46,10 +48,23 @@ from sluice.app import App
 from sluice.core import Envelope
 from sluice.local.inprocess import serialized_mock_aws
 from sluice.local.provision import Provisioned, provision
+from sluice.local.sandbox import Sandbox
+from sluice.local.scheduler import ManualClock
 from sluice.runtime import Clients, Deps, Worker
 from sluice.runtime.wiring import quiet_deps, wire_worker
 from sluice.sessions import botocore_session
 from sluice.topology import Topology
+
+__all__ = [
+    "LocalAws",
+    "ManualClock",
+    "Sandbox",
+    "fifo_sqs_event",
+    "local_aws",
+    "sqs_event",
+    "stream_event",
+    "stream_record",
+]
 
 REGION = "eu-west-1"
 ACCOUNT = "123456789012"

@@ -16,6 +16,8 @@ from sluice.runtime import Registry, Source, WorkerSpec
 from sluice.runtime.context import ENV_TOPIC, table_variable
 from sluice.schedule import Action, Schedule
 
+__all__ = ["DEFAULT_PREFIX", "Dlq", "DlqKind", "Topology", "WorkerQueues"]
+
 DEFAULT_PREFIX = "sluice"
 STREAM_FAILURE_RETENTION_DAYS = 14
 """How long a stream worker's failure bucket keeps its records, unless its lifecycle says

@@ -8,7 +8,7 @@ An app's ``infra/app.py`` is a few lines::
     if __name__ == "__main__":
         synth(APP)
 
-Imported only to synthesize (it needs the ``sluice[infra]`` extra); nothing in this package
+Imported only to synthesize (it needs the ``sluice-aws[infra]`` extra); nothing in this package
 ships inside a Lambda asset.
 """
 

@@ -30,7 +30,7 @@ a VCS URL).
 Examples:
   sluice new ../acme && cd ../acme && make test
   sluice new ../acme --bare
-  sluice new acme --sluice 'sluice\\[tools,infra,dev]==0.2.0'
+  sluice new acme --sluice 'sluice-aws\\[tools,infra,dev]==0.2.0'
 """
 
 

@@ -29,6 +29,8 @@ from sluice.runtime.spec import Source
 from sluice.runtime.telemetry import NAMESPACE
 from sluice.runtime.worker import Worker, worker
 
+__all__ = ["ToEvent", "stream_relay"]
+
 ToEvent = Callable[[StreamChange], tuple[str, dict[str, Any]] | None]
 """What a change becomes: ``(event type, data)``, or None to ignore it."""
 

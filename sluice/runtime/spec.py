@@ -6,7 +6,7 @@ without importing the engine, and ``check_spec`` fails fast on a bad declaration
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import KW_ONLY, dataclass
 from enum import StrEnum
 
 from sluice.core import Catalog
@@ -59,6 +59,7 @@ class WorkerSpec:
     """Where its records come from (``Source``); an SNS-fed queue by default."""
     subscribes: frozenset[str] | None
     """Event types delivered to the worker; None means every event (no filter policy)."""
+    _: KW_ONLY  # every setting below is named, so a new one never moves another
     batch_size: int = 10
     """Records per invocation: 1-10 on FIFO queues, up to 10,000 otherwise (above 10 on a
     standard queue needs a batching window)."""

@@ -18,6 +18,7 @@ from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
 from typing import Any
 
+from sluice import DISTRIBUTION
 from sluice.runtime import ConfigurationError
 
 SUFFIX = ".tmpl"
@@ -29,6 +30,8 @@ _FRAGMENT = re.compile(r"^_(?:README-)?(\w+)\.md$")
 EXAMPLE, BARE = "example", "bare"
 """The variants: a worked example to learn from and replace, or no domain at all."""
 _NAME = re.compile(r"^[a-z][a-z0-9-]{0,29}$")
+EXTRAS = "tools,infra,dev"
+"""What a project installs Sluice with: the CLI and sandbox, the CDK constructs, the test tools."""
 
 
 @dataclass(frozen=True)
@@ -70,7 +73,7 @@ def source_tree() -> Path | None:
     pyproject = source / "pyproject.toml"
     if pyproject.is_file():
         with pyproject.open("rb") as handle:
-            if tomllib.load(handle).get("project", {}).get("name") == "sluice":
+            if tomllib.load(handle).get("project", {}).get("name") == DISTRIBUTION:
                 return source
     return None
 
@@ -80,11 +83,11 @@ def default_requirement() -> str:
     released version."""
     source = source_tree()
     if source is not None:
-        return f"sluice[tools,infra,dev] @ {source.as_uri()}"
+        return f"{DISTRIBUTION}[{EXTRAS}] @ {source.as_uri()}"
     try:
-        return f"sluice[tools,infra,dev]=={version('sluice')}"
+        return f"{DISTRIBUTION}[{EXTRAS}]=={version(DISTRIBUTION)}"
     except PackageNotFoundError:
-        return "sluice[tools,infra,dev]"
+        return f"{DISTRIBUTION}[{EXTRAS}]"
 
 
 def create(
@@ -113,20 +116,16 @@ def create(
         text = _FIELD.sub(lambda m: fields[m.group(1)], source.read_text())
         target.write_text(text)
         written.append(target)
-    for lock in _locks():
-        written.append(folder / lock.name)
-        written[-1].write_bytes(lock.read_bytes())
+    for name in LOCKS:
+        written.append(folder / name)
+        written[-1].write_bytes(root.joinpath("locks", name).read_bytes())
     return written
 
 
 LOCKS = ("requirements.lock", "requirements-build.lock")
-"""What Sluice's own tests were verified with: a new project installs exactly that."""
-
-
-def _locks() -> list[Path]:
-    """Sluice's lock files, where this Sluice runs from a source tree that has them."""
-    source = source_tree()
-    return [source / name for name in LOCKS if source and (source / name).is_file()]
+"""What Sluice's own tests were verified with: a new project installs exactly that. They ship
+in ``locks/`` (links to the source tree's own, which the wheel holds as files), so a project
+made from an installed Sluice gets them as much as one made from a clone."""
 
 
 def _fragments(variant: Any) -> list[tuple[str, str]]:

@@ -29,8 +29,8 @@ def _normal(name: str) -> str:
     return re.sub(r"[-_.]+", "-", name).lower()
 
 
-def test_every_requirement_of_both_locks_is_pinned_with_hashes() -> None:
-    for name in ("requirements.lock", "requirements-build.lock"):
+def test_every_requirement_of_every_lock_is_pinned_with_hashes() -> None:
+    for name in ("requirements.lock", "requirements-build.lock", "requirements-release.lock"):
         text = (ROOT / name).read_text()
         requirements = [line for line in text.splitlines() if line and line[0].isalnum()]
         assert requirements, f"{name} pins nothing"
