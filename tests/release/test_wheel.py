@@ -82,7 +82,7 @@ def test_the_sdist_holds_the_package_the_readme_and_pyproject(dist: Path) -> Non
     top = f"sluice_aws-{VERSION}"
     with tarfile.open(sdist) as archive:
         names = {m.name.removeprefix(f"{top}/") for m in archive.getmembers() if m.isfile()}
-    assert {"pyproject.toml", "README.md", "PKG-INFO"} <= names
+    assert {"pyproject.toml", "README.md", "PKG-INFO", "LICENSE"} <= names
     assert _package_files() <= names
 
 
@@ -91,7 +91,10 @@ def test_the_wheel_metadata_is_sluice_aws_with_its_extras_and_command(wheel: Pat
     with zipfile.ZipFile(wheel) as archive:
         metadata = archive.read(f"{info}/METADATA").decode()
         entry_points = archive.read(f"{info}/entry_points.txt").decode()
+        license_text = archive.read(f"{info}/licenses/LICENSE").decode()
     assert "Name: sluice-aws\n" in metadata and f"Version: {VERSION}\n" in metadata
+    assert "License-Expression: Apache-2.0\n" in metadata and "License-File: LICENSE\n" in metadata
+    assert license_text == (ROOT / "LICENSE").read_text()
     for extra in ("tools", "infra", "dev"):
         assert f"Provides-Extra: {extra}\n" in metadata
     assert "sluice = sluice.cli:main" in entry_points
