@@ -83,6 +83,7 @@ def test_the_sdist_holds_the_package_the_readme_and_pyproject(dist: Path) -> Non
     with tarfile.open(sdist) as archive:
         names = {m.name.removeprefix(f"{top}/") for m in archive.getmembers() if m.isfile()}
     assert {"pyproject.toml", "README.md", "PKG-INFO", "LICENSE"} <= names
+    assert not [n for n in names if n.endswith(".pyc")], "a test run's bytecode was packed"
     assert _package_files() <= names
 
 
