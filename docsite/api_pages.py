@@ -20,15 +20,11 @@ from pathlib import Path
 
 import griffe
 
-# What a team imports besides what the reference app does: the declaration, the test
-# helpers, the sandbox handle for producers and scripts, and the DLQ tools' Python API.
-FRONT_DOORS = (
-    "sluice",
-    "sluice.app",
-    "sluice.testing",
-    "sluice.target",
-    "sluice.ops",
-)
+from release.api import PUBLIC_MODULES
+
+# Every module whose `__all__` is the public API (docs/versioning.md), and with them what
+# the reference app imports besides.
+FRONT_DOORS = PUBLIC_MODULES
 # The reference app's code: every `from sluice... import` in it is a documented package.
 APP_CODE = ("app.py", "events", "producers", "workers", "infra", "demo")
 

@@ -476,10 +476,11 @@ def test_f5_an_envelope_id_of_2100_characters_is_an_invalid_envelope(pipeline: P
 
 def test_f5_a_claim_that_fails_is_logged(pipeline: Pipeline) -> None:
     # GIVEN an idempotency table that refuses every write
+    # (audit claims each record; inventory is transact_only: its claim is in its transaction)
     CallFaults(pipeline.clients.dynamodb, "PutItem", times=5, code="InternalServerError")
-    record = sqs_record(placed("o-1"), queue=INVENTORY)
+    record = sqs_record(placed("o-1"), queue="sluice-audit")
     # WHEN a record is claimed THEN it is retried, and the log says why
-    answer = pipeline.worker("inventory").handler(sqs_event(record), None)
+    answer = pipeline.worker("audit").handler(sqs_event(record), None)
     assert answer == {"batchItemFailures": [{"itemIdentifier": record["messageId"]}]}
     logged = [json.loads(line) for line in pipeline.logs.getvalue().splitlines()]
     [claim] = [
