@@ -233,9 +233,11 @@ def test_ctrl_c_prints_the_summary_releases_what_it_held_and_exits_130(sandbox: 
     source, destination = "sluice-inventory-dlq", "sluice-stocktake-dlq"
     expected = sandbox.seed(source, 40)
     before = sandbox.audited()
-    process = sandbox.replay(source, destination, "--rate", "10/s", hold_s=120)
+    # (4/s: 7 s between the 10th move and the last, so a loaded machine still presses Ctrl-C
+    # mid-replay; at 10/s one once finished all 40 before the signal)
+    process = sandbox.replay(source, destination, "--rate", "4/s", hold_s=120)
     _reached(sandbox, process, before + 10)
-    assert process.poll() is None, "the replay ended before Ctrl-C"
+    assert process.poll() is None and sandbox.audited() - before < 40, "it ended before Ctrl-C"
     # WHEN the operator presses Ctrl-C
     process.send_signal(signal.SIGINT)
     out, err = process.communicate(timeout=30)
