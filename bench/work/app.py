@@ -1,4 +1,5 @@
-"""The bench app: ``io``, a worker whose records each wait ``sleep_ms`` (IO stand-in)."""
+"""The bench app: ``io``, a worker whose records each wait ``sleep_ms`` (IO stand-in), and
+``io_once``, the same with idempotency (a claim and a completion per record)."""
 
 from __future__ import annotations
 
@@ -37,11 +38,25 @@ def io(event: Envelope[Any]) -> None:
     time.sleep(event.data.sleep_ms / 1000)
 
 
+@worker(
+    catalog=CATALOG,
+    source=Source.SQS_QUEUE,
+    name="io_once",
+    runtime="container",
+    batch_size=10,
+    max_concurrency=10,
+    max_invocations=5,
+)
+def io_once(event: Envelope[Any]) -> None:
+    """``io``, idempotent: a claim before it runs and a completion after (no DynamoDB effect)."""
+    time.sleep(event.data.sleep_ms / 1000)
+
+
 APP = App(
     name="benchwork",
     catalog=CATALOG,
     workers="bench.work",
     prefix="benchwork",
     root=Path(__file__).resolve().parents[2],
-    given_registry=Registry([io]),
+    given_registry=Registry([io, io_once]),
 )

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 from collections.abc import Iterator
 from contextlib import AbstractContextManager, contextmanager
@@ -14,6 +15,26 @@ from aws_lambda_powertools.metrics import EphemeralMetrics, MetricUnit
 NAMESPACE = "Sluice"
 TRACING_ENV = "SLUICE_TRACING"
 WORKER_DIMENSION = "worker"
+
+
+_JSON_STARTS = frozenset('{["-0123456789tfnNI')
+"""The first characters a JSON document may have (``NaN`` and ``Infinity`` as Python reads them)."""
+
+
+def message_as_json(message: str) -> Any:
+    """What Powertools makes of a log message: the JSON it holds, else the text.
+
+    Powertools tries ``json.loads`` on every message, and for a message that is not JSON (most
+    are: "record finished") pays for the exception it catches, a fifth of a log line. A
+    message whose first character no JSON value starts with is returned as it is.
+    """
+    first = message[:1]
+    if first in _JSON_STARTS or first.isspace():
+        try:
+            return json.loads(message)
+        except ValueError:
+            pass
+    return message
 
 
 def metric_dimensions(worker: str) -> dict[str, str]:
@@ -56,7 +77,9 @@ class Telemetry:
         cls, worker: str, *, stream: IO[str] | None = None, tracing: bool | None = None
     ) -> Telemetry:
         """A JSON logger whose ``service`` is the worker name; tracing if SLUICE_TRACING=true."""
-        logger = Logger(service=worker, stream=stream, worker=worker)
+        logger = Logger(
+            service=worker, stream=stream, json_deserializer=message_as_json, worker=worker
+        )
         if stream is not None:
             # Powertools keeps one handler per service name and ignores a later stream;
             # point it at this one, so the newest Telemetry for a worker decides.

@@ -56,3 +56,32 @@ def test_each_record_gets_a_subsegment_annotated_with_its_keys() -> None:
     [(name, segment)] = tracer.provider.opened
     assert name == "## inventory record"
     assert segment.annotations == {"correlation_id": "c-1", "event_type": "order.placed"}
+
+
+@pytest.mark.parametrize(
+    "message",
+    ["record finished", "", "nope {", '{"a": 1}', " [1, 2]", "123", "-1.5", "true", "null", "NaN"],
+)
+def test_a_log_message_reads_as_powertools_reads_it(message: str) -> None:
+    import json
+
+    from sluice.runtime.telemetry import message_as_json
+
+    try:
+        expected: Any = json.loads(message)
+    except ValueError:
+        expected = message
+    got = message_as_json(message)
+    assert got == expected or (got != got and expected != expected)  # NaN
+
+
+def test_a_plain_log_message_is_not_parsed_as_json(monkeypatch: pytest.MonkeyPatch) -> None:
+    import json
+
+    from sluice.runtime import telemetry
+
+    def refuse(text: str) -> Any:
+        raise AssertionError(f"parsed {text!r}")
+
+    monkeypatch.setattr(json, "loads", refuse)
+    assert telemetry.message_as_json("queue delivered") == "queue delivered"

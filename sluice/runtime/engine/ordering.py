@@ -17,6 +17,7 @@ import os
 import threading
 from collections.abc import Callable, Iterable
 from concurrent.futures import ThreadPoolExecutor, wait
+from functools import partial
 from typing import Any, TypeVar
 
 from sluice.runtime.engine.jobs import Job, Outcome
@@ -144,22 +145,30 @@ def _run_all(
     pool = pools.get(key)
     if pool is None:
         pool = pools[key] = ThreadPoolExecutor(key[1], thread_name_prefix=spec.name)
-    places = threading.BoundedSemaphore(spec.max_concurrency)
-
-    def in_place(item: Any) -> None:
-        with places:
-            fn(item)
-
-    if here is not None:
+    items = list(items)
+    # The pool runs at most max_concurrency; ``here`` is one more, so it takes a place only
+    # where the pool could otherwise fill up beside it (a batch larger than max_concurrency).
+    places = None
+    if here is not None and len(items) >= spec.max_concurrency:
+        places = threading.BoundedSemaphore(spec.max_concurrency)
         places.acquire()
-    futures = [pool.submit(in_place, item) for item in items]
+    futures = [
+        pool.submit(fn if places is None else partial(_in_place, places, fn), item)
+        for item in items
+    ]
     try:
         if here is not None:
             try:
                 here()
             finally:
-                places.release()
+                if places is not None:
+                    places.release()
     finally:
         wait(futures)
     for future in futures:
         future.result()
+
+
+def _in_place(places: threading.BoundedSemaphore, fn: Callable[[Any], None], item: Any) -> None:
+    with places:
+        fn(item)
