@@ -54,8 +54,12 @@ CONCURRENCY = 50
 COUNT = 400
 """Records per consumer and round: about a second of work, so start and end weigh less."""
 ROUNDS = 5
+WARM = 200
+"""Records each consumer runs before it is measured: the steady state of a long-lived
+consumer, whose threads (``sluice work``: the runner's, and the engine's pool each keeps)
+and connections already exist; the first batches of a process create them."""
 SETTLE_S = 1.0
-"""After a consumer reports it consumes: its first long polls are out, its imports done."""
+"""After the warm-up: the consumer is back to its long polls."""
 POLL_S = 0.02
 
 
@@ -135,6 +139,8 @@ def measure(bench: Bench, command: list[str], ready: str, worker: str, count: in
                 if time.monotonic() > deadline or child.poll() is not None:
                     raise RuntimeError(out.read_text()[-2000:])
                 time.sleep(0.1)
+            bench.fill(url, WARM)  # a long-lived consumer's threads and connections exist
+            _drained(bench, url)
             time.sleep(SETTLE_S)
             rss = [rss_mb(child.pid)]
             sampling = threading.Event()
@@ -152,8 +158,7 @@ def measure(bench: Bench, command: list[str], ready: str, worker: str, count: in
             sampler.start()
             started = time.perf_counter()
             child.send_signal(signal.SIGCONT)
-            while bench.left(url):
-                time.sleep(POLL_S)
+            _drained(bench, url)
             elapsed = time.perf_counter() - started
             cpu, moto = cpu_s(child.pid) - cpu, cpu_s(moto_pid) - moto
             sampling.set()
@@ -163,6 +168,11 @@ def measure(bench: Bench, command: list[str], ready: str, worker: str, count: in
             child.terminate()
             child.wait(timeout=60)
     return Run(count / elapsed, cpu / count * 1000, moto / count * 1000, rss)
+
+
+def _drained(bench: Bench, url: str) -> None:
+    while bench.left(url):
+        time.sleep(POLL_S)
 
 
 def work(bench: Bench, worker: str) -> Callable[[int], Run]:

@@ -4,7 +4,8 @@
 [--worker NAME]`` consumes until SIGTERM, as ``sluice work`` does, so the bench measures
 every consumer alike: from outside, its own CPU apart from moto's and the bench's.
 
-- ``poller``: the sandbox's Lambda-style poller on the worker (its engine, 5 x 10);
+- ``poller``: the sandbox's Lambda-style poller on the worker (its engine, 5 x 10), writing
+  its log lines to a file as the sandbox does (``sluice work`` writes them to stdout);
 - ``pool``: ``bench/peers/pooled_consumer.py``, a thread pool of ``--concurrency``; for an
   idempotent worker each record runs under Powertools' ``idempotent_function`` on the same
   DynamoDB table (a claim and a completion per record, as Sluice's);
@@ -22,6 +23,7 @@ import sys
 import threading
 import time
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 from bench.peers.pooled_consumer import PooledConsumer
@@ -47,7 +49,7 @@ class Stoppable:
 def poller(clients: Clients, args: argparse.Namespace) -> Stoppable:
     """The sandbox's Lambda-style poller on the bench worker."""
     topology = Topology(APP)
-    sink = LogSink(None)
+    sink = LogSink(Path("poller.log"))  # the sandbox writes its log too, as sluice work does
     wired = wire_worker(
         APP.registry.get(args.worker),
         clients,

@@ -116,6 +116,7 @@ class Runner:
         self.sqs = sqs
         self.queue_url = queue_url
         self.queue_arn = queue_arn_of(queue_url, region)
+        self._queue_name = queue_url.rsplit("/", 1)[-1]
         self.region = region
         self.settings = settings or WorkSettings()
         self.protection = protection or ScaleInProtection(None)
@@ -284,9 +285,8 @@ class Runner:
         places = len(messages)
         try:
             records = [lambda_record(m, self.queue_arn, self.region) for m in messages]
-            now_ms = time.time() * 1000
-            for record in records:
-                self._delivered(record, now_ms)
+            correlations = {r["messageId"]: correlation_of(r) for r in records}
+            self._delivered(records, correlations)
             failed, not_started = self._invoke(records, handles)
             # run: the next receive may take their places while these are settled
             self._release(places)
@@ -306,7 +306,7 @@ class Runner:
                     "records": len(records),
                     "failed": len(failed),
                     "duration_ms": round((time.perf_counter() - started) * 1000, 2),
-                    "settled": [correlation_of(r) for r in done],
+                    "settled": [correlations[r["messageId"]] for r in done],
                 },
             )
         except Exception:  # never lose the thread; SQS keeps what was not deleted
@@ -325,22 +325,25 @@ class Runner:
         self.heartbeat.untrack(list(ours))
         return ours
 
-    def _delivered(self, record: SqsRecord, now_ms: float) -> None:
+    def _delivered(self, records: list[SqsRecord], correlations: dict[str, str]) -> None:
         """One line per record received: the hop ``sluice trace`` shows, as on Lambda's
         (``correlation_of`` reads any body without raising: the engine decides what it is)."""
-        attrs = record["attributes"]
-        sent = int(attrs.get("SentTimestamp", now_ms))
-        self.log.info(
-            "queue delivered",
-            extra={
-                "correlation_id": correlation_of(record),
-                "queue": self.queue_url.rsplit("/", 1)[-1],
-                "message_id": record["messageId"],
-                "receive_count": int(attrs.get("ApproximateReceiveCount", 1)),
-                "sent_ts": sent / 1000,
-                "queued_ms": round(now_ms - sent, 1),
-            },
-        )
+        now_ms = time.time() * 1000
+        lines = []
+        for record in records:
+            attrs = record["attributes"]
+            sent = int(attrs.get("SentTimestamp", now_ms))
+            lines.append(
+                {
+                    "correlation_id": correlations[record["messageId"]],
+                    "queue": self._queue_name,
+                    "message_id": record["messageId"],
+                    "receive_count": int(attrs.get("ApproximateReceiveCount", 1)),
+                    "sent_ts": sent / 1000,
+                    "queued_ms": round(now_ms - sent, 1),
+                }
+            )
+        self.worker.deps.telemetry.info_each("queue delivered", lines)
 
     def _invoke(self, records: list[SqsRecord], handles: list[str]) -> tuple[set[str], set[str]]:
         """The worker's Lambda entry: the failed message ids, and of those the ones it did
