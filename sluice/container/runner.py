@@ -44,6 +44,7 @@ from sluice.container.protection import ScaleInProtection
 from sluice.container.slots import Slots
 from sluice.runtime import Worker
 from sluice.runtime.engine.batch import idempotency_store
+from sluice.runtime.engine.ordering import share_pool
 from sluice.runtime.idempotency import Held
 from sluice.runtime.sqs_event import (
     LONG_POLL_MAX_S,
@@ -161,6 +162,11 @@ class Runner:
             for i in range(receivers)
         ]
         self._pool = ThreadPoolExecutor(self.settings.concurrency, f"work-{self.spec.name}")
+        # every batch's records on one pool: places bound them to ``concurrency`` in all
+        share_pool(
+            self.spec.name,
+            ThreadPoolExecutor(self.settings.concurrency, f"records-{self.spec.name}"),
+        )
         self._running: set[RunContext] = set()
         """The contexts of the batches in flight (their claims, should the drain give up)."""
 

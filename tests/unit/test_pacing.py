@@ -68,3 +68,44 @@ def test_a_waiting_worker_stays_on_the_pool_and_never_exceeds_its_concurrency() 
         assert len(_batch("pacing-io", wait)) > 1
     assert pace_of("pacing-io").threads_help
     assert most == 3  # the probe here takes one of the 3 places
+
+
+def test_a_shared_pool_runs_every_invoking_thread_s_records_and_keeps_max_concurrency() -> None:
+    from concurrent.futures import ThreadPoolExecutor
+
+    running, most = 0, 0
+    lock = threading.Lock()
+
+    def wait() -> None:
+        nonlocal running, most
+        with lock:
+            running += 1
+            most = max(most, running)
+        time.sleep(0.01)
+        with lock:
+            running -= 1
+
+    pool = ThreadPoolExecutor(8, "shared-test")
+    ordering.share_pool("pacing-shared", pool)
+    try:
+        ran: list[set[str]] = []
+        invokers = [
+            threading.Thread(target=lambda: ran.append(_batch("pacing-shared", wait, size=9)))
+            for _ in range(2)
+        ]
+        for invoker in invokers:
+            invoker.start()
+        for invoker in invokers:
+            invoker.join()
+    finally:
+        ordering._shared.pop("pacing-shared", None)
+        pool.shutdown()
+    # every record off the invoking thread ran on the shared pool, across both invocations
+    pooled = {name for names in ran for name in names if name.startswith("shared-test")}
+    assert pooled and all(
+        name.startswith("shared-test") or not name.startswith("pacing-shared")
+        for names in ran
+        for name in names
+    )
+    # and each batch of 9 still ran at most 3 at once: two batches, 6 at most together
+    assert most <= 6
