@@ -294,7 +294,8 @@ def _throughput(
         round(other, 1),
         f"ratio >= {at_least}",
         mine / other >= at_least,  # the ratio the row shows, not another statistic
-        spread=f"{spread}; each round's ratio, lowest first: {', '.join(f'{r:.2f}' for r in ratios)}",
+        spread=f"{spread}; each round's ratio, lowest first: "
+        + ", ".join(f"{r:.2f}" for r in ratios),
         runs=len(ours),
         note=f"lowest round {ratios[0]:.2f}; moto's CPU per record: Sluice "
         f"{statistics.median(r.moto_ms for r in ours):.2f} ms, peer "

@@ -73,7 +73,8 @@ class _Loader(Loader):  # type: ignore[misc]
         except DataNotFoundError:
             return super().load_service_model(service_name, type_name)
         model = self.load_data(os.path.join(service_name, version, type_name))
-        self._extras_processor.process(model, self._find_extras(service_name, type_name, version))
+        extras = self._find_extras(service_name, type_name, version)  # type: ignore[attr-defined]
+        self._extras_processor.process(model, extras)  # type: ignore[attr-defined]
         return model
 
 

@@ -92,7 +92,7 @@ def _idempotent(
 
     table = Topology(APP).table("idempotency")
     return idempotent_function(  # type: ignore[no-any-return]
-        lambda event: wait(event),
+        wait,
         data_keyword_argument="event",
         persistence_store=DynamoDBPersistenceLayer(table_name=table, boto3_client=clients.dynamodb),
         config=IdempotencyConfig(

@@ -93,7 +93,11 @@ class Telemetry:
     ) -> Telemetry:
         """A JSON logger whose ``service`` is the worker name; tracing if SLUICE_TRACING=true."""
         logger = Logger(
-            service=worker, stream=stream, json_deserializer=message_as_json, worker=worker
+            service=worker,
+            stream=stream,
+            # typed str -> str by Powertools; it passes the text and takes any JSON value back
+            json_deserializer=message_as_json,  # type: ignore[arg-type]
+            worker=worker,
         )
         if stream is not None:
             # Powertools keeps one handler per service name and ignores a later stream;
