@@ -177,21 +177,9 @@ def _drained(bench: Bench, url: str) -> None:
 
 def work(bench: Bench, worker: str) -> Callable[[int], Run]:
     """``sluice work WORKER --concurrency 50``, as a user runs it."""
-    command = [
-        sys.executable,
-        "-m",
-        "sluice.cli",
-        "work",
-        worker,
-        "--endpoint-url",
-        bench.server.endpoint_url,
-        "--region",
-        SANDBOX_REGION,
-        "--wait-s",
-        "1",
-        "--concurrency",
-        str(CONCURRENCY),
-    ]
+    options = f"--region {SANDBOX_REGION} --wait-s 1 --concurrency {CONCURRENCY}"
+    command = [sys.executable, "-m", "sluice.cli", "work", worker, *options.split()]
+    command += ["--endpoint-url", bench.server.endpoint_url]
     return lambda count: measure(bench, command, '"work started"', worker, count)
 
 

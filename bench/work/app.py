@@ -23,33 +23,27 @@ class WorkRequested(Model):
 CATALOG = Catalog([Contract(WORK_DONE, 1, WorkRequested)])
 
 
-@worker(
-    catalog=CATALOG,
-    source=Source.SQS_QUEUE,
-    name="io",
-    runtime="container",
-    batch_size=10,
-    max_concurrency=10,
-    max_invocations=5,
-    idempotent=False,
-)
+DECLARED: dict[str, Any] = {
+    "catalog": CATALOG,
+    "source": Source.SQS_QUEUE,
+    "runtime": "container",
+    "batch_size": 10,
+    "max_concurrency": 10,
+    "max_invocations": 5,
+}
+"""What both workers declare: 5 invocations of 10 records at once, as a Lambda would run."""
+
+
+@worker(name="io", idempotent=False, **DECLARED)
 def io(event: Envelope[Any]) -> None:
-    """Wait ``sleep_ms``: the IO-bound record both consumers run."""
+    """Wait ``sleep_ms``: the IO-bound record every consumer runs."""
     time.sleep(event.data.sleep_ms / 1000)
 
 
-@worker(
-    catalog=CATALOG,
-    source=Source.SQS_QUEUE,
-    name="io_once",
-    runtime="container",
-    batch_size=10,
-    max_concurrency=10,
-    max_invocations=5,
-)
+@worker(name="io_once", **DECLARED)
 def io_once(event: Envelope[Any]) -> None:
     """``io``, idempotent: a claim before it runs and a completion after (no DynamoDB effect)."""
-    time.sleep(event.data.sleep_ms / 1000)
+    io.fn(event)
 
 
 APP = App(
