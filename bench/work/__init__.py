@@ -1,1 +1,2 @@
-"""The app ``bench/bench_work.py`` consumes: one IO-bound worker, nothing else."""
+"""The app ``bench/bench_work.py`` consumes (IO-bound workers, with and without idempotency)
+and the peers it measures ``sluice work`` against."""

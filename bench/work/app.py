@@ -1,4 +1,5 @@
-"""The bench app: ``io``, a worker whose records each wait ``sleep_ms`` (IO stand-in)."""
+"""The bench app: ``io``, a worker whose records each wait ``sleep_ms`` (IO stand-in), and
+``io_once``, the same with idempotency (a claim and a completion per record)."""
 
 from __future__ import annotations
 
@@ -22,19 +23,27 @@ class WorkRequested(Model):
 CATALOG = Catalog([Contract(WORK_DONE, 1, WorkRequested)])
 
 
-@worker(
-    catalog=CATALOG,
-    source=Source.SQS_QUEUE,
-    name="io",
-    runtime="container",
-    batch_size=10,
-    max_concurrency=10,
-    max_invocations=5,
-    idempotent=False,
-)
+DECLARED: dict[str, Any] = {
+    "catalog": CATALOG,
+    "source": Source.SQS_QUEUE,
+    "runtime": "container",
+    "batch_size": 10,
+    "max_concurrency": 10,
+    "max_invocations": 5,
+}
+"""What both workers declare: 5 invocations of 10 records at once, as a Lambda would run."""
+
+
+@worker(name="io", idempotent=False, **DECLARED)
 def io(event: Envelope[Any]) -> None:
-    """Wait ``sleep_ms``: the IO-bound record both consumers run."""
+    """Wait ``sleep_ms``: the IO-bound record every consumer runs."""
     time.sleep(event.data.sleep_ms / 1000)
+
+
+@worker(name="io_once", **DECLARED)
+def io_once(event: Envelope[Any]) -> None:
+    """``io``, idempotent: a claim before it runs and a completion after (no DynamoDB effect)."""
+    io.fn(event)
 
 
 APP = App(
@@ -43,5 +52,5 @@ APP = App(
     workers="bench.work",
     prefix="benchwork",
     root=Path(__file__).resolve().parents[2],
-    given_registry=Registry([io]),
+    given_registry=Registry([io, io_once]),
 )

@@ -17,10 +17,18 @@ from sluice.capacity.flow import Flow, Stage
 from sluice.capacity.profile import API, Profile
 from sluice.capacity.quotas import Quotas
 from sluice.runtime import Runtime, Source, WorkerSpec
+from sluice.runtime.engine.prechecks import (
+    CLAIM_UNITS,
+    READ,
+    TRANSACTION_ITEM_UNITS,
+    WRITE_UNIT,
+    Copies,
+    missed_cost,
+)
 
 TARGET = 0.8
 """Fixes aim at this utilisation, so the hop keeps a fifth of its limit as headroom."""
-TRANSACTION_UNITS = 2.0
+TRANSACTION_UNITS = TRANSACTION_ITEM_UNITS
 """``deps.transact`` writes inside a transaction: twice the units (``ddb_transaction_factor``)."""
 RELAY_PER_PUBLISH = 10
 """The relay publishes 10 envelopes per PublishBatch call."""
@@ -115,11 +123,47 @@ def table_loads(app: App, flow: Flow, profile: Profile, rate: float) -> dict[str
             if share and good > 0:
                 shards = profile.deployed.shards(spec.name)
                 loads[table].hot[spec.name] = share * good * TRANSACTION_UNITS / shards
-        if spec.idempotent:
+        if spec.idempotent and not spec.batch:
+            units = idempotency_units(spec, profile.duplicates)
             claims = loads[IDEMPOTENCY_TABLE]
-            claims.wcu += good * (1 + TRANSACTION_UNITS)  # the claim, then the completion
-            claims.rcu += deliveries(stage, profile, rate)  # BatchGetItem, consistent
+            claims.wcu += good * units.new_wcu + offered * profile.duplicates * units.copy_wcu
+            claims.rcu += deliveries(stage, profile, rate) * units.delivery_rcu
     return dict(loads)
+
+
+@dataclass(frozen=True)
+class IdempotencyUnits:
+    """What one worker's idempotency costs its table, per record, as the engine spends it."""
+
+    new_wcu: float
+    """Write units per new record: the claim (none for ``transact_only``) and the completion."""
+    copy_wcu: float
+    """Write units per copy: none while prechecked, else its refused claim or transaction."""
+    delivery_rcu: float
+    """Read units per delivery: the precheck's, while copies arrive often enough to pay."""
+    prechecked: bool
+
+
+def idempotency_units(spec: WorkerSpec, duplicates: float) -> IdempotencyUnits:
+    """The runtime's own rules (``sluice/runtime/engine/prechecks.py``, docs/cost.md) at a
+    steady share of copies: ``duplicates`` copies per new record.
+
+    A claiming worker writes a claim (a PutItem) and a completion: an item of the effect's
+    transaction if it writes one, else a PutItem. A ``transact_only`` worker writes no
+    claim: its completion rides in the effect's transaction. The precheck (a read unit per
+    delivery) is on once the copies' share of deliveries, times what a missed copy costs,
+    is worth the read; a copy it finds writes nothing, one it misses is refused by its write.
+    """
+    completion = TRANSACTION_ITEM_UNITS if spec.writes else CLAIM_UNITS
+    claim = 0.0 if spec.transact_only else CLAIM_UNITS
+    missed = missed_cost(spec.transact_only)
+    prechecked = Copies(share=duplicates / (1 + duplicates)).worth_a_read(missed)
+    return IdempotencyUnits(
+        new_wcu=claim + completion,
+        copy_wcu=0.0 if prechecked else missed / WRITE_UNIT,
+        delivery_rcu=READ if prechecked else 0.0,
+        prechecked=prechecked,
+    )
 
 
 def hops(app: App, flow: Flow, profile: Profile, quotas: Quotas, rate: float) -> list[Hop]:

@@ -44,7 +44,13 @@ import simpy
 
 from sluice.app import IDEMPOTENCY_TABLE, App
 from sluice.capacity.flow import Flow, Stage, flow
-from sluice.capacity.model import TRANSACTION_UNITS, batch_seconds, table_loads, task_throughput
+from sluice.capacity.model import (
+    TRANSACTION_UNITS,
+    batch_seconds,
+    idempotency_units,
+    table_loads,
+    task_throughput,
+)
 from sluice.capacity.profile import API, Profile
 from sluice.capacity.quotas import Quotas, load
 from sluice.capacity.timeline import Result, Timeline
@@ -521,7 +527,10 @@ class Simulation:
         assert spec is not None
         event = copy.event
         copy.receives += 1
-        if copy.duplicate:
+        if copy.duplicate:  # found by the precheck, or refused by its claim or transaction
+            refused = idempotency_units(spec, self.profile.duplicates).copy_wcu
+            if refused:
+                yield from self._write(IDEMPOTENCY_TABLE, event.n * refused, None)
             self.timeline.duplicate(event.n)
             self.timeline.copies["duplicates settled"] += 1
             return
@@ -538,7 +547,8 @@ class Simulation:
                 )
             )
         if ok and spec.idempotent:
-            ok = yield from self._write(IDEMPOTENCY_TABLE, event.n * (1 + TRANSACTION_UNITS), None)
+            units = idempotency_units(spec, self.profile.duplicates).new_wcu
+            ok = yield from self._write(IDEMPOTENCY_TABLE, event.n * units, None)
         if not ok:
             if copy.receives >= spec.max_receive_count:
                 self._finish(event, dead=True, where=spec.name)

@@ -22,7 +22,7 @@ def work(
         bool, typer.Option("--local", help="Consume the running sandbox's queue (`sluice up`).")
     ] = False,
     concurrency: Annotated[
-        int, typer.Option(min=1, max=1000, help="Records in flight at once.")
+        int, typer.Option(min=1, max=1000, help="Records running at once.")
     ] = 10,
     drain_s: Annotated[
         float,

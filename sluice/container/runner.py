@@ -5,7 +5,8 @@ through ``Worker.handler``, the very entry a Lambda calls: decoding, idempotency
 failures, permanent errors to the DLQ, backoff by receive count and FIFO groups are the
 engine's. The runner adds what a long-lived consumer owes its queue:
 
-- ``concurrency`` records in flight at most, from ``ceil(concurrency / 10)`` receivers;
+- ``concurrency`` records running at most, from ``ceil(concurrency / 10)`` receivers (a
+  batch's places are free again once the engine is done with it, while its deletes go out);
 - a visibility heartbeat for the records in flight (``heartbeat``), capped at the worker's
   ``max_job_s``, that extends each record's idempotency lease with its visibility, so no
   copy of a long job can start beside it;
@@ -40,8 +41,10 @@ from sluice.container.handback import hand_back, max_receives
 from sluice.container.health import HealthFile
 from sluice.container.heartbeat import Heartbeat
 from sluice.container.protection import ScaleInProtection
+from sluice.container.slots import Slots
 from sluice.runtime import Worker
 from sluice.runtime.engine.batch import idempotency_store
+from sluice.runtime.engine.ordering import share_pool
 from sluice.runtime.idempotency import Held
 from sluice.runtime.sqs_event import (
     LONG_POLL_MAX_S,
@@ -65,7 +68,7 @@ class WorkSettings:
     """How ``sluice work`` consumes; the worker's declaration gives the rest."""
 
     concurrency: int = 10
-    """Records in flight at once (across receivers)."""
+    """Records running at once (across receivers); a batch's deletes hold no place."""
     wait_s: int = LONG_POLL_MAX_S
     """Long-poll wait per receive (SQS's most)."""
     drain_s: float = 30.0
@@ -114,6 +117,7 @@ class Runner:
         self.sqs = sqs
         self.queue_url = queue_url
         self.queue_arn = queue_arn_of(queue_url, region)
+        self._queue_name = queue_url.rsplit("/", 1)[-1]
         self.region = region
         self.settings = settings or WorkSettings()
         self.protection = protection or ScaleInProtection(None)
@@ -150,7 +154,7 @@ class Runner:
         self._handover = threading.Lock()
         self._stop = threading.Event()
         self._count = threading.Condition()
-        self._slots = threading.BoundedSemaphore(self.settings.concurrency)
+        self._slots = Slots(self.settings.concurrency)
         self._per_receive = min(PER_RECEIVE, self.spec.batch_size, self.settings.concurrency)
         receivers = max(1, math.ceil(self.settings.concurrency / self._per_receive))
         self._receivers = [
@@ -158,6 +162,11 @@ class Runner:
             for i in range(receivers)
         ]
         self._pool = ThreadPoolExecutor(self.settings.concurrency, f"work-{self.spec.name}")
+        # every batch's records on one pool: places bound them to ``concurrency`` in all
+        share_pool(
+            self.spec.name,
+            ThreadPoolExecutor(self.settings.concurrency, f"records-{self.spec.name}"),
+        )
         self._running: set[RunContext] = set()
         """The contexts of the batches in flight (their claims, should the drain give up)."""
 
@@ -240,11 +249,9 @@ class Runner:
 
     def _receive_loop(self) -> None:
         while not self._stop.is_set():
-            if not self._slots.acquire(timeout=0.5):
+            taken = self._slots.take(self._per_receive, timeout=0.5)
+            if not taken:
                 continue
-            taken = 1
-            while taken < self._per_receive and self._slots.acquire(blocking=False):
-                taken += 1
             try:
                 messages = self._receive(taken)
             except Exception as exc:  # SQS unreachable or throttling: try again shortly
@@ -281,12 +288,15 @@ class Runner:
     def _process(self, messages: list[dict[str, Any]]) -> None:
         handles = [m["ReceiptHandle"] for m in messages]
         started = time.perf_counter()
+        places = len(messages)
         try:
             records = [lambda_record(m, self.queue_arn, self.region) for m in messages]
-            now_ms = time.time() * 1000
-            for record in records:
-                self._delivered(record, now_ms)
+            correlations = {r["messageId"]: correlation_of(r) for r in records}
+            self._delivered(records, correlations)
             failed, not_started = self._invoke(records, handles)
+            # run: the next receive may take their places while these are settled
+            self._release(places)
+            places = 0
             # A record the drain did not start stays for the drain to hand back, counted,
             # once every receiver is back; a record that ran keeps the engine's verdict.
             kept = not_started if self.stopping else set()
@@ -302,7 +312,7 @@ class Runner:
                     "records": len(records),
                     "failed": len(failed),
                     "duration_ms": round((time.perf_counter() - started) * 1000, 2),
-                    "settled": [correlation_of(r) for r in done],
+                    "settled": [correlations[r["messageId"]] for r in done],
                 },
             )
         except Exception:  # never lose the thread; SQS keeps what was not deleted
@@ -311,7 +321,7 @@ class Runner:
         finally:
             self.batches += 1
             self._busy(-len(messages))
-            self._release(len(messages))
+            self._release(places)
 
     def _take(self, handles: list[str]) -> set[str]:
         """Settle these messages here (the drain has not taken them): untracked and
@@ -321,22 +331,25 @@ class Runner:
         self.heartbeat.untrack(list(ours))
         return ours
 
-    def _delivered(self, record: SqsRecord, now_ms: float) -> None:
+    def _delivered(self, records: list[SqsRecord], correlations: dict[str, str]) -> None:
         """One line per record received: the hop ``sluice trace`` shows, as on Lambda's
         (``correlation_of`` reads any body without raising: the engine decides what it is)."""
-        attrs = record["attributes"]
-        sent = int(attrs.get("SentTimestamp", now_ms))
-        self.log.info(
-            "queue delivered",
-            extra={
-                "correlation_id": correlation_of(record),
-                "queue": self.queue_url.rsplit("/", 1)[-1],
-                "message_id": record["messageId"],
-                "receive_count": int(attrs.get("ApproximateReceiveCount", 1)),
-                "sent_ts": sent / 1000,
-                "queued_ms": round(now_ms - sent, 1),
-            },
-        )
+        now_ms = time.time() * 1000
+        lines = []
+        for record in records:
+            attrs = record["attributes"]
+            sent = int(attrs.get("SentTimestamp", now_ms))
+            lines.append(
+                {
+                    "correlation_id": correlations[record["messageId"]],
+                    "queue": self._queue_name,
+                    "message_id": record["messageId"],
+                    "receive_count": int(attrs.get("ApproximateReceiveCount", 1)),
+                    "sent_ts": sent / 1000,
+                    "queued_ms": round(now_ms - sent, 1),
+                }
+            )
+        self.worker.deps.telemetry.info_each("queue delivered", lines)
 
     def _invoke(self, records: list[SqsRecord], handles: list[str]) -> tuple[set[str], set[str]]:
         """The worker's Lambda entry: the failed message ids, and of those the ones it did
@@ -403,8 +416,7 @@ class Runner:
             self.protection.update(self.in_flight > 0)
 
     def _release(self, count: int) -> None:
-        for _ in range(count):
-            self._slots.release()
+        self._slots.give(count)
 
     def _warn(self, message: str, **fields: Any) -> None:
         self.log.warning(message, extra=fields)

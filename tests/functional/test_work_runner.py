@@ -284,7 +284,7 @@ def test_a_record_that_fails_is_left_to_the_backoff_and_its_neighbour_is_deleted
     taken = _received(pipeline, url)
     assert len(taken) == 2
     for _ in taken:
-        runner._slots.acquire()
+        assert runner._slots.take(1, timeout=0) == 1
     runner._accept(taken)
     assert runner.in_flight == 2 and sorted(runner.heartbeat.held()) == sorted(
         m["ReceiptHandle"] for m in taken
@@ -295,7 +295,30 @@ def test_a_record_that_fails_is_left_to_the_backoff_and_its_neighbour_is_deleted
     assert _left(pipeline, url) == (0, 1), "the failed one waits out its backoff"
     [end] = _lines(pipeline, "invocation end")
     assert (end["records"], end["failed"], len(end["settled"])) == (2, 1, 1)
-    assert all(runner._slots.acquire(blocking=False) for _ in range(10))
+    assert runner._slots.take(10, timeout=0) == 10, "every place is free again"
+
+
+def test_a_batch_frees_its_places_once_it_ran_before_its_deletes_go_out(
+    pipeline: Pipeline,
+) -> None:
+    url = pipeline.fresh_queue(QUEUE, "work-runner")
+    _send(pipeline, url, "a", "b")
+    free_at_delete: list[int] = []
+
+    class Deleting(Sqs):
+        def delete_message_batch(self, **request: Any) -> Any:
+            free_at_delete.append(runner._slots.free)
+            return self._sqs.delete_message_batch(**request)
+
+    runner = _runner(pipeline, url, Deleting(pipeline.clients.sqs), concurrency=2)
+    taken = _received(pipeline, url)
+    assert runner._slots.take(2, timeout=0) == 2
+    runner._accept(taken)
+    runner._process(taken)
+    # THEN the next receive could take both places while the batch was being deleted, and
+    # the records stayed in flight (drain, scale-in protection) until deleted
+    assert free_at_delete == [2]
+    assert (runner.in_flight, runner._slots.free, _left(pipeline, url)) == (0, 2, (0, 0))
 
 
 def test_retried_records_come_back_after_their_backoff_not_the_visibility_timeout(
@@ -308,7 +331,7 @@ def test_retried_records_come_back_after_their_backoff_not_the_visibility_timeou
     taken = _received(pipeline, url) + _received(pipeline, url)
     assert len(taken) == 12
     for _ in taken:
-        runner._slots.acquire()
+        assert runner._slots.take(1, timeout=0) == 1
     runner._accept(taken)
     # WHEN they run
     runner._process(taken)
@@ -341,7 +364,7 @@ def test_an_invocation_that_raises_deletes_nothing_and_frees_its_slots(
         settings=WorkSettings(concurrency=2, wait_s=0),
     )
     taken = _received(pipeline, url)
-    runner._slots.acquire()
+    assert runner._slots.take(1, timeout=0) == 1
     runner._accept(taken)
     runner._process(taken)
     assert _lines(pipeline, "invocation raised; every record of it will be retried")
@@ -463,7 +486,7 @@ def test_each_delivery_is_logged_with_its_receive_count_and_how_long_it_queued(
         QueueUrl=url, ReceiptHandle=first["ReceiptHandle"], VisibilityTimeout=0
     )
     taken = _received(pipeline, url)
-    runner._slots.acquire()
+    assert runner._slots.take(1, timeout=0) == 1
     runner._accept(taken)
     runner._process(taken)
     [line] = _lines(pipeline, "queue delivered")
@@ -487,7 +510,7 @@ def test_while_draining_a_record_the_engine_did_not_start_is_left_for_the_hand_b
     runner = _runner(pipeline, url, drain_s=1.0)
     runner.stop()
     taken = _received(pipeline, url)
-    runner._slots.acquire()
+    assert runner._slots.take(1, timeout=0) == 1
     runner._accept(taken)
     # WHEN the batch received as the drain began is processed
     runner._process(taken)

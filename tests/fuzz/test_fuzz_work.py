@@ -57,8 +57,7 @@ def test_any_body_through_sluice_work_fails_alone_and_nothing_is_lost(
     messages = sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10, **RECEIVE_ATTRIBUTES)
     taken = messages["Messages"]
     assert len(taken) == 3
-    for _ in taken:
-        runner._slots.acquire()
+    assert runner._slots.take(len(taken), timeout=0) == 3
     runner._accept(taken)
     # WHEN the runner processes the batch
     runner._process(taken)
@@ -66,7 +65,7 @@ def test_any_body_through_sluice_work_fails_alone_and_nothing_is_lost(
     # is on the DLQ with its reason, or waits on the queue for a retry
     assert runner.in_flight == 0 and runner.heartbeat.held() == []
     assert "batch could not be settled" not in pipeline.logs.getvalue()
-    assert all(runner._slots.acquire(blocking=False) for _ in range(3))
+    assert runner._slots.take(3, timeout=0) == 3
     assert {first.id, last.id} <= set(SEEN)
     letters = pipeline.drain(DLQ)
     left = _still_queued(pipeline, url)

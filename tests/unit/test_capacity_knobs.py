@@ -36,8 +36,8 @@ def run(scenario: Scenario):  # type: ignore[no-untyped-def]
         ("inventory.max_invocations=63", "worker inventory: invocations", 63 * 200),
         ("receipts.max_tasks=250", "worker receipts (container): tasks", 250 * 50),
         ("relay.parallelization=7", "stream orders -> relay", 10 * 7 * 200),
-        ("idempotency.write_quota=112500", "table idempotency: writes", 112_500),
-        ("state.read_quota=5000", "table idempotency: reads", 40_000),  # another table's
+        ("idempotency.write_quota=100000", "table idempotency: writes", 100_000),
+        ("state.read_quota=5000", "table idempotency: writes", 40_000),  # another table's
         ("inventory.batch_size=10", "worker inventory: invocations", 5 * 200),  # today's value
     ],
 )
@@ -76,7 +76,9 @@ def test_fix_leaves_no_hop_at_or_over_its_limit_on_the_reference_app() -> None:
     assert steps["inventory.max_invocations"] == ("5", "63")
     assert steps["receipts.max_tasks"] == ("4", "250")
     assert steps["relay.parallelization"] == ("1", "7")
-    assert steps["idempotency.write_quota"] == ("40000", "112500")
+    # 8 write units an order: audit and receipts 3 (claim + completion in the transaction),
+    # inventory 2 (transact_only: the completion in the transaction); 80,000 / 0.8
+    assert steps["idempotency.write_quota"] == ("40000", "100000")
     assert steps["inventory.key_shards"] == ("1", "2")
     assert plan.steps[0].flag == "--set api.rate=12500"
 

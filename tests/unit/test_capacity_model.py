@@ -12,7 +12,7 @@ from app import APP
 from sluice.capacity import Profile, analyse, load
 from sluice.capacity.costs import placement
 from sluice.capacity.flow import flow
-from sluice.capacity.model import batch_seconds, per_invocation, table_loads
+from sluice.capacity.model import batch_seconds, idempotency_units, per_invocation, table_loads
 from sluice.capacity.profile import parse_burst, parse_rate, parse_record_ms
 from sluice.capacity.quotas import parse
 from sluice.runtime import ConfigurationError, Registry, Runtime, Source
@@ -71,12 +71,36 @@ def test_hand_worked_table_units_with_transactions_duplicates_and_poison() -> No
     assert loads["orders"].wcu == 1000
     # state: inventory, receipts and audit each write 900 good records x 2 (transaction)
     assert loads["state"].wcu == pytest.approx(3 * 900 * 2)
-    # idempotency: claim (1) + completion in the transaction (2) per good record, and a
-    # consistent read per delivery (1,000 x 1.1) for three workers
-    assert loads["idempotency"].wcu == pytest.approx(3 * 900 * 3)
-    assert loads["idempotency"].rcu == pytest.approx(3 * 1100)
+    # idempotency, 100 copies/s per worker (1/11 of deliveries):
+    # audit, receipts (claiming): claim (1) + completion in the transaction (2) per good
+    # record; 1/11 x 5 < 1 read unit, so no precheck: each copy's claim is refused (1)
+    # inventory (transact_only): the completion in the transaction (2), no claim;
+    # 1/11 x 20 >= 1, so it prechecks every delivery (1,100 reads) and copies write nothing
+    assert loads["idempotency"].wcu == pytest.approx(2 * (900 * 3 + 100 * 1) + 900 * 2)
+    assert loads["idempotency"].rcu == pytest.approx(1100)
     # the hot key: half of inventory's 900 records x 2 units on one key
     assert loads["state"].hot["inventory"] == pytest.approx(900)
+
+
+def test_hand_worked_idempotency_units_follow_transact_only_and_the_precheck_threshold() -> None:
+    inventory = APP.registry.get("inventory").spec  # transact_only, writes state
+    audit = APP.registry.get("audit").spec  # claims, writes state
+    no_effect = replace(audit, writes=())
+    # no copies: no precheck; the completion rides in the transaction (2), no claim
+    quiet = idempotency_units(inventory, 0.0)
+    assert (quiet.new_wcu, quiet.delivery_rcu, quiet.prechecked) == (2, 0, False)
+    assert idempotency_units(audit, 0.0).new_wcu == 1 + 2  # claim + completion in the transaction
+    assert idempotency_units(no_effect, 0.0).new_wcu == 1 + 1  # claim + completion PutItem
+    # 5% copies: 0.05 / 1.05 of deliveries x 20 (a refused transaction) < 1: still off,
+    # each copy's transaction of two items is refused at 2 x 2 write units
+    assert idempotency_units(inventory, 0.05).copy_wcu == 4
+    # 6% copies: 0.06 / 1.06 x 20 = 1.13 >= 1: a read per delivery, copies write nothing
+    on = idempotency_units(inventory, 0.06)
+    assert (on.prechecked, on.copy_wcu, on.delivery_rcu) == (True, 0, 1)
+    # a claiming worker needs a fifth of deliveries to be copies: 0.25 / 1.25 x 5 = 1
+    assert not idempotency_units(audit, 0.24).prechecked
+    assert idempotency_units(audit, 0.24).copy_wcu == 1  # its claim, refused
+    assert idempotency_units(audit, 0.25).prechecked
 
 
 def test_the_reference_app_breaks_first_at_the_api_stage_throttle() -> None:

@@ -51,20 +51,55 @@ def test_a_cpu_light_worker_leaves_the_pool_after_its_first_batch() -> None:
     assert not pace_of("pacing-light").threads_help
 
 
-def test_a_waiting_worker_stays_on_the_pool_and_never_exceeds_its_concurrency() -> None:
-    running, most = 0, 0
-    lock = threading.Lock()
+class _AtOnce:
+    """A record that waits 10 ms, counting how many ran at once at most."""
 
-    def wait() -> None:
-        nonlocal running, most
-        with lock:
-            running += 1
-            most = max(most, running)
+    def __init__(self) -> None:
+        self.running = self.most = 0
+        self._lock = threading.Lock()
+
+    def __call__(self) -> None:
+        with self._lock:
+            self.running += 1
+            self.most = max(self.most, self.running)
         time.sleep(0.01)
-        with lock:
-            running -= 1
+        with self._lock:
+            self.running -= 1
 
+
+def test_a_waiting_worker_stays_on_the_pool_and_never_exceeds_its_concurrency() -> None:
+    wait = _AtOnce()
     for _ in range(3):
         assert len(_batch("pacing-io", wait)) > 1
     assert pace_of("pacing-io").threads_help
-    assert most == 3  # the probe here takes one of the 3 places
+    assert wait.most == 3  # the probe here takes one of the 3 places
+
+
+def test_a_shared_pool_runs_every_invoking_thread_s_records_and_keeps_max_concurrency() -> None:
+    from concurrent.futures import ThreadPoolExecutor
+
+    wait = _AtOnce()
+    pool = ThreadPoolExecutor(8, "shared-test")
+    ordering.share_pool("pacing-shared", pool)
+    try:
+        ran: list[set[str]] = []
+        invokers = [
+            threading.Thread(target=lambda: ran.append(_batch("pacing-shared", wait, size=9)))
+            for _ in range(2)
+        ]
+        for invoker in invokers:
+            invoker.start()
+        for invoker in invokers:
+            invoker.join()
+    finally:
+        ordering._shared.pop("pacing-shared", None)
+        pool.shutdown()
+    # every record off the invoking thread ran on the shared pool, across both invocations
+    pooled = {name for names in ran for name in names if name.startswith("shared-test")}
+    assert pooled and all(
+        name.startswith("shared-test") or not name.startswith("pacing-shared")
+        for names in ran
+        for name in names
+    )
+    # and each batch of 9 still ran at most 3 at once: two batches, 6 at most together
+    assert wait.most <= 6

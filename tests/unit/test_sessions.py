@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import boto3.session
+import botocore.session
 import pytest
-from botocore.loaders import JSONFileLoader
+from botocore.exceptions import UnknownServiceError
+from botocore.loaders import Loader
 
 from sluice.runtime import Clients
 from sluice.sessions import botocore_session, shared_loader
@@ -22,13 +26,14 @@ def _boto3(region: str, key: str) -> boto3.session.Session:
 def test_a_model_parsed_for_one_session_serves_the_next(monkeypatch: pytest.MonkeyPatch) -> None:
     botocore_session().create_client("sqs", region_name="eu-west-1")
     parsed: list[str] = []
-    real = JSONFileLoader.load_file
+    files = type(shared_loader().file_loader)
+    real = files.load_file
 
-    def counting(self: JSONFileLoader, path: str) -> object:
+    def counting(self: Any, path: str) -> object:
         parsed.append(path)
         return real(self, path)
 
-    monkeypatch.setattr(JSONFileLoader, "load_file", counting)
+    monkeypatch.setattr(files, "load_file", counting)
     client = botocore_session().create_client("sqs", region_name="eu-west-1")
     assert client.meta.service_model.service_name == "sqs"
     assert parsed == [], "the second session read the model files again"
@@ -54,3 +59,32 @@ def test_boto3_sessions_do_not_grow_the_search_paths() -> None:
 
 def test_clients_default_to_the_shared_loader() -> None:
     assert Clients().session.get_component("data_loader") is shared_loader()
+
+
+@pytest.mark.parametrize("service", ["dynamodb", "sqs", "sns", "lambda"])
+def test_the_shared_loader_reads_what_botocore_s_own_loader_reads(service: str) -> None:
+    # fresh loaders: a client's endpoint resolver may change the data a loader cached
+    ours, theirs = type(shared_loader())(file_loader=shared_loader().file_loader), Loader()
+    for kind in ("service-2", "endpoint-rule-set-1", "paginators-1"):
+        assert ours.load_service_model(service, kind) == theirs.load_service_model(service, kind)
+    for name in ("endpoints", "partitions", "sdk-default-configuration", "_retry"):
+        assert ours.load_data(name) == theirs.load_data(name)
+
+
+def test_a_first_client_does_not_list_every_service(monkeypatch: pytest.MonkeyPatch) -> None:
+    # GIVEN a loader nothing was asked of yet, which must not walk every service's folder
+    loader = type(shared_loader())(file_loader=shared_loader().file_loader)
+
+    def listing(self: Loader, type_name: str) -> list[str]:
+        raise AssertionError(f"listed every service for {type_name}")
+
+    monkeypatch.setattr(Loader, "list_available_services", listing)
+    session = botocore.session.get_session()
+    session.register_component("data_loader", loader)
+    client = session.create_client("dynamodb", region_name="eu-west-1")
+    assert client.meta.service_model.service_name == "dynamodb"
+
+
+def test_an_unknown_service_gets_botocore_s_own_error_naming_the_known_ones() -> None:
+    with pytest.raises(UnknownServiceError, match=r"Valid service names are: .*dynamodb"):
+        botocore_session().create_client("dynamodbb", region_name="eu-west-1")

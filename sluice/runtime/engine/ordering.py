@@ -17,6 +17,7 @@ import os
 import threading
 from collections.abc import Callable, Iterable
 from concurrent.futures import ThreadPoolExecutor, wait
+from functools import partial
 from typing import Any, TypeVar
 
 from sluice.runtime.engine.jobs import Job, Outcome
@@ -27,11 +28,25 @@ RunOne = Callable[[Job], None]
 T = TypeVar("T")
 
 _pools = threading.local()
+_shared: dict[str, ThreadPoolExecutor] = {}
+"""Worker name -> the one pool every invoking thread of the process runs its records on."""
+
+
+def share_pool(worker: str, pool: ThreadPoolExecutor) -> None:
+    """Run ``worker``'s records on ``pool``, whichever thread invokes it.
+
+    For a process that invokes one worker from many threads at once (``sluice work``: a
+    batch per thread, ``concurrency`` records at most), so its record threads are one warm
+    set of ``concurrency`` rather than ``max_concurrency`` more for each invoking thread.
+    The pool must have a thread for every record that may run at once.
+    """
+    _shared[worker] = pool
 
 
 def _forget_pools() -> None:
     """A forked child inherits its parent's pools but none of their threads: start afresh."""
     _pools.__dict__.clear()
+    _shared.clear()
 
 
 os.register_at_fork(after_in_child=_forget_pools)
@@ -139,27 +154,42 @@ def _run_all(
     Each invoking thread keeps one pool per worker for the life of the process: starting
     ``max_concurrency`` threads per batch cost ~0.4 ms a record (bench/bench_runtime.py).
     """
-    pools: dict[tuple[str, int], ThreadPoolExecutor] = _pools.__dict__.setdefault("pools", {})
-    key = (spec.name, spec.max_concurrency)
-    pool = pools.get(key)
-    if pool is None:
-        pool = pools[key] = ThreadPoolExecutor(key[1], thread_name_prefix=spec.name)
-    places = threading.BoundedSemaphore(spec.max_concurrency)
-
-    def in_place(item: Any) -> None:
-        with places:
-            fn(item)
-
-    if here is not None:
-        places.acquire()
-    futures = [pool.submit(in_place, item) for item in items]
+    pool = _shared.get(spec.name) or _own_pool(spec)
+    items = list(items)
+    # At most max_concurrency at once, ``here`` included: places are counted only for a
+    # batch larger than that (the pool alone may not hold it to max_concurrency).
+    places = None
+    if len(items) + (here is not None) > spec.max_concurrency:
+        places = threading.BoundedSemaphore(spec.max_concurrency)
+        if here is not None:
+            places.acquire()
+    futures = [
+        pool.submit(fn if places is None else partial(_in_place, places, fn), item)
+        for item in items
+    ]
     try:
         if here is not None:
             try:
                 here()
             finally:
-                places.release()
+                if places is not None:
+                    places.release()
     finally:
         wait(futures)
     for future in futures:
         future.result()
+
+
+def _own_pool(spec: WorkerSpec) -> ThreadPoolExecutor:
+    """This invoking thread's pool for the worker, made on first use."""
+    pools: dict[tuple[str, int], ThreadPoolExecutor] = _pools.__dict__.setdefault("pools", {})
+    key = (spec.name, spec.max_concurrency)
+    pool = pools.get(key)
+    if pool is None:
+        pool = pools[key] = ThreadPoolExecutor(key[1], thread_name_prefix=spec.name)
+    return pool
+
+
+def _in_place(places: threading.BoundedSemaphore, fn: Callable[[Any], None], item: Any) -> None:
+    with places:
+        fn(item)

@@ -24,10 +24,17 @@ from sluice.runtime.engine.jobs import Job, Outcome
 
 READ = 1.0
 """What the precheck costs a record: one strongly consistent read unit (items < 4 KB)."""
-MISSED_CLAIM = 5.0
+WRITE_UNIT = 5.0
+"""On demand, a write request unit costs 5 read request units."""
+CLAIM_UNITS = 1.0
+"""Write units of a claim, or of a completion written on its own: one PutItem under 1 KB."""
+TRANSACTION_ITEM_UNITS = 2.0
+"""Write units of an item in a TransactWriteItems (under 1 KB): twice a plain write."""
+MISSED_CLAIM = CLAIM_UNITS * WRITE_UNIT
 """What a copy the precheck missed costs a claiming worker: a refused PutItem (a write unit)."""
-MISSED_TRANSACTION = 20.0
-"""... and a ``transact_only`` worker: a refused transaction of at least two items."""
+MISSED_TRANSACTION = 2 * TRANSACTION_ITEM_UNITS * WRITE_UNIT
+"""... and a ``transact_only`` worker: a refused transaction of at least two items (its
+effect and the completion), each charged although refused."""
 WEIGHT = 0.2
 """How much the newest batch moves the average (an exponential moving average)."""
 
