@@ -43,7 +43,7 @@ MODEL_SUFFIXES = (".json", ".json.gz")
 """The forms botocore ships a model file in, in the order its own loader tries them."""
 
 
-class _ModelFiles(JSONFileLoader):  # type: ignore[misc]
+class _ModelFiles(JSONFileLoader):  # type: ignore[misc, unused-ignore]
     """botocore's file loader, parsing with msgspec."""
 
     def load_file(self, file_path: str) -> Any:
@@ -58,7 +58,7 @@ class _ModelFiles(JSONFileLoader):  # type: ignore[misc]
         return None
 
 
-class _Loader(Loader):  # type: ignore[misc]
+class _Loader(Loader):  # type: ignore[misc, unused-ignore]
     """botocore's loader, finding a service's model without listing every service."""
 
     @instance_cache
