@@ -92,8 +92,7 @@ def _clock(monkeypatch: pytest.MonkeyPatch, **fixed: Any) -> None:
 
 def _take_in(runner: Runner, messages: list[dict[str, Any]]) -> None:
     """What a receiver does with what it received: slots taken, in flight, tracked."""
-    for _ in messages:
-        runner._slots.acquire()
+    assert runner._slots.take(len(messages), timeout=0) == len(messages)
     runner._accept(messages)
 
 
