@@ -14,10 +14,11 @@ import pytest
 from events import CATALOG, ORDER_PLACED
 from sluice.core import Envelope
 from sluice.runtime import BatchFailedError, Deps, Source, worker
+from sluice.runtime.idempotency import Claim
 from tests.conftest import Pipeline
 from tests.factories import placed, sample, sqs_event, sqs_record
 from tests.functional.faults import CallFaults
-from tests.functional.test_claims import QUEUE
+from tests.functional.test_claims import HOUR_MS, QUEUE, _now_ms, _store
 from tests.functional.test_engine import _held_elsewhere, _received, wire
 
 
@@ -184,7 +185,22 @@ def test_a_stream_batch_whose_claims_cannot_be_written_names_the_idempotency_sto
         wire(pipeline, claims_down).handler({"Records": [insert]}, None)
     assert runs == []
     [warning] = _lines(pipeline, "could not claim the record; it will be retried")
-    assert warning["reason"] == "idempotency_unavailable"
+    assert (warning["level"], warning["reason"]) == ("WARNING", "idempotency_unavailable")
+    assert warning["message_id"] == insert["dynamodb"]["SequenceNumber"]  # its item id
+    assert "InternalServerError" in warning["exception"]
+
+
+def test_a_copy_whose_claim_finds_the_event_completed_is_logged_as_a_duplicate(
+    pipeline: Pipeline,
+) -> None:
+    runs: list[str] = []
+    wired = _claiming("claimed_twice", runs).use(pipeline.deps("claimed_twice"))
+    order = placed()
+    for _ in range(2):  # the copy's claim is refused: nothing known yet, so no precheck
+        wired.handler(sqs_event(sqs_record(order, queue=QUEUE)), None)
+    [duplicate] = _lines(pipeline, "record duplicate")
+    assert (duplicate["level"], duplicate["outcome"]) == ("INFO", "duplicate")
+    assert runs == [order.id]
 
 
 def test_a_batch_function_that_raises_is_logged_as_an_error_with_its_traceback(
@@ -200,3 +216,12 @@ def test_a_batch_function_that_raises_is_logged_as_an_error_with_its_traceback(
     [error] = _lines(pipeline, "batch function raised; every record will be retried")
     assert error["level"] == "ERROR"
     assert "downstream is down" in error["exception"]
+
+
+def test_a_live_claim_is_what_the_precheck_reads_back(pipeline: Pipeline) -> None:
+    # the claim's expiry is whole epoch seconds, as DynamoDB's TTL and the precheck read it
+    store = _store(pipeline)
+    until = _now_ms() + HOUR_MS
+    assert store.claim("w#read", "me", until).claim is Claim.CLAIMED
+    seen = store.lookup(["w#read"])["w#read"]
+    assert (seen.claim(_now_ms()), seen.in_progress_expiry_ms) == (Claim.IN_PROGRESS, until)

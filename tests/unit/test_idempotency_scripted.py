@@ -112,3 +112,9 @@ def test_a_first_completion_refused_without_the_old_item_is_held_from_now() -> N
     verdict = DynamoDBIdempotencyStore(client, TABLE, ttl_s=60).complete_first("w#gone")
     assert verdict.claim is Claim.IN_PROGRESS
     assert before <= verdict.held_until_ms <= int(time.time() * 1000)
+
+
+def test_a_claim_refused_without_the_old_item_is_held_as_long_as_it_would_have_been() -> None:
+    client = ScriptedClient()
+    verdict = DynamoDBIdempotencyStore(client, TABLE, ttl_s=60).claim("w#gone", "me", 12_345)
+    assert (verdict.claim, verdict.held_until_ms) == (Claim.IN_PROGRESS, 12_345)
