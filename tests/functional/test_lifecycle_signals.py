@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 import time
+from types import SimpleNamespace
 from typing import Any
 
 import pytest
@@ -14,12 +15,13 @@ import pytest
 from events import CATALOG, ORDER_PLACED
 from sluice.core import Envelope
 from sluice.runtime import BatchFailedError, Deps, Source, worker
-from sluice.runtime.idempotency import Claim
+from sluice.runtime.idempotency import Claim, Held
 from tests.conftest import Pipeline
 from tests.factories import placed, sample, sqs_event, sqs_record
 from tests.functional.faults import CallFaults
 from tests.functional.test_claims import HOUR_MS, QUEUE, _now_ms, _store
 from tests.functional.test_engine import _held_elsewhere, _received, wire
+from tests.functional.test_leases import _lose_the_lease_while_running
 
 
 def _lines(pipeline: Pipeline, message: str) -> list[dict[str, Any]]:
@@ -225,3 +227,36 @@ def test_a_live_claim_is_what_the_precheck_reads_back(pipeline: Pipeline) -> Non
     assert store.claim("w#read", "me", until).claim is Claim.CLAIMED
     seen = store.lookup(["w#read"])["w#read"]
     assert (seen.claim(_now_ms()), seen.in_progress_expiry_ms) == (Claim.IN_PROGRESS, until)
+
+
+def test_a_transaction_refused_as_done_elsewhere_under_sluice_work_lets_its_lease_go(
+    pipeline: Pipeline,
+) -> None:
+    # GIVEN a worker whose event a copy completes while it runs, under a context that keeps
+    # the leases to renew (`sluice work`'s)
+    @worker(catalog=CATALOG, subscribes=[ORDER_PLACED], name="beaten")
+    def beaten(event: Envelope[Any], deps: Deps) -> None:
+        key = f"beaten#{event.id}"
+        _lose_the_lease_while_running(pipeline, key)
+        assert _store(pipeline).complete(key, "copy") is Held.HELD  # the copy finished first
+        deps.transact([_put(pipeline, event.id)])
+
+    context = SimpleNamespace(sluice_claims={}, get_remaining_time_in_millis=lambda: 60_000)
+    # WHEN its transaction is refused
+    answer = beaten.use(pipeline.deps("beaten")).handler(
+        sqs_event(sqs_record(placed(), queue=QUEUE)), context
+    )
+    # THEN the record is a duplicate, and its lease is no longer one to renew
+    assert answer == {"batchItemFailures": []}
+    assert context.sluice_claims == {}
+    [finished] = _lines(pipeline, "record finished")
+    assert finished["outcome"] == "duplicate"
+
+
+def _put(pipeline: Pipeline, event_id: str) -> dict[str, Any]:
+    return {
+        "Put": {
+            "TableName": pipeline.topology.table("state"),
+            "Item": {"pk": {"S": f"effect#{event_id}"}, "sk": {"S": "-"}},
+        }
+    }
