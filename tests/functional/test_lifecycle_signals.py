@@ -14,7 +14,14 @@ import pytest
 
 from events import CATALOG, ORDER_PLACED
 from sluice.core import Envelope
-from sluice.runtime import BatchFailedError, Deps, Source, worker
+from sluice.runtime import (
+    BatchFailedError,
+    ConfigurationError,
+    Deps,
+    RetryableError,
+    Source,
+    worker,
+)
 from sluice.runtime.idempotency import Claim, Held
 from tests.conftest import Pipeline
 from tests.factories import placed, sample, sqs_event, sqs_record
@@ -260,3 +267,42 @@ def _put(pipeline: Pipeline, event_id: str) -> dict[str, Any]:
             "Item": {"pk": {"S": f"effect#{event_id}"}, "sk": {"S": "-"}},
         }
     }
+
+
+def test_a_misconfigured_worker_is_logged_as_such_and_its_record_retried(
+    pipeline: Pipeline,
+) -> None:
+    @worker(catalog=CATALOG, subscribes=[ORDER_PLACED], name="misconfigured")
+    def misconfigured(event: Envelope[Any]) -> None:
+        raise ConfigurationError("no table named 'ledger' in this deployment")
+
+    record = sqs_record(placed(), queue=QUEUE)
+    answer = wire(pipeline, misconfigured).handler(sqs_event(record), None)
+    assert answer == {"batchItemFailures": [{"itemIdentifier": record["messageId"]}]}
+    [error] = _lines(pipeline, "worker misconfigured")
+    assert (error["level"], error["detail"]) == (
+        "ERROR",
+        "no table named 'ledger' in this deployment",
+    )
+    [finished] = _lines(pipeline, "record finished")
+    assert (finished["outcome"], finished["reason"]) == ("retry", "configuration")
+
+
+@pytest.mark.parametrize(
+    ("raised", "reason"),
+    [(RetryableError("later"), "retryable"), (KeyError("sku"), "unhandled_exception")],
+)
+def test_a_failed_record_is_logged_with_its_traceback_and_delivery_count(
+    pipeline: Pipeline, raised: Exception, reason: str
+) -> None:
+    @worker(catalog=CATALOG, subscribes=[ORDER_PLACED], name="failing")
+    def failing(event: Envelope[Any]) -> None:
+        raise raised
+
+    record = sqs_record(placed(), queue=QUEUE, receive_count=3)
+    assert len(wire(pipeline, failing).handler(sqs_event(record), None)["batchItemFailures"]) == 1
+    [warning] = _lines(pipeline, "record failed; it will be retried")
+    assert (warning["level"], warning["receive_count"]) == ("WARNING", 3)
+    assert type(raised).__name__ in warning["exception"]
+    [finished] = _lines(pipeline, "record finished")
+    assert (finished["outcome"], finished["reason"]) == ("retry", reason)
