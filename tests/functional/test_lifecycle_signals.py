@@ -29,20 +29,12 @@ from tests.functional.faults import CallFaults
 from tests.functional.test_claims import HOUR_MS, QUEUE, _now_ms, _store
 from tests.functional.test_engine import _held_elsewhere, _received, wire
 from tests.functional.test_leases import _lose_the_lease_while_running
+from tests.functional.test_transact_only import _operations
 
 
 def _lines(pipeline: Pipeline, message: str) -> list[dict[str, Any]]:
     lines = [json.loads(line) for line in pipeline.logs.getvalue().splitlines()]
     return [line for line in lines if line["message"] == message]
-
-
-def _operations(pipeline: Pipeline) -> list[str]:
-    """The DynamoDB operations called from now on (the list is emptied by the caller)."""
-    calls: list[str] = []
-    pipeline.clients.dynamodb.meta.events.register(
-        "before-call.dynamodb.*", lambda model, **_: calls.append(model.name)
-    )
-    return calls
 
 
 def _claiming(name: str, runs: list[str]) -> Any:
