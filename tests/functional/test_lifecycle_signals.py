@@ -298,3 +298,19 @@ def test_a_failed_record_is_logged_with_its_traceback_and_delivery_count(
     assert type(raised).__name__ in warning["exception"]
     [finished] = _lines(pipeline, "record finished")
     assert (finished["outcome"], finished["reason"]) == ("retry", reason)
+
+
+def test_a_stream_batch_with_too_little_time_left_names_the_margin(pipeline: Pipeline) -> None:
+    started: list[str] = []
+
+    @worker(
+        catalog=CATALOG, source=Source.STREAM, table="orders", name="hurried", timeout_margin_s=3
+    )
+    def hurried(event: Envelope[Any]) -> None:
+        started.append(event.id)
+
+    context = SimpleNamespace(get_remaining_time_in_millis=lambda: 1_000)
+    insert = sample("dynamodb_insert")["Records"][0]
+    with pytest.raises(BatchFailedError, match=r"all 1 records .*\(timeout_margin\)"):
+        wire(pipeline, hurried).handler({"Records": [insert]}, context)
+    assert started == []
