@@ -75,3 +75,36 @@ def test_a_comma_list_loads_each_in_order_and_skips_blank_entries() -> None:
     loaded = load_middleware(f" {veto}, ,{veto} ")
     assert len(loaded) == 2 and all(isinstance(m, Veto) for m in loaded)
     assert loaded[0] is not loaded[1]
+
+
+class Names(Middleware):
+    """Remembers the worker each hook was called for."""
+
+    def __init__(self) -> None:
+        self.calls: list[tuple[str, str, str]] = []
+
+    def before_record(self, worker: str, envelope: Envelope[Any]) -> None:
+        self.calls.append(("before", worker, envelope.data.order_id))
+
+    def after_record(self, worker: str, envelope: Envelope[Any], error: Exception | None) -> None:
+        self.calls.append(("after", worker, envelope.data.order_id))
+
+
+def test_middleware_is_told_which_worker_runs_each_record(pipeline: Pipeline) -> None:
+    # one middleware may serve several workers (it is configured per process)
+    @worker(catalog=CATALOG, subscribes=[ORDER_PLACED], name="named", max_concurrency=1)
+    def named(event: Envelope[Any]) -> None:
+        if event.data.order_id == "raises":
+            raise ValueError("boom")
+
+    names = Names()
+    deps = pipeline.deps("named")
+    deps.middleware = (names,)
+    records = [sqs_record(placed(o), queue=QUEUE) for o in ("ok", "raises")]
+    named.use(deps).handler(sqs_event(*records), None)
+    assert names.calls == [
+        ("before", "named", "ok"),
+        ("after", "named", "ok"),
+        ("before", "named", "raises"),
+        ("after", "named", "raises"),
+    ]

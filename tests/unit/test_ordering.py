@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import threading
+import uuid
+
 from sluice.runtime.engine.jobs import Job, Outcome
-from sluice.runtime.engine.ordering import before_first_failure, run_records
+from sluice.runtime.engine.ordering import before_first_failure, run_concurrently, run_records
 from sluice.runtime.records import Inbound
 from sluice.runtime.spec import Source, WorkerSpec
 
@@ -89,3 +92,19 @@ def test_a_shard_runs_nothing_after_its_first_failure() -> None:
 def test_a_shard_without_failure_runs_whole() -> None:
     jobs = [_job("1"), _job("2")]
     assert before_first_failure(jobs) == jobs
+
+
+def test_a_workers_threads_are_named_after_it_in_a_thread_dump() -> None:
+    # a fresh name: nothing known of its pace, so its first batch goes to its pool
+    name = f"named-{uuid.uuid4().hex[:8]}"
+    spec = WorkerSpec(name=name, module="tests", source=Source.SQS_QUEUE, subscribes=None)
+    ran: set[str] = set()
+
+    def run_one(job: Job) -> None:
+        ran.add(threading.current_thread().name)
+        job.end(Outcome.DONE)
+
+    run_concurrently(spec, run_one, [_job(f"m{n}") for n in range(4)])
+    pooled = ran - {threading.current_thread().name}
+    assert pooled
+    assert all(thread.startswith(f"{name}_") for thread in pooled), pooled
