@@ -41,6 +41,13 @@ from tests.factories import REGION, order_data
 MESSAGES = 200
 ROUNDS = 10
 HOLD_S = 1
+# `sluice ...` as at an operator's terminal, where Ctrl-C is a KeyboardInterrupt: a suite
+# started in the background (`cmd &`) runs with SIGINT ignored, which every child inherits,
+# and the replay rightly keeps a Ctrl-C it was told to ignore.
+AT_A_TERMINAL = (
+    "import runpy, signal; signal.signal(signal.SIGINT, signal.default_int_handler); "
+    "runpy.run_module('sluice.cli', run_name='__main__', alter_sys=True)"
+)
 QUEUES = ("sluice-audit-dlq", "sluice-receipts-dlq")
 
 pytestmark = [pytest.mark.timeout(480), pytest.mark.slow]
@@ -112,7 +119,7 @@ class Sandbox:
     ) -> subprocess.Popen[str]:
         """``sluice dlq replay`` in its own process, attached to this sandbox (``--json``
         unless ``options`` are given)."""
-        command = [sys.executable, "-m", "sluice.cli", "dlq", "replay", source]
+        command = [sys.executable, "-c", AT_A_TERMINAL, "dlq", "replay", source]
         command += ["--to", destination, "--local", "--hold", str(hold_s)]
         command += options or ("--json",)
         env = {**os.environ, "SLUICE_STATE_DIR": str(self.state_dir)}
