@@ -161,10 +161,7 @@ def parse_hot_keys(values: list[str]) -> tuple[float, dict[str, float]]:
     every, named = 0.0, {}
     for value in values:
         name, sep, share = value.rpartition("=")
-        try:
-            figure = float(share)
-        except ValueError:
-            figure = -1.0
+        figure = _figure(share)
         if (sep and not name.strip()) or not 0 <= figure <= 1:
             raise ConfigurationError(
                 f"--hot-key {value!r}: give a share between 0 and 1, for every writing worker "
@@ -182,13 +179,18 @@ def parse_record_ms(values: list[str]) -> dict[str, float]:
     times = {}
     for value in values:
         name, sep, ms = value.partition("=")
-        try:
-            figure = float(ms)
-        except ValueError:
-            figure = -1.0
+        figure = _figure(ms)
         if not sep or not name.strip() or figure <= 0:
             raise ConfigurationError(
                 f"--record-ms {value!r}: give WORKER=MILLISECONDS per record, e.g. inventory=50"
             )
         times[name.strip()] = figure
     return times
+
+
+def _figure(text: str) -> float:
+    """``text`` as a number, or -1 (which every caller refuses) if it is none."""
+    try:
+        return float(text)
+    except ValueError:
+        return -1.0
